@@ -1,0 +1,156 @@
+"""Writes for users, access groups and API tokens."""
+
+import hashlib
+import secrets
+import zoneinfo
+
+from django.contrib.auth.models import Group, User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.accounts.models import AccessLevel, ApiToken, GroupAccess, Profile, SupportGroup, SupportGroupMember
+from otklik.accounts.roles import forget_levels
+from otklik.core import clock
+from otklik.core.errors import ValidationFailed
+
+# The user groups that carry each access level out of the box.
+ACCESS_GROUP_NAMES = {
+    AccessLevel.CLIENT: "Support clients",
+    AccessLevel.STAFF: "Support staff",
+    AccessLevel.DEMO: "Support demo",
+    AccessLevel.ADMIN: "Support administrators",
+}
+
+
+@transaction.atomic
+def access_groups_ensure() -> dict[str, Group]:
+    """Create (idempotently) the user groups that grant each module access level."""
+    result = {}
+    for level, name in ACCESS_GROUP_NAMES.items():
+        group, _created = Group.objects.get_or_create(name=name)
+        GroupAccess.objects.get_or_create(group=group, defaults={"level": level})
+        result[level] = group
+    return result
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username: str,
+    email: str,
+    password: str | None,
+    first_name: str = "",
+    last_name: str = "",
+    levels: tuple[str, ...] = (AccessLevel.CLIENT,),
+    language: str = "ru",
+    time_zone: str = "Europe/Moscow",
+) -> User:
+    """Create a user with a profile and the given access levels."""
+    groups = access_groups_ensure()
+    user = User(username=username, email=email, first_name=first_name, last_name=last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    Profile.objects.create(user=user, language=language, time_zone=time_zone)
+    user.groups.add(*(groups[level] for level in levels))
+    forget_levels(user)
+    return user
+
+
+def user_register(
+    *, username: str, email: str, password: str, first_name: str = "", last_name: str = "", language: str = "ru"
+) -> User:
+    """Register a visitor as a support client at once; the e-mail is confirmed later.
+
+    Raise ValidationFailed with per-field messages for bad input.
+    """
+    errors: dict[str, list[str]] = {}
+    username = (username or "").strip()
+    email = (email or "").strip().lower()
+    if not username:
+        errors.setdefault("username", []).append(_("Enter a login."))
+    elif len(username) > 150 or not all(c.isalnum() or c in "@.+-_" for c in username):
+        errors.setdefault("username", []).append(
+            _("A login may contain only letters, digits and @ . + - _ (at most 150 characters).")
+        )
+    elif User.objects.filter(username__iexact=username).exists():
+        errors.setdefault("username", []).append(_("This login is already taken."))
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors.setdefault("email", []).append(_("Enter a valid e-mail address."))
+    else:
+        if User.objects.filter(email__iexact=email).exists():
+            errors.setdefault("email", []).append(_("A user with this e-mail already exists; log in instead."))
+    try:
+        validate_password(password or "", User(username=username, email=email))
+    except DjangoValidationError as exc:
+        errors.setdefault("password", []).extend(exc.messages)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return user_create(
+        username=username,
+        email=email,
+        password=password,
+        first_name=(first_name or "").strip()[:150],
+        last_name=(last_name or "").strip()[:150],
+        language=language if language in {"ru", "en"} else "ru",
+    )
+
+
+@transaction.atomic
+def profile_update(*, user: User, language: str | None = None, time_zone: str | None = None) -> Profile:
+    """Change the user's language or time zone."""
+    profile, _created = Profile.objects.get_or_create(user=user)
+    if language is not None:
+        if language not in {"ru", "en"}:
+            raise ValidationFailed(_("Unknown language."), field="language")
+        profile.language = language
+    if time_zone is not None:
+        if time_zone not in zoneinfo.available_timezones():
+            raise ValidationFailed(_("Unknown time zone."), field="time_zone")
+        profile.time_zone = time_zone
+    profile.save()
+    return profile
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def token_create(*, user: User, name: str = "") -> str:
+    """Create an API token for the user and return it; only its digest is kept."""
+    token = "otk_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name=name[:100], prefix=token[:12], digest=_digest(token))
+    return token
+
+
+def token_authenticate(token: str) -> User | None:
+    """Return the active user owning the token, or None."""
+    if not token:
+        return None
+    row = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    if row is None or not row.user.is_active:
+        return None
+    now = clock.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        # Throttle the write: the API must not write on every read.
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
+
+
+@transaction.atomic
+def support_group_add_member(
+    *, group: SupportGroup, user: User, can_view: bool = True, mail_new: bool = False, mail_update: bool = False
+) -> SupportGroupMember:
+    """Add a user to a support group (or update the member's flags)."""
+    member, _created = SupportGroupMember.objects.update_or_create(
+        group=group, user=user, defaults={"can_view": can_view, "mail_new": mail_new, "mail_update": mail_update}
+    )
+    return member

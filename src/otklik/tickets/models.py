@@ -1,0 +1,356 @@
+"""Tickets, messages, attachments, dictionaries, module options and the change history."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from otklik.tickets.files import random_storage_name
+
+User = settings.AUTH_USER_MODEL
+
+
+class DictionaryKind(models.TextChoices):
+    CATEGORY = "category", _("categories")
+    CRITICALITY = "criticality", _("criticality")
+    STATUS = "status", _("statuses")
+    MARK = "mark", _("answer marks")
+    FREQUENT_ANSWER = "answer", _("frequent answers")
+    SOURCE = "source", _("sources")
+    DIFFICULTY = "difficulty", _("difficulty")
+
+
+class DictionaryEntry(models.Model):
+    """An entry of one of the seven dictionaries (справочники)."""
+
+    kind = models.CharField(_("dictionary"), max_length=20, choices=DictionaryKind.choices, db_index=True)
+    name_ru = models.CharField(_("name (Russian)"), max_length=255)
+    name_en = models.CharField(_("name (English)"), max_length=255)
+    description_ru = models.TextField(_("description (Russian)"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
+    sort = models.IntegerField(_("sort"), default=100)
+    code = models.CharField(
+        _("symbolic code"), max_length=64, blank=True,
+        help_text=_("Latin letters, digits and underscore; unique within the dictionary."),
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    responsible = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("responsible")
+    )
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "sort", "id"]
+        verbose_name = _("dictionary entry")
+        verbose_name_plural = _("dictionaries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "code"], condition=~models.Q(code=""), name="dictionary_code_unique_per_kind"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(is_default=True), name="dictionary_one_default_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """Return the name in the active language (Russian when no English name was given)."""
+        return self.name_en if (get_language() or "ru").startswith("en") and self.name_en else self.name_ru
+
+    @property
+    def description(self) -> str:
+        if (get_language() or "ru").startswith("en") and self.description_en:
+            return self.description_en
+        return self.description_ru
+
+
+class SpamState(models.TextChoices):
+    NONE = "", _("not spam")
+    POSSIBLE = "possible", _("possible spam")
+    DEFINITE = "definite", _("spam")
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("web")
+    EMAIL = "email", _("e-mail")
+    API = "api", _("API")
+    PHONE = "phone", _("phone")
+    SYSTEM = "system", _("system")
+
+
+class Ticket(models.Model):
+    """A support ticket (обращение)."""
+
+    title = models.CharField(_("title"), max_length=255)
+    author = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets_authored", verbose_name=_("author")
+    )
+    author_email = models.CharField(_("author's address"), max_length=254, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_via = models.CharField(_("created via"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    source = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("source"),
+        limit_choices_to={"kind": DictionaryKind.SOURCE},
+    )
+    category = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"),
+        limit_choices_to={"kind": DictionaryKind.CATEGORY},
+    )
+    criticality = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("criticality"), limit_choices_to={"kind": DictionaryKind.CRITICALITY},
+    )
+    status = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("status"),
+        limit_choices_to={"kind": DictionaryKind.STATUS},
+    )
+    difficulty = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("difficulty"), limit_choices_to={"kind": DictionaryKind.DIFFICULTY},
+    )
+    mark = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("mark"),
+        limit_choices_to={"kind": DictionaryKind.MARK},
+    )
+    sla = models.ForeignKey(
+        "sla.SlaLevel", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("SLA")
+    )
+    responsible = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets_responsible",
+        verbose_name=_("responsible"),
+    )
+    is_special = models.BooleanField(_("special ticket"), default=False)
+    coupon_code = models.CharField(_("coupon"), max_length=64, blank=True)
+    spam = models.CharField(_("spam"), max_length=10, choices=SpamState.choices, default=SpamState.NONE, blank=True)
+    is_postponed = models.BooleanField(_("postponed"), default=False)
+    admin_comment = models.TextField(_("administrator's comment"), blank=True)
+
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+    overdue_count = models.PositiveIntegerField(_("overdue messages"), default=0)
+    is_overdue = models.BooleanField(_("overdue"), default=False)
+    reminder_sent = models.BooleanField(_("reminder sent"), default=False)
+    deadline_at = models.DateTimeField(_("response deadline"), null=True, blank=True)
+    reminder_at = models.DateTimeField(_("reminder time"), null=True, blank=True)
+    deadline_source_at = models.DateTimeField(_("deadline counted from"), null=True, blank=True)
+    awaits_support = models.BooleanField(_("awaits support"), default=True)
+    last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
+    last_message_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("last message by")
+    )
+    last_message_by_support = models.BooleanField(_("last message by support"), default=False)
+    first_client_message_after_support_at = models.DateTimeField(
+        _("first client message after support"), null=True, blank=True
+    )
+    time_spent_minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
+    auto_close_days = models.PositiveIntegerField(
+        _("auto-close after, days"), null=True, blank=True, help_text=_("Empty: the module default; 0: never.")
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
+    auto_closed = models.BooleanField(_("auto-closed"), default=False)
+
+    created_at = models.DateTimeField(_("created"), db_index=True)
+    modified_at = models.DateTimeField(_("modified"))
+    modified_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("modified by")
+    )
+    modified_via = models.CharField(_("modified via"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+
+    # Three-tier process (F-30): plain fields until the workflow engine arrives.
+    ticket_type = models.CharField(_("type"), max_length=32, blank=True)
+    tier = models.CharField(_("tier"), max_length=8, blank=True)
+    planned_effort_minutes = models.PositiveIntegerField(_("planned effort, minutes"), null=True, blank=True)
+    expected_date = models.DateField(_("expected resolution date"), null=True, blank=True)
+
+    custom = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # The ticket this one was split from, for the cross-reference.
+    split_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_into", verbose_name=_("split from")
+    )
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        indexes = [
+            # The staff list's default order (F-02); the trailing id keeps pages stable.
+            models.Index(
+                models.F("is_special").desc(), models.F("is_overdue").desc(), models.F("reminder_sent").desc(),
+                "last_message_by_support", models.F("last_message_at").desc(), name="ticket_default_order",
+            ),
+            models.Index(fields=["responsible", "closed_at"], name="ticket_responsible_open"),
+            models.Index(fields=["author", "-modified_at"], name="ticket_author_modified"),
+            models.Index(fields=["-modified_at"], name="ticket_modified"),
+            models.Index(fields=["closed_at"], name="ticket_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def mail_marker(self) -> str:
+        return f"[TID#{self.pk}]"
+
+
+class MessageKind(models.TextChoices):
+    PUBLIC = "public", _("message")
+    HIDDEN = "hidden", _("hidden message")
+    LOG = "log", _("log")
+    NO_STATUS = "nostatus", _("message that does not change the status")
+
+
+# Kinds the ticket's author (and clients generally) may see.
+CLIENT_VISIBLE_KINDS = (MessageKind.PUBLIC, MessageKind.NO_STATUS)
+# Kinds that are real conversation (not log lines): counted and searched.
+CONVERSATION_KINDS = (MessageKind.PUBLIC, MessageKind.HIDDEN, MessageKind.NO_STATUS)
+
+
+class Message(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    number = models.PositiveIntegerField(_("number"))
+    kind = models.CharField(_("kind"), max_length=10, choices=MessageKind.choices, default=MessageKind.PUBLIC)
+    author = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    author_email = models.CharField(_("author's address"), max_length=254, blank=True)
+    # The staff member who posted it, when posted on behalf of someone else.
+    posted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("posted by")
+    )
+    via = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    source = models.ForeignKey(
+        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("source")
+    )
+    by_support = models.BooleanField(_("by support"), default=False)
+    minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
+    body = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("created"))
+    edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
+    edited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("edited by")
+    )
+
+    class Meta:
+        ordering = ["number"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [models.UniqueConstraint(fields=["ticket", "number"], name="message_number_unique")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id}.{self.number}"
+
+    @property
+    def is_client_visible(self) -> bool:
+        return self.kind in CLIENT_VISIBLE_KINDS
+
+
+class MessageRevision(models.Model):
+    """A previous text of an edited message (F-03: editing keeps the history)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    edited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    edited_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["edited_at", "id"]
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(_("file name"), max_length=255)
+    file = models.FileField(_("file"), upload_to=random_storage_name, max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketEvent(models.Model):
+    """One change to a ticket's field: who, when, via which channel, old -> new (ARCHITECTURE rule 5)."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(db_index=True)
+    via = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # The log message that lists this change in the discussion.
+    message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    field = models.CharField(max_length=40)
+    old = models.TextField(blank=True)
+    new = models.TextField(blank=True)
+    # Staff-only changes (difficulty, comment...) are hidden from the author.
+    staff_only = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("ticket event")
+        verbose_name_plural = _("ticket history")
+
+
+class TicketPresence(models.Model):
+    """Who looked at a ticket recently and who is writing an answer now."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="presence")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+    answering_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="presence_unique")]
+
+
+class TicketSearchDocument(models.Model):
+    """The text search sees: `public_text` for clients, `staff_text` adds hidden messages. Log lines never."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    public_text = models.TextField(blank=True)
+    staff_text = models.TextField(blank=True)
+
+
+class ModuleOptions(models.Model):
+    """The support module's options; a single row."""
+
+    class ResponsibleOrder(models.TextChoices):
+        SEED = "seed", _("SLA, then category, then module default")
+        BITRIX = "bitrix", _("category, criticality, source, SLA, then module default")
+
+    default_responsible = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("default responsible")
+    )
+    responsible_order = models.CharField(
+        _("order of choosing the responsible"), max_length=10, choices=ResponsibleOrder.choices,
+        default=ResponsibleOrder.SEED,
+    )
+    staff_see_unassigned = models.BooleanField(_("staff see unassigned tickets"), default=True)
+    presence_minutes = models.PositiveIntegerField(_("show who viewed the ticket in the last N minutes"), default=5)
+    auto_close_days = models.PositiveIntegerField(_("auto-close after N days of client silence (0: never)"), default=7)
+    client_file_limit_mb = models.PositiveIntegerField(_("client file size limit, MB"), default=10)
+    client_message_limit_mb = models.PositiveIntegerField(_("client limit per message, MB"), default=25)
+    staff_file_limit_mb = models.PositiveIntegerField(_("hard cap for staff files, MB"), default=100)
+    list_page_size = models.PositiveIntegerField(_("tickets per page"), default=50)
+    notify_overdue = models.BooleanField(_("notify the responsible and admins when overdue"), default=True)
+    postponed_pauses_sla = models.BooleanField(_("postponed tickets pause the SLA clock"), default=False)
+
+    class Meta:
+        verbose_name = _("module options")
+        verbose_name_plural = _("module options")
+
+    def __str__(self) -> str:
+        return str(_("Module options"))

@@ -1,0 +1,253 @@
+"""TicketPolicy: who may see and do what to tickets and messages (F-01, F-13).
+
+One object answers for the web pages, the API, templates and anything later (mail, workflow).
+Deny by default: every method returns False unless a rule grants it.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import Q, QuerySet
+
+from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.roles import levels_of
+from otklik.accounts.selectors import colleague_ids
+from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess
+from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, MessageKind, SpamState, Ticket
+
+# F-13: fields a client may set on a new ticket; staff may set these and STAFF_FIELDS.
+CLIENT_CREATE_FIELDS = frozenset({"title", "message", "files", "category", "criticality", "coupon"})
+# F-13: the author may change these later.
+AUTHOR_LATER_FIELDS = frozenset({"criticality", "mark"})
+# F-13: staff-only ticket attributes.
+STAFF_FIELDS = frozenset(
+    {"status", "difficulty", "responsible", "sla", "author", "source", "admin_comment", "auto_close_days",
+     "is_postponed", "ticket_type", "tier", "planned_effort_minutes", "expected_date"}
+)
+# F-13: staff / responsible / admin may change these later (mark is the author's alone).
+STAFF_LATER_FIELDS = STAFF_FIELDS | {"title", "category", "criticality"}
+STAFF_MESSAGE_OPTIONS = frozenset({"hidden", "not_change_status", "minutes", "on_behalf"})
+
+
+class TicketPolicy:
+    """Answer "may this user do X" about tickets for one user (cache-friendly: build one per request)."""
+
+    def __init__(self, user: User | AnonymousUser):
+        self.user = user
+        self.levels = levels_of(user)
+
+    # -- who the user is ---------------------------------------------------------------------
+    @property
+    def is_admin(self) -> bool:
+        return AccessLevel.ADMIN in self.levels
+
+    @property
+    def is_staff(self) -> bool:
+        return AccessLevel.STAFF in self.levels
+
+    @property
+    def is_demo(self) -> bool:
+        return AccessLevel.DEMO in self.levels and not (self.is_admin or self.is_staff)
+
+    @property
+    def is_client(self) -> bool:
+        return AccessLevel.CLIENT in self.levels
+
+    @property
+    def is_support(self) -> bool:
+        """Staff or admin: works tickets."""
+        return self.is_admin or self.is_staff
+
+    @property
+    def sees_support_view(self) -> bool:
+        """Staff, admin or demo: sees the staff workspace and staff-only fields."""
+        return self.is_support or AccessLevel.DEMO in self.levels
+
+    @property
+    def sees_hidden(self) -> bool:
+        """Hidden and log messages: staff and admins; never clients, never demo."""
+        return self.is_support
+
+    @cached_property
+    def _staff_colleagues(self) -> set[int]:
+        return colleague_ids(self.user, SupportGroup.Kind.STAFF) if self.is_staff else set()
+
+    @cached_property
+    def _client_colleagues(self) -> set[int]:
+        return colleague_ids(self.user, SupportGroup.Kind.CLIENT)
+
+    @cached_property
+    def _staff_sees_unassigned(self) -> bool:
+        from otklik.tickets.selectors import options_get
+
+        return options_get().staff_see_unassigned
+
+    # -- visibility ----------------------------------------------------------------------------
+    def visible_q(self) -> Q | None:
+        """Return the Q that selects the tickets this user may see; None means all of them."""
+        if not self.user.is_authenticated:
+            return Q(pk__in=[])
+        if self.is_admin or AccessLevel.DEMO in self.levels:
+            return None
+        uid = self.user.pk
+        q = Q(author_id=uid)
+        if self.is_staff:
+            q |= Q(responsible_id=uid)
+            if self._staff_colleagues:
+                q |= Q(responsible_id__in=self._staff_colleagues)
+            if self._staff_sees_unassigned:
+                q |= Q(responsible__isnull=True)
+        if self._client_colleagues:
+            q |= Q(author_id__in=self._client_colleagues)
+        return q
+
+    def visible(self, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
+        """Return the tickets this user may see (every list and lookup starts here)."""
+        qs = Ticket.objects.all() if queryset is None else queryset
+        q = self.visible_q()
+        return qs if q is None else qs.filter(q)
+
+    def can_view(self, ticket: Ticket) -> bool:
+        if not self.user.is_authenticated:
+            return False
+        if self.is_admin or AccessLevel.DEMO in self.levels:
+            return True
+        uid = self.user.pk
+        if ticket.author_id == uid or ticket.author_id in self._client_colleagues:
+            return True
+        if self.is_staff:
+            if ticket.responsible_id == uid or ticket.responsible_id in self._staff_colleagues:
+                return True
+            if ticket.responsible_id is None and self._staff_sees_unassigned:
+                return True
+        return False
+
+    def get_or_404(self, ticket_id: int, queryset: QuerySet[Ticket] | None = None) -> Ticket:
+        """Return the ticket if visible, else raise NotFound (never reveal that it exists)."""
+        try:
+            return self.visible(queryset).get(pk=ticket_id)
+        except (Ticket.DoesNotExist, ValueError, TypeError):
+            raise NotFound() from None
+
+    def visible_message_kinds(self) -> tuple[str, ...]:
+        if self.sees_hidden:
+            return tuple(MessageKind.values)
+        return CLIENT_VISIBLE_KINDS
+
+    def messages(self, ticket: Ticket) -> QuerySet[Message]:
+        """Return the ticket's messages this user may see."""
+        return ticket.messages.filter(kind__in=self.visible_message_kinds())
+
+    def can_view_message(self, message: Message) -> bool:
+        return message.kind in self.visible_message_kinds()
+
+    # -- roles on one ticket -------------------------------------------------------------------
+    def is_author(self, ticket: Ticket) -> bool:
+        return self.user.is_authenticated and ticket.author_id == self.user.pk
+
+    def works_ticket(self, ticket: Ticket) -> bool:
+        """Staff who can see the ticket, or an admin: the "staff / responsible / admin" column of F-13."""
+        return self.is_admin or (self.is_staff and self.can_view(ticket))
+
+    # -- writes --------------------------------------------------------------------------------
+    def check_can_write(self) -> None:
+        """Refuse every write for anonymous users and demo access."""
+        if not self.user.is_authenticated:
+            raise PermissionDenied()
+        if self.is_demo:
+            raise ReadOnlyAccess()
+
+    def can_create(self) -> bool:
+        return self.user.is_authenticated and not self.is_demo and bool(
+            self.levels & {AccessLevel.CLIENT, AccessLevel.STAFF, AccessLevel.ADMIN}
+        )
+
+    def create_fields(self) -> frozenset[str]:
+        """Fields this user may fill in on a new ticket (F-13, the first two columns)."""
+        if not self.can_create():
+            return frozenset()
+        if self.is_support:
+            return CLIENT_CREATE_FIELDS | STAFF_FIELDS | STAFF_MESSAGE_OPTIONS
+        return CLIENT_CREATE_FIELDS
+
+    def editable_fields(self, ticket: Ticket) -> frozenset[str]:
+        """Fields this user may change on an existing ticket (F-13, the last two columns)."""
+        if not self.user.is_authenticated or self.is_demo or not self.can_view(ticket):
+            return frozenset()
+        fields: set[str] = set()
+        if self.is_author(ticket):
+            fields |= AUTHOR_LATER_FIELDS
+        if self.works_ticket(ticket):
+            fields |= STAFF_LATER_FIELDS
+        return frozenset(fields)
+
+    def can_edit_field(self, ticket: Ticket, field: str) -> bool:
+        return field in self.editable_fields(ticket)
+
+    def can_post_message(self, ticket: Ticket) -> bool:
+        """Author and staff add messages; a closed ticket takes new messages from staff only (F-02)."""
+        if not self.user.is_authenticated or self.is_demo or not self.can_view(ticket):
+            return False
+        if self.works_ticket(ticket):
+            return True
+        if ticket.closed_at is not None:
+            return False
+        # The author, or a client colleague allowed to view the group's tickets.
+        return self.is_author(ticket) or ticket.author_id in self._client_colleagues
+
+    def message_options(self, ticket: Ticket | None) -> frozenset[str]:
+        """Staff-only message options this user may use (hidden, do-not-change-status, minutes, on behalf)."""
+        if self.is_demo or not self.is_support:
+            return frozenset()
+        if ticket is not None and not self.works_ticket(ticket):
+            return frozenset()
+        return STAFF_MESSAGE_OPTIONS
+
+    def can_close(self, ticket: Ticket) -> bool:
+        return ticket.closed_at is None and self._author_or_worker(ticket)
+
+    def can_reopen(self, ticket: Ticket) -> bool:
+        return ticket.closed_at is not None and self._author_or_worker(ticket)
+
+    def _author_or_worker(self, ticket: Ticket) -> bool:
+        if not self.user.is_authenticated or self.is_demo or not self.can_view(ticket):
+            return False
+        return self.is_author(ticket) or self.works_ticket(ticket)
+
+    def spam_states(self, ticket: Ticket) -> frozenset[str]:
+        """Spam states this user may set: staff possible/none, admin also definite (F-13)."""
+        if self.is_demo or not self.works_ticket(ticket):
+            return frozenset()
+        if self.is_admin:
+            return frozenset(SpamState.values)
+        if ticket.spam == SpamState.DEFINITE:
+            return frozenset()  # staff cannot undo an admin's verdict
+        return frozenset({SpamState.NONE, SpamState.POSSIBLE})
+
+    def can_delete(self, ticket: Ticket) -> bool:
+        return self.is_admin and not self.is_demo
+
+    def can_edit_message(self, message: Message) -> bool:
+        return self.is_admin and message.kind != MessageKind.LOG
+
+    def can_delete_message(self, message: Message) -> bool:
+        return self.is_admin
+
+    def can_split(self, ticket: Ticket) -> bool:
+        return not self.is_demo and self.works_ticket(ticket)
+
+    def can_view_admin_comment(self) -> bool:
+        return self.sees_support_view
+
+    def can_see_presence(self, ticket: Ticket) -> bool:
+        return self.can_view(ticket)
+
+    def require(self, allowed: bool) -> None:
+        """Raise the right error when `allowed` is False: read-only for demo, else forbidden."""
+        if allowed:
+            return
+        if self.is_demo:
+            raise ReadOnlyAccess()
+        raise PermissionDenied()

@@ -1,0 +1,336 @@
+"""Reads: module options, dictionaries, ticket lists with filters and sorting, indicators, presence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
+
+from otklik.core import clock
+from otklik.tickets.models import (
+    DictionaryEntry,
+    DictionaryKind,
+    Message,
+    ModuleOptions,
+    SpamState,
+    Ticket,
+    TicketPresence,
+)
+from otklik.tickets.policies import TicketPolicy
+
+
+def options_get() -> ModuleOptions:
+    """Return the module options row (created with the SPEC's defaults on first use)."""
+    options = ModuleOptions.objects.filter(pk=1).select_related("default_responsible").first()
+    if options is None:
+        options, _created = ModuleOptions.objects.get_or_create(pk=1)
+    return options
+
+
+def dictionary_list(kind: str, *, active_only: bool = True) -> QuerySet[DictionaryEntry]:
+    qs = DictionaryEntry.objects.filter(kind=kind)
+    return qs.filter(active=True) if active_only else qs
+
+
+def dictionary_default(kind: str) -> DictionaryEntry | None:
+    return DictionaryEntry.objects.filter(kind=kind, is_default=True, active=True).first()
+
+
+# -- indicators (лампочки, F-02) ---------------------------------------------------------------
+class Indicator:
+    GREY = "grey"
+    GREEN = "green"
+    GREEN_S = "green_s"
+    RED = "red"
+    YELLOW = "yellow"
+
+
+def indicator_for(ticket: Ticket, policy: TicketPolicy) -> str:
+    """Return the ticket's indicator for this user; first matching rule wins (F-02)."""
+    uid = policy.user.pk
+    if ticket.closed_at is not None:
+        return Indicator.GREY
+    if policy.sees_support_view:
+        if ticket.last_message_by_id is not None and ticket.last_message_by_id == uid:
+            return Indicator.GREEN
+        if ticket.author_id == uid:
+            return Indicator.RED
+        if ticket.last_message_by_support:
+            return Indicator.GREEN_S
+        if ticket.responsible_id == uid:
+            return Indicator.RED
+        return Indicator.YELLOW
+    return Indicator.RED if ticket.last_message_by_support else Indicator.GREEN
+
+
+def indicator_q(indicator: str, policy: TicketPolicy) -> Q:
+    """Return the Q selecting tickets whose indicator for this user is `indicator` (mirrors indicator_for)."""
+    uid = policy.user.pk
+    is_open = Q(closed_at__isnull=True)
+    if indicator == Indicator.GREY:
+        return ~is_open
+    if not policy.sees_support_view:
+        if indicator == Indicator.RED:
+            return is_open & Q(last_message_by_support=True)
+        if indicator == Indicator.GREEN:
+            return is_open & Q(last_message_by_support=False)
+        return Q(pk__in=[])
+    mine_last = Q(last_message_by_id=uid)
+    mine = Q(author_id=uid)
+    support_last = Q(last_message_by_support=True)
+    responsible = Q(responsible_id=uid)
+    if indicator == Indicator.GREEN:
+        return is_open & mine_last
+    if indicator == Indicator.RED:
+        return is_open & ~mine_last & (mine | (~support_last & responsible))
+    if indicator == Indicator.GREEN_S:
+        return is_open & ~mine_last & ~mine & support_last
+    if indicator == Indicator.YELLOW:
+        return is_open & ~mine_last & ~mine & ~support_last & ~responsible
+    return Q(pk__in=[])
+
+
+# -- ticket lists ----------------------------------------------------------------------------
+# Sort keys the lists accept, mapped to ORM orderings; "-" prefix means descending.
+SORT_FIELDS = {
+    "id": "id",
+    "title": "title",
+    "created": "created_at",
+    "modified": "modified_at",
+    "last_message": "last_message_at",
+    "messages": "message_count",
+    "status": "status__sort",
+    "category": "category__sort",
+    "criticality": "criticality__sort",
+    "responsible": "responsible__username",
+    "time_spent": "time_spent_minutes",
+    "overdue": "overdue_count",
+    "deadline": "deadline_at",
+}
+DEFAULT_STAFF_ORDER = ("-is_special", "-is_overdue", "-reminder_sent", "last_message_by_support", "-last_message_at", "-id")
+DEFAULT_CLIENT_ORDER = ("-modified_at", "-id")
+
+
+@dataclass
+class TicketFilter:
+    """Every filter of the ticket lists; empty values mean "any"."""
+
+    id: int | None = None
+    indicator: str = ""
+    state: str = ""  # "open" | "closed" | ""
+    q: str = ""  # full-text search over title and messages
+    author: int | None = None
+    author_text: str = ""
+    created_by: int | None = None
+    modified_by: int | None = None
+    responsible: int | None = None
+    responsible_none: bool = False
+    sla: int | None = None
+    category: int | None = None
+    criticality: int | None = None
+    status: int | None = None
+    mark: int | None = None
+    source: int | None = None
+    difficulty: int | None = None
+    spam: str | None = None
+    postponed: bool | None = None
+    overdue: bool | None = None
+    created_from: object = None
+    created_to: object = None
+    modified_from: object = None
+    modified_to: object = None
+    messages_min: int | None = None
+    messages_max: int | None = None
+    time_spent_min: int | None = None
+    time_spent_max: int | None = None
+    overdue_min: int | None = None
+    comment: str = ""
+    client_group: int | None = None
+    staff_group: int | None = None
+    coupon: str = ""
+    special: bool | None = None
+    ticket_type: str = ""
+    tier: str = ""
+
+
+def ticket_list(policy: TicketPolicy, flt: TicketFilter | None = None, sort: str = "") -> QuerySet[Ticket]:
+    """Return the tickets the user may see, filtered and sorted, with every row's relations joined.
+
+    The queryset's row count does not change the number of SQL queries (no N+1).
+    """
+    flt = flt or TicketFilter()
+    qs = policy.visible(
+        Ticket.objects.select_related(
+            "author", "responsible", "status", "category", "criticality", "mark", "sla", "last_message_by",
+            "modified_by", "source", "difficulty",
+        )
+    )
+    qs = _apply_filter(qs, flt, policy)
+    return _apply_sort(qs, sort, policy)
+
+
+def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -> QuerySet[Ticket]:
+    exact = {
+        "pk": f.id, "author_id": f.author, "created_by_id": f.created_by, "modified_by_id": f.modified_by,
+        "sla_id": f.sla, "category_id": f.category, "criticality_id": f.criticality, "status_id": f.status,
+        "mark_id": f.mark, "source_id": f.source,
+    }
+    qs = qs.filter(**{k: v for k, v in exact.items() if v is not None})
+    if f.indicator:
+        qs = qs.filter(indicator_q(f.indicator, policy))
+    if f.state == "open":
+        qs = qs.filter(closed_at__isnull=True)
+    elif f.state == "closed":
+        qs = qs.filter(closed_at__isnull=False)
+    if f.q:
+        qs = search_filter(qs, f.q, staff=policy.sees_hidden)
+    if f.author_text:
+        t = f.author_text
+        qs = qs.filter(
+            Q(author__username__icontains=t) | Q(author__email__icontains=t) | Q(author__last_name__icontains=t)
+            | Q(author_email__icontains=t)
+        )
+    if policy.sees_support_view:
+        qs = _apply_staff_filter(qs, f)
+    for field, lo, hi in (("created_at", f.created_from, f.created_to), ("modified_at", f.modified_from, f.modified_to)):
+        if lo:
+            qs = qs.filter(**{f"{field}__gte": lo})
+        if hi:
+            qs = qs.filter(**{f"{field}__lt": hi})
+    return qs
+
+
+def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
+    """Filters on staff-only attributes (a client's request for them is ignored, never leaked)."""
+    if f.responsible_none:
+        qs = qs.filter(responsible__isnull=True)
+    elif f.responsible is not None:
+        qs = qs.filter(responsible_id=f.responsible)
+    if f.difficulty is not None:
+        qs = qs.filter(difficulty_id=f.difficulty)
+    if f.spam is not None and f.spam in SpamState.values:
+        qs = qs.filter(spam=f.spam)
+    if f.postponed is not None:
+        qs = qs.filter(is_postponed=f.postponed)
+    if f.overdue is not None:
+        qs = qs.filter(is_overdue=f.overdue)
+    if f.special is not None:
+        qs = qs.filter(is_special=f.special)
+    ranges = (
+        ("message_count", f.messages_min, f.messages_max),
+        ("time_spent_minutes", f.time_spent_min, f.time_spent_max),
+        ("overdue_count", f.overdue_min, None),
+    )
+    for field, lo, hi in ranges:
+        if lo is not None:
+            qs = qs.filter(**{f"{field}__gte": lo})
+        if hi is not None:
+            qs = qs.filter(**{f"{field}__lte": hi})
+    if f.comment:
+        qs = qs.filter(admin_comment__icontains=f.comment)
+    if f.coupon:
+        qs = qs.filter(coupon_code__icontains=f.coupon)
+    if f.ticket_type:
+        qs = qs.filter(ticket_type=f.ticket_type)
+    if f.tier:
+        qs = qs.filter(tier=f.tier)
+    if f.client_group is not None:
+        qs = qs.filter(author__support_memberships__group_id=f.client_group)
+    if f.staff_group is not None:
+        qs = qs.filter(responsible__support_memberships__group_id=f.staff_group)
+    return qs
+
+
+def _apply_sort(qs: QuerySet[Ticket], sort: str, policy: TicketPolicy) -> QuerySet[Ticket]:
+    key = sort.lstrip("-")
+    if key in SORT_FIELDS:
+        field = SORT_FIELDS[key]
+        desc = sort.startswith("-")
+        return qs.order_by(f"-{field}" if desc else field, "-id" if desc else "id")
+    return qs.order_by(*(DEFAULT_STAFF_ORDER if policy.sees_support_view else DEFAULT_CLIENT_ORDER))
+
+
+# -- full-text search ------------------------------------------------------------------------
+def search_filter(qs: QuerySet[Ticket], text: str, *, staff: bool) -> QuerySet[Ticket]:
+    """Keep tickets whose title or messages match `text`; clients search only what they may see.
+
+    A number also matches the ticket with that id. PostgreSQL uses russian+english full-text
+    configurations over a GIN index; embedded SQLite uses FTS5 with prefix matching.
+    """
+    text = (text or "").strip()
+    if not text:
+        return qs
+    column = "staff_text" if staff else "public_text"
+    id_q = Q(pk=int(text)) if text.isdigit() and len(text) < 12 else Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        tsv = "staff_tsv" if staff else "public_tsv"
+        sql = (
+            f"SELECT ticket_id FROM tickets_ticketsearchdocument WHERE {tsv} @@ "
+            "(websearch_to_tsquery('russian', %s) || websearch_to_tsquery('english', %s))"
+        )
+        return qs.filter(id_q | Q(pk__in=RawSQL(sql, [text, text])))
+    query = fts5_query(text)
+    if not query:
+        return qs.filter(id_q)
+    sql = f"SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH %s"
+    return qs.filter(id_q | Q(pk__in=RawSQL(sql, [f"{{{column}}} : ({query})"])))
+
+
+def fts5_query(text: str) -> str:
+    """Turn user text into a safe FTS5 query: every word quoted, prefix-matched, all required."""
+    words = ["".join(ch for ch in w if ch.isalnum()) for w in text.split()]
+    return " AND ".join(f'"{w}"*' for w in words if w)
+
+
+# -- one ticket ------------------------------------------------------------------------------
+def ticket_get(policy: TicketPolicy, ticket_id: int) -> Ticket:
+    """Return a visible ticket with its relations, or raise NotFound."""
+    return policy.get_or_404(
+        ticket_id,
+        Ticket.objects.select_related(
+            "author", "author__profile", "responsible", "status", "category", "criticality", "mark", "sla",
+            "source", "difficulty", "created_by", "modified_by", "last_message_by", "split_from",
+        ),
+    )
+
+
+def message_list(policy: TicketPolicy, ticket: Ticket) -> list[Message]:
+    """Return the messages of the ticket the user may see, with authors, files and log events."""
+    return list(
+        policy.messages(ticket)
+        .select_related("author", "posted_by", "edited_by", "source")
+        .prefetch_related("attachments", "events", "revisions__edited_by")
+        .order_by("number")
+    )
+
+
+def presence_list(ticket: Ticket, *, minutes: int, exclude: User | None = None) -> tuple[list[User], list[User]]:
+    """Return (who viewed in the last `minutes`, who is answering now) for the ticket page."""
+    since = clock.now() - timedelta(minutes=minutes)
+    rows = TicketPresence.objects.filter(ticket=ticket, seen_at__gte=since).select_related("user")
+    if exclude is not None:
+        rows = rows.exclude(user=exclude)
+    answering_since = clock.now() - timedelta(minutes=2)
+    viewers = [r.user for r in rows]
+    answering = [r.user for r in rows if r.answering_at and r.answering_at >= answering_since]
+    return viewers, answering
+
+
+def author_other_tickets(policy: TicketPolicy, ticket: Ticket, limit: int = 10) -> list[Ticket]:
+    if ticket.author_id is None:
+        return []
+    return list(
+        policy.visible().filter(author_id=ticket.author_id).exclude(pk=ticket.pk).order_by("-created_at")[:limit]
+    )
+
+
+def dictionaries_for_forms() -> dict[str, list[DictionaryEntry]]:
+    """Return every active dictionary entry grouped by kind, in one query."""
+    result: dict[str, list[DictionaryEntry]] = {k: [] for k in DictionaryKind.values}
+    for entry in DictionaryEntry.objects.filter(active=True).order_by("kind", "sort", "id"):
+        result[entry.kind].append(entry)
+    return result

@@ -1,0 +1,78 @@
+"""Shared fixtures: one user per role, a ticket factory, isolated file storage."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, User
+
+from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.services import support_group_add_member, user_create
+from otklik.tickets import services
+from otklik.tickets.models import Ticket
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Every test writes uploads into its own directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@dataclass
+class Cast:
+    """The people of the permission matrix."""
+
+    client: User
+    colleague: User  # same client company as `client`, may view the group's tickets
+    other_client: User  # another company
+    staff: User
+    staff2: User
+    demo: User
+    admin: User
+    anonymous: AnonymousUser
+
+
+def make_user(username: str, *levels: str, **extra) -> User:
+    return user_create(
+        username=username, email=f"{username}@example.com", password="pass-Word-123", levels=levels, **extra
+    )
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    client = make_user("client", AccessLevel.CLIENT, first_name="Ivan", last_name="Petrov")
+    colleague = make_user("colleague", AccessLevel.CLIENT)
+    other = make_user("other", AccessLevel.CLIENT)
+    company = SupportGroup.objects.create(name="Romashka LLC", kind=SupportGroup.Kind.CLIENT)
+    support_group_add_member(group=company, user=client)
+    support_group_add_member(group=company, user=colleague)
+    return Cast(
+        client=client,
+        colleague=colleague,
+        other_client=other,
+        staff=make_user("staff", AccessLevel.STAFF),
+        staff2=make_user("staff2", AccessLevel.STAFF),
+        demo=make_user("demo", AccessLevel.DEMO),
+        admin=make_user("admin", AccessLevel.ADMIN),
+        anonymous=AnonymousUser(),
+    )
+
+
+@pytest.fixture
+def make_ticket(cast):
+    """Create a ticket through the service, as the client by default."""
+
+    def _make(actor: User | None = None, title: str = "Cannot log in", message: str = "The login page says error 500.", **kw) -> Ticket:
+        return services.ticket_create(actor=actor or cast.client, title=title, message=message, **kw)
+
+    return _make
+
+
+def upload(name: str, data: bytes) -> services.Upload:
+    return services.Upload(name=name, fileobj=io.BytesIO(data))

@@ -1,8 +1,9 @@
 """The one NinjaAPI object mounted at /api/v1/; each app contributes a router from its api.py."""
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from otklik.api.auth import BearerOrSession
 from otklik.core.errors import DomainError
@@ -27,7 +28,50 @@ def _domain_error(request: HttpRequest, exc: DomainError):
 
 @api.exception_handler(AuthenticationError)
 def _unauthenticated(request: HttpRequest, exc: AuthenticationError):
-    return api.create_response(request, {"detail": "Authentication required."}, status=401)
+    return api.create_response(request, {"detail": _("Authentication required.")}, status=401)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError):
+    # ninja raises HttpError(400) for a body it cannot parse (not JSON, bad multipart).
+    if exc.status_code == 400:
+        message = _("The request body cannot be read: send valid JSON (or multipart/form-data for files).")
+        return api.create_response(request, {"detail": message, "errors": {"__all__": [message]}}, status=400)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+def _pydantic_message(err: dict) -> str:
+    """Return a translated message for pydantic's common error types; its own English text otherwise."""
+    kind, ctx = err.get("type", ""), err.get("ctx") or {}
+    messages = {
+        "missing": _("This field is required."),
+        "extra_forbidden": _("Unknown field."),
+        "int_parsing": _("Enter a whole number."),
+        "int_type": _("Enter a whole number."),
+        "int_from_float": _("Enter a whole number."),
+        "bool_parsing": _("Enter true or false."),
+        "bool_type": _("Enter true or false."),
+        "string_type": _("Enter a text."),
+        "datetime_parsing": _("Enter a date and time in ISO 8601 format."),
+        "datetime_from_date_parsing": _("Enter a date and time in ISO 8601 format."),
+        "datetime_type": _("Enter a date and time in ISO 8601 format."),
+        "date_parsing": _("Enter a date as YYYY-MM-DD."),
+        "date_from_datetime_parsing": _("Enter a date as YYYY-MM-DD."),
+        "date_type": _("Enter a date as YYYY-MM-DD."),
+        "model_attributes_type": _("Send a JSON object."),
+        "dict_type": _("Send a JSON object."),
+    }
+    if kind in messages:
+        return str(messages[kind])
+    if kind in ("greater_than_equal", "greater_than"):
+        return _("Enter a value of at least %(limit)s.") % {"limit": ctx.get("ge", ctx.get("gt"))}
+    if kind in ("less_than_equal", "less_than"):
+        return _("Enter a value of at most %(limit)s.") % {"limit": ctx.get("le", ctx.get("lt"))}
+    if kind == "string_too_long":
+        return _("Enter at most %(limit)s characters.") % {"limit": ctx.get("max_length")}
+    if kind == "literal_error":
+        return _("Choose one of: %(choices)s.") % {"choices": ctx.get("expected", "")}
+    return err.get("msg", _("Invalid value."))
 
 
 @api.exception_handler(ValidationError)
@@ -35,8 +79,8 @@ def _invalid(request: HttpRequest, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload", "form", "data")]
-        errors.setdefault(".".join(loc) or "__all__", []).append(err.get("msg", "invalid"))
-    return api.create_response(request, {"detail": "Invalid input.", "errors": errors}, status=422)
+        errors.setdefault(".".join(loc) or "__all__", []).append(_pydantic_message(err))
+    return api.create_response(request, {"detail": _("Invalid input."), "errors": errors}, status=422)
 
 
 def _mount_routers() -> None:

@@ -283,6 +283,33 @@ class Attachment(models.Model):
         return self.name
 
 
+# Labels of the fields the change history names.
+FIELD_LABELS = {
+    "title": _("title"),
+    "category": _("category"),
+    "criticality": _("criticality"),
+    "status": _("status"),
+    "difficulty": _("difficulty"),
+    "mark": _("mark"),
+    "sla": _("SLA"),
+    "responsible": _("responsible"),
+    "author": _("author"),
+    "source": _("source"),
+    "admin_comment": _("administrator's comment"),
+    "auto_close_days": _("auto-close days"),
+    "is_postponed": _("postponed"),
+    "closed": _("closed"),
+    "spam": _("spam"),
+    "split": _("split"),
+    "created": _("created"),
+    "message_edited": _("message edited"),
+    "message_deleted": _("message deleted"),
+    "ticket_type": _("type"),
+    "tier": _("tier"),
+    "planned_effort_minutes": _("planned effort, minutes"),
+    "expected_date": _("expected resolution date"),
+}
+
 class TicketEvent(models.Model):
     """One change to a ticket's field: who, when, via which channel, old -> new (ARCHITECTURE rule 5)."""
 
@@ -297,6 +324,10 @@ class TicketEvent(models.Model):
     new = models.TextField(blank=True)
     # Staff-only changes (difficulty, comment...) are hidden from the author.
     staff_only = models.BooleanField(default=False)
+
+    @property
+    def field_label(self) -> str:
+        return str(FIELD_LABELS.get(self.field, self.field))
 
     class Meta:
         ordering = ["at", "id"]
@@ -354,3 +385,21 @@ class ModuleOptions(models.Model):
 
     def __str__(self) -> str:
         return str(_("Module options"))
+
+
+class SavedFilter(models.Model):
+    """A named set of staff list filters (the query string), per user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_ticket_filters")
+    name = models.CharField(_("name"), max_length=100)
+    query = models.TextField(_("filter"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+
+    def __str__(self) -> str:
+        return self.name

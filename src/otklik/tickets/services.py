@@ -23,6 +23,7 @@ from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.models import (
+    FIELD_LABELS,
     CLIENT_VISIBLE_KINDS,
     Attachment,
     Channel,
@@ -49,32 +50,6 @@ PROMPTS = (
     ("expected", gettext_lazy("What I expected")),
     ("saw", gettext_lazy("What I saw (full error text)")),
 )
-# Labels of the fields the change history names.
-FIELD_LABELS = {
-    "title": gettext_lazy("title"),
-    "category": gettext_lazy("category"),
-    "criticality": gettext_lazy("criticality"),
-    "status": gettext_lazy("status"),
-    "difficulty": gettext_lazy("difficulty"),
-    "mark": gettext_lazy("mark"),
-    "sla": gettext_lazy("SLA"),
-    "responsible": gettext_lazy("responsible"),
-    "author": gettext_lazy("author"),
-    "source": gettext_lazy("source"),
-    "admin_comment": gettext_lazy("administrator's comment"),
-    "auto_close_days": gettext_lazy("auto-close days"),
-    "is_postponed": gettext_lazy("postponed"),
-    "closed": gettext_lazy("closed"),
-    "spam": gettext_lazy("spam"),
-    "split": gettext_lazy("split"),
-    "created": gettext_lazy("created"),
-    "message_edited": gettext_lazy("message edited"),
-    "message_deleted": gettext_lazy("message deleted"),
-    "ticket_type": gettext_lazy("type"),
-    "tier": gettext_lazy("tier"),
-    "planned_effort_minutes": gettext_lazy("planned effort, minutes"),
-    "expected_date": gettext_lazy("expected resolution date"),
-}
 # Changes only staff see in the history (the author is not told about them).
 STAFF_ONLY_FIELDS = frozenset({"difficulty", "admin_comment", "spam", "message_edited", "message_deleted"})
 DICTIONARY_FIELDS = {
@@ -482,9 +457,8 @@ def ticket_create(
         via=via, minutes=minutes, source=entries["source"], at=now,
     )
     _store_files(first, checked_files)
-    changes = _ChangeSet()
-    changes.add("created", None, f"#{ticket.pk}")
-    _record(ticket, actor, via, changes, at=now)
+    # Creation is an event in the history, but not a log line in the discussion.
+    TicketEvent.objects.create(ticket=ticket, actor=actor, at=now, via=via, field="created", new=f"#{ticket.pk}")
     ticket_recompute(ticket)
     search_document_refresh(ticket)
     return ticket
@@ -566,7 +540,7 @@ def message_post(
 
 
 @transaction.atomic
-def message_edit(*, actor: User, message: Message, body: str) -> Message:
+def message_edit(*, actor: User, message: Message, body: str, via: str = Channel.WEB) -> Message:
     """Change a message's text (admins only); the previous text is kept as a revision (F-03)."""
     policy = _policy(actor)
     if not policy.can_view(message.ticket):
@@ -584,13 +558,13 @@ def message_edit(*, actor: User, message: Message, body: str) -> Message:
     ticket = _lock(message.ticket)
     changes = _ChangeSet()
     changes.add("message_edited", None, f"#{message.number}")
-    _record(ticket, actor, Channel.WEB, changes, at=now)
+    _record(ticket, actor, via, changes, at=now)
     search_document_refresh(ticket)
     return message
 
 
 @transaction.atomic
-def message_delete(*, actor: User, message: Message) -> Ticket:
+def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> Ticket:
     """Delete a message and its files (admins only), then recompute the ticket's derived state."""
     policy = _policy(actor)
     if not policy.can_view(message.ticket):
@@ -603,7 +577,7 @@ def message_delete(*, actor: User, message: Message) -> Ticket:
     _delete_files_after_commit(names)
     changes = _ChangeSet()
     changes.add("message_deleted", f"#{number}", None)
-    _record(ticket, actor, Channel.WEB, changes)
+    _record(ticket, actor, via, changes)
     ticket = ticket_recompute(ticket)
     search_document_refresh(ticket)
     return ticket
@@ -890,3 +864,26 @@ def tickets_bulk(*, actor: User, ticket_ids: Iterable[int], action: str, respons
         except (PermissionDenied, ValidationFailed, NotFound) as exc:
             result.failed[tid] = exc.message
     return result
+
+
+@transaction.atomic
+def saved_filter_save(*, user: User, name: str, query: str) -> "SavedFilter":
+    """Save (or overwrite) a named staff-list filter for the user."""
+    from otklik.tickets.models import SavedFilter
+
+    TicketPolicy(user).check_can_write()
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        raise ValidationFailed(_("Enter a name for the filter."), field="name")
+    saved, _created = SavedFilter.objects.update_or_create(user=user, name=name, defaults={"query": query[:4000]})
+    return saved
+
+
+@transaction.atomic
+def saved_filter_delete(*, user: User, filter_id: int) -> None:
+    from otklik.tickets.models import SavedFilter
+
+    TicketPolicy(user).check_can_write()
+    deleted, _rows = SavedFilter.objects.filter(user=user, pk=filter_id).delete()
+    if not deleted:
+        raise NotFound()

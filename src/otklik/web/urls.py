@@ -1,4 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
-app_name = "web"
-urlpatterns: list = []
+from otklik.tickets.views.client import home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("", include("otklik.accounts.urls")),
+    path("", include("otklik.tickets.urls")),
+]

@@ -1,0 +1,226 @@
+"""`otklik start`: migrate, then serve Otklik with granian (WSGI) and run the Huey job consumer beside it.
+
+Static files are served by whitenoise from the finders (no collectstatic needed). The server and the
+consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to them, stops the
+consumer when the server stops, and exits with the server's exit code, so it behaves like `exec granian`
+with a job consumer attached.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# How long the children get to finish what they are doing before they are killed.
+STOP_TIMEOUT_SECONDS = 20
+# A consumer that keeps dying is restarted at most this often.
+CONSUMER_RESTART_DELAY_SECONDS = 5
+POLL_SECONDS = 0.2
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _die_with_parent_hook():
+    """Return a preexec function asking Linux to SIGTERM the child if this process dies unexpectedly.
+
+    Without it a `kill -9` of `otklik start` would leave granian and the consumer running.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM))
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
+def server_command(*, host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
+    """Return the granian command line serving Otklik's WSGI application.
+
+    Each worker runs `threads` request threads and admits as many requests at once (backpressure), so
+    the number of database connections stays bounded (granian's WSGI default allows hundreds).
+    """
+    command = [
+        sys.executable, "-m", "granian",
+        "--interface", "wsgi",
+        "--host", host,
+        "--port", str(port),
+        "--workers", str(workers),
+        "--no-ws",
+        "--respawn-failed-workers",
+    ]
+    command += ["--blocking-threads", str(threads), "--backpressure", str(threads)]
+    command.append("--access-log" if access_log else "--no-access-log")
+    command.append("otklik.wsgi:application")
+    return command
+
+
+def consumer_command() -> list[str]:
+    """Return the command line of Huey's consumer (`otklik run_huey`) under the same settings."""
+    return [sys.executable, "-m", "otklik", "run_huey"]
+
+
+class Command(BaseCommand):
+    help = (
+        "Apply migrations, then serve Otklik with granian (WSGI, static files through whitenoise) "
+        "and run the background job consumer next to it. Stop with Ctrl-C or SIGTERM."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=None, help="Address to bind to (default: OTKLIK_HOST or 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=None, help="Port to bind to (default: OTKLIK_PORT or 8000).")
+        parser.add_argument(
+            "--workers", type=int, default=int(os.environ.get("OTKLIK_WORKERS", "1")),
+            help="Number of granian worker processes (default: OTKLIK_WORKERS or 1).",
+        )
+        parser.add_argument(
+            "--threads", type=int, default=int(os.environ.get("OTKLIK_THREADS", "8")),
+            help="Request threads per worker (default: OTKLIK_THREADS or 8).",
+        )
+        parser.add_argument("--no-jobs", action="store_true", help="Do not start the background job consumer.")
+        parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
+        parser.add_argument("--access-log", action="store_true", help="Log every request.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host = options["host"] or settings.OTKLIK_HOST
+        port = options["port"] if options["port"] is not None else settings.OTKLIK_PORT
+        workers = options["workers"]
+        if not 0 < port < 65536:
+            raise CommandError(f"Port must be between 1 and 65535, not {port}.")
+        if workers < 1 or options["threads"] < 1:
+            raise CommandError("--workers and --threads must be at least 1.")
+        verbosity = options["verbosity"]
+
+        if not options["no_migrate"]:
+            if verbosity:
+                self.stdout.write("Applying migrations…")
+            call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
+        # whitenoise warns at start-up when STATIC_ROOT is missing; files come from the finders anyway.
+        os.makedirs(settings.STATIC_ROOT, exist_ok=True)
+
+        env = os.environ.copy()
+        env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "otklik.settings")
+        # The children must use the same data directory even if it was given relative to another cwd.
+        env["OTKLIK_DATA_DIR"] = str(settings.DATA_DIR)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+
+        supervisor = _Supervisor(env=env, out=self.stdout, err=self.stderr)
+        server_cmd = server_command(
+            host=host, port=port, workers=workers, threads=options["threads"], access_log=options["access_log"]
+        )
+        code = supervisor.run(server_cmd, None if options["no_jobs"] else consumer_command(), quiet=not verbosity,
+                              banner=f"Otklik is serving http://{_url_host(host)}:{port}/ "
+                                     f"(granian, {workers} worker{'s' if workers != 1 else ''})")
+        if code:
+            raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+class _Supervisor:
+    """Run the server and the consumer, forward signals, stop both together."""
+
+    def __init__(self, *, env: dict[str, str], out, err):
+        self.env = env
+        self.out = out
+        self.err = err
+        self.stop_signal: int | None = None
+        self.server: subprocess.Popen | None = None
+        self.consumer: subprocess.Popen | None = None
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen:
+        # A process group of its own: a terminal's Ctrl-C reaches only us, and we forward it exactly once.
+        return subprocess.Popen(command, env=self.env, process_group=0, preexec_fn=_die_with_parent_hook())
+
+    def _on_signal(self, signum: int, _frame) -> None:
+        if signum == signal.SIGHUP:
+            # Reload: granian respawns its workers, Huey restarts its consumer.
+            for child in (self.server, self.consumer):
+                _send(child, signal.SIGHUP)
+            return
+        if self.stop_signal is not None:
+            # A second Ctrl-C: do not wait for the children to finish gracefully.
+            for child in (self.server, self.consumer):
+                _send(child, signal.SIGKILL)
+        self.stop_signal = signum
+
+    def run(self, server_cmd: list[str], consumer_cmd: list[str] | None, *, quiet: bool, banner: str) -> int:
+        previous = {sig: signal.getsignal(sig) for sig in FORWARDED_SIGNALS}
+        for sig in FORWARDED_SIGNALS:
+            signal.signal(sig, self._on_signal)
+        try:
+            return self._run(server_cmd, consumer_cmd, quiet=quiet, banner=banner)
+        finally:
+            self._stop_all()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self, server_cmd: list[str], consumer_cmd: list[str] | None, *, quiet: bool, banner: str) -> int:
+        if consumer_cmd:
+            self.consumer = self._spawn(consumer_cmd)
+        self.server = self._spawn(server_cmd)
+        if not quiet:
+            jobs = f"job consumer pid {self.consumer.pid}" if self.consumer else "no job consumer (--no-jobs)"
+            self.out.write(f"{banner}; {jobs}. Press Ctrl-C to stop.")
+            self.out.flush()
+        consumer_died_at = 0.0
+        while self.stop_signal is None:
+            code = self.server.poll()
+            if code is not None:
+                return code
+            if consumer_cmd and self.consumer is not None and self.consumer.poll() is not None:
+                self.err.write(
+                    f"The job consumer stopped (exit code {self.consumer.returncode}); "
+                    f"restarting it in {CONSUMER_RESTART_DELAY_SECONDS} s."
+                )
+                self.consumer = None
+                consumer_died_at = time.monotonic()
+            if consumer_cmd and self.consumer is None:
+                if time.monotonic() - consumer_died_at >= CONSUMER_RESTART_DELAY_SECONDS:
+                    self.consumer = self._spawn(consumer_cmd)
+            time.sleep(POLL_SECONDS)
+        return 0
+
+    def _stop_all(self) -> None:
+        """Ask both children to finish (granian: the signal we got; Huey: SIGINT = graceful), then kill."""
+        server_signal = self.stop_signal if self.stop_signal in (signal.SIGINT, signal.SIGTERM) else signal.SIGTERM
+        _send(self.server, server_signal)
+        _send(self.consumer, signal.SIGINT)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for child in (self.server, self.consumer):
+            if child is None:
+                continue
+            try:
+                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                self.err.write(f"Process {child.pid} did not stop in time; killing it.")
+                _send(child, signal.SIGKILL)
+                child.wait()
+
+
+def _send(child: subprocess.Popen | None, sig: int) -> None:
+    if child is not None and child.poll() is None:
+        try:
+            child.send_signal(sig)
+        except ProcessLookupError:
+            pass

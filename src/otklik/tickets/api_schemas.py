@@ -1,0 +1,323 @@
+"""Schemas of the tickets API (v1): what the endpoints accept and what they answer.
+
+Input schemas only check shapes and bounds; the rules (F-13, lengths, valid dictionary values) stay in
+the services so that the web, mail and the API refuse the same things with the same messages.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from django.utils.translation import gettext as _
+from ninja import Field, Schema
+from pydantic import BeforeValidator, ConfigDict, PlainValidator, StrictInt, StrictStr, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+# Ids are 64-bit in the database; anything larger is refused before it reaches a query.
+MAX_ID = 2**63 - 1
+MAX_PAGE = 1_000_000
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+
+
+def _no_nul(value: object) -> object:
+    """Refuse NUL characters: PostgreSQL cannot store them and no human types them."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("null_character", _("Null characters are not allowed."))
+    return value
+
+
+def _blank_to_none(value: object) -> object:
+    """Treat an empty query parameter (`?author=`) as "any", the way HTML forms send it."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+# A string without NUL characters.
+Text = Annotated[StrictStr, BeforeValidator(_no_nul)]
+# A positive id.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+
+
+def _dictionary_ref(value: object) -> int | str:
+    """Accept a dictionary entry's id (a whole number) or its symbolic code (a short string)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
+        return value
+    if isinstance(value, str) and len(value) <= 64 and "\x00" not in value:
+        return value
+    raise PydanticCustomError("dictionary_ref", _("Give the entry's id or its symbolic code."))
+
+
+# A dictionary entry given by id or by symbolic code (F-05), e.g. 3 or "high".
+DictRef = Annotated[
+    int | str,
+    PlainValidator(_dictionary_ref),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "maxLength": 64}]}),
+]
+
+# Query-string versions (every value arrives as text and is converted).
+QId = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_blank_to_none)]
+QCount = Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, BeforeValidator(_blank_to_none)]
+QBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
+QWhen = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
+QText = Annotated[str, Field(max_length=500), BeforeValidator(_no_nul)]
+QDictRef = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_no_nul), BeforeValidator(_blank_to_none)]
+
+
+# -- list query ------------------------------------------------------------------------------
+class TicketListQuery(Schema):
+    """Filters, sorting and paging of GET /tickets; the names follow selectors.TicketFilter."""
+
+    id: QId = None
+    indicator: Literal["", "grey", "green", "green_s", "red", "yellow"] = ""
+    state: Literal["", "open", "closed"] = ""
+    q: QText = Field("", description="Full-text search over the title and the messages the caller may see.")
+    author: QId = None
+    author_text: QText = ""
+    created_by: QId = None
+    modified_by: QId = None
+    responsible: QId = None
+    responsible_none: bool = Field(False, description="Only tickets nobody is responsible for.")
+    sla: QId = None
+    category: QDictRef = Field(None, description="Id or symbolic code.")
+    criticality: QDictRef = Field(None, description="Id or symbolic code.")
+    status: QDictRef = Field(None, description="Id or symbolic code.")
+    mark: QDictRef = Field(None, description="Id or symbolic code.")
+    source: QDictRef = Field(None, description="Id or symbolic code.")
+    difficulty: QDictRef = Field(None, description="Id or symbolic code.")
+    spam: Annotated[Literal["none", "possible", "definite"] | None, BeforeValidator(_blank_to_none)] = None
+    postponed: QBool = None
+    overdue: QBool = None
+    special: QBool = None
+    created_from: QWhen = None
+    created_to: QWhen = None
+    modified_from: QWhen = None
+    modified_to: QWhen = None
+    messages_min: QCount = None
+    messages_max: QCount = None
+    time_spent_min: QCount = None
+    time_spent_max: QCount = None
+    overdue_min: QCount = None
+    comment: QText = ""
+    client_group: QId = None
+    staff_group: QId = None
+    coupon: QText = ""
+    ticket_type: QText = ""
+    tier: QText = ""
+    sort: QText = Field("", description="A sort key, '-' in front for descending; empty: the default order.")
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+# -- inputs ----------------------------------------------------------------------------------
+class _StrictIn(Schema):
+    """Refuse unknown fields: a misspelt field name must not be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TicketCreateIn(_StrictIn):
+    title: Text
+    message: Text
+    category: DictRef | None = None
+    criticality: DictRef | None = None
+    # The regulation's prompts (F-12), appended to the message.
+    looked: Text | None = None
+    did: Text | None = None
+    expected: Text | None = None
+    saw: Text | None = None
+    # Staff only (F-13 "staff on new"); a client sending any of them gets 403.
+    status: DictRef | None = None
+    difficulty: DictRef | None = None
+    source: DictRef | None = None
+    responsible: Id | None = None
+    sla: Id | None = None
+    author: Id | None = None
+    admin_comment: Text | None = None
+    auto_close_days: StrictInt | None = None
+    is_postponed: bool | None = None
+    hidden: bool | None = None
+    not_change_status: bool | None = None
+    minutes: StrictInt | None = None
+    ticket_type: Text | None = None
+    tier: Text | None = None
+
+
+class TicketPatchIn(_StrictIn):
+    """Only the fields present in the request are changed; null clears a field."""
+
+    title: Text | None = None
+    category: DictRef | None = None
+    criticality: DictRef | None = None
+    status: DictRef | None = None
+    difficulty: DictRef | None = None
+    mark: DictRef | None = None
+    source: DictRef | None = None
+    responsible: Id | None = None
+    sla: Id | None = None
+    author: Id | None = None
+    admin_comment: Text | None = None
+    auto_close_days: StrictInt | None = None
+    is_postponed: bool | None = None
+    ticket_type: Text | None = None
+    tier: Text | None = None
+    planned_effort_minutes: StrictInt | None = None
+    expected_date: date | None = None
+    closed: bool | None = Field(None, description="true closes the ticket, false reopens it.")
+    spam: Literal["", "none", "possible", "definite"] | None = Field(
+        None, description='"" or "none": not spam; "possible" (staff); "definite" (admins).'
+    )
+
+
+class MessageCreateIn(_StrictIn):
+    body: Text
+    hidden: bool = False
+    not_change_status: bool = False
+    minutes: StrictInt = 0
+    on_behalf_of: Id | None = None
+
+
+class MessagePatchIn(_StrictIn):
+    body: Text
+
+
+# -- outputs ---------------------------------------------------------------------------------
+class EntryRef(Schema):
+    id: int
+    code: str
+    name: str
+
+
+class UserRef(Schema):
+    id: int
+    username: str
+    name: str
+
+
+class SlaRef(Schema):
+    id: int
+    name: str
+
+
+class SlaOut(SlaRef):
+    description: str
+
+
+class TicketSummaryOut(Schema):
+    """One row of the ticket list. Keys marked "staff" appear only for staff, admins and demo."""
+
+    id: int
+    title: str
+    indicator: str
+    is_open: bool
+    closed_at: datetime | None
+    created_at: datetime
+    modified_at: datetime
+    last_message_at: datetime | None
+    last_message_by: UserRef | None
+    last_message_by_support: bool
+    message_count: int
+    author: UserRef | None
+    responsible: UserRef | None
+    status: EntryRef | None
+    category: EntryRef | None
+    criticality: EntryRef | None
+    mark: EntryRef | None
+    source: EntryRef | None
+    sla: SlaRef | None
+    # staff
+    author_email: str | None = None
+    admin_comment: str | None = None
+    difficulty: EntryRef | None = None
+    spam: str | None = None
+    is_postponed: bool | None = None
+    is_special: bool | None = None
+    is_overdue: bool | None = None
+    time_spent_minutes: int | None = None
+    overdue_count: int | None = None
+    deadline_at: datetime | None = None
+
+
+class TicketListOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[TicketSummaryOut]
+
+
+class TicketActions(Schema):
+    """What the caller may do to this ticket now (F-13), so clients show only what is allowed."""
+
+    editable_fields: list[str]
+    can_post_message: bool
+    message_options: list[str]
+    can_close: bool
+    can_reopen: bool
+    can_delete: bool
+    can_split: bool
+    spam_states: list[str]
+
+
+class TicketDetailOut(TicketSummaryOut):
+    sla: SlaOut | None
+    auto_closed: bool
+    split_from: int | None
+    actions: TicketActions
+    # staff
+    created_by: UserRef | None = None
+    created_via: str | None = None
+    modified_by: UserRef | None = None
+    modified_via: str | None = None
+    awaits_support: bool | None = None
+    reminder_at: datetime | None = None
+    reminder_sent: bool | None = None
+    coupon_code: str | None = None
+    auto_close_days: int | None = None
+    ticket_type: str | None = None
+    tier: str | None = None
+    planned_effort_minutes: int | None = None
+    expected_date: date | None = None
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    size: int
+    content_type: str
+    url: str
+
+
+class MessageOut(Schema):
+    id: int
+    number: int
+    kind: str
+    author: UserRef | None
+    by_support: bool
+    via: str
+    created_at: datetime
+    edited_at: datetime | None
+    body: str
+    html: str
+    attachments: list[AttachmentOut]
+    # staff
+    author_email: str | None = None
+    posted_by: UserRef | None = None
+    minutes: int | None = None
+
+
+class DictionaryEntryOut(Schema):
+    id: int
+    code: str
+    name: str
+    name_ru: str
+    name_en: str
+    description: str
+    sort: int
+    is_default: bool
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, list[str]] | None = None

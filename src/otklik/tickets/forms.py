@@ -1,0 +1,214 @@
+"""Web forms for tickets. They parse and present; the services decide what is allowed and valid."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from otklik.tickets.models import DictionaryEntry, SpamState
+from otklik.tickets.selectors import TicketFilter
+from otklik.web.forms import KeyboardFriendlyMixin
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Accept any number of files; content checks happen in the service."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
+        return [super().clean(data, initial)] if data else []
+
+
+def entry_choices(entries: list[DictionaryEntry], *, blank: str = "—") -> list[tuple[str, str]]:
+    return [("", blank)] + [(str(e.pk), e.name) for e in entries]
+
+
+class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=255)
+    message = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 8}))
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    criticality = forms.ChoiceField(label=_("Criticality"), required=False)
+    looked = forms.CharField(label=_("Where you already looked for an answer"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    did = forms.CharField(label=_("What you did"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    expected = forms.CharField(label=_("What you expected"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    saw = forms.CharField(label=_("What you saw (the full error text)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    files = MultipleFileField(label=_("Files"))
+
+    def __init__(self, *args, dictionaries: dict[str, list[DictionaryEntry]], **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("category", "criticality"):
+            entries = dictionaries[name]
+            self.fields[name].choices = entry_choices(entries)
+            default = next((e for e in entries if e.is_default), None)
+            if default is not None and not self.is_bound:
+                self.initial.setdefault(name, str(default.pk))
+
+
+class StaffNewTicketForm(NewTicketForm):
+    author = forms.ChoiceField(label=_("Author (client)"), required=False)
+    responsible = forms.ChoiceField(label=_("Responsible"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    admin_comment = forms.CharField(label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, dictionaries, users, support_users, **kwargs):
+        super().__init__(*args, dictionaries=dictionaries, **kwargs)
+        self.fields["author"].choices = [("", _("— me —"))] + [(str(u.pk), f"{u.get_full_name() or u.username} ({u.email})") for u in users]
+        self.fields["responsible"].choices = [("", _("— automatic —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
+        self.fields["status"].choices = entry_choices(dictionaries["status"])
+        self.fields["source"].choices = entry_choices(dictionaries["source"], blank=_("web"))
+
+
+class ReplyForm(KeyboardFriendlyMixin, forms.Form):
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
+    files = MultipleFileField(label=_("Files"))
+
+
+class StaffReplyForm(ReplyForm):
+    hidden = forms.BooleanField(label=_("Hide the message, do not notify the author"), required=False)
+    not_change_status = forms.BooleanField(label=_("Do not change the status (not an answer)"), required=False)
+    minutes = forms.IntegerField(label=_("Time spent, minutes"), required=False, min_value=0, max_value=100000)
+    on_behalf = forms.BooleanField(label=_("Post on behalf of the author"), required=False)
+
+
+class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
+    """The staff side panel: every attribute F-13 lets staff change."""
+
+    title = forms.CharField(label=_("Title"), max_length=255)
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    criticality = forms.ChoiceField(label=_("Criticality"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    difficulty = forms.ChoiceField(label=_("Difficulty"), required=False)
+    responsible = forms.ChoiceField(label=_("Responsible"), required=False)
+    sla = forms.ChoiceField(label=_("SLA"), required=False)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    auto_close_days = forms.IntegerField(label=_("Auto-close after, days"), required=False, min_value=0, max_value=3650,
+                                         help_text=_("Empty: the module default; 0: never."))
+    is_postponed = forms.BooleanField(label=_("Postponed"), required=False)
+    admin_comment = forms.CharField(label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, dictionaries, support_users, slas, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("category", "criticality", "status", "difficulty", "source"):
+            self.fields[name].choices = entry_choices(dictionaries[name])
+        self.fields["responsible"].choices = [("", _("— nobody —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
+        self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
+
+    @classmethod
+    def initial_for(cls, ticket) -> dict:
+        return {
+            "title": ticket.title, "category": ticket.category_id or "", "criticality": ticket.criticality_id or "",
+            "status": ticket.status_id or "", "difficulty": ticket.difficulty_id or "",
+            "responsible": ticket.responsible_id or "", "sla": ticket.sla_id or "", "source": ticket.source_id or "",
+            "auto_close_days": ticket.auto_close_days, "is_postponed": ticket.is_postponed,
+            "admin_comment": ticket.admin_comment,
+        }
+
+
+class StaffFilterForm(forms.Form):
+    """Every filter of the staff list (F-14); all optional, submitted by GET."""
+
+    id = forms.IntegerField(label=_("ID"), required=False, min_value=1)
+    q = forms.CharField(label=_("Search"), required=False)
+    indicator = forms.ChoiceField(label=_("Indicator"), required=False, choices=[
+        ("", "—"), ("red", _("red: your move")), ("yellow", _("yellow: waiting, not yours")),
+        ("green", _("green: you answered last")), ("green_s", _("green: support answered")), ("grey", _("grey: closed")),
+    ])
+    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))])
+    author_text = forms.CharField(label=_("Author"), required=False)
+    responsible = forms.ChoiceField(label=_("Responsible"), required=False)
+    sla = forms.ChoiceField(label=_("SLA"), required=False)
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    criticality = forms.ChoiceField(label=_("Criticality"), required=False)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    mark = forms.ChoiceField(label=_("Mark"), required=False)
+    source = forms.ChoiceField(label=_("Source"), required=False)
+    difficulty = forms.ChoiceField(label=_("Difficulty"), required=False)
+    spam = forms.ChoiceField(label=_("Spam"), required=False, choices=[("", "—"), ("none", _("not spam")), ("possible", _("possible spam")), ("definite", _("spam"))])
+    postponed = forms.NullBooleanField(label=_("Postponed"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
+    overdue = forms.NullBooleanField(label=_("Overdue"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
+    special = forms.NullBooleanField(label=_("Special (coupon)"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
+    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    modified_from = forms.DateField(label=_("Modified from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    modified_to = forms.DateField(label=_("Modified to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    messages_min = forms.IntegerField(label=_("Messages from"), required=False, min_value=0)
+    messages_max = forms.IntegerField(label=_("Messages to"), required=False, min_value=0)
+    time_spent_min = forms.IntegerField(label=_("Time spent from, min"), required=False, min_value=0)
+    time_spent_max = forms.IntegerField(label=_("Time spent to, min"), required=False, min_value=0)
+    overdue_min = forms.IntegerField(label=_("Overdue messages from"), required=False, min_value=0)
+    comment = forms.CharField(label=_("Comment contains"), required=False)
+    client_group = forms.ChoiceField(label=_("Client group"), required=False)
+    staff_group = forms.ChoiceField(label=_("Staff group"), required=False)
+    coupon = forms.CharField(label=_("Coupon"), required=False)
+    ticket_type = forms.CharField(label=_("Type"), required=False)
+    tier = forms.CharField(label=_("Tier"), required=False)
+
+    def __init__(self, *args, dictionaries, support_users, slas, groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("category", "criticality", "status", "mark", "source", "difficulty"):
+            self.fields[name].choices = entry_choices(dictionaries[name])
+        self.fields["responsible"].choices = [("", "—"), ("none", _("nobody"))] + [
+            (str(u.pk), u.get_full_name() or u.username) for u in support_users
+        ]
+        self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
+        self.fields["client_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "client"]
+        self.fields["staff_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "staff"]
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "input")
+
+    def to_filter(self, tz) -> TicketFilter:
+        """Convert the valid data into a TicketFilter; dates are whole days in the user's time zone."""
+        import datetime as dt
+
+        d = self.cleaned_data
+        as_int = lambda v: int(v) if v not in (None, "") else None  # noqa: E731
+
+        def day(value, plus=0):
+            if not value:
+                return None
+            return dt.datetime.combine(value + dt.timedelta(days=plus), dt.time.min, tzinfo=tz)
+
+        return TicketFilter(
+            id=d.get("id"), q=d.get("q") or "", indicator=d.get("indicator") or "", state=d.get("state") or "",
+            author_text=d.get("author_text") or "",
+            responsible=as_int(d["responsible"]) if d.get("responsible") not in (None, "", "none") else None,
+            responsible_none=d.get("responsible") == "none",
+            sla=as_int(d.get("sla")), category=as_int(d.get("category")), criticality=as_int(d.get("criticality")),
+            status=as_int(d.get("status")), mark=as_int(d.get("mark")), source=as_int(d.get("source")),
+            difficulty=as_int(d.get("difficulty")),
+            spam={"none": SpamState.NONE, "possible": SpamState.POSSIBLE, "definite": SpamState.DEFINITE}.get(d.get("spam") or ""),
+            postponed=d.get("postponed"), overdue=d.get("overdue"), special=d.get("special"),
+            created_from=day(d.get("created_from")), created_to=day(d.get("created_to"), 1),
+            modified_from=day(d.get("modified_from")), modified_to=day(d.get("modified_to"), 1),
+            messages_min=d.get("messages_min"), messages_max=d.get("messages_max"),
+            time_spent_min=d.get("time_spent_min"), time_spent_max=d.get("time_spent_max"),
+            overdue_min=d.get("overdue_min"), comment=d.get("comment") or "",
+            client_group=as_int(d.get("client_group")), staff_group=as_int(d.get("staff_group")),
+            coupon=d.get("coupon") or "", ticket_type=d.get("ticket_type") or "", tier=d.get("tier") or "",
+        )
+
+
+class ClientFilterForm(forms.Form):
+    id = forms.IntegerField(label=_("ID"), required=False, min_value=1)
+    q = forms.CharField(label=_("Search"), required=False)
+    indicator = forms.ChoiceField(label=_("Indicator"), required=False, choices=[
+        ("", "—"), ("red", _("red: support answered, your move")), ("green", _("green: waiting for support")), ("grey", _("grey: closed")),
+    ])
+    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("class", "input")
+
+    def to_filter(self) -> TicketFilter:
+        d = self.cleaned_data
+        return TicketFilter(id=d.get("id"), q=d.get("q") or "", indicator=d.get("indicator") or "", state=d.get("state") or "")

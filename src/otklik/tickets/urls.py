@@ -1,0 +1,24 @@
+from django.urls import path
+
+from otklik.tickets.views import client, files, staff
+
+app_name = "tickets"
+urlpatterns = [
+    path("tickets/", client.client_list, name="client_list"),
+    path("tickets/new/", client.client_new, name="client_new"),
+    path("tickets/<int:ticket_id>/", client.client_detail, name="client_detail"),
+    path("tickets/<int:ticket_id>/action/", client.client_action, name="client_action"),
+    path("staff/tickets/", staff.staff_list, name="staff_list"),
+    path("staff/tickets/bulk/", staff.staff_bulk, name="staff_bulk"),
+    path("staff/tickets/filters/", staff.staff_filter_save, name="staff_filter_save"),
+    path("staff/tickets/new/", staff.staff_new, name="staff_new"),
+    path("staff/tickets/<int:ticket_id>/", staff.staff_detail, name="staff_detail"),
+    path("staff/tickets/<int:ticket_id>/update/", staff.staff_update, name="staff_update"),
+    path("staff/tickets/<int:ticket_id>/action/", staff.staff_action, name="staff_action"),
+    path("staff/tickets/<int:ticket_id>/delete/", staff.staff_delete, name="staff_delete"),
+    path("staff/tickets/<int:ticket_id>/presence/", staff.presence_ping, name="presence"),
+    path("staff/tickets/<int:ticket_id>/messages/<int:number>/edit/", staff.message_edit, name="message_edit"),
+    path("staff/tickets/<int:ticket_id>/messages/<int:number>/delete/", staff.message_delete, name="message_delete"),
+    path("staff/tickets/<int:ticket_id>/messages/<int:number>/split/", staff.message_split, name="message_split"),
+    path("files/<int:attachment_id>/<path:name>", files.attachment_download, name="attachment"),
+]

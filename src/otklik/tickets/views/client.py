@@ -1,0 +1,129 @@
+"""The client's pages: my tickets, a new ticket, one ticket with its discussion (F-12)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.tickets import selectors, services
+from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
+from otklik.tickets.models import DictionaryKind
+from otklik.tickets.views.common import domain_errors, list_links, paginate, policy_for, query_without, uploads_from
+from otklik.web.forms import apply_errors
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Send staff to their workspace and clients to their tickets."""
+    policy = policy_for(request)
+    return redirect("tickets:staff_list" if policy.sees_support_view else "tickets:client_list")
+
+
+@login_required
+def client_list(request: HttpRequest) -> HttpResponse:
+    policy = policy_for(request)
+    form = ClientFilterForm(request.GET or None)
+    flt = form.to_filter() if form.is_valid() else selectors.TicketFilter()
+    sort = request.GET.get("sort", "")
+    qs = selectors.ticket_list(policy, flt, sort if sort.lstrip("-") in selectors.SORT_FIELDS else "")
+    page, size = paginate(request, qs, 20)
+    rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
+    return render(request, "tickets/client_list.html", {
+        "form": form, "page": page, "rows": rows, "size": size, "sort": sort,
+        **list_links(request, size),
+        "filtered": bool(request.GET.get("q") or request.GET.get("id") or request.GET.get("indicator") or request.GET.get("state")),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def client_new(request: HttpRequest) -> HttpResponse:
+    """File a new ticket: title, message, category and criticality, the regulation's prompts, files."""
+    policy = policy_for(request)
+    if not policy.can_create():
+        raise PermissionDenied(_("You are not allowed to create tickets."))
+    dictionaries = selectors.dictionaries_for_forms()
+    form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            ticket = services.ticket_create(
+                actor=request.user, title=d["title"], message=d["message"], category=d["category"] or None,
+                criticality=d["criticality"] or None, files=uploads_from(request),
+                prompts={k: d[k] for k in ("looked", "did", "expected", "saw")},
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Ticket #%(id)s is accepted. We will answer as soon as we can.") % {"id": ticket.pk})
+            return redirect("tickets:client_detail", ticket_id=ticket.pk)
+    return render(request, "tickets/client_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Show the ticket without hidden and log messages; take a reply with files."""
+    policy = policy_for(request)
+    if policy.sees_support_view:
+        return redirect("tickets:staff_detail", ticket_id=ticket_id)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    form = ReplyForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.message_post(
+                actor=request.user, ticket=ticket, body=form.cleaned_data["body"], files=uploads_from(request)
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Your message is added."))
+            return redirect(reverse("tickets:client_detail", args=[ticket.pk]) + "#last")
+    services.presence_touch(user=request.user, ticket=ticket)
+    options = selectors.options_get()
+    viewers, _answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
+    dictionaries = selectors.dictionaries_for_forms()
+    return render(request, "tickets/client_detail.html", {
+        "ticket": ticket,
+        "messages_list": selectors.message_list(policy, ticket),
+        "form": form,
+        "indicator": selectors.indicator_for(ticket, policy),
+        "editable": policy.editable_fields(ticket),
+        "can_post": policy.can_post_message(ticket),
+        "can_close": policy.can_close(ticket),
+        "can_reopen": policy.can_reopen(ticket),
+        "criticalities": dictionaries[DictionaryKind.CRITICALITY],
+        "marks": dictionaries[DictionaryKind.MARK],
+        "viewers": viewers,
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+@domain_errors
+def client_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Close, reopen, rate or change the criticality of one's own ticket."""
+    policy = policy_for(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "close":
+            services.ticket_close(actor=request.user, ticket=ticket)
+            messages.success(request, _("The ticket is closed. Thank you!"))
+        elif action == "reopen":
+            services.ticket_reopen(actor=request.user, ticket=ticket)
+            messages.success(request, _("The ticket is reopened. Please add what is still wrong."))
+        elif action in ("mark", "criticality"):
+            services.ticket_update(actor=request.user, ticket=ticket, changes={action: request.POST.get(action) or None})
+            messages.success(request, _("Saved."))
+        else:
+            messages.error(request, _("Unknown action."))
+    except ValidationFailed as exc:
+        messages.error(request, exc.message if not exc.errors else " ".join(m for ms in exc.errors.values() for m in ms))
+    return redirect("tickets:client_detail", ticket_id=ticket.pk)

@@ -1,0 +1,83 @@
+"""What the ticket views share: the request's policy, error pages, paging, uploads."""
+
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from otklik.core.errors import DomainError, NotFound, ReadOnlyAccess
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.services import Upload
+
+PAGE_SIZES = (20, 50, 100, 200)
+
+
+def policy_for(request: HttpRequest) -> TicketPolicy:
+    """Return the request's TicketPolicy (built once per request)."""
+    policy = getattr(request, "_ticket_policy", None)
+    if policy is None or policy.user is not request.user:
+        policy = TicketPolicy(request.user)
+        request._ticket_policy = policy
+    return policy
+
+
+def domain_errors(view):
+    """Turn domain errors into pages: not found -> 404, demo writes -> a notice, forbidden -> 403."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404() from None
+        except ReadOnlyAccess as exc:
+            messages.warning(request, exc.message)
+            return redirect(request.META.get("HTTP_REFERER") or "home")
+        except DomainError as exc:
+            return render(request, "web/error.html", {"message": exc.message}, status=exc.status)
+
+    return wrapper
+
+
+def uploads_from(request: HttpRequest, field: str = "files") -> list[Upload]:
+    return [Upload(name=f.name, fileobj=f) for f in request.FILES.getlist(field)]
+
+
+def paginate(request: HttpRequest, queryset, default_size: int) -> tuple[Page, int]:
+    """Return the requested page (clamped into range) and the page size in use."""
+    try:
+        size = int(request.GET.get("size", default_size))
+    except ValueError:
+        size = default_size
+    size = size if size in PAGE_SIZES else default_size
+    paginator = Paginator(queryset, size)
+    number = request.GET.get("page", 1)
+    try:
+        page = paginator.page(number)
+    except PageNotAnInteger:
+        page = paginator.page(1)
+    except EmptyPage:
+        page = paginator.page(paginator.num_pages)
+    return page, size
+
+
+def query_without(request: HttpRequest, *drop: str) -> str:
+    """Return the current query string without the named parameters (for sort and page links)."""
+    pairs = [(k, v) for k, values in request.GET.lists() if k not in drop for v in values]
+    return urlencode(pairs)
+
+
+def list_links(request: HttpRequest, size: int) -> dict:
+    """Query strings a paged, sorted list needs for its links."""
+    return {
+        "size": size,
+        "page_sizes": PAGE_SIZES,
+        "query_sortless": query_without(request, "sort", "page"),
+        "query_pageless": query_without(request, "page"),
+        "query_sizeless": query_without(request, "size", "page"),
+    }

@@ -1,0 +1,420 @@
+"""The staff workspace (F-14): the ticket list with filters, bulk actions and export; the ticket page."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from otklik.accounts.selectors import display_name, support_group_list, support_user_list
+from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.sla.models import SlaLevel
+from otklik.tickets import selectors, services
+from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
+from otklik.tickets.models import DictionaryKind, Message, SavedFilter, SpamState
+from otklik.tickets.views.common import domain_errors, list_links, paginate, policy_for, query_without, uploads_from
+from otklik.web.forms import apply_errors
+
+# Filters always in view; the rest fold under "More filters".
+MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible")
+# Columns of the CSV export: (header, value of a ticket).
+EXPORT_COLUMNS = (
+    ("id", lambda t: t.pk),
+    ("title", lambda t: t.title),
+    ("author", lambda t: display_name(t.author) or t.author_email),
+    ("responsible", lambda t: display_name(t.responsible)),
+    ("status", lambda t: t.status.name if t.status else ""),
+    ("category", lambda t: t.category.name if t.category else ""),
+    ("criticality", lambda t: t.criticality.name if t.criticality else ""),
+    ("mark", lambda t: t.mark.name if t.mark else ""),
+    ("sla", lambda t: t.sla.name if t.sla else ""),
+    ("created", lambda t: timezone.localtime(t.created_at).isoformat()),
+    ("modified", lambda t: timezone.localtime(t.modified_at).isoformat()),
+    ("closed", lambda t: timezone.localtime(t.closed_at).isoformat() if t.closed_at else ""),
+    ("messages", lambda t: t.message_count),
+    ("time_spent_minutes", lambda t: t.time_spent_minutes),
+    ("overdue_count", lambda t: t.overdue_count),
+    ("spam", lambda t: t.spam),
+)
+
+
+def _require_staff_view(request: HttpRequest):
+    policy = policy_for(request)
+    if not policy.sees_support_view:
+        raise PermissionDenied(_("The staff workspace is for support staff."))
+    return policy
+
+
+def _form_context() -> dict:
+    """Choices every staff form needs, one query each (never per row)."""
+    return {
+        "dictionaries": selectors.dictionaries_for_forms(),
+        "support_users": list(support_user_list()),
+        "slas": list(SlaLevel.objects.filter(active=True)),
+    }
+
+
+@login_required
+@domain_errors
+def staff_list(request: HttpRequest) -> HttpResponse:
+    """List tickets with every filter, sorting and paging; export CSV with ?export=csv."""
+    policy = _require_staff_view(request)
+    ctx = _form_context()
+    groups = list(support_group_list())
+    params = request.GET.copy()
+    form = StaffFilterForm(params or None, groups=groups, **ctx)
+    flt = form.to_filter(timezone.get_current_timezone()) if form.is_valid() else selectors.TicketFilter()
+    sort = request.GET.get("sort", "")
+    if sort.lstrip("-") not in selectors.SORT_FIELDS:
+        sort = ""
+    qs = selectors.ticket_list(policy, flt, sort)
+    if request.GET.get("export") == "csv":
+        return _export_csv(qs)
+    options = selectors.options_get()
+    page, size = paginate(request, qs, options.list_page_size)
+    rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
+    saved = list(SavedFilter.objects.filter(user=request.user)) if request.user.is_authenticated else []
+    active_filters = [f for f in form.fields if params.get(f)] if form.is_bound else []
+    return render(request, "tickets/staff_list.html", {
+        "form": form, "page": page, "rows": rows, "size": size, "sort": sort, "saved_filters": saved,
+        "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
+        **list_links(request, size),
+        "query_all": query_without(request, "page", "export"), "active_filters": active_filters,
+        "support_users": ctx["support_users"], "bulk_actions": _bulk_actions(policy),
+    })
+
+
+def _bulk_actions(policy) -> list[tuple[str, str]]:
+    if policy.is_demo or not policy.is_support:
+        return []
+    actions = [
+        ("close", _("Close")), ("close_notify", _("Close and notify")), ("open", _("Open")),
+        ("open_notify", _("Open and notify")), ("assign", _("Assign to…")), ("possible_spam", _("Mark as possible spam")),
+        ("not_spam", _("Mark as not spam")),
+    ]
+    if policy.is_admin:
+        actions += [("spam", _("Mark as spam")), ("delete", _("Delete"))]
+    return actions
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _export_csv(qs) -> StreamingHttpResponse:
+    """Stream every filtered ticket as CSV (UTF-8 with BOM so spreadsheet programs read Cyrillic)."""
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield "\ufeff" + writer.writerow([name for name, _value in EXPORT_COLUMNS])
+        for ticket in qs.iterator(chunk_size=2000):
+            yield writer.writerow([value(ticket) for _name, value in EXPORT_COLUMNS])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
+    return response
+
+
+@login_required
+@require_POST
+@domain_errors
+def staff_bulk(request: HttpRequest) -> HttpResponse:
+    """Apply a bulk action to the chosen tickets; the list shows what failed and why."""
+    _require_staff_view(request)
+    action = request.POST.get("action", "")
+    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
+    back = reverse("tickets:staff_list") + ("?" + request.POST.get("back", "") if request.POST.get("back") else "")
+    if not ids:
+        messages.warning(request, _("Choose at least one ticket."))
+        return redirect(back)
+    if action == "delete" and request.POST.get("confirmed") != "yes":
+        return render(request, "tickets/staff_bulk_confirm.html", {"ids": ids, "action": action, "back": request.POST.get("back", "")})
+    service_action = action.removesuffix("_notify")
+    try:
+        result = services.tickets_bulk(
+            actor=request.user, ticket_ids=ids, action=service_action, responsible=request.POST.get("responsible") or None
+        )
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    if result.done:
+        messages.success(request, _("Done for %(n)s ticket(s).") % {"n": len(result.done)})
+    for tid, reason in result.failed.items():
+        messages.error(request, _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason})
+    return redirect(back)
+
+
+@login_required
+@require_POST
+@domain_errors
+def staff_filter_save(request: HttpRequest) -> HttpResponse:
+    _require_staff_view(request)
+    if request.POST.get("delete"):
+        services.saved_filter_delete(user=request.user, filter_id=int(request.POST["delete"]))
+        messages.success(request, _("The filter is deleted."))
+        return redirect("tickets:staff_list")
+    query = request.POST.get("query", "")
+    try:
+        services.saved_filter_save(user=request.user, name=request.POST.get("name", ""), query=query)
+    except ValidationFailed as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The filter is saved."))
+    return redirect(reverse("tickets:staff_list") + ("?" + query if query else ""))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def staff_new(request: HttpRequest) -> HttpResponse:
+    """File a ticket as staff, possibly for a client (phone calls, walk-ins)."""
+    policy = _require_staff_view(request)
+    policy.require(policy.can_create() and policy.is_support)
+    ctx = _form_context()
+    clients = User.objects.filter(is_active=True).order_by("last_name", "username")[:500]
+    form = StaffNewTicketForm(
+        request.POST or None, request.FILES or None, dictionaries=ctx["dictionaries"], users=clients,
+        support_users=ctx["support_users"],
+    )
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            ticket = services.ticket_create(
+                actor=request.user, title=d["title"], message=d["message"], category=d["category"] or None,
+                criticality=d["criticality"] or None, files=uploads_from(request),
+                prompts={k: d[k] for k in ("looked", "did", "expected", "saw")},
+                author=d["author"] or None, responsible=d["responsible"] or None, status=d["status"] or None,
+                source=d["source"] or None, admin_comment=d["admin_comment"],
+            )
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Ticket #%(id)s is created.") % {"id": ticket.pk})
+            return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+    return render(request, "tickets/staff_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The ticket page: attributes, discussion, answer form, presence, the author's other tickets."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    ctx = _form_context()
+    reply_form = StaffReplyForm(request.POST or None, request.FILES or None, prefix="reply")
+    if request.method == "POST":
+        if reply_form.is_valid():
+            d = reply_form.cleaned_data
+            try:
+                services.message_post(
+                    actor=request.user, ticket=ticket, body=d["body"], files=uploads_from(request, "reply-files"),
+                    hidden=d["hidden"], not_change_status=d["not_change_status"], minutes=d["minutes"] or 0,
+                    on_behalf_of=ticket.author if d["on_behalf"] else None,
+                )
+            except ValidationFailed as exc:
+                apply_errors(reply_form, exc)
+            else:
+                messages.success(request, _("The message is added."))
+                return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + "#last")
+    else:
+        services.presence_touch(user=request.user, ticket=ticket)
+    attributes = TicketAttributesForm(initial=TicketAttributesForm.initial_for(ticket), prefix="attr", **ctx)
+    editable = policy.editable_fields(ticket)
+    for name, field in attributes.fields.items():
+        if name not in editable:
+            field.disabled = True
+    options = selectors.options_get()
+    viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
+    return render(request, "tickets/staff_detail.html", {
+        "ticket": ticket,
+        "messages_list": selectors.message_list(policy, ticket),
+        "reply_form": reply_form,
+        "attributes": attributes,
+        "editable": editable,
+        "indicator": selectors.indicator_for(ticket, policy),
+        "can_post": policy.can_post_message(ticket),
+        "can_close": policy.can_close(ticket),
+        "can_reopen": policy.can_reopen(ticket),
+        "can_delete": policy.can_delete(ticket),
+        "can_split": policy.can_split(ticket),
+        "spam_states": [(s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)],
+        "frequent_answers": ctx["dictionaries"][DictionaryKind.FREQUENT_ANSWER],
+        "viewers": viewers,
+        "answering": answering,
+        "other_tickets": selectors.author_other_tickets(policy, ticket),
+        "presence_minutes": options.presence_minutes,
+    }, status=400 if reply_form.errors else 200)
+
+
+@login_required
+@require_POST
+@domain_errors
+def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Save the attributes panel: only changed fields are sent to the service (F-13 decides)."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    ctx = _form_context()
+    initial = TicketAttributesForm.initial_for(ticket)
+    form = TicketAttributesForm(request.POST, prefix="attr", initial=initial, **ctx)
+    editable = policy.editable_fields(ticket)
+    for name, field in form.fields.items():
+        if name not in editable:
+            field.disabled = True
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
+        return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+    changes = {}
+    for name in form.changed_data:
+        if name in editable:
+            value = form.cleaned_data[name]
+            changes[name] = None if value == "" else value
+    if changes:
+        try:
+            services.ticket_update(actor=request.user, ticket=ticket, changes=changes)
+        except ValidationFailed as exc:
+            for field, errors in exc.errors.items():
+                messages.error(request, f"{field}: {' '.join(errors)}")
+        else:
+            messages.success(request, _("Saved."))
+    else:
+        messages.info(request, _("Nothing changed."))
+    return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+
+
+@login_required
+@require_POST
+@domain_errors
+def staff_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Close, reopen, or set the spam state of the ticket."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    action = request.POST.get("action", "")
+    if action == "close":
+        services.ticket_close(actor=request.user, ticket=ticket)
+        messages.success(request, _("The ticket is closed."))
+    elif action == "reopen":
+        services.ticket_reopen(actor=request.user, ticket=ticket)
+        messages.success(request, _("The ticket is reopened."))
+    elif action == "spam":
+        services.ticket_set_spam(actor=request.user, ticket=ticket, state=request.POST.get("spam", ""))
+        messages.success(request, _("Saved."))
+    elif action == "set_sla_responsible" and ticket.sla and ticket.sla.responsible_id:
+        services.ticket_update(actor=request.user, ticket=ticket, changes={"responsible": ticket.sla.responsible_id})
+        messages.success(request, _("Saved."))
+    elif action == "set_category_responsible" and ticket.category and ticket.category.responsible_id:
+        services.ticket_update(actor=request.user, ticket=ticket, changes={"responsible": ticket.category.responsible_id})
+        messages.success(request, _("Saved."))
+    else:
+        messages.error(request, _("Unknown action."))
+    return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def staff_delete(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Ask for confirmation, then delete the ticket with its messages and files (admins only)."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    policy.require(policy.can_delete(ticket))
+    if request.method == "POST":
+        services.ticket_delete(actor=request.user, ticket=ticket)
+        messages.success(request, _("Ticket #%(id)s is deleted.") % {"id": ticket_id})
+        return redirect("tickets:staff_list")
+    return render(request, "tickets/staff_delete.html", {"ticket": ticket})
+
+
+def _message_of(policy, ticket, number: int) -> Message:
+    message = policy.messages(ticket).filter(number=number).first()
+    if message is None:
+        from django.http import Http404
+
+        raise Http404()
+    return message
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    message = _message_of(policy, ticket, number)
+    policy.require(policy.can_edit_message(message))
+    error = ""
+    if request.method == "POST":
+        try:
+            services.message_edit(actor=request.user, message=message, body=request.POST.get("body", ""))
+        except ValidationFailed as exc:
+            error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+        else:
+            messages.success(request, _("The message is changed; the previous text is kept in its history."))
+            return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + f"#m{number}")
+    return render(request, "tickets/message_edit.html", {"ticket": ticket, "message": message, "error": error},
+                  status=400 if error else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    message = _message_of(policy, ticket, number)
+    policy.require(policy.can_delete_message(message))
+    if request.method == "POST":
+        services.message_delete(actor=request.user, message=message)
+        messages.success(request, _("Message #%(n)s is deleted.") % {"n": number})
+        return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+    return render(request, "tickets/message_delete.html", {"ticket": ticket, "message": message})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@domain_errors
+def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
+    """Move one problem into a new ticket for the same author, with the chosen files."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    message = _message_of(policy, ticket, number)
+    policy.require(policy.can_split(ticket))
+    error = ""
+    if request.method == "POST":
+        try:
+            new = services.ticket_split(
+                actor=request.user, ticket=ticket, message=message, title=request.POST.get("title", ""),
+                attachment_ids=[i for i in request.POST.getlist("attachments") if i.isdigit()],
+            )
+        except ValidationFailed as exc:
+            error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+        else:
+            messages.success(request, _("Ticket #%(id)s is created from message #%(n)s.") % {"id": new.pk, "n": number})
+            return redirect("tickets:staff_detail", ticket_id=new.pk)
+    return render(request, "tickets/message_split.html", {"ticket": ticket, "message": message, "error": error},
+                  status=400 if error else 200)
+
+
+@login_required
+@require_POST
+def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """htmx: record presence (answering when the answer box is in use) and return the presence line."""
+    policy = policy_for(request)
+    ticket = policy.visible().filter(pk=ticket_id).first()
+    if ticket is None:
+        return HttpResponse(status=404)
+    services.presence_touch(user=request.user, ticket=ticket, answering=request.POST.get("answering") == "1")
+    options = selectors.options_get()
+    viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
+    return render(request, "tickets/_presence.html", {"viewers": viewers, "answering": answering,
+                                                       "presence_minutes": options.presence_minutes, "ticket": ticket})

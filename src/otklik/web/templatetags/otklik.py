@@ -1,0 +1,68 @@
+"""Template helpers: message markup, user names, indicators, sort links, file sizes."""
+
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from otklik.accounts.selectors import display_name
+from otklik.core.text import render_markup
+
+register = template.Library()
+
+INDICATOR_LABELS = {
+    "grey": _("closed"),
+    "green": _("you answered last"),
+    "green_s": _("support answered last"),
+    "red": _("your move"),
+    "yellow": _("waiting for support"),
+}
+CLIENT_INDICATOR_LABELS = {
+    "grey": _("closed"),
+    "red": _("support answered: your move"),
+    "green": _("waiting for support"),
+}
+
+
+@register.filter
+def markup(text: str):
+    return render_markup(text)
+
+
+@register.filter
+def user_name(user) -> str:
+    return display_name(user)
+
+
+@register.simple_tag
+def indicator(value: str, client_view: bool = False):
+    labels = CLIENT_INDICATOR_LABELS if client_view else INDICATOR_LABELS
+    label = labels.get(value, value)
+    return format_html('<span class="ind ind-{}" title="{}" role="img" aria-label="{}"></span>', value, label, label)
+
+
+@register.simple_tag
+def sort_link(label: str, key: str, current: str, query: str):
+    """Render a column header that sorts by `key`, toggling the direction when it is the current key."""
+    if current == key:
+        target, arrow = f"-{key}", " ↑"
+    elif current == f"-{key}":
+        target, arrow = key, " ↓"
+    else:
+        target, arrow = key, ""
+    href = f"?{query}&sort={target}" if query else f"?sort={target}"
+    return format_html('<a href="{}" class="sort">{}{}</a>', href, label, arrow)
+
+
+@register.filter
+def filesize(size: int) -> str:
+    size = int(size or 0)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None

@@ -128,6 +128,7 @@ TIME_ZONE = os.environ.get("OTKLIK_TIME_ZONE", "Europe/Moscow")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

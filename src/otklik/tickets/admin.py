@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 from django.db.models.deletion import ProtectedError
 from django.utils.translation import gettext_lazy as _
 
-from otklik.tickets.models import DictionaryEntry, ModuleOptions
+from otklik.tickets.models import CustomField, DictionaryEntry, ModuleOptions
 from otklik.web.admin_mixins import SupportAdminPermissions
 from otklik.web.admin_site import admin_site
 
@@ -21,6 +21,11 @@ class DictionaryEntryAdmin(SupportAdminPermissions, admin.ModelAdmin):
     @admin.action(description=_("Deactivate the chosen entries"))
     def deactivate(self, request, queryset):
         queryset.update(active=False)
+
+    def get_deleted_objects(self, objs, request):
+        """Do not stop at "protected" tickets: entries in use get deactivated in delete_model."""
+        deleted, counts, perms_needed, _protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, perms_needed, []
 
     def delete_model(self, request, obj):
         """Entries in use are deactivated, not deleted (F-05)."""
@@ -60,3 +65,9 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
         from otklik.tickets.selectors import options_get
 
         return redirect("admin:tickets_moduleoptions_change", options_get().pk)
+
+
+@admin.register(CustomField, site=admin_site)
+class CustomFieldAdmin(SupportAdminPermissions, admin.ModelAdmin):
+    list_display = ("code", "name_ru", "name_en", "kind", "staff_only", "sort", "active")
+    list_filter = ("kind", "active", "staff_only")

@@ -94,22 +94,48 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
     is_postponed = forms.BooleanField(label=_("Postponed"), required=False)
     admin_comment = forms.CharField(label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
-    def __init__(self, *args, dictionaries, support_users, slas, **kwargs):
+    CUSTOM_PREFIX = "custom__"
+
+    def __init__(self, *args, dictionaries, support_users, slas, custom_fields=(), **kwargs):
         super().__init__(*args, **kwargs)
         for name in ("category", "criticality", "status", "difficulty", "source"):
             self.fields[name].choices = entry_choices(dictionaries[name])
         self.fields["responsible"].choices = [("", _("— nobody —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
         self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
+        for definition in custom_fields:
+            self.fields[self.CUSTOM_PREFIX + definition.code] = _custom_form_field(definition)
+
+    def custom_changes(self) -> dict:
+        """Return {code: value} for the custom fields the user changed."""
+        return {
+            name.removeprefix(self.CUSTOM_PREFIX): self.cleaned_data[name]
+            for name in self.changed_data if name.startswith(self.CUSTOM_PREFIX)
+        }
 
     @classmethod
     def initial_for(cls, ticket) -> dict:
-        return {
+        custom = {cls.CUSTOM_PREFIX + code: value for code, value in (ticket.custom or {}).items()}
+        return custom | {
             "title": ticket.title, "category": ticket.category_id or "", "criticality": ticket.criticality_id or "",
             "status": ticket.status_id or "", "difficulty": ticket.difficulty_id or "",
             "responsible": ticket.responsible_id or "", "sla": ticket.sla_id or "", "source": ticket.source_id or "",
             "auto_close_days": ticket.auto_close_days, "is_postponed": ticket.is_postponed,
             "admin_comment": ticket.admin_comment,
         }
+
+
+def _custom_form_field(definition) -> forms.Field:
+    from otklik.tickets.models import CustomField
+
+    kinds = {
+        CustomField.Kind.NUMBER: lambda: forms.DecimalField(required=False),
+        CustomField.Kind.DATE: lambda: forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date", "class": "input"})),
+        CustomField.Kind.BOOLEAN: lambda: forms.BooleanField(required=False),
+    }
+    field = kinds.get(definition.kind, lambda: forms.CharField(required=False, max_length=1000))()
+    field.label = definition.name
+    field.widget.attrs.setdefault("class", "check" if definition.kind == CustomField.Kind.BOOLEAN else "input")
+    return field
 
 
 class StaffFilterForm(forms.Form):

@@ -1,6 +1,8 @@
 """Tickets, messages, attachments, dictionaries, module options and the change history."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -32,6 +34,7 @@ class DictionaryEntry(models.Model):
     code = models.CharField(
         _("symbolic code"), max_length=64, blank=True,
         help_text=_("Latin letters, digits and underscore; unique within the dictionary."),
+        validators=[RegexValidator(r"^[A-Za-z0-9_]*$", _("Use only Latin letters, digits and underscore."))],
     )
     is_default = models.BooleanField(_("default"), default=False)
     responsible = models.ForeignKey(
@@ -54,6 +57,17 @@ class DictionaryEntry(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Explain a clash with the database constraints as field errors instead of failing on save."""
+        others = DictionaryEntry.objects.filter(kind=self.kind).exclude(pk=self.pk)
+        errors = {}
+        if self.code and others.filter(code=self.code).exists():
+            errors["code"] = _("This code is already used in this dictionary.")
+        if self.is_default and others.filter(is_default=True).exists():
+            errors["is_default"] = _("Another entry of this dictionary is already the default; clear it first.")
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def name(self) -> str:
@@ -327,6 +341,8 @@ class TicketEvent(models.Model):
 
     @property
     def field_label(self) -> str:
+        if self.field.startswith("custom:"):
+            return self.field.removeprefix("custom:")
         return str(FIELD_LABELS.get(self.field, self.field))
 
     class Meta:
@@ -403,3 +419,36 @@ class SavedFilter(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CustomField(models.Model):
+    """An extra ticket field defined by admins (F-02); values live in Ticket.custom under the code."""
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("text")
+        NUMBER = "number", _("number")
+        DATE = "date", _("date")
+        BOOLEAN = "boolean", _("yes / no")
+
+    code = models.CharField(
+        _("symbolic code"), max_length=32, unique=True,
+        validators=[RegexValidator(r"^[A-Za-z][A-Za-z0-9_]*$", _("Start with a Latin letter; then letters, digits, underscore."))],
+    )
+    name_ru = models.CharField(_("name (Russian)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    kind = models.CharField(_("type"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    staff_only = models.BooleanField(_("visible to staff only"), default=True)
+    sort = models.IntegerField(_("sort"), default=100)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["sort", "id"]
+        verbose_name = _("custom field")
+        verbose_name_plural = _("custom fields")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.name_en if (get_language() or "ru").startswith("en") and self.name_en else self.name_ru

@@ -24,7 +24,7 @@ AUTHOR_LATER_FIELDS = frozenset({"criticality", "mark"})
 # F-13: staff-only ticket attributes.
 STAFF_FIELDS = frozenset(
     {"status", "difficulty", "responsible", "sla", "author", "source", "admin_comment", "auto_close_days",
-     "is_postponed", "ticket_type", "tier", "planned_effort_minutes", "expected_date"}
+     "is_postponed", "ticket_type", "tier", "planned_effort_minutes", "expected_date", "custom"}
 )
 # F-13: staff / responsible / admin may change these later (mark is the author's alone).
 STAFF_LATER_FIELDS = STAFF_FIELDS | {"title", "category", "criticality"}

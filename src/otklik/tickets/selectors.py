@@ -334,3 +334,21 @@ def dictionaries_for_forms() -> dict[str, list[DictionaryEntry]]:
     for entry in DictionaryEntry.objects.filter(active=True).order_by("kind", "sort", "id"):
         result[entry.kind].append(entry)
     return result
+
+
+def custom_values(ticket: Ticket, policy: TicketPolicy) -> list[tuple[str, object]]:
+    """Return (label, value) of the ticket's custom fields this user may see."""
+    from otklik.tickets.models import CustomField
+
+    values = ticket.custom or {}
+    if not values:
+        return []
+    fields = CustomField.objects.filter(active=True, code__in=list(values))
+    if not policy.sees_support_view:
+        fields = fields.filter(staff_only=False)
+    from django.utils.translation import gettext
+
+    def shown(value: object) -> object:
+        return (gettext("yes") if value else gettext("no")) if isinstance(value, bool) else value
+
+    return [(f.name, shown(values[f.code])) for f in fields]

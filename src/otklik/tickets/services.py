@@ -602,6 +602,17 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: 
     if errors:
         raise ValidationFailed(errors=errors)
     changeset = _ChangeSet()
+    custom = cleaned.pop("custom", None)
+    if custom is not None:
+        merged = dict(ticket.custom or {})
+        for code, value in custom.items():
+            if merged.get(code) != value:
+                changeset.add(f"custom:{code}"[:40], merged.get(code), value)
+                if value is None:
+                    merged.pop(code, None)
+                else:
+                    merged[code] = value
+        ticket.custom = merged
     for name, value in cleaned.items():
         old = getattr(ticket, name)
         if old == value:
@@ -652,12 +663,45 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
                 cleaned[name] = str(value or "")[:32]
             elif name == "expected_date":
                 cleaned[name] = _date(value)
+            elif name == "custom":
+                cleaned[name] = _clean_custom(value)
             else:
                 raise ValidationFailed(_("Unknown field."), field=name)
         except ValidationFailed as exc:
             for k, v in exc.errors.items():
                 errors.setdefault(k, []).extend(v)
     return cleaned, errors
+
+
+def _clean_custom(values: Any) -> dict[str, Any]:
+    """Validate custom field values against the admins' definitions; None clears a value."""
+    from otklik.tickets.models import CustomField
+
+    if not isinstance(values, dict):
+        raise ValidationFailed(_("Custom fields must be given as an object."), field="custom")
+    definitions = {f.code: f for f in CustomField.objects.filter(active=True, code__in=list(values))}
+    cleaned: dict[str, Any] = {}
+    for code, value in values.items():
+        definition = definitions.get(code)
+        if definition is None:
+            raise ValidationFailed(_("Unknown custom field: %(code)s.") % {"code": code}, field="custom")
+        if value in (None, ""):
+            cleaned[code] = None
+        elif definition.kind == CustomField.Kind.NUMBER:
+            try:
+                cleaned[code] = float(value) if "." in str(value) else int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(_("%(name)s: enter a number.") % {"name": definition.name}, field="custom") from None
+        elif definition.kind == CustomField.Kind.DATE:
+            try:
+                cleaned[code] = _date(value).isoformat()
+            except ValidationFailed:
+                raise ValidationFailed(_("%(name)s: enter a date as YYYY-MM-DD.") % {"name": definition.name}, field="custom") from None
+        elif definition.kind == CustomField.Kind.BOOLEAN:
+            cleaned[code] = value in (True, "true", "1", "on", "yes", 1)
+        else:
+            cleaned[code] = str(value).strip()[:1000]
+    return cleaned
 
 
 def _date(value: Any):

@@ -101,6 +101,7 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         "criticalities": dictionaries[DictionaryKind.CRITICALITY],
         "marks": dictionaries[DictionaryKind.MARK],
         "viewers": viewers,
+        "custom_values": selectors.custom_values(ticket, policy),
     }, status=400 if form.errors else 200)
 
 

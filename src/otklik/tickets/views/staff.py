@@ -19,7 +19,7 @@ from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
-from otklik.tickets.models import DictionaryKind, Message, SavedFilter, SpamState
+from otklik.tickets.models import CustomField, DictionaryKind, Message, SavedFilter, SpamState
 from otklik.tickets.views.common import domain_errors, list_links, paginate, policy_for, query_without, uploads_from
 from otklik.web.forms import apply_errors
 
@@ -62,6 +62,20 @@ def _form_context() -> dict:
     }
 
 
+def _attributes_form(ticket, policy, ctx, data=None) -> TicketAttributesForm:
+    """Build the attributes panel with the admins' custom fields; fields F-13 forbids are disabled."""
+    form = TicketAttributesForm(
+        data, prefix="attr", initial=TicketAttributesForm.initial_for(ticket),
+        custom_fields=list(CustomField.objects.filter(active=True)), **ctx,
+    )
+    editable = policy.editable_fields(ticket)
+    for name, field in form.fields.items():
+        key = "custom" if name.startswith(TicketAttributesForm.CUSTOM_PREFIX) else name
+        if key not in editable:
+            field.disabled = True
+    return form
+
+
 @login_required
 @domain_errors
 def staff_list(request: HttpRequest) -> HttpResponse:
@@ -78,6 +92,8 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.ticket_list(policy, flt, sort)
     if request.GET.get("export") == "csv":
         return _export_csv(qs)
+    if request.GET.get("export") == "xlsx":
+        return _export_xlsx(qs)
     options = selectors.options_get()
     page, size = paginate(request, qs, options.list_page_size)
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
@@ -122,6 +138,28 @@ def _export_csv(qs) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
     return response
+
+
+def _export_xlsx(qs) -> HttpResponse:
+    """Write every filtered ticket into an XLSX workbook (spooled to disk past 8 MB)."""
+    import tempfile
+
+    from otklik.core.xlsx import write_xlsx
+
+    def rows():
+        yield [name for name, _value in EXPORT_COLUMNS]
+        for ticket in qs.iterator(chunk_size=2000):
+            yield [value(ticket) for _name, value in EXPORT_COLUMNS]
+
+    buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
+    write_xlsx(buffer, rows(), sheet_name="tickets")
+    buffer.seek(0)
+    from django.http import FileResponse
+
+    return FileResponse(
+        buffer, as_attachment=True, filename="tickets.xlsx",
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @login_required
@@ -228,11 +266,8 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + "#last")
     else:
         services.presence_touch(user=request.user, ticket=ticket)
-    attributes = TicketAttributesForm(initial=TicketAttributesForm.initial_for(ticket), prefix="attr", **ctx)
+    attributes = _attributes_form(ticket, policy, ctx)
     editable = policy.editable_fields(ticket)
-    for name, field in attributes.fields.items():
-        if name not in editable:
-            field.disabled = True
     options = selectors.options_get()
     viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
     return render(request, "tickets/staff_detail.html", {
@@ -264,12 +299,8 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     policy = _require_staff_view(request)
     ticket = selectors.ticket_get(policy, ticket_id)
     ctx = _form_context()
-    initial = TicketAttributesForm.initial_for(ticket)
-    form = TicketAttributesForm(request.POST, prefix="attr", initial=initial, **ctx)
+    form = _attributes_form(ticket, policy, ctx, request.POST)
     editable = policy.editable_fields(ticket)
-    for name, field in form.fields.items():
-        if name not in editable:
-            field.disabled = True
     if not form.is_valid():
         for field, errors in form.errors.items():
             messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
@@ -279,6 +310,9 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
         if name in editable:
             value = form.cleaned_data[name]
             changes[name] = None if value == "" else value
+    custom = form.custom_changes()
+    if custom and "custom" in editable:
+        changes["custom"] = {k: (str(v) if v is not None and not isinstance(v, bool) else v) for k, v in custom.items()}
     if changes:
         try:
             services.ticket_update(actor=request.user, ticket=ticket, changes=changes)
@@ -418,3 +452,23 @@ def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
     return render(request, "tickets/_presence.html", {"viewers": viewers, "answering": answering,
                                                        "presence_minutes": options.presence_minutes, "ticket": ticket})
+
+
+@login_required
+@domain_errors
+def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Export the ticket's change history (who, when, channel, field, old -> new) as CSV."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    events = ticket.events.select_related("actor").order_by("at", "id")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="ticket-{ticket.pk}-history.csv"'
+    response.write("\ufeff")
+    writer = csv.writer(response)
+    writer.writerow(["at", "actor", "via", "field", "old", "new"])
+    for event in events:
+        writer.writerow([
+            timezone.localtime(event.at).isoformat(), display_name(event.actor), event.via, event.field_label,
+            event.old, event.new,
+        ])
+    return response

@@ -59,11 +59,17 @@ def server_command(*, host: str, port: int, workers: int, threads: int, access_l
     the number of database connections stays bounded (granian's WSGI default allows hundreds).
     """
     command = [
-        sys.executable, "-m", "granian",
-        "--interface", "wsgi",
-        "--host", host,
-        "--port", str(port),
-        "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
         "--no-ws",
         "--respawn-failed-workers",
     ]
@@ -85,17 +91,27 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default=None, help="Address to bind to (default: OTKLIK_HOST or 127.0.0.1).")
-        parser.add_argument("--port", type=int, default=None, help="Port to bind to (default: OTKLIK_PORT or 8000).")
         parser.add_argument(
-            "--workers", type=int, default=int(os.environ.get("OTKLIK_WORKERS", "1")),
+            "--host", default=None, help="Address to bind to (default: OTKLIK_HOST or 127.0.0.1)."
+        )
+        parser.add_argument(
+            "--port", type=int, default=None, help="Port to bind to (default: OTKLIK_PORT or 8000)."
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("OTKLIK_WORKERS", "1")),
             help="Number of granian worker processes (default: OTKLIK_WORKERS or 1).",
         )
         parser.add_argument(
-            "--threads", type=int, default=int(os.environ.get("OTKLIK_THREADS", "8")),
+            "--threads",
+            type=int,
+            default=int(os.environ.get("OTKLIK_THREADS", "8")),
             help="Request threads per worker (default: OTKLIK_THREADS or 8).",
         )
-        parser.add_argument("--no-jobs", action="store_true", help="Do not start the background job consumer.")
+        parser.add_argument(
+            "--no-jobs", action="store_true", help="Do not start the background job consumer."
+        )
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
         parser.add_argument("--access-log", action="store_true", help="Log every request.")
 
@@ -124,11 +140,19 @@ class Command(BaseCommand):
 
         supervisor = _Supervisor(env=env, out=self.stdout, err=self.stderr)
         server_cmd = server_command(
-            host=host, port=port, workers=workers, threads=options["threads"], access_log=options["access_log"]
+            host=host,
+            port=port,
+            workers=workers,
+            threads=options["threads"],
+            access_log=options["access_log"],
         )
-        code = supervisor.run(server_cmd, None if options["no_jobs"] else consumer_command(), quiet=not verbosity,
-                              banner=f"Otklik is serving http://{_url_host(host)}:{port}/ "
-                                     f"(granian, {workers} worker{'s' if workers != 1 else ''})")
+        code = supervisor.run(
+            server_cmd,
+            None if options["no_jobs"] else consumer_command(),
+            quiet=not verbosity,
+            banner=f"Otklik is serving http://{_url_host(host)}:{port}/ "
+            f"(granian, {workers} worker{'s' if workers != 1 else ''})",
+        )
         if code:
             raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
 
@@ -203,7 +227,9 @@ class _Supervisor:
 
     def _stop_all(self) -> None:
         """Ask both children to finish (granian: the signal we got; Huey: SIGINT = graceful), then kill."""
-        server_signal = self.stop_signal if self.stop_signal in (signal.SIGINT, signal.SIGTERM) else signal.SIGTERM
+        server_signal = (
+            self.stop_signal if self.stop_signal in (signal.SIGINT, signal.SIGTERM) else signal.SIGTERM
+        )
         _send(self.server, server_signal)
         _send(self.consumer, signal.SIGINT)
         deadline = time.monotonic() + STOP_TIMEOUT_SECONDS

@@ -43,6 +43,12 @@ def png_bytes() -> bytes:
     )
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Hash the cast's passwords cheaply: the matrix builds nine users for every cell."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @dataclass
 class World:
     """A client's ticket assigned to `responsible`; `staff` sees it through a staff group, `staff2` does not."""

@@ -314,20 +314,24 @@ def ticket_recompute(ticket: Ticket) -> Ticket:
     ticket.last_message_by_id = last["author_id"] if last else None
     ticket.last_message_by_support = bool(last and last["by_support"])
     last_support_index = max((i for i, m in enumerate(public) if m["by_support"]), default=None)
+    from_creation = bool(ticket.sla_id and ticket.sla and ticket.sla.deadline_from_creation)
+    # The clock (re)starts at creation, at a reopen, and at the first client reply after support's answer.
+    restarts = [ticket.created_at]
     if last_support_index is None:
         ticket.first_client_message_after_support_at = None
-        ticket.awaits_support = ticket.closed_at is None
-        source = ticket.created_at
+        waiting = True
     else:
+        last_support_at = public[last_support_index]["created_at"]
         after = public[last_support_index + 1:]
         ticket.first_client_message_after_support_at = after[0]["created_at"] if after else None
-        ticket.awaits_support = ticket.closed_at is None and bool(after)
-        if ticket.sla_id and ticket.sla and ticket.sla.deadline_from_creation:
-            source = ticket.created_at
-        else:
-            source = after[0]["created_at"] if after else None
-    if ticket.reopened_at and (source is None or ticket.reopened_at > source) and ticket.awaits_support:
-        source = ticket.reopened_at
+        reopened_since = ticket.reopened_at is not None and ticket.reopened_at > last_support_at
+        waiting = bool(after) or reopened_since
+        if after and not from_creation:
+            restarts.append(after[0]["created_at"])
+    if ticket.reopened_at is not None:
+        restarts.append(ticket.reopened_at)
+    ticket.awaits_support = ticket.closed_at is None and waiting
+    source = max(restarts)
     if not ticket.awaits_support:
         ticket.is_overdue = False
         ticket.reminder_sent = False
@@ -758,13 +762,8 @@ def _set_closed(ticket: Ticket, actor: User | None, via: str, *, closed: bool, a
     _touch(ticket, actor, via, now)
     ticket.save()
     _record(ticket, actor, via, changeset, at=now)
-    if not closed:
-        # Reopening means the client is waiting again, from now.
-        ticket.awaits_support = True
-        ticket.deadline_source_at = now
-        ticket.save(update_fields=["awaits_support", "deadline_source_at"])
-    else:
-        ticket_recompute(ticket)
+    # Reopening means the client is waiting again, from now (reopened_at restarts the clock).
+    ticket_recompute(ticket)
     return ticket
 
 

@@ -290,8 +290,9 @@ class _Generator:
         rng = self.rng
         lang = sc.lang
         text = GENERIC[lang]
-        recent = outcome in ("new", "client_replied") and rng.random() < 0.8
-        t = self.opening_time(4 if recent else DAYS_BACK)
+        # Tickets still waiting for support are mostly recent ones: a real desk does not leave them for weeks.
+        max_age = {"new": 4, "client_replied": 12}.get(outcome, DAYS_BACK) if rng.random() < 0.85 else DAYS_BACK
+        t = self.opening_time(max_age)
         author = self.users[author_p.username]
         v = self.values(author_p, lang, i, t)
         staff = self.pick_staff(sc)
@@ -368,7 +369,7 @@ class _Generator:
                 t = self.later(t, 60, 60 * 24)
                 if t is None:
                     return
-                self.post(t, author, ticket, rng.choice(text["reopen"]))
+                self.post(t, author, ticket, rng.choice(text["followup"]))
                 return
             if outcome == "unsolvable":
                 self.post(t, staff, ticket, text["unsolvable"] + sign, minutes=rng.choice((15, 30)))

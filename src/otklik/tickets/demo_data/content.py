@@ -657,15 +657,20 @@ GENERIC = {
             "Проверяем, вернёмся с ответом в течение дня.",
         ),
         "reopen": (
-            "Проблема повторилась сегодня снова.",
-            "К сожалению, ошибка вернулась после перезагрузки.",
+            "Открываю обращение снова: вопрос решён не до конца.",
+            "Вопрос снова актуален, посмотрите, пожалуйста, ещё раз.",
+        ),
+        "followup": (
+            "Спасибо, но сделали, как вы написали, а результат прежний.",
+            "Не совсем понятно, что именно нужно сделать. Можно подробнее?",
+            "Спасибо. А можно ли сделать так, чтобы это не повторялось?",
         ),
         "postponed": "Ждём выхода исправления в следующем обновлении; обращение отложено до релиза.",
         "spam_note": "Похоже на рекламную рассылку, отмечаю как возможный спам.",
         "signature": "\n\n— {staff}, служба поддержки",
         "unsolvable": "К сожалению, это ограничение платформы, решить его в текущей версии нельзя. Мы передали "
         "пожелание в план развития.",
-        "escalate": "Передаю {other}: нужен доступ к серверу клиента.",
+        "escalate": "Передаю обращение коллеге ({other}): нужен доступ к серверу клиента.",
     },
     "en": {
         "chase": (
@@ -677,7 +682,15 @@ GENERIC = {
             "We have passed this to our developers and will answer by the end of the working day.",
             "We are checking and will come back to you within the day.",
         ),
-        "reopen": ("The problem came back today.", "Unfortunately the error is back after a restart."),
+        "reopen": (
+            "Reopening: this is not fully solved yet.",
+            "This is an issue again, please have another look.",
+        ),
+        "followup": (
+            "Thanks, we did as you wrote, but nothing has changed.",
+            "It is not quite clear what exactly we should do. Could you explain in more detail?",
+            "Thanks. Is there a way to make sure this does not happen again?",
+        ),
         "postponed": "Waiting for the fix in the next update; the ticket is postponed until the release.",
         "spam_note": "Looks like advertising, marking it as possible spam.",
         "signature": "\n\n— {staff}, Support team",

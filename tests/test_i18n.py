@@ -280,7 +280,9 @@ def test_ru_placeholders_match(ru_catalog):
                 if got_named != want_named:
                     problems.append(f"named placeholders {got_named} != {want_named}: {label}")
                 if got_positional != want_positional:
-                    problems.append(f"{got_positional} positional %s placeholder(s), source has {want_positional}: {label}")
+                    problems.append(
+                        f"{got_positional} positional %s placeholder(s), source has {want_positional}: {label}"
+                    )
                 if stray:
                     problems.append(f"a lone % in a format string (write %%): {label}")
             if "python-brace-format" in e.flags:
@@ -290,7 +292,9 @@ def test_ru_placeholders_match(ru_catalog):
                     problems.append(f"brace placeholders {got} != {want}: {label}")
             for edge, pick in (("start", str.startswith), ("end", str.endswith)):
                 if pick(source, "\n") != pick(text, "\n"):
-                    problems.append(f"the translation must {'' if pick(source, chr(10)) else 'not '}{edge} with a newline: {label}")
+                    problems.append(
+                        f"the translation must {'' if pick(source, chr(10)) else 'not '}{edge} with a newline: {label}"
+                    )
     assert not problems, f"{len(problems)} placeholder problem(s) in {RU_PO}:\n" + "\n".join(problems)
 
 
@@ -299,7 +303,10 @@ def test_ru_catalog_passes_msgfmt_check():
     if shutil.which("msgfmt") is None:
         _require_gettext_tools()
     result = subprocess.run(
-        ["msgfmt", "--check", "--output-file", os.devnull, str(RU_PO)], capture_output=True, text=True, check=False
+        ["msgfmt", "--check", "--output-file", os.devnull, str(RU_PO)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
 
@@ -308,7 +315,10 @@ def test_ru_catalog_passes_msgfmt_check():
 
 
 def _fingerprint(directory: Path) -> dict[str, str]:
-    return {str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.rglob("*.po"))}
+    return {
+        str(p.relative_to(directory)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.rglob("*.po"))
+    }
 
 
 def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
@@ -317,7 +327,9 @@ def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
     copy_root = tmp_path / "src"
     copy = copy_root / "otklik"
     shutil.copytree(
-        PACKAGE_DIR, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "locale", "node_modules", ".*")
+        PACKAGE_DIR,
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "locale", "node_modules", ".*"),
     )
     (copy / "locale").mkdir()
     before = _fingerprint(LOCALE_DIR)
@@ -330,11 +342,28 @@ def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
         "OTKLIK_DATA_DIR": str(tmp_path / "data"),
     }
     result = subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "ru", "--no-obsolete", "--ignore", "migrations/*"],
-        cwd=copy, env=env, capture_output=True, text=True, check=False, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "makemessages",
+            "-l",
+            "ru",
+            "--no-obsolete",
+            "--ignore",
+            "migrations/*",
+        ],
+        cwd=copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
     )
     assert result.returncode == 0, f"makemessages failed:\n{result.stdout}\n{result.stderr}"
-    assert _fingerprint(LOCALE_DIR) == before, "makemessages wrote into the committed catalog instead of the copy"
+    assert _fingerprint(LOCALE_DIR) == before, (
+        "makemessages wrote into the committed catalog instead of the copy"
+    )
     generated = copy / "locale" / "ru" / "LC_MESSAGES" / "django.po"
     assert generated.exists(), f"makemessages produced no catalog:\n{result.stdout}\n{result.stderr}"
 
@@ -345,7 +374,9 @@ def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
     for e in source_entries:
         have = committed.get(e.key)
         if have is None:
-            problems.append(f"new string, not in the catalog: {e.where.replace('(po line', '(generated line')}")
+            problems.append(
+                f"new string, not in the catalog: {e.where.replace('(po line', '(generated line')}"
+            )
         elif (have.msgid_plural is None) != (e.msgid_plural is None) or (
             have.msgid_plural is not None and have.msgid_plural != e.msgid_plural
         ):
@@ -354,7 +385,8 @@ def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
             problems.append(f"in the catalog but not translated: {have.where}")
     assert not problems, (
         f"{len(problems)} source string(s) lack a Russian translation. Run `make messages`, translate them in "
-        f"{RU_PO.relative_to(PACKAGE_DIR.parent.parent)}, then `make messages` again to compile:\n" + "\n".join(problems)
+        f"{RU_PO.relative_to(PACKAGE_DIR.parent.parent)}, then `make messages` again to compile:\n"
+        + "\n".join(problems)
     )
 
 
@@ -368,7 +400,19 @@ def test_ru_mo_matches_po(ru_catalog):
     _header, entries = ru_catalog
     assert mo.info().get("plural-forms", "").replace(" ", "") == RU_PLURAL_FORMS.replace(" ", "")
     # Russian plural rule: 1, 21 -> one; 2, 3, 22 -> few; 5, 11, 12, 25 -> many.
-    assert [mo.plural(n) for n in (1, 21, 2, 3, 22, 5, 11, 12, 14, 25, 111)] == [0, 0, 1, 1, 1, 2, 2, 2, 2, 2, 2]
+    assert [mo.plural(n) for n in (1, 21, 2, 3, 22, 5, 11, 12, 14, 25, 111)] == [
+        0,
+        0,
+        1,
+        1,
+        1,
+        2,
+        2,
+        2,
+        2,
+        2,
+        2,
+    ]
     stale = []
     for e in entries:
         if "fuzzy" in e.flags:
@@ -428,11 +472,23 @@ def test_form_labels_and_plurals_follow_the_language(client):
     from django.utils.translation import gettext, ngettext
 
     with translation.override("ru"):
-        assert gettext("Hide the message, do not notify the author") == "Сообщение скрыть, автора не оповещать"
-        forms = [ngettext("Delete %(n)s ticket?", "Delete %(n)s tickets?", n) % {"n": n} for n in (1, 3, 5, 21)]
-        assert forms == ["Удалить 1 обращение?", "Удалить 3 обращения?", "Удалить 5 обращений?", "Удалить 21 обращение?"]
+        assert (
+            gettext("Hide the message, do not notify the author") == "Сообщение скрыть, автора не оповещать"
+        )
+        forms = [
+            ngettext("Delete %(n)s ticket?", "Delete %(n)s tickets?", n) % {"n": n} for n in (1, 3, 5, 21)
+        ]
+        assert forms == [
+            "Удалить 1 обращение?",
+            "Удалить 3 обращения?",
+            "Удалить 5 обращений?",
+            "Удалить 21 обращение?",
+        ]
     with translation.override("en"):
-        assert gettext("Hide the message, do not notify the author") == "Hide the message, do not notify the author"
+        assert (
+            gettext("Hide the message, do not notify the author")
+            == "Hide the message, do not notify the author"
+        )
     response = client.get("/register/", HTTP_ACCEPT_LANGUAGE="ru")
     assert response.status_code == 200
     assert "Регистрация" in response.content.decode()

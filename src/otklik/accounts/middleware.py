@@ -6,6 +6,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone, translation
 
 DEFAULT_TIME_ZONE = zoneinfo.ZoneInfo("Europe/Moscow")
+# A language chosen in this session (demo access cannot save it in the profile).
+SESSION_LANGUAGE_KEY = "otklik_language"
 
 
 class UserPreferencesMiddleware:
@@ -22,9 +24,11 @@ class UserPreferencesMiddleware:
                 profile = user.profile
             except ObjectDoesNotExist:
                 profile = None
+            language = request.session.get(SESSION_LANGUAGE_KEY) or (profile.language if profile else None)
+            if language in ("ru", "en"):
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
             if profile is not None:
-                translation.activate(profile.language)
-                request.LANGUAGE_CODE = profile.language
                 try:
                     tz = zoneinfo.ZoneInfo(profile.time_zone)
                 except (zoneinfo.ZoneInfoNotFoundError, ValueError):

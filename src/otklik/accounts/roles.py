@@ -55,3 +55,9 @@ def is_support(user) -> bool:
 def sees_support_view(user) -> bool:
     """Staff, admin or demo: sees the staff workspace."""
     return bool(levels_of(user) & {AccessLevel.STAFF, AccessLevel.ADMIN, AccessLevel.DEMO})
+
+
+def is_demo_only(user) -> bool:
+    """Demo access without staff or admin rights: may look, saves nothing."""
+    levels = levels_of(user)
+    return AccessLevel.DEMO in levels and not (levels & {AccessLevel.STAFF, AccessLevel.ADMIN})

@@ -11,7 +11,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from otklik.accounts.models import AccessLevel, ApiToken, GroupAccess, Profile, SupportGroup, SupportGroupMember
+from otklik.accounts.models import (
+    AccessLevel,
+    ApiToken,
+    GroupAccess,
+    Profile,
+    SupportGroup,
+    SupportGroupMember,
+)
 from otklik.accounts.roles import forget_levels
 from otklik.core import clock
 from otklik.core.errors import ValidationFailed

@@ -11,8 +11,9 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from otklik.accounts.forms import ProfileForm, RegistrationForm
-from otklik.accounts.forms import LoginForm
+from otklik.accounts.forms import LoginForm, ProfileForm, RegistrationForm
+from otklik.accounts.middleware import SESSION_LANGUAGE_KEY
+from otklik.accounts.roles import is_demo_only
 from otklik.accounts.services import profile_update, user_register
 from otklik.core.errors import ValidationFailed
 from otklik.web.forms import apply_errors
@@ -54,7 +55,11 @@ def profile(request: HttpRequest) -> HttpResponse:
     current = getattr(request.user, "profile", None)
     initial = {"language": current.language if current else "ru", "time_zone": current.time_zone if current else "Europe/Moscow"}
     form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and is_demo_only(request.user):
+        messages.warning(request, _("Demo access is read-only: nothing was saved."))
+        return redirect("accounts:profile")
     if request.method == "POST" and form.is_valid():
+        request.session.pop(SESSION_LANGUAGE_KEY, None)
         try:
             profile_update(user=request.user, **form.cleaned_data)
         except ValidationFailed as exc:
@@ -75,6 +80,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
     response = redirect(next_url)
     if lang in ("ru", "en"):
         if request.user.is_authenticated:
-            profile_update(user=request.user, language=lang)
+            request.session[SESSION_LANGUAGE_KEY] = lang
+            if not is_demo_only(request.user):
+                profile_update(user=request.user, language=lang)
         response.set_cookie("django_language", lang, max_age=365 * 24 * 3600, samesite="Lax")
     return response

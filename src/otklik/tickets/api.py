@@ -34,7 +34,15 @@ from otklik.tickets.api_schemas import (
     TicketListQuery,
     TicketPatchIn,
 )
-from otklik.tickets.models import Attachment, Channel, DictionaryEntry, DictionaryKind, Message, SpamState, Ticket
+from otklik.tickets.models import (
+    Attachment,
+    Channel,
+    DictionaryEntry,
+    DictionaryKind,
+    Message,
+    SpamState,
+    Ticket,
+)
 from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["tickets"])

@@ -276,7 +276,7 @@ def search_filter(qs: QuerySet[Ticket], text: str, *, staff: bool) -> QuerySet[T
     query = fts5_query(text)
     if not query:
         return qs.filter(id_q)
-    sql = f"SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH %s"
+    sql = "SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH %s"
     return qs.filter(id_q | Q(pk__in=RawSQL(sql, [f"{{{column}}} : ({query})"])))
 
 

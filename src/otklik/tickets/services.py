@@ -23,8 +23,8 @@ from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.models import (
-    FIELD_LABELS,
     CLIENT_VISIBLE_KINDS,
+    FIELD_LABELS,
     Attachment,
     Channel,
     DictionaryEntry,
@@ -32,6 +32,7 @@ from otklik.tickets.models import (
     Message,
     MessageKind,
     MessageRevision,
+    SavedFilter,
     SpamState,
     Ticket,
     TicketEvent,
@@ -910,10 +911,8 @@ def tickets_bulk(*, actor: User, ticket_ids: Iterable[int], action: str, respons
 
 
 @transaction.atomic
-def saved_filter_save(*, user: User, name: str, query: str) -> "SavedFilter":
+def saved_filter_save(*, user: User, name: str, query: str) -> SavedFilter:
     """Save (or overwrite) a named staff-list filter for the user."""
-    from otklik.tickets.models import SavedFilter
-
     TicketPolicy(user).check_can_write()
     name = " ".join((name or "").split())[:100]
     if not name:
@@ -924,8 +923,6 @@ def saved_filter_save(*, user: User, name: str, query: str) -> "SavedFilter":
 
 @transaction.atomic
 def saved_filter_delete(*, user: User, filter_id: int) -> None:
-    from otklik.tickets.models import SavedFilter
-
     TicketPolicy(user).check_can_write()
     deleted, _rows = SavedFilter.objects.filter(user=user, pk=filter_id).delete()
     if not deleted:

@@ -21,7 +21,7 @@ class KeyboardFriendlyMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.fields.items():
+        for field in self.fields.values():
             widget = field.widget
             css = "check" if isinstance(widget, forms.CheckboxInput) else "input"
             widget.attrs.setdefault("class", css)

@@ -12,7 +12,13 @@ from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
 from otklik.tickets.models import DictionaryKind
-from otklik.tickets.views.common import domain_errors, list_links, paginate, policy_for, query_without, uploads_from
+from otklik.tickets.views.common import (
+    domain_errors,
+    list_links,
+    paginate,
+    policy_for,
+    uploads_from,
+)
 from otklik.web.forms import apply_errors
 
 

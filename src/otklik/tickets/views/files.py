@@ -1,7 +1,7 @@
 """Serve attachments only to those who may see their message (F-04)."""
 
-from django.http import FileResponse, Http404, HttpRequest
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest
 
 from otklik.tickets.files import INLINE_TYPES
 from otklik.tickets.models import Attachment

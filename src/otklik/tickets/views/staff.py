@@ -20,7 +20,14 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
 from otklik.tickets.models import CustomField, DictionaryKind, Message, SavedFilter, SpamState
-from otklik.tickets.views.common import domain_errors, list_links, paginate, policy_for, query_without, uploads_from
+from otklik.tickets.views.common import (
+    domain_errors,
+    list_links,
+    paginate,
+    policy_for,
+    query_without,
+    uploads_from,
+)
 from otklik.web.forms import apply_errors
 
 # Filters always in view; the rest fold under "More filters".

@@ -1,0 +1,271 @@
+"""The console commands: demo, token, ticket show, and a real `otklik start` in a subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.roles import forget_levels, levels_of
+from otklik.accounts.services import token_authenticate
+from otklik.sla.models import SlaLevel
+from otklik.tickets import services
+from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
+
+from .conftest import upload
+
+CYRILLIC = re.compile("[а-яА-ЯёЁ]")
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+# -- demo ------------------------------------------------------------------------------------
+@pytest.mark.django_db(transaction=False)
+def test_demo_run_twice_creates_everything_once(settings):
+    # Hashing six passwords with the production hasher costs seconds; the test is about the data.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    first = _run("demo")
+
+    counts = (User.objects.count(), Ticket.objects.count(), Message.objects.count(), SlaLevel.objects.count(),
+              SupportGroup.objects.count(), DictionaryEntry.objects.count())
+    assert Ticket.objects.count() == 200
+    # Every login's password is printed once, and it is the real password.
+    for username in ("admin", "staff", "staff2", "demo", "client", "client2"):
+        match = re.search(rf"^\s+{username}\s+(\S+)\s+\(", first, re.MULTILINE)
+        assert match, f"no password printed for {username}:\n{first}"
+        assert User.objects.get(username=username).check_password(match.group(1))
+
+    second = _run("demo")
+    assert counts == (User.objects.count(), Ticket.objects.count(), Message.objects.count(),
+                      SlaLevel.objects.count(), SupportGroup.objects.count(), DictionaryEntry.objects.count())
+    assert "already exists" in second and "Passwords are shown" not in second
+    assert "no tickets were added" in second
+
+    users = {u.username: u for u in User.objects.filter(
+        username__in=["admin", "staff", "staff2", "demo", "client", "client2"])}
+    for user in users.values():
+        forget_levels(user)
+    assert AccessLevel.ADMIN in levels_of(users["admin"])
+    assert levels_of(users["staff"]) == {AccessLevel.STAFF} == levels_of(users["staff2"])
+    assert levels_of(users["demo"]) == {AccessLevel.DEMO}
+    assert levels_of(users["client"]) == {AccessLevel.CLIENT} == levels_of(users["client2"])
+
+    def companies(user: User) -> set[int]:
+        return set(user.support_memberships.filter(group__kind=SupportGroup.Kind.CLIENT, can_view=True)
+                   .values_list("group_id", flat=True))
+
+    assert len(companies(users["client"])) == 1 and len(companies(users["client2"])) == 1
+    assert companies(users["client"]).isdisjoint(companies(users["client2"]))
+    team = SupportGroup.objects.get(kind=SupportGroup.Kind.STAFF, name="Support team")
+    assert set(team.memberships.values_list("user__username", flat=True)) == {"staff", "staff2"}
+
+    # The regulation's SLA table, the default and the clients' level.
+    hours = sorted(SlaLevel.objects.values_list("response_minutes", flat=True))
+    assert hours == [60, 120, 180, 240, 300, 360, 1440]
+    assert SlaLevel.objects.get(is_default=True).response_minutes == 24 * 60
+    clients_sla = SlaLevel.objects.get(response_minutes=6 * 60)
+    assert Ticket.objects.filter(author=users["client"]).exclude(sla=clients_sla).count() == 0
+    answers = DictionaryEntry.objects.filter(kind=DictionaryKind.FREQUENT_ANSWER)
+    assert answers.count() >= 5
+    assert all(a.description_ru and a.description_en for a in answers)
+
+    # The tickets: both languages, the variety the demo promises.
+    titles = list(Ticket.objects.values_list("title", flat=True))
+    assert sum(bool(CYRILLIC.search(t)) for t in titles) >= 40
+    assert sum(not CYRILLIC.search(t) for t in titles) >= 40
+    tickets = Ticket.objects.all()
+    assert tickets.filter(closed_at__isnull=False).count() >= 20
+    assert tickets.filter(closed_at__isnull=True).count() >= 20
+    assert tickets.filter(responsible__isnull=True).exists()
+    assert tickets.filter(mark__isnull=False).exists()
+    assert tickets.filter(is_postponed=True).exists()
+    assert tickets.filter(spam="possible").exists()
+    assert Message.objects.filter(kind=MessageKind.HIDDEN).exists()
+    assert Message.objects.filter(kind=MessageKind.PUBLIC, by_support=True).exists()
+    assert tickets.exclude(author__username="client").exclude(author__username="client2").exists()
+    assert {t.category.code for t in tickets.select_related("category")} >= {"errors", "payment", "delivery"}
+    spread = tickets.order_by("created_at").first().created_at, tickets.order_by("-created_at").first().created_at
+    assert (spread[1] - spread[0]).days >= 30
+    # Counters are what the services computed: message_count counts the client-visible messages.
+    sample = tickets.order_by("pk")[:20]
+    for ticket in sample:
+        visible = ticket.messages.filter(kind__in=[MessageKind.PUBLIC, MessageKind.NO_STATUS]).count()
+        assert ticket.message_count == visible
+
+
+# -- token -----------------------------------------------------------------------------------
+def test_token_create_prints_a_token_that_authenticates(cast):
+    token = _run("token", "create", "client", "--name", "ci script").strip()
+    assert token.startswith("otk_") and "\n" not in token
+    assert token_authenticate(token) == cast.client
+    listing = _run("token", "list", "client")
+    assert token[:12] in listing and "ci script" in listing
+
+
+def test_token_create_unknown_user_fails_with_a_clear_message(db):
+    with pytest.raises(CommandError, match="'nobody' does not exist") as info:
+        call_command("token", "create", "nobody", stdout=io.StringIO())
+    assert info.value.returncode != 0
+
+
+# -- ticket show -----------------------------------------------------------------------------
+def test_ticket_show_json_lists_every_message_with_hidden_ones(cast, make_ticket):
+    ticket = make_ticket(title="Не работает оплата", message="Платёж отклонён", files=[upload("error.log", b"boom\n")])
+    services.message_post(actor=cast.staff, ticket=ticket, body="Проверить шлюз", hidden=True)
+    services.message_post(actor=cast.staff, ticket=ticket, body="Обновите ключ")
+
+    data = json.loads(_run("ticket", "show", str(ticket.pk), "--json"))
+
+    assert data["id"] == ticket.pk and data["title"] == "Не работает оплата"
+    assert data["author"] == "client" and data["category"]["code"]
+    kinds = [m["kind"] for m in data["messages"]]
+    assert MessageKind.HIDDEN in kinds and MessageKind.LOG in kinds
+    assert [m["number"] for m in data["messages"]] == sorted(m["number"] for m in data["messages"])
+    first = data["messages"][0]
+    assert first["body"] == "Платёж отклонён" and first["attachments"] == ["error.log"]
+    assert first["author"] == "client" and first["created_at"]
+    hidden = next(m for m in data["messages"] if m["kind"] == MessageKind.HIDDEN)
+    assert hidden["author"] == "staff" and hidden["body"] == "Проверить шлюз"
+
+
+def test_ticket_show_as_client_hides_staff_only_messages(cast, make_ticket):
+    ticket = make_ticket()
+    services.message_post(actor=cast.staff, ticket=ticket, body="internal", hidden=True)
+    data = json.loads(_run("ticket", "show", str(ticket.pk), "--json", "--as", "client"))
+    assert {m["kind"] for m in data["messages"]} == {MessageKind.PUBLIC}
+    with pytest.raises(CommandError):
+        _run("ticket", "show", str(ticket.pk), "--json", "--as", "other")
+
+
+def test_ticket_show_unknown_id_fails(db):
+    with pytest.raises(CommandError, match="does not exist"):
+        _run("ticket", "show", "999999", "--json")
+
+
+def test_ticket_show_text_output(cast, make_ticket):
+    ticket = make_ticket(title="Printer on fire")
+    out = _run("ticket", "show", str(ticket.pk))
+    assert f"#{ticket.pk} Printer on fire" in out and "The login page says error 500." in out
+
+
+# -- start: a real server process ------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "GRANIAN_"))}
+    # Its own embedded SQLite in a temporary data directory, never the test run's database.
+    env.update(OTKLIK_DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="otklik.settings")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "otklik", "start", "--port", str(port), "--workers", "1", "--threads", "2", *args],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    return proc, port
+
+
+def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def _wait_until_serving(proc: subprocess.Popen, url: str, deadline: float) -> tuple[int, bytes]:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            pytest.fail(f"otklik start exited early with {proc.returncode}:\n{output}")
+        try:
+            return _get(url)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            time.sleep(0.2)
+    pytest.fail(f"otklik start did not answer {url} in time")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> str:
+    proc.send_signal(sig)
+    try:
+        output, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("otklik start did not stop within 15 s")
+    return output.decode(errors="replace")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie still answers kill(0); it is gone for our purpose.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.xdist_group("server")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
+def test_start_migrates_serves_static_files_and_stops_on_sigterm(tmp_path):
+    proc, port = _start(tmp_path, "--no-jobs")
+    try:
+        status, body = _wait_until_serving(
+            proc, f"http://127.0.0.1:{port}/static/admin/css/base.css", time.monotonic() + 60
+        )
+        assert status == 200 and b"{" in body
+        assert (tmp_path / "data" / "otklik.sqlite3").exists()  # migrated before serving
+        children = _children(proc.pid)
+        assert len(children) == 1  # granian only: --no-jobs
+    finally:
+        output = _stop(proc, signal.SIGTERM)
+    assert proc.returncode == 0, output
+    assert all(_gone(pid) for pid in children)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+@pytest.mark.xdist_group("server")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
+def test_start_runs_the_job_consumer_and_stops_it_with_the_server(tmp_path):
+    proc, port = _start(tmp_path, "--no-migrate")
+    try:
+        _wait_until_serving(proc, f"http://127.0.0.1:{port}/static/admin/css/base.css", time.monotonic() + 60)
+        children = _children(proc.pid)
+        commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for pid in children]
+        assert any(b"run_huey" in c for c in commands) and any(b"granian" in c for c in commands)
+    finally:
+        output = _stop(proc, signal.SIGINT)
+    assert proc.returncode == 0, output
+    assert all(_gone(pid) for pid in children)

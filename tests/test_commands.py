@@ -45,8 +45,14 @@ def test_demo_run_twice_creates_everything_once(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = _run("demo")
 
-    counts = (User.objects.count(), Ticket.objects.count(), Message.objects.count(), SlaLevel.objects.count(),
-              SupportGroup.objects.count(), DictionaryEntry.objects.count())
+    counts = (
+        User.objects.count(),
+        Ticket.objects.count(),
+        Message.objects.count(),
+        SlaLevel.objects.count(),
+        SupportGroup.objects.count(),
+        DictionaryEntry.objects.count(),
+    )
     assert Ticket.objects.count() == 200
     # Every login's password is printed once, and it is the real password.
     for username in ("admin", "staff", "staff2", "demo", "client", "client2"):
@@ -55,13 +61,21 @@ def test_demo_run_twice_creates_everything_once(settings):
         assert User.objects.get(username=username).check_password(match.group(1))
 
     second = _run("demo")
-    assert counts == (User.objects.count(), Ticket.objects.count(), Message.objects.count(),
-                      SlaLevel.objects.count(), SupportGroup.objects.count(), DictionaryEntry.objects.count())
+    assert counts == (
+        User.objects.count(),
+        Ticket.objects.count(),
+        Message.objects.count(),
+        SlaLevel.objects.count(),
+        SupportGroup.objects.count(),
+        DictionaryEntry.objects.count(),
+    )
     assert "already exists" in second and "Passwords are shown" not in second
     assert "no tickets were added" in second
 
-    users = {u.username: u for u in User.objects.filter(
-        username__in=["admin", "staff", "staff2", "demo", "client", "client2"])}
+    users = {
+        u.username: u
+        for u in User.objects.filter(username__in=["admin", "staff", "staff2", "demo", "client", "client2"])
+    }
     for user in users.values():
         forget_levels(user)
     assert AccessLevel.ADMIN in levels_of(users["admin"])
@@ -70,8 +84,11 @@ def test_demo_run_twice_creates_everything_once(settings):
     assert levels_of(users["client"]) == {AccessLevel.CLIENT} == levels_of(users["client2"])
 
     def companies(user: User) -> set[int]:
-        return set(user.support_memberships.filter(group__kind=SupportGroup.Kind.CLIENT, can_view=True)
-                   .values_list("group_id", flat=True))
+        return set(
+            user.support_memberships.filter(group__kind=SupportGroup.Kind.CLIENT, can_view=True).values_list(
+                "group_id", flat=True
+            )
+        )
 
     assert len(companies(users["client"])) == 1 and len(companies(users["client2"])) == 1
     assert companies(users["client"]).isdisjoint(companies(users["client2"]))
@@ -103,7 +120,10 @@ def test_demo_run_twice_creates_everything_once(settings):
     assert Message.objects.filter(kind=MessageKind.PUBLIC, by_support=True).exists()
     assert tickets.exclude(author__username="client").exclude(author__username="client2").exists()
     assert {t.category.code for t in tickets.select_related("category")} >= {"errors", "payment", "delivery"}
-    spread = tickets.order_by("created_at").first().created_at, tickets.order_by("-created_at").first().created_at
+    spread = (
+        tickets.order_by("created_at").first().created_at,
+        tickets.order_by("-created_at").first().created_at,
+    )
     assert (spread[1] - spread[0]).days >= 30
     # Counters are what the services computed: message_count counts the client-visible messages.
     sample = tickets.order_by("pk")[:20]
@@ -129,8 +149,11 @@ def test_token_create_unknown_user_fails_with_a_clear_message(db):
 
 # -- ticket show -----------------------------------------------------------------------------
 def test_ticket_show_json_lists_every_message_with_hidden_ones(cast, make_ticket):
-    ticket = make_ticket(title="Не работает оплата", message="Платёж отклонён", files=[upload("error.log", b"boom\n")])
+    ticket = make_ticket(
+        title="Не работает оплата", message="Платёж отклонён", files=[upload("error.log", b"boom\n")]
+    )
     services.message_post(actor=cast.staff, ticket=ticket, body="Проверить шлюз", hidden=True)
+    services.ticket_update(actor=cast.staff, ticket=ticket, changes={"responsible": cast.staff})
     services.message_post(actor=cast.staff, ticket=ticket, body="Обновите ключ")
 
     data = json.loads(_run("ticket", "show", str(ticket.pk), "--json"))
@@ -180,8 +203,23 @@ def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
     # Its own embedded SQLite in a temporary data directory, never the test run's database.
     env.update(OTKLIK_DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="otklik.settings")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "otklik", "start", "--port", str(port), "--workers", "1", "--threads", "2", *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "otklik",
+            "start",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--threads",
+            "2",
+            *args,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     return proc, port
 

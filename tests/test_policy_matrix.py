@@ -22,6 +22,7 @@ from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess, Valid
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import (
+    CustomField,
     DictionaryEntry,
     Message,
     MessageKind,
@@ -37,6 +38,14 @@ OK = "ok"
 PD = PermissionDenied
 RO = ReadOnlyAccess
 NF = NotFound
+
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """The cast is created for every test; a fast hasher keeps hundreds of cells quick."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
 
 ACTORS = ("author", "colleague", "other", "staff", "staff2", "responsible", "demo", "admin", "anonymous")
 
@@ -77,6 +86,7 @@ def world(cast, make_user_resp) -> World:
     ticket = services.ticket_create(actor=cast.client, title="Cannot pay", message="The payment page hangs.")
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
     sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
+    CustomField.objects.create(code="contract", name_ru="Договор", name_en="Contract")
     people = {
         "author": cast.client, "colleague": cast.colleague, "other": cast.other_client, "staff": cast.staff,
         "staff2": cast.staff2, "responsible": resp, "demo": cast.demo, "admin": cast.admin,
@@ -157,6 +167,7 @@ UPDATE_ROWS = [
     ("tier", lambda w: "L2", None, WORKERS),
     ("planned_effort_minutes", lambda w: 90, None, WORKERS),
     ("expected_date", lambda w: dt.date(2030, 1, 31), None, WORKERS),
+    ("custom", lambda w: {"contract": "K-2024-17"}, None, WORKERS),
 ]
 
 ACTIONS: list[Action] = [

@@ -1,8 +1,11 @@
 """API authentication: `Authorization: Bearer <token>` or the browser session (with CSRF for writes)."""
 
+import zoneinfo
+
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.middleware.csrf import CsrfViewMiddleware
+from django.utils import timezone, translation
 
 from otklik.accounts.services import token_authenticate
 
@@ -13,11 +16,27 @@ def _csrf_ok(request: HttpRequest) -> bool:
     return check.process_view(request, None, (), {}) is None
 
 
+def _activate_preferences(request: HttpRequest, user) -> None:
+    """Apply the token owner's language and time zone, as UserPreferencesMiddleware does for sessions."""
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return
+    if profile.language in ("ru", "en"):
+        translation.activate(profile.language)
+        request.LANGUAGE_CODE = profile.language
+    try:
+        timezone.activate(zoneinfo.ZoneInfo(profile.time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        pass
+
+
 class BearerOrSession:
     """Authenticate by bearer token first, then by session; ninja answers 401 when this returns None."""
 
     openapi_type = "http"
     openapi_scheme = "bearer"
+    # ninja lists an auth in the OpenAPI schema only when it carries this (AuthBase builds it in __init__).
+    openapi_security_schema = {"type": "http", "scheme": "bearer"}
 
     def __call__(self, request: HttpRequest):
         header = request.headers.get("Authorization", "")
@@ -30,6 +49,8 @@ class BearerOrSession:
                 return None
             request.user = user
             request.api_via_token = True
+            # The middleware ran before the token was read: the profile beats Accept-Language here too.
+            _activate_preferences(request, user)
             return user
         user = getattr(request, "user", AnonymousUser())
         if not user.is_authenticated:

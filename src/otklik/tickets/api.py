@@ -57,8 +57,12 @@ DICTIONARY_REF_FIELDS = {
     "source": DictionaryKind.SOURCE,
 }
 PROMPT_FIELDS = ("looked", "did", "expected", "saw")
-SPAM_STATES = {"": SpamState.NONE, "none": SpamState.NONE, "possible": SpamState.POSSIBLE,
-               "definite": SpamState.DEFINITE}
+SPAM_STATES = {
+    "": SpamState.NONE,
+    "none": SpamState.NONE,
+    "possible": SpamState.POSSIBLE,
+    "definite": SpamState.DEFINITE,
+}
 
 
 def _policy(request: HttpRequest) -> TicketPolicy:
@@ -175,7 +179,9 @@ def _message(message: Message, policy: TicketPolicy) -> dict[str, Any]:
         ],
     }
     if policy.sees_support_view:
-        data.update(author_email=message.author_email, posted_by=_user(message.posted_by), minutes=message.minutes)
+        data.update(
+            author_email=message.author_email, posted_by=_user(message.posted_by), minutes=message.minutes
+        )
     return data
 
 
@@ -231,7 +237,8 @@ def _ticket_filter(query: TicketListQuery) -> selectors.TicketFilter:
 def _sort_key(sort: str) -> str:
     if sort and sort.lstrip("-") not in selectors.SORT_FIELDS:
         raise ValidationFailed(
-            _("Unknown sort key. Use one of: %(keys)s.") % {"keys": ", ".join(selectors.SORT_FIELDS)}, field="sort"
+            _("Unknown sort key. Use one of: %(keys)s.") % {"keys": ", ".join(selectors.SORT_FIELDS)},
+            field="sort",
         )
     return sort
 
@@ -244,7 +251,7 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
     flt = _ticket_filter(filters)
     qs = selectors.ticket_list(policy, flt, _sort_key(filters.sort))
     start = (filters.page - 1) * filters.page_size
-    rows = list(qs[start:start + filters.page_size])
+    rows = list(qs[start : start + filters.page_size])
     return {
         "count": qs.count(),
         "page": filters.page,
@@ -253,7 +260,9 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
     }
 
 
-@router.post("/tickets", response={201: TicketDetailOut, **ERRORS}, exclude_unset=True, summary="Create a ticket")
+@router.post(
+    "/tickets", response={201: TicketDetailOut, **ERRORS}, exclude_unset=True, summary="Create a ticket"
+)
 def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     """Create a ticket with its first message; staff fields are refused for clients (F-13)."""
     policy = _policy(request)
@@ -268,16 +277,24 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     return Status(201, _detail_after_write(policy, ticket))
 
 
-@router.get("/tickets/{int:ticket_id}", response={200: TicketDetailOut, **ERRORS}, exclude_unset=True,
-            summary="One ticket")
+@router.get(
+    "/tickets/{int:ticket_id}",
+    response={200: TicketDetailOut, **ERRORS},
+    exclude_unset=True,
+    summary="One ticket",
+)
 def ticket_get(request: HttpRequest, ticket_id: int):
     """Return the ticket with the actions the caller may take on it."""
     policy = _policy(request)
     return _ticket_detail(selectors.ticket_get(policy, ticket_id), policy)
 
 
-@router.patch("/tickets/{int:ticket_id}", response={200: TicketDetailOut, **ERRORS}, exclude_unset=True,
-              summary="Change a ticket")
+@router.patch(
+    "/tickets/{int:ticket_id}",
+    response={200: TicketDetailOut, **ERRORS},
+    exclude_unset=True,
+    summary="Change a ticket",
+)
 def ticket_patch(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
     """Change the fields present in the request; all of them or none (F-13 decides who may change what)."""
     policy = _policy(request)
@@ -295,7 +312,9 @@ def ticket_patch(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
         if changes:
             ticket = services.ticket_update(actor=actor, ticket=ticket, changes=changes, via=Channel.API)
         if spam is not None:
-            ticket = services.ticket_set_spam(actor=actor, ticket=ticket, state=SPAM_STATES[spam], via=Channel.API)
+            ticket = services.ticket_set_spam(
+                actor=actor, ticket=ticket, state=SPAM_STATES[spam], via=Channel.API
+            )
         if closed is True:
             ticket = services.ticket_close(actor=actor, ticket=ticket, via=Channel.API)
     return _detail_after_write(policy, ticket)
@@ -310,8 +329,12 @@ def ticket_delete(request: HttpRequest, ticket_id: int):
 
 
 # -- messages --------------------------------------------------------------------------------
-@router.get("/tickets/{int:ticket_id}/messages", response={200: list[MessageOut], **ERRORS}, exclude_unset=True,
-            summary="Messages of a ticket")
+@router.get(
+    "/tickets/{int:ticket_id}/messages",
+    response={200: list[MessageOut], **ERRORS},
+    exclude_unset=True,
+    summary="Messages of a ticket",
+)
 def message_list(request: HttpRequest, ticket_id: int):
     """List the messages the caller may see (clients: never hidden or log messages)."""
     policy = _policy(request)
@@ -319,26 +342,46 @@ def message_list(request: HttpRequest, ticket_id: int):
     return [_message(m, policy) for m in selectors.message_list(policy, ticket)]
 
 
+def _written_message(policy: TicketPolicy, ticket: Ticket, message: Message) -> Message:
+    """Re-read a message the caller just wrote, with the relations its answer shows."""
+    return (
+        policy.messages(ticket)
+        .select_related("author", "posted_by")
+        .prefetch_related("attachments")
+        .get(pk=message.pk)
+    )
+
+
 def _post(request: HttpRequest, ticket_id: int, fields: dict[str, Any], files: list) -> Status:
     policy = _policy(request)
     ticket = selectors.ticket_get(policy, ticket_id)
     message = services.message_post(
-        actor=request.user, ticket=ticket, via=Channel.API,
-        files=[services.Upload(name=f.name, fileobj=f) for f in files], **fields,
+        actor=request.user,
+        ticket=ticket,
+        via=Channel.API,
+        files=[services.Upload(name=f.name, fileobj=f) for f in files],
+        **fields,
     )
-    message = Message.objects.prefetch_related("attachments").select_related("author", "posted_by").get(pk=message.pk)
-    return Status(201, _message(message, policy))
+    return Status(201, _message(_written_message(policy, ticket, message), policy))
 
 
-@router.post("/tickets/{int:ticket_id}/messages", response={201: MessageOut, **ERRORS}, exclude_unset=True,
-             summary="Add a message")
+@router.post(
+    "/tickets/{int:ticket_id}/messages",
+    response={201: MessageOut, **ERRORS},
+    exclude_unset=True,
+    summary="Add a message",
+)
 def message_post(request: HttpRequest, ticket_id: int, payload: MessageCreateIn):
     """Add a message; hidden, do-not-change-status, minutes and on-behalf are staff options (F-13)."""
     return _post(request, ticket_id, payload.dict(), [])
 
 
-@router.post("/tickets/{int:ticket_id}/messages/upload", response={201: MessageOut, **ERRORS}, exclude_unset=True,
-             summary="Add a message with files (multipart)")
+@router.post(
+    "/tickets/{int:ticket_id}/messages/upload",
+    response={201: MessageOut, **ERRORS},
+    exclude_unset=True,
+    summary="Add a message with files (multipart)",
+)
 def message_upload(
     request: HttpRequest,
     ticket_id: int,
@@ -353,8 +396,13 @@ def message_upload(
     uploads = list(files or []) + request.FILES.getlist("files[]")
     if "\x00" in body:
         raise ValidationFailed(_("Null characters are not allowed."), field="body")
-    fields = {"body": body, "hidden": hidden, "not_change_status": not_change_status, "minutes": minutes,
-              "on_behalf_of": on_behalf_of}
+    fields = {
+        "body": body,
+        "hidden": hidden,
+        "not_change_status": not_change_status,
+        "minutes": minutes,
+        "on_behalf_of": on_behalf_of,
+    }
     return _post(request, ticket_id, fields, uploads)
 
 
@@ -365,49 +413,64 @@ def _visible_message(policy: TicketPolicy, ticket: Ticket, number: int) -> Messa
     return message
 
 
-@router.patch("/tickets/{int:ticket_id}/messages/{int:number}", response={200: MessageOut, **ERRORS},
-              exclude_unset=True, summary="Edit a message (admins)")
+@router.patch(
+    "/tickets/{int:ticket_id}/messages/{int:number}",
+    response={200: MessageOut, **ERRORS},
+    exclude_unset=True,
+    summary="Edit a message (admins)",
+)
 def message_edit(request: HttpRequest, ticket_id: int, number: int, payload: MessagePatchIn):
     """Change a message's text; the previous text is kept (F-03)."""
     policy = _policy(request)
     ticket = selectors.ticket_get(policy, ticket_id)
     message = services.message_edit(
-        actor=request.user, message=_visible_message(policy, ticket, number), body=payload.body, via=Channel.API
+        actor=request.user,
+        message=_visible_message(policy, ticket, number),
+        body=payload.body,
+        via=Channel.API,
     )
-    message = Message.objects.prefetch_related("attachments").select_related("author", "posted_by").get(pk=message.pk)
-    return _message(message, policy)
+    return _message(_written_message(policy, ticket, message), policy)
 
 
-@router.delete("/tickets/{int:ticket_id}/messages/{int:number}", response={204: None, **ERRORS},
-               summary="Delete a message (admins)")
+@router.delete(
+    "/tickets/{int:ticket_id}/messages/{int:number}",
+    response={204: None, **ERRORS},
+    summary="Delete a message (admins)",
+)
 def message_delete(request: HttpRequest, ticket_id: int, number: int):
     """Delete a message and its files, then recompute the ticket (F-03)."""
     policy = _policy(request)
     ticket = selectors.ticket_get(policy, ticket_id)
-    services.message_delete(actor=request.user, message=_visible_message(policy, ticket, number), via=Channel.API)
+    services.message_delete(
+        actor=request.user, message=_visible_message(policy, ticket, number), via=Channel.API
+    )
     return Status(204, None)
 
 
 # -- attachments -----------------------------------------------------------------------------
-@router.get("/attachments/{int:attachment_id}", response={200: None, **ERRORS}, url_name="attachment_download",
-            summary="Download a file")
+@router.get(
+    "/attachments/{int:attachment_id}",
+    response={200: None, **ERRORS},
+    url_name="attachment_download",
+    summary="Download a file",
+)
 def attachment_download(request: HttpRequest, attachment_id: int):
     """Send the file if the caller may see its ticket and its message (hidden-message files never reach clients)."""
     policy = _policy(request)
-    attachment = (
-        Attachment.objects.filter(
-            pk=attachment_id,
-            ticket__in=policy.visible().values("pk"),
-            message__kind__in=policy.visible_message_kinds(),
-        ).first()
-    )
+    attachment = Attachment.objects.filter(
+        pk=attachment_id,
+        ticket__in=policy.visible().values("pk"),
+        message__kind__in=policy.visible_message_kinds(),
+    ).first()
     if attachment is None:
         raise NotFound()
     try:
         handle = attachment.file.open("rb")
     except OSError:
         raise NotFound(_("The file is missing from the storage.")) from None
-    response = FileResponse(handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type)
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.name, content_type=attachment.content_type
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
@@ -428,13 +491,22 @@ def _dictionary_kinds(policy: TicketPolicy) -> list[str]:
 
 def _dictionary_entry(entry: DictionaryEntry) -> dict[str, Any]:
     return {
-        "id": entry.pk, "code": entry.code, "name": entry.name, "name_ru": entry.name_ru, "name_en": entry.name_en,
-        "description": entry.description, "sort": entry.sort, "is_default": entry.is_default,
+        "id": entry.pk,
+        "code": entry.code,
+        "name": entry.name,
+        "name_ru": entry.name_ru,
+        "name_en": entry.name_en,
+        "description": entry.description,
+        "sort": entry.sort,
+        "is_default": entry.is_default,
     }
 
 
-@router.get("/dictionaries", response={200: dict[str, list[DictionaryEntryOut]], **ERRORS},
-            summary="Every dictionary the caller may read")
+@router.get(
+    "/dictionaries",
+    response={200: dict[str, list[DictionaryEntryOut]], **ERRORS},
+    summary="Every dictionary the caller may read",
+)
 def dictionaries(request: HttpRequest):
     """Return the active entries of every dictionary the caller may read, keyed by kind (F-05)."""
     allowed = _dictionary_kinds(_policy(request))
@@ -442,7 +514,9 @@ def dictionaries(request: HttpRequest):
     return {kind: [_dictionary_entry(e) for e in grouped[kind]] for kind in allowed}
 
 
-@router.get("/dictionaries/{kind}", response={200: list[DictionaryEntryOut], **ERRORS}, summary="One dictionary")
+@router.get(
+    "/dictionaries/{kind}", response={200: list[DictionaryEntryOut], **ERRORS}, summary="One dictionary"
+)
 def dictionary(request: HttpRequest, kind: str):
     """Return the active entries of one dictionary (category, criticality, status, mark, answer, source, difficulty)."""
     if kind not in DictionaryKind.values:

@@ -63,7 +63,9 @@ QCount = Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, BeforeValidato
 QBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 QWhen = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
 QText = Annotated[str, Field(max_length=500), BeforeValidator(_no_nul)]
-QDictRef = Annotated[Annotated[str, Field(max_length=64)] | None, BeforeValidator(_no_nul), BeforeValidator(_blank_to_none)]
+QDictRef = Annotated[
+    Annotated[str, Field(max_length=64)] | None, BeforeValidator(_no_nul), BeforeValidator(_blank_to_none)
+]
 
 
 # -- list query ------------------------------------------------------------------------------

@@ -79,10 +79,15 @@ class TicketPolicy:
         return colleague_ids(self.user, SupportGroup.Kind.CLIENT)
 
     @cached_property
-    def _staff_sees_unassigned(self) -> bool:
+    def options(self):
+        """The module options, read once per policy (that is, per request)."""
         from otklik.tickets.selectors import options_get
 
-        return options_get().staff_see_unassigned
+        return options_get()
+
+    @cached_property
+    def _staff_sees_unassigned(self) -> bool:
+        return self.options.staff_see_unassigned
 
     # -- visibility ----------------------------------------------------------------------------
     def visible_q(self) -> Q | None:

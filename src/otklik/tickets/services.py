@@ -129,7 +129,8 @@ def _support_user(value: Any, field_name: str = "responsible") -> User | None:
     if value in (None, "", 0):
         return None
     user = value if isinstance(value, User) else User.objects.filter(pk=_int(value, field_name), is_active=True).first()
-    if user is None or not TicketPolicy(user).is_support:
+    # A user object passed in may be deactivated: check it the same way as a looked-up id.
+    if user is None or not user.is_active or not TicketPolicy(user).is_support:
         raise ValidationFailed(_("Only a user with staff or admin rights can be responsible."), field=field_name)
     return user
 
@@ -518,8 +519,12 @@ def message_post(
         errors.update(exc.errors)
     author = actor
     if requested["on_behalf"]:
-        author = on_behalf_of if isinstance(on_behalf_of, User) else User.objects.filter(pk=on_behalf_of).first()
-        if author is None:
+        author = (
+            on_behalf_of if isinstance(on_behalf_of, User)
+            else User.objects.filter(pk=_int(on_behalf_of, "on_behalf_of")).first()
+        )
+        # Only someone who may see the ticket (its client, a colleague, support) can be its message's author.
+        if author is None or not TicketPolicy(author).can_view(ticket):
             errors["on_behalf_of"] = [_("Choose a valid value.")]
     try:
         checked = file_checks.check_uploads([(f.name, f.fileobj) for f in files], upload_limits(policy))
@@ -532,7 +537,8 @@ def message_post(
     ticket = _lock(ticket)
     now = clock.now()
     kind = MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
-    by_support = TicketPolicy(author).is_support and author == actor
+    # The author decides: a message posted on behalf of a support member is support's answer, on behalf of a client not.
+    by_support = TicketPolicy(author).is_support
     message = _new_message(
         ticket, kind=kind, body=body, author=author, author_email=author_email or getattr(author, "email", ""),
         posted_by=actor if author != actor else None, by_support=by_support, via=via, minutes=minutes, at=now,
@@ -578,11 +584,12 @@ def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> 
     ticket = _lock(message.ticket)
     names = list(message.attachments.values_list("file", flat=True))
     number = message.number
-    message.delete()
-    _delete_files_after_commit(names)
     changes = _ChangeSet()
     changes.add("message_deleted", f"#{number}", None)
+    # Log before deleting: the log line takes the next number, so a deleted number is never reused.
     _record(ticket, actor, via, changes)
+    message.delete()
+    _delete_files_after_commit(names)
     ticket = ticket_recompute(ticket)
     search_document_refresh(ticket)
     return ticket

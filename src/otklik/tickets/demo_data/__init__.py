@@ -35,6 +35,7 @@ from otklik.tickets.demo_data.content import (
     SCENARIOS,
     SLA_TABLE,
     SPAM,
+    STAFF_LATIN_NAMES,
     STAFF_LOGINS,
     STAFF_TEAM,
     Person,
@@ -191,6 +192,10 @@ class _Generator:
         self.clients = [p for p in PEOPLE if p.level == AccessLevel.CLIENT and p.weight]
         self.by_username = {p.username: p for p in PEOPLE}
 
+    def signature_name(self, user: User, lang: str) -> str:
+        """The staff member's first name as they sign in this language (Latin letters in English)."""
+        return user.first_name if lang == "ru" else STAFF_LATIN_NAMES.get(user.username, user.first_name)
+
     def entry(self, kind: str, code: str) -> DictionaryEntry | None:
         return self.entries.get((kind, code))
 
@@ -291,12 +296,14 @@ class _Generator:
         lang = sc.lang
         text = GENERIC[lang]
         # Tickets still waiting for support are mostly recent ones: a real desk does not leave them for weeks.
-        max_age = {"new": 4, "client_replied": 12}.get(outcome, DAYS_BACK) if rng.random() < 0.85 else DAYS_BACK
+        max_age = (
+            {"new": 4, "client_replied": 12}.get(outcome, DAYS_BACK) if rng.random() < 0.85 else DAYS_BACK
+        )
         t = self.opening_time(max_age)
         author = self.users[author_p.username]
         v = self.values(author_p, lang, i, t)
         staff = self.pick_staff(sc)
-        v["staff"] = staff.first_name
+        v["staff"] = self.signature_name(staff, lang)
         sign = text["signature"].format(**v)
         criticality = sc.criticality if rng.random() < 0.7 else rng.choice(("low", "middle", "high"))
 
@@ -323,10 +330,16 @@ class _Generator:
                 self.post(t, staff, ticket, sc.note.format(**v), hidden=True, minutes=rng.choice((0, 5, 10)))
                 if assign and rng.random() < 0.2:
                     other = self.users["staff2" if staff.username != "staff2" else "staff"]
-                    self.post(t, staff, ticket, text["escalate"].format(other=other.first_name), hidden=True)
+                    self.post(
+                        t,
+                        staff,
+                        ticket,
+                        text["escalate"].format(other=self.signature_name(other, lang)),
+                        hidden=True,
+                    )
                     ticket = self.update(t, staff, ticket, {"responsible": other})
                     staff = other
-                    v["staff"] = staff.first_name
+                    v["staff"] = self.signature_name(staff, lang)
                     sign = text["signature"].format(**v)
             if outcome == "postponed":
                 self.post(t, staff, ticket, rng.choice(text["wait"]) + sign, not_change_status=True)

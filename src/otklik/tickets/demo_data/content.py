@@ -704,3 +704,5 @@ CITIES = {
     "en": ("Manchester", "Leeds", "Bristol", "Dublin", "Edinburgh", "Cardiff", "Belfast"),
 }
 STAFF_LOGINS = ("staff", "staff2", "admin")
+# How the staff sign English answers.
+STAFF_LATIN_NAMES = {"admin": "Anna", "staff": "Dmitry", "staff2": "Elena"}

@@ -92,7 +92,7 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             messages.success(request, _("Your message is added."))
             return redirect(reverse("tickets:client_detail", args=[ticket.pk]) + "#last")
     services.presence_touch(user=request.user, ticket=ticket)
-    options = selectors.options_get()
+    options = policy.options
     viewers, _answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
     dictionaries = selectors.dictionaries_for_forms()
     return render(request, "tickets/client_detail.html", {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -15,6 +16,20 @@ from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services import Upload
 
 PAGE_SIZES = (20, 50, 100, 200)
+# Counting every row of a big list costs more than showing a page; past this many we say "10,000+".
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most COUNT_CAP + 1 rows (the pages past the cap need a narrower filter)."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.object_list[: COUNT_CAP + 1].count()
+        self.capped = counted > COUNT_CAP
+        return min(counted, COUNT_CAP)
 
 
 def policy_for(request: HttpRequest) -> TicketPolicy:
@@ -55,7 +70,7 @@ def paginate(request: HttpRequest, queryset, default_size: int) -> tuple[Page, i
     except ValueError:
         size = default_size
     size = size if size in PAGE_SIZES else default_size
-    paginator = Paginator(queryset, size)
+    paginator = CappedPaginator(queryset, size)
     number = request.GET.get("page", 1)
     try:
         page = paginator.page(number)

@@ -101,7 +101,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         return _export_csv(qs)
     if request.GET.get("export") == "xlsx":
         return _export_xlsx(qs)
-    options = selectors.options_get()
+    options = policy.options
     page, size = paginate(request, qs, options.list_page_size)
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
     saved = list(SavedFilter.objects.filter(user=request.user)) if request.user.is_authenticated else []
@@ -139,7 +139,7 @@ def _export_csv(qs) -> StreamingHttpResponse:
 
     def rows():
         yield "\ufeff" + writer.writerow([name for name, _value in EXPORT_COLUMNS])
-        for ticket in qs.iterator(chunk_size=2000):
+        for ticket in qs.iterator_with_relations(chunk_size=2000):
             yield writer.writerow([value(ticket) for _name, value in EXPORT_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -155,7 +155,7 @@ def _export_xlsx(qs) -> HttpResponse:
 
     def rows():
         yield [name for name, _value in EXPORT_COLUMNS]
-        for ticket in qs.iterator(chunk_size=2000):
+        for ticket in qs.iterator_with_relations(chunk_size=2000):
             yield [value(ticket) for _name, value in EXPORT_COLUMNS]
 
     buffer = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
@@ -174,8 +174,11 @@ def _export_xlsx(qs) -> HttpResponse:
 @domain_errors
 def staff_bulk(request: HttpRequest) -> HttpResponse:
     """Apply a bulk action to the chosen tickets; the list shows what failed and why."""
-    _require_staff_view(request)
+    policy = _require_staff_view(request)
+    policy.require(policy.is_support)  # demo access saves nothing
     action = request.POST.get("action", "")
+    # Deleting is the admin's alone: do not ask other staff to confirm what will be refused anyway.
+    policy.require(action != "delete" or policy.is_admin)
     ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
     back = reverse("tickets:staff_list") + ("?" + request.POST.get("back", "") if request.POST.get("back") else "")
     if not ids:
@@ -275,7 +278,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         services.presence_touch(user=request.user, ticket=ticket)
     attributes = _attributes_form(ticket, policy, ctx)
     editable = policy.editable_fields(ticket)
-    options = selectors.options_get()
+    options = policy.options
     viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
     return render(request, "tickets/staff_detail.html", {
         "ticket": ticket,
@@ -305,6 +308,7 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Save the attributes panel: only changed fields are sent to the service (F-13 decides)."""
     policy = _require_staff_view(request)
     ticket = selectors.ticket_get(policy, ticket_id)
+    policy.require(not policy.is_demo)  # demo access: the read-only notice, not "Nothing changed"
     ctx = _form_context()
     form = _attributes_form(ticket, policy, ctx, request.POST)
     editable = policy.editable_fields(ticket)
@@ -455,7 +459,7 @@ def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if ticket is None:
         return HttpResponse(status=404)
     services.presence_touch(user=request.user, ticket=ticket, answering=request.POST.get("answering") == "1")
-    options = selectors.options_get()
+    options = policy.options
     viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
     return render(request, "tickets/_presence.html", {"viewers": viewers, "answering": answering,
                                                        "presence_minutes": options.presence_minutes, "ticket": ticket})

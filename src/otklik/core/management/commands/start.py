@@ -2,14 +2,16 @@
 
 Static files are served by whitenoise from the finders (no collectstatic needed). The server and the
 consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to them, stops the
-consumer when the server stops, and exits with the server's exit code, so it behaves like `exec granian`
-with a job consumer attached.
+consumer when the server stops, restarts a consumer that dies, and exits with the server's exit code, so
+it behaves like `exec granian` with a job consumer attached. SIGHUP reloads: granian respawns its workers
+and the consumer is restarted after finishing its current jobs.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +27,8 @@ STOP_TIMEOUT_SECONDS = 20
 CONSUMER_RESTART_DELAY_SECONDS = 5
 POLL_SECONDS = 0.2
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Request threads per worker: 8 at most, and no more than granian advises for the machine (2 per core + 1).
+DEFAULT_THREADS = min(8, 2 * (os.cpu_count() or 1) + 1)
 
 
 def _die_with_parent_hook():
@@ -106,8 +110,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(os.environ.get("OTKLIK_THREADS", "8")),
-            help="Request threads per worker (default: OTKLIK_THREADS or 8).",
+            default=int(os.environ.get("OTKLIK_THREADS", DEFAULT_THREADS)),
+            help=f"Request threads per worker (default: OTKLIK_THREADS or {DEFAULT_THREADS}).",
         )
         parser.add_argument(
             "--no-jobs", action="store_true", help="Do not start the background job consumer."
@@ -125,6 +129,7 @@ class Command(BaseCommand):
             raise CommandError("--workers and --threads must be at least 1.")
         verbosity = options["verbosity"]
 
+        _check_port_free(host, port)
         if not options["no_migrate"]:
             if verbosity:
                 self.stdout.write("Applying migrations…")
@@ -157,6 +162,17 @@ class Command(BaseCommand):
             raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with a clear message when something already listens on the address (granian only prints a trace)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.") from None
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -171,6 +187,7 @@ class _Supervisor:
         self.stop_signal: int | None = None
         self.server: subprocess.Popen | None = None
         self.consumer: subprocess.Popen | None = None
+        self.restart_consumer = False
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         # A process group of its own: a terminal's Ctrl-C reaches only us, and we forward it exactly once.
@@ -178,9 +195,11 @@ class _Supervisor:
 
     def _on_signal(self, signum: int, _frame) -> None:
         if signum == signal.SIGHUP:
-            # Reload: granian respawns its workers, Huey restarts its consumer.
-            for child in (self.server, self.consumer):
-                _send(child, signal.SIGHUP)
+            # Reload: granian respawns its workers; the consumer finishes its jobs and is started afresh.
+            _send(self.server, signal.SIGHUP)
+            if self.consumer is not None:
+                self.restart_consumer = True
+                _send(self.consumer, signal.SIGINT)
             return
         if self.stop_signal is not None:
             # A second Ctrl-C: do not wait for the children to finish gracefully.
@@ -200,9 +219,9 @@ class _Supervisor:
                 signal.signal(sig, handler)
 
     def _run(self, server_cmd: list[str], consumer_cmd: list[str] | None, *, quiet: bool, banner: str) -> int:
+        self.server = self._spawn(server_cmd)
         if consumer_cmd:
             self.consumer = self._spawn(consumer_cmd)
-        self.server = self._spawn(server_cmd)
         if not quiet:
             jobs = f"job consumer pid {self.consumer.pid}" if self.consumer else "no job consumer (--no-jobs)"
             self.out.write(f"{banner}; {jobs}. Press Ctrl-C to stop.")
@@ -213,12 +232,16 @@ class _Supervisor:
             if code is not None:
                 return code
             if consumer_cmd and self.consumer is not None and self.consumer.poll() is not None:
-                self.err.write(
-                    f"The job consumer stopped (exit code {self.consumer.returncode}); "
-                    f"restarting it in {CONSUMER_RESTART_DELAY_SECONDS} s."
-                )
+                if self.restart_consumer:  # asked for by SIGHUP: start it again at once
+                    self.restart_consumer = False
+                    consumer_died_at = 0.0
+                else:
+                    self.err.write(
+                        f"The job consumer stopped (exit code {self.consumer.returncode}); "
+                        f"restarting it in {CONSUMER_RESTART_DELAY_SECONDS} s."
+                    )
+                    consumer_died_at = time.monotonic()
                 self.consumer = None
-                consumer_died_at = time.monotonic()
             if consumer_cmd and self.consumer is None:
                 if time.monotonic() - consumer_died_at >= CONSUMER_RESTART_DELAY_SECONDS:
                     self.consumer = self._spawn(consumer_cmd)
@@ -245,8 +268,12 @@ class _Supervisor:
 
 
 def _send(child: subprocess.Popen | None, sig: int) -> None:
+    """Signal a child; SIGKILL goes to its whole process group so granian's workers die with it."""
     if child is not None and child.poll() is None:
         try:
-            child.send_signal(sig)
+            if sig == signal.SIGKILL:
+                os.killpg(child.pid, sig)
+            else:
+                child.send_signal(sig)
         except ProcessLookupError:
             pass

@@ -38,11 +38,21 @@ def png_image(width: int = 8, height: int = 6) -> bytes:
     """Build a minimal valid PNG (signature, IHDR, one deflated IDAT, IEND; correct CRCs)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = b"".join(b"\x00" + bytes((40 * y % 256, 90, 200)) * width for y in range(height))
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:
@@ -71,10 +81,17 @@ def presence_block(html: str, css_class: str = "presence") -> str:
 def test_register_valid_form_logs_in_and_lands_on_new_ticket(db):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     assert client.get(reverse("accounts:register")).status_code == 200
-    response = client.post(reverse("accounts:register"), {
-        "username": "newbie", "email": "newbie@example.com", "first_name": "Nina", "last_name": "Orlova",
-        "password": "correct-Horse-42", "password2": "correct-Horse-42",
-    })
+    response = client.post(
+        reverse("accounts:register"),
+        {
+            "username": "newbie",
+            "email": "newbie@example.com",
+            "first_name": "Nina",
+            "last_name": "Orlova",
+            "password": "correct-Horse-42",
+            "password2": "correct-Horse-42",
+        },
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("tickets:client_new")
     page = client.get(response["Location"])
@@ -87,10 +104,15 @@ def test_register_valid_form_logs_in_and_lands_on_new_ticket(db):
 
 def test_register_duplicate_login_shows_field_error_with_400(cast):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = client.post(reverse("accounts:register"), {
-        "username": "client", "email": "someone.else@example.com", "password": "correct-Horse-42",
-        "password2": "correct-Horse-42",
-    })
+    response = client.post(
+        reverse("accounts:register"),
+        {
+            "username": "client",
+            "email": "someone.else@example.com",
+            "password": "correct-Horse-42",
+            "password2": "correct-Horse-42",
+        },
+    )
     assert response.status_code == 400
     assert response.context["form"].errors["username"]
     assert 'id="id_username_errors"' in response.content.decode()
@@ -100,9 +122,15 @@ def test_register_duplicate_login_shows_field_error_with_400(cast):
 
 def test_register_mismatched_passwords_shows_field_error_and_keeps_input(db):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
-    response = client.post(reverse("accounts:register"), {
-        "username": "typo", "email": "typo@example.com", "password": "correct-Horse-42", "password2": "other-Horse-42",
-    })
+    response = client.post(
+        reverse("accounts:register"),
+        {
+            "username": "typo",
+            "email": "typo@example.com",
+            "password": "correct-Horse-42",
+            "password2": "other-Horse-42",
+        },
+    )
     assert response.status_code == 400
     assert response.context["form"].errors["password2"]
     assert 'value="typo@example.com"' in response.content.decode()
@@ -117,25 +145,33 @@ def test_client_new_png_with_prompts_creates_ticket_with_file(cast):
     for name in ("looked", "did", "expected", "saw"):
         assert f'name="{name}"' in html
     image = png_image()
-    response = client.post(reverse("tickets:client_new"), {
-        "title": "Checkout button does nothing",
-        "message": "I click Pay and nothing happens.",
-        "category": entry("category", "payment").pk,
-        "criticality": entry("criticality", "high").pk,
-        "looked": "The FAQ about payments",
-        "did": "Cleared the browser cache",
-        "expected": "The bank page to open",
-        "saw": "TypeError: cannot read properties of undefined",
-        "files": SimpleUploadedFile("checkout.png", image, content_type="image/png"),
-    })
+    response = client.post(
+        reverse("tickets:client_new"),
+        {
+            "title": "Checkout button does nothing",
+            "message": "I click Pay and nothing happens.",
+            "category": entry("category", "payment").pk,
+            "criticality": entry("criticality", "high").pk,
+            "looked": "The FAQ about payments",
+            "did": "Cleared the browser cache",
+            "expected": "The bank page to open",
+            "saw": "TypeError: cannot read properties of undefined",
+            "files": SimpleUploadedFile("checkout.png", image, content_type="image/png"),
+        },
+    )
     assert response.status_code == 302
     ticket = Ticket.objects.get(title="Checkout button does nothing")
     assert response["Location"] == reverse("tickets:client_detail", args=[ticket.pk])
     assert ticket.author == cast.client
     assert ticket.category.code == "payment" and ticket.criticality.code == "high"
     first = ticket.messages.get(number=1)
-    for text in ("I click Pay", "The FAQ about payments", "Cleared the browser cache", "The bank page to open",
-                 "TypeError: cannot read properties of undefined"):
+    for text in (
+        "I click Pay",
+        "The FAQ about payments",
+        "Cleared the browser cache",
+        "The bank page to open",
+        "TypeError: cannot read properties of undefined",
+    ):
         assert text in first.body
     attachment = first.attachments.get()
     assert attachment.name == "checkout.png" and attachment.content_type == "image/png"
@@ -148,12 +184,15 @@ def test_client_new_png_with_prompts_creates_ticket_with_file(cast):
 def test_client_new_bmp_upload_shows_zip_advice_and_keeps_typed_text(cast):
     client = logged_in(cast.client)
     before = Ticket.objects.count()
-    response = client.post(reverse("tickets:client_new"), {
-        "title": "Screenshot of the error",
-        "message": "See the picture, please.",
-        "saw": "Error 0x80070005",
-        "files": SimpleUploadedFile("screen.bmp", bmp_bytes(), content_type="image/bmp"),
-    })
+    response = client.post(
+        reverse("tickets:client_new"),
+        {
+            "title": "Screenshot of the error",
+            "message": "See the picture, please.",
+            "saw": "Error 0x80070005",
+            "files": SimpleUploadedFile("screen.bmp", bmp_bytes(), content_type="image/bmp"),
+        },
+    )
     assert response.status_code == 400
     errors = " ".join(response.context["form"].errors["files"])
     assert "ZIP" in errors and "BMP" in errors
@@ -169,17 +208,26 @@ def test_client_new_bmp_upload_shows_zip_advice_and_keeps_typed_text(cast):
 @pytest.fixture
 def board(cast):
     """Four tickets an admin sees: two open unassigned, one closed, one answered by support."""
-    printer = services.ticket_create(actor=cast.client, title="Printer is on fire", message="Smoke everywhere.",
-                                     category=entry("category", "payment"))
+    printer = services.ticket_create(
+        actor=cast.client,
+        title="Printer is on fire",
+        message="Smoke everywhere.",
+        category=entry("category", "payment"),
+    )
     login = services.ticket_create(actor=cast.other_client, title="Cannot log in", message="Error 500.")
     services.ticket_update(actor=cast.admin, ticket=login, changes={"responsible": cast.staff})
     services.ticket_close(actor=cast.staff, ticket=Ticket.objects.get(pk=login.pk))
-    invoice = services.ticket_create(actor=cast.colleague, title="Invoice missing", message="No invoice in May.",
-                                     category=entry("category", "delivery"))
+    invoice = services.ticket_create(
+        actor=cast.colleague,
+        title="Invoice missing",
+        message="No invoice in May.",
+        category=entry("category", "delivery"),
+    )
     services.ticket_update(actor=cast.admin, ticket=invoice, changes={"responsible": cast.staff2})
     services.message_post(actor=cast.staff2, ticket=Ticket.objects.get(pk=invoice.pk), body="Sent it again.")
-    cyrillic = services.ticket_create(actor=cast.client, title="Не работает оплата картой «Мир»",
-                                      message="Ошибка при оплате.")
+    cyrillic = services.ticket_create(
+        actor=cast.client, title="Не работает оплата картой «Мир»", message="Ошибка при оплате."
+    )
     return {"printer": printer.pk, "login": login.pk, "invoice": invoice.pk, "cyrillic": cyrillic.pk}
 
 
@@ -197,8 +245,18 @@ def board(cast):
         (lambda b: {"indicator": "yellow"}, {"printer", "cyrillic"}),
         (lambda b: {"state": "open", "category": entry("category", "delivery").pk}, {"invoice"}),
     ],
-    ids=["q", "id", "closed", "open", "responsible-none", "category", "indicator-grey", "indicator-green_s",
-         "indicator-yellow", "open-and-category"],
+    ids=[
+        "q",
+        "id",
+        "closed",
+        "open",
+        "responsible-none",
+        "category",
+        "indicator-grey",
+        "indicator-green_s",
+        "indicator-yellow",
+        "open-and-category",
+    ],
 )
 def test_staff_list_filter_for_admin_lists_matching_tickets(cast, board, query, expected):
     response = logged_in(cast.admin).get(reverse("tickets:staff_list"), query(board))
@@ -336,7 +394,9 @@ def test_staff_list_saved_filter_of_other_user_cannot_be_deleted(cast):
 
 def test_staff_list_saved_filter_without_name_shows_error(cast):
     client = logged_in(cast.staff)
-    response = client.post(reverse("tickets:staff_filter_save"), {"name": "  ", "query": "state=open"}, follow=True)
+    response = client.post(
+        reverse("tickets:staff_filter_save"), {"name": "  ", "query": "state=open"}, follow=True
+    )
     assert response.status_code == 200
     assert not SavedFilter.objects.filter(user=cast.staff).exists()
     assert "name" in response.content.decode().lower()
@@ -347,7 +407,9 @@ def test_language_post_en_switches_ui_to_english_for_user(cast):
     client = logged_in(cast.client, language="ru")
     before = client.get(reverse("tickets:client_list")).content.decode()
     assert '<html lang="ru">' in before
-    response = client.post(reverse("accounts:set_language"), {"language": "en", "next": reverse("tickets:client_list")})
+    response = client.post(
+        reverse("accounts:set_language"), {"language": "en", "next": reverse("tickets:client_list")}
+    )
     assert response.status_code == 302 and response["Location"] == reverse("tickets:client_list")
     assert Profile.objects.get(user=cast.client).language == "en"
     html = client.get(reverse("tickets:client_list")).content.decode()
@@ -365,7 +427,9 @@ def test_language_post_ru_switches_html_lang_to_russian(cast):
 
 def test_language_post_for_visitor_sets_cookie(db):
     client = Client()
-    response = client.post(reverse("accounts:set_language"), {"language": "en", "next": reverse("accounts:login")})
+    response = client.post(
+        reverse("accounts:set_language"), {"language": "en", "next": reverse("accounts:login")}
+    )
     assert response.status_code == 302
     assert response.cookies["django_language"].value == "en"
     html = client.get(reverse("accounts:login")).content.decode()
@@ -374,7 +438,9 @@ def test_language_post_for_visitor_sets_cookie(db):
 
 def test_language_post_foreign_next_redirects_home(cast):
     client = logged_in(cast.client)
-    response = client.post(reverse("accounts:set_language"), {"language": "en", "next": "https://evil.example/"})
+    response = client.post(
+        reverse("accounts:set_language"), {"language": "en", "next": "https://evil.example/"}
+    )
     assert response["Location"] == "/"
 
 
@@ -384,10 +450,17 @@ def discussed(cast, make_ticket):
     """A client's ticket with a public answer, a hidden note and a status change (a log line)."""
     ticket = make_ticket(title="Refund not received", message="I paid twice and got no refund.")
     services.message_post(actor=cast.staff, ticket=ticket, body="We have asked the bank about it.")
-    services.message_post(actor=cast.staff, ticket=Ticket.objects.get(pk=ticket.pk),
-                          body="Internal note: the bank reference is RX-77.", hidden=True)
-    services.ticket_update(actor=cast.staff, ticket=Ticket.objects.get(pk=ticket.pk),
-                           changes={"status": entry("status", "in_progress")})
+    services.message_post(
+        actor=cast.staff,
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        body="Internal note: the bank reference is RX-77.",
+        hidden=True,
+    )
+    services.ticket_update(
+        actor=cast.staff,
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        changes={"status": entry("status", "in_progress")},
+    )
     return Ticket.objects.get(pk=ticket.pk)
 
 
@@ -414,7 +487,9 @@ def test_client_ticket_page_after_staff_view_lists_staff_as_viewer(cast, discuss
     User.objects.filter(pk=cast.staff.pk).update(first_name="Olga", last_name="Smirnova")
     staff = User.objects.get(pk=cast.staff.pk)
     client = logged_in(cast.client)
-    before = presence_block(client.get(reverse("tickets:client_detail", args=[discussed.pk])).content.decode())
+    before = presence_block(
+        client.get(reverse("tickets:client_detail", args=[discussed.pk])).content.decode()
+    )
     assert "Olga Smirnova" not in before
     assert logged_in(staff).get(reverse("tickets:staff_detail", args=[discussed.pk])).status_code == 200
     after = presence_block(client.get(reverse("tickets:client_detail", args=[discussed.pk])).content.decode())
@@ -454,30 +529,41 @@ def test_message_edit_by_admin_keeps_previous_version_for_staff(cast, discussed)
     assert "I paid twice and got no refund." in form.content.decode()
     response = admin.post(url, {"body": "I paid twice (order 1042) and got no refund."})
     assert response.status_code == 302
-    staff_html = logged_in(cast.staff).get(reverse("tickets:staff_detail", args=[discussed.pk])).content.decode()
+    staff_html = (
+        logged_in(cast.staff).get(reverse("tickets:staff_detail", args=[discussed.pk])).content.decode()
+    )
     assert "I paid twice (order 1042) and got no refund." in staff_html
     assert "previous versions" in staff_html
     assert "I paid twice and got no refund." in staff_html
-    client_html = logged_in(cast.client).get(reverse("tickets:client_detail", args=[discussed.pk])).content.decode()
+    client_html = (
+        logged_in(cast.client).get(reverse("tickets:client_detail", args=[discussed.pk])).content.decode()
+    )
     assert "I paid twice (order 1042) and got no refund." in client_html
     assert "I paid twice and got no refund." not in client_html
 
 
 def test_message_edit_with_empty_text_answers_400_and_keeps_text(cast, discussed):
-    response = logged_in(cast.admin).post(reverse("tickets:message_edit", args=[discussed.pk, 1]), {"body": "  "})
+    response = logged_in(cast.admin).post(
+        reverse("tickets:message_edit", args=[discussed.pk, 1]), {"body": "  "}
+    )
     assert response.status_code == 400
     assert Message.objects.get(ticket=discussed, number=1).body == "I paid twice and got no refund."
 
 
 def test_message_split_by_staff_creates_new_ticket_page(cast, make_ticket):
-    ticket = make_ticket(title="Two problems", message="Problem one: login. Problem two: invoices.",
-                         files=[upload("invoice.png", png_image())])
+    ticket = make_ticket(
+        title="Two problems",
+        message="Problem one: login. Problem two: invoices.",
+        files=[upload("invoice.png", png_image())],
+    )
     client = logged_in(cast.staff)
     form = client.get(reverse("tickets:message_split", args=[ticket.pk, 1]))
     assert form.status_code == 200 and "invoice.png" in form.content.decode()
     attachment = ticket.attachments.get()
-    response = client.post(reverse("tickets:message_split", args=[ticket.pk, 1]),
-                           {"title": "Invoices are missing", "attachments": [attachment.pk]})
+    response = client.post(
+        reverse("tickets:message_split", args=[ticket.pk, 1]),
+        {"title": "Invoices are missing", "attachments": [attachment.pk]},
+    )
     assert response.status_code == 302
     new = Ticket.objects.get(split_from=ticket)
     assert response["Location"] == reverse("tickets:staff_detail", args=[new.pk])

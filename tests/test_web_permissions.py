@@ -42,12 +42,24 @@ from otklik.tickets.models import (
 from tests.conftest import make_user, upload
 from tests.samples import log_bytes, png_bytes
 
-ROLES = ("client", "colleague", "other_client", "staff", "staff2", "responsible", "demo", "admin", "anonymous")
+ROLES = (
+    "client",
+    "colleague",
+    "other_client",
+    "staff",
+    "staff2",
+    "responsible",
+    "demo",
+    "admin",
+    "anonymous",
+)
 
 # Outcomes of one cell.
 OK = "ok"  # GET: the page (200). POST: a redirect after the write, no error message, and the change is there.
 LOGIN = "login"  # 302 to the login page, nothing changed.
-STAFF_PAGE = "staff_page"  # 302 to the staff ticket page (support people use the staff workspace), nothing changed.
+STAFF_PAGE = (
+    "staff_page"  # 302 to the staff ticket page (support people use the staff workspace), nothing changed.
+)
 RO = "read_only"  # demo: 302 back with the read-only notice, nothing changed.
 FAILED = "failed"  # a redirect with an error message (bulk actions report per ticket), nothing changed.
 CONFIRM = "confirm"  # 200: a confirmation page, nothing changed yet.
@@ -93,25 +105,41 @@ def world(cast) -> World:
     support_group_add_member(group=team, user=resp)
     support_group_add_member(group=team, user=cast.staff)
     ticket = services.ticket_create(
-        actor=cast.client, title="Cannot pay", message="The payment page hangs.",
+        actor=cast.client,
+        title="Cannot pay",
+        message="The payment page hangs.",
         files=[upload("screenshot.png", png_bytes())],
     )
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
     hidden = services.message_post(
-        actor=resp, ticket=ticket, body="Internal: the gateway logs are attached.", hidden=True,
+        actor=resp,
+        ticket=ticket,
+        body="Internal: the gateway logs are attached.",
+        hidden=True,
         files=[upload("gateway.log", log_bytes())],
     )
     sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
     users = {
-        "client": cast.client, "colleague": cast.colleague, "other_client": cast.other_client, "staff": cast.staff,
-        "staff2": cast.staff2, "responsible": resp, "demo": cast.demo, "admin": cast.admin, "anonymous": None,
+        "client": cast.client,
+        "colleague": cast.colleague,
+        "other_client": cast.other_client,
+        "staff": cast.staff,
+        "staff2": cast.staff2,
+        "responsible": resp,
+        "demo": cast.demo,
+        "admin": cast.admin,
+        "anonymous": None,
     }
     # Everyone reads English here so that notices can be compared word for word.
     Profile.objects.filter(user__in=[u for u in users.values() if u is not None]).update(language="en")
     first = Message.objects.get(ticket=ticket, number=1)
     return World(
-        ticket=Ticket.objects.get(pk=ticket.pk), sla=sla, users=users,
-        public_file=first.attachments.get(), hidden_file=hidden.attachments.get(), hidden_message=hidden,
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        sla=sla,
+        users=users,
+        public_file=first.attachments.get(),
+        hidden_file=hidden.attachments.get(),
+        hidden_message=hidden,
         first_message=first,
     )
 
@@ -322,62 +350,139 @@ def _attribute_row(name: str) -> Row:
 
 ROWS: dict[str, Row] = {
     # Replies.
-    "client_reply": Row(_client_url, lambda w: {"body": "Still broken today."}, CLIENT_REPLY,
-                        _messages_with("Still broken today.", kind=MessageKind.PUBLIC)),
-    "staff_reply_public": Row(_staff_url, lambda w: _reply("Please try again now."), WORKERS,
-                              _messages_with("Please try again now.", kind=MessageKind.PUBLIC)),
-    "staff_reply_hidden": Row(_staff_url, lambda w: _reply("Between us: a gateway bug.", hidden="on"), WORKERS,
-                              _messages_with("Between us: a gateway bug.", kind=MessageKind.HIDDEN)),
+    "client_reply": Row(
+        _client_url,
+        lambda w: {"body": "Still broken today."},
+        CLIENT_REPLY,
+        _messages_with("Still broken today.", kind=MessageKind.PUBLIC),
+    ),
+    "staff_reply_public": Row(
+        _staff_url,
+        lambda w: _reply("Please try again now."),
+        WORKERS,
+        _messages_with("Please try again now.", kind=MessageKind.PUBLIC),
+    ),
+    "staff_reply_hidden": Row(
+        _staff_url,
+        lambda w: _reply("Between us: a gateway bug.", hidden="on"),
+        WORKERS,
+        _messages_with("Between us: a gateway bug.", kind=MessageKind.HIDDEN),
+    ),
     "staff_reply_not_change_status": Row(
-        _staff_url, lambda w: _reply("We are still looking.", not_change_status="on"), WORKERS,
-        _messages_with("We are still looking.", kind=MessageKind.NO_STATUS)),
-    "staff_reply_minutes": Row(_staff_url, lambda w: _reply("Checked the gateway.", minutes="15"), WORKERS,
-                               _messages_with("Checked the gateway.", minutes=15)),
+        _staff_url,
+        lambda w: _reply("We are still looking.", not_change_status="on"),
+        WORKERS,
+        _messages_with("We are still looking.", kind=MessageKind.NO_STATUS),
+    ),
+    "staff_reply_minutes": Row(
+        _staff_url,
+        lambda w: _reply("Checked the gateway.", minutes="15"),
+        WORKERS,
+        _messages_with("Checked the gateway.", minutes=15),
+    ),
     "staff_reply_on_behalf": Row(
-        _staff_url, lambda w: _reply("Client said on the phone: still broken.", on_behalf="on"), WORKERS,
-        lambda w: Message.objects.filter(ticket_id=w.tid, author=w.users["client"], posted_by__isnull=False).count()),
+        _staff_url,
+        lambda w: _reply("Client said on the phone: still broken.", on_behalf="on"),
+        WORKERS,
+        lambda w: Message.objects.filter(
+            ticket_id=w.tid, author=w.users["client"], posted_by__isnull=False
+        ).count(),
+    ),
     # The staff attributes panel, one attribute at a time.
     **{f"staff_update_{name}": _attribute_row(name) for name in ATTRIBUTE_CHANGES},
     # The client's side panel.
-    "client_close": Row(_client_action, lambda w: {"action": "close"}, AUTHOR_AND_WORKERS, _ticket_attr("closed_at")),
-    "client_reopen": Row(_client_action, lambda w: {"action": "reopen"}, AUTHOR_AND_WORKERS,
-                         _ticket_attr("closed_at"), setup=_close_first),
-    "client_mark": Row(_client_action, lambda w: {"action": "mark", "mark": entry("mark", "good").pk}, AUTHOR_ONLY,
-                       _ticket_attr("mark_id")),
+    "client_close": Row(
+        _client_action, lambda w: {"action": "close"}, AUTHOR_AND_WORKERS, _ticket_attr("closed_at")
+    ),
+    "client_reopen": Row(
+        _client_action,
+        lambda w: {"action": "reopen"},
+        AUTHOR_AND_WORKERS,
+        _ticket_attr("closed_at"),
+        setup=_close_first,
+    ),
+    "client_mark": Row(
+        _client_action,
+        lambda w: {"action": "mark", "mark": entry("mark", "good").pk},
+        AUTHOR_ONLY,
+        _ticket_attr("mark_id"),
+    ),
     "client_criticality": Row(
-        _client_action, lambda w: {"action": "criticality", "criticality": entry("criticality", "high").pk},
-        AUTHOR_AND_WORKERS, _ticket_attr("criticality_id")),
+        _client_action,
+        lambda w: {"action": "criticality", "criticality": entry("criticality", "high").pk},
+        AUTHOR_AND_WORKERS,
+        _ticket_attr("criticality_id"),
+    ),
     # The staff action buttons.
     "staff_close": Row(_staff_action, lambda w: {"action": "close"}, WORKERS, _ticket_attr("closed_at")),
-    "staff_reopen": Row(_staff_action, lambda w: {"action": "reopen"}, WORKERS, _ticket_attr("closed_at"),
-                        setup=_close_first),
-    "staff_spam_possible": Row(_staff_action, lambda w: {"action": "spam", "spam": SpamState.POSSIBLE}, WORKERS,
-                               _ticket_attr("spam")),
-    "staff_spam_definite": Row(_staff_action, lambda w: {"action": "spam", "spam": SpamState.DEFINITE},
-                               STAFF_ADMIN_ONLY, _ticket_attr("spam")),
-    "staff_delete": Row(lambda w: reverse("tickets:staff_delete", args=[w.tid]), lambda w: {}, STAFF_ADMIN_ONLY,
-                        lambda w: Ticket.objects.filter(pk=w.tid).exists()),
+    "staff_reopen": Row(
+        _staff_action, lambda w: {"action": "reopen"}, WORKERS, _ticket_attr("closed_at"), setup=_close_first
+    ),
+    "staff_spam_possible": Row(
+        _staff_action, lambda w: {"action": "spam", "spam": SpamState.POSSIBLE}, WORKERS, _ticket_attr("spam")
+    ),
+    "staff_spam_definite": Row(
+        _staff_action,
+        lambda w: {"action": "spam", "spam": SpamState.DEFINITE},
+        STAFF_ADMIN_ONLY,
+        _ticket_attr("spam"),
+    ),
+    "staff_delete": Row(
+        lambda w: reverse("tickets:staff_delete", args=[w.tid]),
+        lambda w: {},
+        STAFF_ADMIN_ONLY,
+        lambda w: Ticket.objects.filter(pk=w.tid).exists(),
+    ),
     # Messages: edit and delete are the admin's; split is staff work.
-    "message_edit": Row(lambda w: reverse("tickets:message_edit", args=[w.tid, 1]),
-                        lambda w: {"body": "The payment page hangs at step 2."}, STAFF_ADMIN_ONLY,
-                        lambda w: (Message.objects.get(pk=w.first_message.pk).body,
-                                   MessageRevision.objects.filter(message_id=w.first_message.pk).count())),
-    "message_delete": Row(lambda w: reverse("tickets:message_delete", args=[w.tid, 1]), lambda w: {},
-                          STAFF_ADMIN_ONLY, lambda w: Message.objects.filter(pk=w.first_message.pk).exists()),
-    "message_split": Row(lambda w: reverse("tickets:message_split", args=[w.tid, 1]),
-                         lambda w: {"title": "Second problem", "attachments": [w.public_file.pk]}, WORKERS,
-                         lambda w: Ticket.objects.filter(split_from_id=w.tid).count()),
+    "message_edit": Row(
+        lambda w: reverse("tickets:message_edit", args=[w.tid, 1]),
+        lambda w: {"body": "The payment page hangs at step 2."},
+        STAFF_ADMIN_ONLY,
+        lambda w: (
+            Message.objects.get(pk=w.first_message.pk).body,
+            MessageRevision.objects.filter(message_id=w.first_message.pk).count(),
+        ),
+    ),
+    "message_delete": Row(
+        lambda w: reverse("tickets:message_delete", args=[w.tid, 1]),
+        lambda w: {},
+        STAFF_ADMIN_ONLY,
+        lambda w: Message.objects.filter(pk=w.first_message.pk).exists(),
+    ),
+    "message_split": Row(
+        lambda w: reverse("tickets:message_split", args=[w.tid, 1]),
+        lambda w: {"title": "Second problem", "attachments": [w.public_file.pk]},
+        WORKERS,
+        lambda w: Ticket.objects.filter(split_from_id=w.tid).count(),
+    ),
     # Bulk actions from the staff list.
-    "bulk_close": Row(_bulk, lambda w: {"action": "close", "ids": [w.tid]}, BULK_WORKERS, _ticket_attr("closed_at")),
-    "bulk_assign": Row(_bulk, lambda w: {"action": "assign", "ids": [w.tid], "responsible": w.users["staff"].pk},
-                       BULK_WORKERS, _ticket_attr("responsible_id")),
-    "bulk_possible_spam": Row(_bulk, lambda w: {"action": "possible_spam", "ids": [w.tid]}, BULK_WORKERS,
-                              _ticket_attr("spam")),
-    "bulk_spam": Row(_bulk, lambda w: {"action": "spam", "ids": [w.tid]}, BULK_ADMIN_ONLY, _ticket_attr("spam")),
-    "bulk_delete_asks_first": Row(_bulk, lambda w: {"action": "delete", "ids": [w.tid]}, BULK_DELETE_ASK,
-                                  lambda w: Ticket.objects.filter(pk=w.tid).exists()),
-    "bulk_delete_confirmed": Row(_bulk, lambda w: {"action": "delete", "ids": [w.tid], "confirmed": "yes"},
-                                 BULK_DELETE_CONFIRMED, lambda w: Ticket.objects.filter(pk=w.tid).exists()),
+    "bulk_close": Row(
+        _bulk, lambda w: {"action": "close", "ids": [w.tid]}, BULK_WORKERS, _ticket_attr("closed_at")
+    ),
+    "bulk_assign": Row(
+        _bulk,
+        lambda w: {"action": "assign", "ids": [w.tid], "responsible": w.users["staff"].pk},
+        BULK_WORKERS,
+        _ticket_attr("responsible_id"),
+    ),
+    "bulk_possible_spam": Row(
+        _bulk, lambda w: {"action": "possible_spam", "ids": [w.tid]}, BULK_WORKERS, _ticket_attr("spam")
+    ),
+    "bulk_spam": Row(
+        _bulk, lambda w: {"action": "spam", "ids": [w.tid]}, BULK_ADMIN_ONLY, _ticket_attr("spam")
+    ),
+    "bulk_delete_asks_first": Row(
+        _bulk,
+        lambda w: {"action": "delete", "ids": [w.tid]},
+        BULK_DELETE_ASK,
+        lambda w: Ticket.objects.filter(pk=w.tid).exists(),
+    ),
+    "bulk_delete_confirmed": Row(
+        _bulk,
+        lambda w: {"action": "delete", "ids": [w.tid], "confirmed": "yes"},
+        BULK_DELETE_CONFIRMED,
+        lambda w: Ticket.objects.filter(pk=w.tid).exists(),
+    ),
 }
 
 
@@ -402,7 +507,8 @@ def test_form_post_by_role_changes_only_when_allowed(world, row, role):
 def test_client_reply_with_staff_options_saves_public_message_without_them(world):
     """The client form has no staff options: extra fields are ignored, the message is a plain public one."""
     response = browser(world, "client").post(
-        _client_url(world), {"body": "Trying to hide this.", "hidden": "on", "minutes": "30", "on_behalf": "on"}
+        _client_url(world),
+        {"body": "Trying to hide this.", "hidden": "on", "minutes": "30", "on_behalf": "on"},
     )
     assert response.status_code == 302
     message = Message.objects.get(ticket_id=world.tid, body="Trying to hide this.")
@@ -462,7 +568,10 @@ def test_staff_page_for_admin_shows_admin_controls(world):
 
 @pytest.mark.parametrize(
     ("role", "offered"),
-    [("staff", {"close", "assign", "possible_spam"}), ("admin", {"close", "assign", "possible_spam", "spam", "delete"})],
+    [
+        ("staff", {"close", "assign", "possible_spam"}),
+        ("admin", {"close", "assign", "possible_spam", "spam", "delete"}),
+    ],
 )
 def test_staff_list_bulk_actions_for_role_offer_only_allowed(world, role, offered):
     response = browser(world, role).get(reverse("tickets:staff_list"))
@@ -494,24 +603,41 @@ def snapshot(w: World) -> dict:
 
 
 DEMO_POSTS: dict[str, tuple[Callable[[World], str], Callable[[World], dict], object]] = {
-    **{name: (row.url, row.data, RO) for name, row in ROWS.items()
-       if name not in ("client_reply", "client_reopen", "staff_reopen")},
+    **{
+        name: (row.url, row.data, RO)
+        for name, row in ROWS.items()
+        if name not in ("client_reply", "client_reopen", "staff_reopen")
+    },
     "client_reply": (_client_url, ROWS["client_reply"].data, STAFF_PAGE),
-    "client_new": (lambda w: reverse("tickets:client_new"),
-                   lambda w: {"title": "Demo ticket", "message": "Should not be saved"}, FB),
-    "staff_new": (lambda w: reverse("tickets:staff_new"),
-                  lambda w: {"title": "Demo ticket", "message": "Should not be saved"}, RO),
-    "filter_save": (lambda w: reverse("tickets:staff_filter_save"),
-                    lambda w: {"name": "Open ones", "query": "state=open"}, RO),
-    "filter_delete": (lambda w: reverse("tickets:staff_filter_save"),
-                      lambda w: {"delete": w.extra["demo_filter"].pk}, RO),
+    "client_new": (
+        lambda w: reverse("tickets:client_new"),
+        lambda w: {"title": "Demo ticket", "message": "Should not be saved"},
+        FB,
+    ),
+    "staff_new": (
+        lambda w: reverse("tickets:staff_new"),
+        lambda w: {"title": "Demo ticket", "message": "Should not be saved"},
+        RO,
+    ),
+    "filter_save": (
+        lambda w: reverse("tickets:staff_filter_save"),
+        lambda w: {"name": "Open ones", "query": "state=open"},
+        RO,
+    ),
+    "filter_delete": (
+        lambda w: reverse("tickets:staff_filter_save"),
+        lambda w: {"delete": w.extra["demo_filter"].pk},
+        RO,
+    ),
 }
 
 
 @pytest.mark.parametrize("action", list(DEMO_POSTS))
 def test_demo_post_any_form_refused_and_db_unchanged(world, action):
     # Demo users may hold a saved filter made by an admin in the back office; deleting it is a write too.
-    world.extra["demo_filter"] = SavedFilter.objects.create(user=world.users["demo"], name="Mine", query="state=open")
+    world.extra["demo_filter"] = SavedFilter.objects.create(
+        user=world.users["demo"], name="Mine", query="state=open"
+    )
     url_of, data_of, outcome = DEMO_POSTS[action]
     before = snapshot(world)
     response = browser(world, "demo").post(url_of(world), data_of(world))

@@ -58,8 +58,15 @@ def test_client_staff_flow_register_ask_answer_rate_close_ends_closed_and_rated(
     assert client.locator("ul.files").get_by_text("payment-error.png").count() >= 1
 
     # 3. A staff member logs in (another browser context), posts a hidden note, then a public reply.
-    user_create(username="olga", email="olga@example.com", password="pass-Word-123", first_name="Olga",
-                last_name="Smirnova", levels=(AccessLevel.STAFF,), language="en")
+    user_create(
+        username="olga",
+        email="olga@example.com",
+        password="pass-Word-123",
+        first_name="Olga",
+        last_name="Smirnova",
+        levels=(AccessLevel.STAFF,),
+        language="en",
+    )
     staff = new_context().new_page()
     staff.goto(f"{base}/login/")
     staff.fill("#id_username", "olga")

@@ -27,7 +27,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list[: COUNT_CAP + 1].count()
+        # Without ORDER BY the capped count stops at the first COUNT_CAP + 1 rows instead of sorting them.
+        counted = self.object_list.order_by()[: COUNT_CAP + 1].count()
         self.capped = counted > COUNT_CAP
         return min(counted, COUNT_CAP)
 

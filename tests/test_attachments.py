@@ -193,7 +193,7 @@ def test_attachment_bmp_refused_for_staff_too(cast, make_ticket):
     ],
     ids=["elf-as-png", "pe-as-png", "pe-as-pdf", "script-as-txt", "binary-junk"],
 )
-def test_attachment_executable_or_unknown_content_refused(cast, make_ticket, name, data, settings):
+def test_attachment_executable_or_unknown_content_refused(cast, make_ticket, name, data):
     ticket = make_ticket()
     with translation.override("en"), pytest.raises(ValidationFailed) as info:
         post(cast.staff, ticket, upload(name, data))

@@ -13,6 +13,7 @@ import io
 import re
 import struct
 import zlib
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.auth.models import User
@@ -578,3 +579,108 @@ def test_message_split_by_staff_creates_new_ticket_page(cast, make_ticket):
     # The client sees the new ticket and the cross-reference too.
     client_html = logged_in(cast.client).get(reverse("tickets:client_detail", args=[new.pk])).content.decode()
     assert f"#{ticket.pk}" in client_html and "invoice.png" in client_html
+
+
+# -- the staff attributes panel as a browser submits it ---------------------------------------------
+class _FormReader(HTMLParser):
+    """Collect what a browser would submit for one form: inputs, checked boxes, selected options, textareas."""
+
+    def __init__(self, action: str):
+        super().__init__()
+        self.action, self.inside, self.values = action, False, {}
+        self._select: str | None = None
+        self._first_option: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside or "disabled" in a:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") == "checkbox":
+                if "checked" in a:
+                    self.values[a["name"]] = a.get("value", "on")
+            else:
+                self.values[a["name"]] = a.get("value", "")
+        elif tag == "select":
+            self._select, self._first_option = a.get("name"), None
+        elif tag == "option" and self._select:
+            value = a.get("value", "")
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in a:
+                self.values[self._select] = value
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.values[self._textarea] = ""
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select:
+            # A select with no selected option submits its first option.
+            self.values.setdefault(self._select, self._first_option or "")
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def submitted(html: str, action: str) -> dict:
+    reader = _FormReader(action)
+    reader.feed(html)
+    values = reader.values
+    for name, value in values.items():
+        # Browsers drop the leading newline Django puts after <textarea>.
+        values[name] = value[1:] if value.startswith("\n") else value
+    return values
+
+
+def test_staff_update_panel_saved_unchanged_changes_nothing(cast, discussed):
+    client = logged_in(cast.staff)
+    page = client.get(reverse("tickets:staff_detail", args=[discussed.pk])).content.decode()
+    action = reverse("tickets:staff_update", args=[discussed.pk])
+    before = Ticket.objects.filter(pk=discussed.pk).values().get()
+    logs = Message.objects.filter(ticket=discussed, kind=MessageKind.LOG).count()
+    response = client.post(action, submitted(page, action), follow=True)
+    assert response.status_code == 200
+    assert Ticket.objects.filter(pk=discussed.pk).values().get() == before
+    assert Message.objects.filter(ticket=discussed, kind=MessageKind.LOG).count() == logs
+
+
+def test_staff_update_comment_on_ticket_with_inactive_category_keeps_category(cast, make_ticket):
+    """Entries in use are deactivated, not deleted (F-05): saving another field must not wipe them."""
+    ticket = make_ticket(title="Parcel lost", message="Where is my parcel?", category=entry("category", "delivery"))
+    services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff})
+    DictionaryEntry.objects.filter(kind="category", code="delivery").update(active=False)
+    client = logged_in(cast.staff)
+    page = client.get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
+    action = reverse("tickets:staff_update", args=[ticket.pk])
+    data = submitted(page, action)
+    data["attr-admin_comment"] = "Asked the courier."
+    response = client.post(action, data)
+    assert response.status_code == 302
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.admin_comment == "Asked the courier."
+    assert ticket.category == entry("category", "delivery")
+    assert ticket.responsible == cast.staff
+
+
+def test_staff_update_comment_when_responsible_lost_staff_rights_keeps_responsible(cast, make_ticket):
+    ticket = make_ticket(title="Old case", message="Still open.")
+    services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff2})
+    cast.staff2.groups.clear()  # moved to another department: no longer support staff
+    client = logged_in(cast.admin)
+    page = client.get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
+    action = reverse("tickets:staff_update", args=[ticket.pk])
+    data = submitted(page, action)
+    data["attr-admin_comment"] = "Needs a new owner soon."
+    assert client.post(action, data).status_code == 302
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.admin_comment == "Needs a new owner soon."
+    assert ticket.responsible == cast.staff2

@@ -666,3 +666,18 @@ def test_demo_read_only_notice_shown_on_next_page(world):
     assert response.status_code == 200
     assert read_only_notice() in response.content.decode()
     assert world.fresh().closed_at is None
+
+
+def test_demo_refusal_with_foreign_referer_redirects_home(world):
+    response = browser(world, "demo").get(
+        reverse("tickets:staff_delete", args=[world.tid]), HTTP_REFERER="https://evil.example/phish"
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+    assert read_only_notice() in flashes(response, django_messages.WARNING)
+
+
+def test_demo_refusal_with_own_referer_redirects_back(world):
+    back = f"http://testserver{_staff_url(world)}"
+    response = browser(world, "demo").post(_staff_action(world), {"action": "close"}, HTTP_REFERER=back)
+    assert response.status_code == 302 and response["Location"] == back

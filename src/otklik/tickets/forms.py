@@ -115,10 +115,14 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
     @classmethod
     def initial_for(cls, ticket) -> dict:
         custom = {cls.CUSTOM_PREFIX + code: value for code, value in (ticket.custom or {}).items()}
+        # Choice values are strings: an int initial would make every untouched select count as changed.
+        def key(pk) -> str:
+            return str(pk) if pk else ""
+
         return custom | {
-            "title": ticket.title, "category": ticket.category_id or "", "criticality": ticket.criticality_id or "",
-            "status": ticket.status_id or "", "difficulty": ticket.difficulty_id or "",
-            "responsible": ticket.responsible_id or "", "sla": ticket.sla_id or "", "source": ticket.source_id or "",
+            "title": ticket.title, "category": key(ticket.category_id), "criticality": key(ticket.criticality_id),
+            "status": key(ticket.status_id), "difficulty": key(ticket.difficulty_id),
+            "responsible": key(ticket.responsible_id), "sla": key(ticket.sla_id), "source": key(ticket.source_id),
             "auto_close_days": ticket.auto_close_days, "is_postponed": ticket.is_postponed,
             "admin_comment": ticket.admin_comment,
         }

@@ -6,6 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otklik.tickets.files import random_storage_name
 
@@ -296,7 +297,7 @@ CONVERSATION_KINDS = (MessageKind.PUBLIC, MessageKind.HIDDEN, MessageKind.NO_STA
 
 class Message(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
-    number = models.PositiveIntegerField(_("number"))
+    number = models.PositiveIntegerField(pgettext_lazy("running number of a message", "number"))
     kind = models.CharField(_("kind"), max_length=10, choices=MessageKind.choices, default=MessageKind.PUBLIC)
     author = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
@@ -493,7 +494,7 @@ class CustomField(models.Model):
 
     class Kind(models.TextChoices):
         TEXT = "text", _("text")
-        NUMBER = "number", _("number")
+        NUMBER = "number", pgettext_lazy("type of a field", "number")
         DATE = "date", _("date")
         BOOLEAN = "boolean", _("yes / no")
 

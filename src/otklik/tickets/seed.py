@@ -27,9 +27,9 @@ DICTIONARY_SEED: dict[str, list[tuple[str, str, str, bool]]] = {
         ("bad", "Ответ не устраивает", "The answer is not satisfactory", False),
     ],
     "source": [
-        ("email", "email", "email", False),
-        ("phone", "phone", "phone", False),
-        ("forum", "forum", "forum", False),
+        ("email", "Электронная почта", "E-mail", False),
+        ("phone", "Телефон", "Phone", False),
+        ("forum", "Форум", "Forum", False),
     ],
     "difficulty": [
         ("easy", "Простая", "Easy", False),

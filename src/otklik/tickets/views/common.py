@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from otklik.core.errors import DomainError, NotFound, ReadOnlyAccess
 from otklik.tickets.policies import TicketPolicy
@@ -53,7 +54,10 @@ def domain_errors(view):
             raise Http404() from None
         except ReadOnlyAccess as exc:
             messages.warning(request, exc.message)
-            return redirect(request.META.get("HTTP_REFERER") or "home")
+            back = request.META.get("HTTP_REFERER") or ""
+            if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+                back = ""  # never bounce to another site
+            return redirect(back or "home")
         except DomainError as exc:
             return render(request, "web/error.html", {"message": exc.message}, status=exc.status)
 

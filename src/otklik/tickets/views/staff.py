@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.accounts.selectors import display_name, support_group_list, support_user_list
@@ -75,6 +76,14 @@ def _attributes_form(ticket, policy, ctx, data=None) -> TicketAttributesForm:
         data, prefix="attr", initial=TicketAttributesForm.initial_for(ticket),
         custom_fields=list(CustomField.objects.filter(active=True)), **ctx,
     )
+    # Keep the ticket's current values selectable when they left the lists (an entry or SLA deactivated, a
+    # responsible without staff rights): otherwise the browser submits the blank and saving any field wipes them.
+    for name in ("category", "criticality", "status", "difficulty", "source", "sla", "responsible"):
+        current = getattr(ticket, name)
+        choices = list(form.fields[name].choices)
+        if current is not None and str(current.pk) not in {str(value) for value, _label in choices}:
+            label = display_name(current) if name == "responsible" else str(current)
+            form.fields[name].choices = [*choices, (str(current.pk), label)]
     editable = policy.editable_fields(ticket)
     for name, field in form.fields.items():
         key = "custom" if name.startswith(TicketAttributesForm.CUSTOM_PREFIX) else name
@@ -195,7 +204,8 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, exc.message)
         return redirect(back)
     if result.done:
-        messages.success(request, _("Done for %(n)s ticket(s).") % {"n": len(result.done)})
+        done = len(result.done)
+        messages.success(request, ngettext("Done for %(n)s ticket.", "Done for %(n)s tickets.", done) % {"n": done})
     for tid, reason in result.failed.items():
         messages.error(request, _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason})
     return redirect(back)

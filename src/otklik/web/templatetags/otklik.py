@@ -53,14 +53,18 @@ def sort_link(label: str, key: str, current: str, query: str):
     return format_html('<a href="{}" class="sort">{}{}</a>', href, label, arrow)
 
 
+FILE_SIZE_UNITS = (_("B"), _("KB"), _("MB"), _("GB"))
+
+
 @register.filter
 def filesize(size: int) -> str:
-    size = int(size or 0)
-    for unit in ("B", "KB", "MB"):
-        if size < 1024:
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"
+    """Show a byte count in the largest unit that keeps it at least 1, with translated unit names."""
+    value = float(size or 0)
+    for index, unit in enumerate(FILE_SIZE_UNITS):
+        if value < 1024 or index == len(FILE_SIZE_UNITS) - 1:
+            return f"{value:.0f} {unit}" if index == 0 else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
 
 
 @register.filter

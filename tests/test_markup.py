@@ -187,13 +187,14 @@ def test_render_markup_random_mixtures_stay_safe(text):
     assert_safe(str(render_markup(text)))
 
 
-# -- known defect, reported to the lead: placeholders are not protected from input ---------------------------------
-@pytest.mark.xfail(
-    strict=True, raises=IndexError,
-    reason="core/text.py uses \\x00N\\x00 and \\x01N\\x01 as placeholders without removing them from the input; "
-    "a message containing them crashes rendering (outside this suite's files, reported)",
-)
+# -- input containing our placeholder characters ----------------------------------------------------------------
 @pytest.mark.parametrize("text", ["a\x017\x01b", "a\x003\x00b"])
 def test_render_markup_control_character_placeholders_in_input_do_not_crash(text):
     html = str(render_markup(text))
     assert "a" in html and "b" in html
+
+
+def test_render_markup_bare_link_stops_before_escaped_angle_bracket():
+    html = str(render_markup("see https://example.com/x<script>"))
+    assert 'href="https://example.com/x"' in html
+    assert "&lt;script&gt;" in html

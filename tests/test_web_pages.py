@@ -655,7 +655,9 @@ def test_staff_update_panel_saved_unchanged_changes_nothing(cast, discussed):
 
 def test_staff_update_comment_on_ticket_with_inactive_category_keeps_category(cast, make_ticket):
     """Entries in use are deactivated, not deleted (F-05): saving another field must not wipe them."""
-    ticket = make_ticket(title="Parcel lost", message="Where is my parcel?", category=entry("category", "delivery"))
+    ticket = make_ticket(
+        title="Parcel lost", message="Where is my parcel?", category=entry("category", "delivery")
+    )
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff})
     DictionaryEntry.objects.filter(kind="category", code="delivery").update(active=False)
     client = logged_in(cast.staff)

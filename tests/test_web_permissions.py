@@ -178,6 +178,7 @@ def assert_outcome(response, outcome, w: World, method: str) -> None:
         assert flashes(response, django_messages.ERROR), "expected an error message"
     elif outcome == CONFIRM:
         assert status == 200, status
+        assert 'name="confirmed" value="yes"' in response.content.decode()
     elif outcome == OK:
         if method == "GET":
             assert status == 200, (status, location)

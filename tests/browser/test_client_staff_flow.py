@@ -13,12 +13,14 @@ import pytest
 from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import user_create
 from otklik.tickets.models import DictionaryEntry, MessageKind, Ticket
-from tests.samples import png_bytes
 
 pytestmark = [pytest.mark.browser]
 
 HIDDEN_NOTE = "Internal: the card processor rejects 3-D Secure, ticket PRC-4411 raised."
 PUBLIC_REPLY = "We have fixed the payment page. Please try again and tell us if it works."
+ERROR_BOX = """<div id="box" style="width:360px;padding:14px;font:14px sans-serif;border:1px solid #c33;
+  background:#fff5f5;color:#900"><b>Payment failed</b><br>Payment declined (code 05).<br>
+  <button style="margin-top:8px">Try again</button></div>"""
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -26,11 +28,14 @@ def test_client_staff_flow_register_ask_answer_rate_close_ends_closed_and_rated(
     live_server, new_context, artifacts, tmp_path
 ):
     base = live_server.url
+    client = new_context().new_page()
+    # The client's "screenshot" is a real PNG that chromium renders: an error box like the one they saw.
     screenshot = tmp_path / "payment-error.png"
-    screenshot.write_bytes(png_bytes(width=64, height=40, rgb=(220, 60, 60)))
+    client.set_content(ERROR_BOX)
+    client.locator("#box").screenshot(path=str(screenshot))
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # 1. A visitor registers on the spot and lands, logged in, on the new-ticket form.
-    client = new_context().new_page()
     client.goto(f"{base}/register/")
     client.fill("#id_username", "nina")
     client.fill("#id_email", "nina@example.com")

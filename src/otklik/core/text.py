@@ -9,7 +9,8 @@ _CODE_BLOCK = re.compile(r"\[code\](.*?)\[/code\]", re.S | re.I)
 _QUOTE = re.compile(r"\[quote\](.*?)\[/quote\]", re.S | re.I)
 _BOLD = re.compile(r"\[b\](.*?)\[/b\]", re.S | re.I)
 _ITALIC = re.compile(r"\[i\](.*?)\[/i\]", re.S | re.I)
-_URL = re.compile(r"(?<![\"'=])\bhttps?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]", re.I)
+# On escaped text: stop before an escaped < > " ' so they never become part of a link.
+_URL = re.compile(r"(?<![\"'=])\bhttps?://(?:(?!&lt;|&gt;|&quot;|&#x27;)[^\s<>\"'])+(?<![.,;:!?)\]])", re.I)
 _URL_TAG = re.compile(r"\[url=(https?://[^\]\s\"'<>]+)\](.*?)\[/url\]", re.S | re.I)
 
 
@@ -19,7 +20,8 @@ def render_markup(text: str) -> SafeString:
     Escaping comes first so that user input can never inject markup; the tags are
     matched on the escaped text and only produce a fixed set of elements.
     """
-    html = escape(text or "")
+    # The NUL and SOH characters are our placeholders below; they have no place in a message anyway.
+    html = escape((text or "").replace("\x00", "").replace("\x01", ""))
     codes: list[str] = []
 
     def _stash_code(m: re.Match[str]) -> str:

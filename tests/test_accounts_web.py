@@ -49,3 +49,15 @@ def test_profile_unknown_time_zone_is_a_field_error(client, cast):
     response = client.post(reverse("accounts:profile"), {"language": "ru", "time_zone": "Mars/Olympus"})
     assert response.status_code == 400
     assert Profile.objects.get(user=cast.client).time_zone == "Europe/Moscow"
+
+
+def test_client_page_numbers_messages_without_gaps_from_hidden_ones(client, cast, make_ticket):
+    from otklik.tickets import services
+
+    ticket = make_ticket()
+    services.message_post(actor=cast.staff, ticket=ticket, body="internal note", hidden=True)
+    services.message_post(actor=cast.staff, ticket=ticket, body="public answer")
+    client.force_login(cast.client)
+    html = client.get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
+    assert "<strong>#1</strong>" in html and "<strong>#2</strong>" in html
+    assert "<strong>#3</strong>" not in html and "<strong>#4</strong>" not in html

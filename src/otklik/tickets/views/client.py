@@ -52,6 +52,8 @@ def client_new(request: HttpRequest) -> HttpResponse:
     """File a new ticket: title, message, category and criticality, the regulation's prompts, files."""
     policy = policy_for(request)
     if not policy.can_create():
+        if policy.is_demo:
+            policy.require(False)  # the read-only notice
         raise PermissionDenied(_("You are not allowed to create tickets."))
     dictionaries = selectors.dictionaries_for_forms()
     form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)

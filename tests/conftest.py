@@ -16,7 +16,8 @@ from otklik.tickets.models import Ticket
 
 @pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path):
-    """Every test writes uploads into its own directory."""
+    """Every test writes uploads into its own directory; passwords hash fast (tests create many users)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}},

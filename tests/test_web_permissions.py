@@ -199,7 +199,7 @@ def by_role(*outcomes) -> dict[str, object]:
 # -- the pages (GET) ------------------------------------------------------------------------------
 #                    client colleague other staff staff2 resp demo admin anonymous
 EVERYONE = by_role(OK, OK, OK, OK, OK, OK, OK, OK, LOGIN)
-CREATORS = by_role(OK, OK, OK, OK, OK, OK, FB, OK, LOGIN)
+CREATORS = by_role(OK, OK, OK, OK, OK, OK, RO, OK, LOGIN)
 CLIENT_PAGE = by_role(OK, OK, NF, STAFF_PAGE, STAFF_PAGE, STAFF_PAGE, STAFF_PAGE, STAFF_PAGE, LOGIN)
 STAFF_LIST = by_role(FB, FB, FB, OK, OK, OK, OK, OK, LOGIN)
 STAFF_NEW = by_role(FB, FB, FB, OK, OK, OK, RO, OK, LOGIN)
@@ -613,7 +613,7 @@ DEMO_POSTS: dict[str, tuple[Callable[[World], str], Callable[[World], dict], obj
     "client_new": (
         lambda w: reverse("tickets:client_new"),
         lambda w: {"title": "Demo ticket", "message": "Should not be saved"},
-        FB,
+        RO,
     ),
     "staff_new": (
         lambda w: reverse("tickets:staff_new"),

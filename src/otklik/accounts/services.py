@@ -161,3 +161,12 @@ def support_group_add_member(
         group=group, user=user, defaults={"can_view": can_view, "mail_new": mail_new, "mail_update": mail_update}
     )
     return member
+
+
+@transaction.atomic
+def support_group_ensure(*, name: str, kind: str, description: str = "") -> SupportGroup:
+    """Return the support group with this name, creating it (with the kind and description) if missing."""
+    if kind not in SupportGroup.Kind.values:
+        raise ValidationFailed(_("Choose a valid value."), field="kind")
+    group, _created = SupportGroup.objects.get_or_create(name=name, defaults={"kind": kind, "description": description})
+    return group

@@ -51,6 +51,15 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
                 self.initial.setdefault(name, str(default.pk))
 
 
+    def ticket_kwargs(self) -> dict:
+        """Return the cleaned data as keyword arguments of services.ticket_create."""
+        d = self.cleaned_data
+        return {
+            "title": d["title"], "message": d["message"], "category": d["category"] or None,
+            "criticality": d["criticality"] or None, "prompts": {k: d[k] for k in ("looked", "did", "expected", "saw")},
+        }
+
+
 class StaffNewTicketForm(NewTicketForm):
     author = forms.ChoiceField(label=_("Author (client)"), required=False)
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
@@ -64,6 +73,13 @@ class StaffNewTicketForm(NewTicketForm):
         self.fields["responsible"].choices = [("", _("— automatic —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
         self.fields["status"].choices = entry_choices(dictionaries["status"])
         self.fields["source"].choices = entry_choices(dictionaries["source"], blank=_("web"))
+
+    def ticket_kwargs(self) -> dict:
+        d = self.cleaned_data
+        return super().ticket_kwargs() | {
+            "author": d["author"] or None, "responsible": d["responsible"] or None, "status": d["status"] or None,
+            "source": d["source"] or None, "admin_comment": d["admin_comment"],
+        }
 
 
 class ReplyForm(KeyboardFriendlyMixin, forms.Form):

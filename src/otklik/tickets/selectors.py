@@ -280,7 +280,28 @@ def fts5_query(text: str) -> str:
     # Split on every non-alphanumeric character, as the unicode61 tokenizer does when indexing:
     # "error-500" is indexed as "error" and "500", so gluing the parts together would never match.
     words = "".join(ch if ch.isalnum() else " " for ch in text).split()
-    return " AND ".join(f'"{w}"*' for w in words)
+    return " AND ".join(f'"{russian_stem(w)}"*' for w in words)
+
+
+# Inflectional endings of Russian nouns and adjectives, longest first. FTS5 has no Russian stemmer, so the
+# embedded mode strips one ending and matches the stem as a prefix: "ошибки" finds "ошибка", "оплаты"
+# finds "оплата". PostgreSQL does real morphology with its russian configuration.
+_RU_ENDINGS = (
+    "ами", "ями", "ого", "его", "ому", "ему", "ыми", "ими", "иях", "ах", "ях", "ам", "ям", "ом", "ем", "ов", "ев",
+    "ая", "яя", "ое", "ее", "ые", "ие", "ой", "ей", "ий", "ый", "ую", "юю", "а", "я", "ы", "и", "у", "ю", "е", "о", "ь",
+)
+_MIN_STEM = 4
+
+
+def russian_stem(word: str) -> str:
+    """Strip one Russian inflectional ending from a Cyrillic word, keeping a stem of at least four letters."""
+    lowered = word.lower()
+    if not any("а" <= ch <= "я" or ch == "ё" for ch in lowered):
+        return word
+    for ending in _RU_ENDINGS:
+        if lowered.endswith(ending) and len(lowered) - len(ending) >= _MIN_STEM:
+            return lowered[: -len(ending)]
+    return lowered
 
 
 # -- one ticket ------------------------------------------------------------------------------

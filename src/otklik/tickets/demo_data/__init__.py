@@ -20,7 +20,12 @@ from django.db import transaction
 from django.utils import translation
 
 from otklik.accounts.models import AccessLevel, SupportGroup
-from otklik.accounts.services import access_groups_ensure, support_group_add_member, user_create
+from otklik.accounts.services import (
+    access_groups_ensure,
+    support_group_add_member,
+    support_group_ensure,
+    user_create,
+)
 from otklik.core import clock
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
@@ -119,16 +124,12 @@ def _password() -> str:
 
 def _groups(users: dict[str, User]) -> None:
     for name, description in CLIENT_COMPANIES.items():
-        group, _created = SupportGroup.objects.get_or_create(
-            name=name, defaults={"kind": SupportGroup.Kind.CLIENT, "description": description}
-        )
+        group = support_group_ensure(name=name, kind=SupportGroup.Kind.CLIENT, description=description)
         for person in PEOPLE:
             if person.company == name:
                 if not group.memberships.filter(user=users[person.username]).exists():
                     support_group_add_member(group=group, user=users[person.username], can_view=True)
-    team, _created = SupportGroup.objects.get_or_create(
-        name=STAFF_TEAM, defaults={"kind": SupportGroup.Kind.STAFF, "description": "Первая линия поддержки."}
-    )
+    team = support_group_ensure(name=STAFF_TEAM, kind=SupportGroup.Kind.STAFF, description="Первая линия поддержки.")
     for username in ("staff", "staff2"):
         if not team.memberships.filter(user=users[username]).exists():
             support_group_add_member(group=team, user=users[username], can_view=True, mail_new=True)

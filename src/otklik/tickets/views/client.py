@@ -58,13 +58,8 @@ def client_new(request: HttpRequest) -> HttpResponse:
     dictionaries = selectors.dictionaries_for_forms()
     form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
         try:
-            ticket = services.ticket_create(
-                actor=request.user, title=d["title"], message=d["message"], category=d["category"] or None,
-                criticality=d["criticality"] or None, files=uploads_from(request),
-                prompts={k: d[k] for k in ("looked", "did", "expected", "saw")},
-            )
+            ticket = services.ticket_create(actor=request.user, files=uploads_from(request), **form.ticket_kwargs())
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

@@ -244,15 +244,8 @@ def staff_new(request: HttpRequest) -> HttpResponse:
         support_users=ctx["support_users"],
     )
     if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
         try:
-            ticket = services.ticket_create(
-                actor=request.user, title=d["title"], message=d["message"], category=d["category"] or None,
-                criticality=d["criticality"] or None, files=uploads_from(request),
-                prompts={k: d[k] for k in ("looked", "did", "expected", "saw")},
-                author=d["author"] or None, responsible=d["responsible"] or None, status=d["status"] or None,
-                source=d["source"] or None, admin_comment=d["admin_comment"],
-            )
+            ticket = services.ticket_create(actor=request.user, files=uploads_from(request), **form.ticket_kwargs())
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:

@@ -1,0 +1,70 @@
+"""Every write to tickets and messages (ARCHITECTURE rule 1).
+
+Web views, the API, commands and later mail and workflow all call these functions. Each one checks
+the TicketPolicy, validates, writes inside one transaction and records the change history.
+"""
+
+from otklik.tickets.services._base import (
+    BODY_MAX,
+    DICTIONARY_FIELDS,
+    PROMPTS,
+    STAFF_ONLY_FIELDS,
+    TITLE_MAX,
+    Change,
+    Upload,
+    compose_prompts,
+    responsible_for_new_ticket,
+    sla_for_author,
+    upload_limits,
+)
+from otklik.tickets.services.attributes import (
+    ticket_close,
+    ticket_delete,
+    ticket_reopen,
+    ticket_set_spam,
+    ticket_update,
+)
+from otklik.tickets.services.create import ticket_create
+from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.messages import message_delete, message_edit, message_post
+from otklik.tickets.services.workspace import (
+    BULK_ACTIONS,
+    BulkResult,
+    presence_touch,
+    saved_filter_delete,
+    saved_filter_save,
+    ticket_split,
+    tickets_bulk,
+)
+
+__all__ = [
+    "BODY_MAX",
+    "BULK_ACTIONS",
+    "BulkResult",
+    "Change",
+    "DICTIONARY_FIELDS",
+    "PROMPTS",
+    "STAFF_ONLY_FIELDS",
+    "TITLE_MAX",
+    "Upload",
+    "compose_prompts",
+    "message_delete",
+    "message_edit",
+    "message_post",
+    "presence_touch",
+    "responsible_for_new_ticket",
+    "saved_filter_delete",
+    "saved_filter_save",
+    "search_document_refresh",
+    "sla_for_author",
+    "ticket_close",
+    "ticket_create",
+    "ticket_delete",
+    "ticket_recompute",
+    "ticket_reopen",
+    "ticket_set_spam",
+    "ticket_split",
+    "ticket_update",
+    "tickets_bulk",
+    "upload_limits",
+]

@@ -1,0 +1,286 @@
+"""What the ticket services share: constants, input cleaning, files, message numbers, the change log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from django.contrib.auth.models import User
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from otklik.accounts.selectors import display_name
+from otklik.core import clock
+from otklik.core.errors import ValidationFailed
+from otklik.sla.models import SlaLevel
+from otklik.tickets import files as file_checks
+from otklik.tickets.models import (
+    FIELD_LABELS,
+    Attachment,
+    DictionaryEntry,
+    DictionaryKind,
+    Message,
+    MessageKind,
+    Ticket,
+    TicketEvent,
+)
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.selectors import options_get
+
+TITLE_MAX = 255
+BODY_MAX = 100_000
+# The regulation's prompts (F-12), in the order the form asks them.
+PROMPTS = (
+    ("looked", gettext_lazy("Where I already looked for an answer")),
+    ("did", gettext_lazy("What I did")),
+    ("expected", gettext_lazy("What I expected")),
+    ("saw", gettext_lazy("What I saw (full error text)")),
+)
+# Changes only staff see in the history (the author is not told about them).
+STAFF_ONLY_FIELDS = frozenset({"difficulty", "admin_comment", "spam", "message_edited", "message_deleted"})
+DICTIONARY_FIELDS = {
+    "category": DictionaryKind.CATEGORY,
+    "criticality": DictionaryKind.CRITICALITY,
+    "status": DictionaryKind.STATUS,
+    "difficulty": DictionaryKind.DIFFICULTY,
+    "mark": DictionaryKind.MARK,
+    "source": DictionaryKind.SOURCE,
+}
+
+
+@dataclass
+class Upload:
+    """A file handed to a service: its name and a binary file object (a Django upload or an open file)."""
+
+    name: str
+    fileobj: BinaryIO
+
+
+@dataclass
+class Change:
+    field: str
+    old: str
+    new: str
+    staff_only: bool = False
+
+
+@dataclass
+class _ChangeSet:
+    changes: list[Change] = field(default_factory=list)
+
+    def add(self, name: str, old: Any, new: Any) -> None:
+        self.changes.append(Change(name, _display(old), _display(new), name in STAFF_ONLY_FIELDS))
+
+
+def _display(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, User):
+        return display_name(value)
+    return str(value)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _policy(actor: User) -> TicketPolicy:
+    policy = TicketPolicy(actor)
+    policy.check_can_write()
+    return policy
+
+
+def _lock(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock so concurrent writers serialise (numbers, counters)."""
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _dictionary_entry(value: Any, kind: str, field_name: str) -> DictionaryEntry | None:
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, DictionaryEntry):
+        entry = value
+    else:
+        try:
+            entry = DictionaryEntry.objects.get(pk=int(value))
+        except (DictionaryEntry.DoesNotExist, ValueError, TypeError):
+            raise ValidationFailed(_("Choose a valid value."), field=field_name) from None
+    if entry.kind != kind or not entry.active:
+        raise ValidationFailed(_("Choose a valid value."), field=field_name)
+    return entry
+
+
+def _support_user(value: Any, field_name: str = "responsible") -> User | None:
+    """Resolve a responsible: exactly one person with staff or admin rights, or nobody."""
+    if value in (None, "", 0):
+        return None
+    user = value if isinstance(value, User) else User.objects.filter(pk=_int(value, field_name), is_active=True).first()
+    # A user object passed in may be deactivated: check it the same way as a looked-up id.
+    if user is None or not user.is_active or not TicketPolicy(user).is_support:
+        raise ValidationFailed(_("Only a user with staff or admin rights can be responsible."), field=field_name)
+    return user
+
+
+def _int(value: Any, field_name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(_("Enter a whole number."), field=field_name) from None
+
+
+def _sla(value: Any) -> SlaLevel | None:
+    if value in (None, "", 0):
+        return None
+    sla = value if isinstance(value, SlaLevel) else SlaLevel.objects.filter(pk=_int(value, "sla"), active=True).first()
+    if sla is None:
+        raise ValidationFailed(_("Choose a valid value."), field="sla")
+    return sla
+
+
+def _clean_title(title: str) -> str:
+    title = " ".join((title or "").split())
+    if not title:
+        raise ValidationFailed(_("Enter a title."), field="title")
+    if len(title) > TITLE_MAX:
+        raise ValidationFailed(_("The title must be at most %(n)s characters.") % {"n": TITLE_MAX}, field="title")
+    return title
+
+
+def _clean_body(body: str, field_name: str = "message") -> str:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body:
+        raise ValidationFailed(_("Enter the text of the message."), field=field_name)
+    if len(body) > BODY_MAX:
+        raise ValidationFailed(
+            _("The message must be at most %(n)s characters.") % {"n": BODY_MAX}, field=field_name
+        )
+    return body
+
+
+def _clean_minutes(minutes: Any) -> int:
+    value = _int(minutes or 0, "minutes")
+    if value < 0 or value > 100_000:
+        raise ValidationFailed(_("Enter a number of minutes from 0 to 100000."), field="minutes")
+    return value
+
+
+def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
+    """Append the regulation's structured prompts (F-12) that were answered to the message."""
+    parts = [body.strip()] if body and body.strip() else []
+    for key, label in PROMPTS:
+        answer = ((prompts or {}).get(key) or "").strip()
+        if answer:
+            parts.append(f"[b]{label}:[/b]\n{answer}")
+    return "\n\n".join(parts)
+
+
+def sla_for_author(author: User | None) -> SlaLevel | None:
+    """Choose the SLA of a new ticket from the author's groups: highest priority wins, else the default."""
+    if author is not None:
+        sla = (
+            SlaLevel.objects.filter(active=True, groups__user=author)
+            .order_by("-priority", "id")
+            .first()
+        )
+        if sla is not None:
+            return sla
+    return SlaLevel.objects.filter(active=True, is_default=True).first()
+
+
+def responsible_for_new_ticket(*, sla: SlaLevel | None, category: DictionaryEntry | None) -> User | None:
+    """Pick the responsible by the seed's order: SLA's -> category's -> module default, skipping non-staff."""
+    options = options_get()
+    candidates = [
+        sla.responsible if sla else None,
+        category.responsible if category else None,
+        options.default_responsible,
+    ]
+    for candidate in candidates:
+        if candidate is not None and candidate.is_active and TicketPolicy(candidate).is_support:
+            return candidate
+    return None
+
+
+def upload_limits(policy: TicketPolicy) -> file_checks.UploadLimits:
+    options = options_get()
+    if policy.is_support:
+        cap = options.staff_file_limit_mb * file_checks.MB
+        return file_checks.UploadLimits(per_file=cap, per_message=cap * 10)
+    return file_checks.UploadLimits(
+        per_file=options.client_file_limit_mb * file_checks.MB,
+        per_message=options.client_message_limit_mb * file_checks.MB,
+    )
+
+
+def _store_files(message: Message, uploads: Sequence[file_checks.CheckedUpload]) -> list[Attachment]:
+    stored = []
+    for up in uploads:
+        up.fileobj.seek(0)
+        attachment = Attachment(
+            message=message, ticket_id=message.ticket_id, name=up.name, size=up.size,
+            content_type=up.content_type, sha256=up.sha256, created_at=message.created_at,
+        )
+        attachment.file.save(up.name, File(up.fileobj), save=False)
+        attachment.save()
+        stored.append(attachment)
+    return stored
+
+
+def _delete_files_after_commit(names: list[str]) -> None:
+    from django.core.files.storage import default_storage
+
+    def _delete():
+        for name in names:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                pass
+
+    transaction.on_commit(_delete)
+
+
+def _next_number(ticket: Ticket) -> int:
+    current = Message.objects.filter(ticket=ticket).aggregate(n=Max("number"))["n"] or 0
+    return current + 1
+
+
+def _new_message(
+    ticket: Ticket, *, kind: str, body: str, author: User | None, author_email: str = "", posted_by: User | None = None,
+    by_support: bool, via: str, minutes: int = 0, source: DictionaryEntry | None = None, at=None,
+) -> Message:
+    return Message.objects.create(
+        ticket=ticket, number=_next_number(ticket), kind=kind, body=body, author=author, author_email=author_email,
+        posted_by=posted_by, by_support=by_support, via=via, minutes=minutes, source=source,
+        created_at=at or clock.now(),
+    )
+
+
+def _record(ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet, *, at=None) -> Message | None:
+    """Write the changes as events and one log message listing them (ARCHITECTURE rule 5)."""
+    if not changeset.changes:
+        return None
+    at = at or clock.now()
+    lines = [f"{FIELD_LABELS.get(c.field, c.field)}: {c.old} → {c.new}" for c in changeset.changes]
+    log = _new_message(
+        ticket, kind=MessageKind.LOG, body="\n".join(lines), author=actor, by_support=True, via=via, at=at
+    )
+    TicketEvent.objects.bulk_create(
+        TicketEvent(
+            ticket=ticket, actor=actor, at=at, via=via, field=c.field, old=c.old, new=c.new,
+            staff_only=c.staff_only, message=log,
+        )
+        for c in changeset.changes
+    )
+    return log
+
+
+def _touch(ticket: Ticket, actor: User | None, via: str, at=None) -> None:
+    ticket.modified_at = at or clock.now()
+    ticket.modified_by = actor
+    ticket.modified_via = via
+
+
+# -- derived state (F-03, F-08 first paragraph) ------------------------------------------------

@@ -1,0 +1,245 @@
+"""Change a ticket: attributes per F-13, close and reopen, spam, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.core import clock
+from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.models import (
+    Attachment,
+    Channel,
+    SpamState,
+    Ticket,
+)
+from otklik.tickets.services._base import (
+    DICTIONARY_FIELDS,
+    _ChangeSet,
+    _clean_title,
+    _delete_files_after_commit,
+    _dictionary_entry,
+    _int,
+    _lock,
+    _policy,
+    _record,
+    _sla,
+    _support_user,
+    _touch,
+)
+from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+
+
+@transaction.atomic
+def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: str = Channel.WEB) -> Ticket:
+    """Change ticket attributes, each allowed by F-13 for this user; log every change."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    allowed = policy.editable_fields(ticket)
+    refused = sorted(name for name in changes if name not in allowed)
+    if refused:
+        raise PermissionDenied(
+            _("You may not change: %(fields)s.") % {"fields": ", ".join(refused)},
+            errors={name: [_("You may not change this field.")] for name in refused},
+        )
+    ticket = _lock(ticket)
+    cleaned, errors = _clean_changes(ticket, changes)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    changeset = _ChangeSet()
+    custom = cleaned.pop("custom", None)
+    if custom is not None:
+        merged = dict(ticket.custom or {})
+        for code, value in custom.items():
+            if merged.get(code) != value:
+                changeset.add(f"custom:{code}"[:40], merged.get(code), value)
+                if value is None:
+                    merged.pop(code, None)
+                else:
+                    merged[code] = value
+        ticket.custom = merged
+    for name, value in cleaned.items():
+        old = getattr(ticket, name)
+        if old == value:
+            continue
+        changeset.add(name, old, value)
+        setattr(ticket, name, value)
+    if not changeset.changes:
+        return ticket
+    now = clock.now()
+    _touch(ticket, actor, via, now)
+    ticket.save()
+    _record(ticket, actor, via, changeset, at=now)
+    if "sla" in cleaned:
+        ticket_recompute(ticket)
+    if "title" in cleaned:
+        search_document_refresh(ticket)
+    return ticket
+
+
+def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    for name, value in changes.items():
+        try:
+            if name in DICTIONARY_FIELDS:
+                cleaned[name] = _dictionary_entry(value, DICTIONARY_FIELDS[name], name)
+            elif name == "title":
+                cleaned[name] = _clean_title(value)
+            elif name == "responsible":
+                cleaned[name] = _support_user(value)
+            elif name == "sla":
+                cleaned[name] = _sla(value)
+            elif name == "author":
+                user = value if isinstance(value, User) else User.objects.filter(pk=_int(value, "author")).first()
+                if user is None:
+                    raise ValidationFailed(_("Choose a valid value."), field="author")
+                cleaned[name] = user
+            elif name == "admin_comment":
+                cleaned[name] = (value or "").strip()[:10_000]
+            elif name in ("auto_close_days", "planned_effort_minutes"):
+                number = None if value in (None, "") else _int(value, name)
+                if number is not None and not 0 <= number <= 1_000_000:
+                    raise ValidationFailed(_("Enter a non-negative number."), field=name)
+                cleaned[name] = number
+            elif name == "is_postponed":
+                cleaned[name] = bool(value)
+            elif name in ("ticket_type", "tier"):
+                cleaned[name] = str(value or "")[:32]
+            elif name == "expected_date":
+                cleaned[name] = _date(value)
+            elif name == "custom":
+                cleaned[name] = _clean_custom(value)
+            else:
+                raise ValidationFailed(_("Unknown field."), field=name)
+        except ValidationFailed as exc:
+            for k, v in exc.errors.items():
+                errors.setdefault(k, []).extend(v)
+    return cleaned, errors
+
+
+def _clean_custom(values: Any) -> dict[str, Any]:
+    """Validate custom field values against the admins' definitions; None clears a value."""
+    from otklik.tickets.models import CustomField
+
+    if not isinstance(values, dict):
+        raise ValidationFailed(_("Custom fields must be given as an object."), field="custom")
+    definitions = {f.code: f for f in CustomField.objects.filter(active=True, code__in=list(values))}
+    cleaned: dict[str, Any] = {}
+    for code, value in values.items():
+        definition = definitions.get(code)
+        if definition is None:
+            raise ValidationFailed(_("Unknown custom field: %(code)s.") % {"code": code}, field="custom")
+        if value in (None, ""):
+            cleaned[code] = None
+        elif definition.kind == CustomField.Kind.NUMBER:
+            try:
+                cleaned[code] = float(value) if "." in str(value) else int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(_("%(name)s: enter a number.") % {"name": definition.name}, field="custom") from None
+        elif definition.kind == CustomField.Kind.DATE:
+            try:
+                cleaned[code] = _date(value).isoformat()
+            except ValidationFailed:
+                raise ValidationFailed(_("%(name)s: enter a date as YYYY-MM-DD.") % {"name": definition.name}, field="custom") from None
+        elif definition.kind == CustomField.Kind.BOOLEAN:
+            cleaned[code] = value in (True, "true", "1", "on", "yes", 1)
+        else:
+            cleaned[code] = str(value).strip()[:1000]
+    return cleaned
+
+
+def _date(value: Any):
+    import datetime as dt
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), field="expected_date") from None
+
+
+@transaction.atomic
+def ticket_close(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Ticket:
+    """Close the ticket (author or staff)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    ticket = _lock(ticket)
+    if ticket.closed_at is not None:
+        return ticket
+    policy.require(policy.can_close(ticket))
+    return _set_closed(ticket, actor, via, closed=True)
+
+
+@transaction.atomic
+def ticket_reopen(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Ticket:
+    """Reopen the ticket (author or staff); the response clock restarts from now (F-02)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    ticket = _lock(ticket)
+    if ticket.closed_at is None:
+        return ticket
+    policy.require(policy.can_reopen(ticket))
+    return _set_closed(ticket, actor, via, closed=False)
+
+
+def _set_closed(ticket: Ticket, actor: User | None, via: str, *, closed: bool, auto: bool = False) -> Ticket:
+    now = clock.now()
+    changeset = _ChangeSet()
+    changeset.add("closed", ticket.closed_at is not None, closed)
+    if closed:
+        ticket.closed_at = now
+        ticket.auto_closed = auto
+    else:
+        ticket.closed_at = None
+        ticket.auto_closed = False
+        ticket.reopened_at = now
+        ticket.is_overdue = False
+    _touch(ticket, actor, via, now)
+    ticket.save()
+    _record(ticket, actor, via, changeset, at=now)
+    # Reopening means the client is waiting again, from now (reopened_at restarts the clock).
+    ticket_recompute(ticket)
+    return ticket
+
+
+@transaction.atomic
+def ticket_set_spam(*, actor: User, ticket: Ticket, state: str, via: str = Channel.WEB) -> Ticket:
+    """Mark spam: staff set "possible" (or clear it), admins also "definite" (F-13)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    if state not in SpamState.values:
+        raise ValidationFailed(_("Choose a valid value."), field="spam")
+    policy.require(state in policy.spam_states(ticket))
+    ticket = _lock(ticket)
+    if ticket.spam == state:
+        return ticket
+    changeset = _ChangeSet()
+    changeset.add("spam", SpamState(ticket.spam).label, SpamState(state).label)
+    ticket.spam = state
+    _touch(ticket, actor, via)
+    ticket.save()
+    _record(ticket, actor, via, changeset)
+    return ticket
+
+
+@transaction.atomic
+def ticket_delete(*, actor: User, ticket: Ticket) -> None:
+    """Delete the ticket with its messages and files (admins only)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    policy.require(policy.can_delete(ticket))
+    names = list(Attachment.objects.filter(ticket=ticket).values_list("file", flat=True))
+    ticket.delete()
+    _delete_files_after_commit(names)

@@ -1,0 +1,158 @@
+"""Create tickets (F-02, F-12, F-13 "on new")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.core import clock
+from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.tickets import files as file_checks
+from otklik.tickets.models import (
+    Channel,
+    DictionaryKind,
+    MessageKind,
+    Ticket,
+    TicketEvent,
+)
+from otklik.tickets.selectors import dictionary_default
+from otklik.tickets.services._base import (
+    DICTIONARY_FIELDS,
+    Upload,
+    _clean_body,
+    _clean_minutes,
+    _clean_title,
+    _dictionary_entry,
+    _int,
+    _new_message,
+    _policy,
+    _sla,
+    _store_files,
+    _support_user,
+    compose_prompts,
+    responsible_for_new_ticket,
+    sla_for_author,
+    upload_limits,
+)
+from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    actor: User,
+    title: str,
+    message: str,
+    category: Any = None,
+    criticality: Any = None,
+    prompts: dict[str, str] | None = None,
+    files: Sequence[Upload] = (),
+    via: str = Channel.WEB,
+    author: Any = None,
+    author_email: str = "",
+    source: Any = None,
+    status: Any = None,
+    difficulty: Any = None,
+    responsible: Any = None,
+    sla: Any = None,
+    admin_comment: str = "",
+    auto_close_days: int | None = None,
+    is_postponed: bool = False,
+    hidden: bool = False,
+    not_change_status: bool = False,
+    minutes: int = 0,
+    ticket_type: str = "",
+    tier: str = "",
+) -> Ticket:
+    """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new")."""
+    policy = _policy(actor)
+    if not policy.can_create():
+        raise PermissionDenied(_("You are not allowed to create tickets."))
+    staff_values = {
+        "author": author, "source": source, "status": status, "difficulty": difficulty, "responsible": responsible,
+        "sla": sla, "admin_comment": admin_comment, "auto_close_days": auto_close_days, "is_postponed": is_postponed,
+        "hidden": hidden, "not_change_status": not_change_status, "minutes": minutes,
+        "ticket_type": ticket_type, "tier": tier,
+    }
+    if not policy.is_support:
+        used = sorted(k for k, v in staff_values.items() if v not in (None, "", False, 0))
+        if used:
+            raise PermissionDenied(
+                _("Only support staff may set: %(fields)s.") % {"fields": ", ".join(used)},
+                errors={name: [_("Only support staff may set this field.")] for name in used},
+            )
+    errors: dict[str, list[str]] = {}
+
+    def collect(fn, *args):
+        try:
+            return fn(*args)
+        except ValidationFailed as exc:
+            for k, v in exc.errors.items():
+                errors.setdefault(k, []).extend(v)
+            return None
+
+    clean_title = collect(_clean_title, title)
+    body = collect(_clean_body, compose_prompts(message, prompts))
+    entries = {
+        name: collect(_dictionary_entry, value, DICTIONARY_FIELDS[name], name)
+        for name, value in (
+            ("category", category), ("criticality", criticality), ("source", source),
+            ("status", status), ("difficulty", difficulty),
+        )
+    }
+    the_author = actor
+    if author not in (None, "", 0):
+        the_author = author if isinstance(author, User) else User.objects.filter(pk=collect(_int, author, "author")).first()
+        if the_author is None:
+            errors.setdefault("author", []).append(_("Choose a valid value."))
+    the_responsible = collect(_support_user, responsible)
+    the_sla = collect(_sla, sla)
+    minutes = collect(_clean_minutes, minutes) or 0
+    if auto_close_days not in (None, ""):
+        auto_close_days = collect(_int, auto_close_days, "auto_close_days")
+        if auto_close_days is not None and not 0 <= auto_close_days <= 3650:
+            errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
+    else:
+        auto_close_days = None
+    checked_files = collect(
+        file_checks.check_uploads, [(f.name, f.fileobj) for f in files], upload_limits(policy)
+    ) or []
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+    now = clock.now()
+    the_sla = the_sla or sla_for_author(the_author if isinstance(the_author, User) else None)
+    category_entry = entries["category"] or dictionary_default(DictionaryKind.CATEGORY)
+    ticket = Ticket.objects.create(
+        title=clean_title, author=the_author, author_email=author_email or getattr(the_author, "email", "") or "",
+        created_by=actor, created_via=via, source=entries["source"], category=category_entry,
+        criticality=entries["criticality"] or dictionary_default(DictionaryKind.CRITICALITY),
+        status=entries["status"] or dictionary_default(DictionaryKind.STATUS),
+        difficulty=entries["difficulty"], sla=the_sla,
+        responsible=the_responsible or responsible_for_new_ticket(sla=the_sla, category=category_entry),
+        admin_comment=(admin_comment or "").strip(), auto_close_days=auto_close_days,
+        is_postponed=bool(is_postponed), created_at=now, modified_at=now, modified_by=actor, modified_via=via,
+        last_message_at=now, deadline_source_at=now, ticket_type=ticket_type or "", tier=tier or "",
+    )
+    on_behalf = the_author is not None and the_author != actor
+    kind = MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    first = _new_message(
+        ticket, kind=kind, body=body, author=the_author, author_email=ticket.author_email,
+        posted_by=actor if on_behalf else None,
+        # The opening message is the client's question, even when staff file it themselves.
+        by_support=False,
+        via=via, minutes=minutes, source=entries["source"], at=now,
+    )
+    _store_files(first, checked_files)
+    # Creation is an event in the history, but not a log line in the discussion.
+    TicketEvent.objects.create(ticket=ticket, actor=actor, at=now, via=via, field="created", new=f"#{ticket.pk}")
+    ticket_recompute(ticket)
+    search_document_refresh(ticket)
+    return ticket
+
+
+# -- messages --------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""Post, edit and delete messages (F-03)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.core import clock
+from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets import files as file_checks
+from otklik.tickets.models import (
+    Channel,
+    Message,
+    MessageKind,
+    MessageRevision,
+    Ticket,
+)
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.services._base import (
+    Upload,
+    _ChangeSet,
+    _clean_body,
+    _clean_minutes,
+    _delete_files_after_commit,
+    _int,
+    _lock,
+    _new_message,
+    _policy,
+    _record,
+    _store_files,
+    _touch,
+    upload_limits,
+)
+from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+
+
+@transaction.atomic
+def message_post(
+    *,
+    actor: User,
+    ticket: Ticket,
+    body: str,
+    files: Sequence[Upload] = (),
+    hidden: bool = False,
+    not_change_status: bool = False,
+    minutes: int = 0,
+    on_behalf_of: Any = None,
+    via: str = Channel.WEB,
+    author_email: str = "",
+) -> Message:
+    """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    if not policy.can_post_message(ticket):
+        if ticket.closed_at is not None:
+            raise PermissionDenied(_("The ticket is closed. Reopen it to add a message."))
+        raise PermissionDenied()
+    options = policy.message_options(ticket)
+    requested = {
+        "hidden": hidden, "not_change_status": not_change_status, "minutes": bool(minutes),
+        "on_behalf": on_behalf_of not in (None, "", 0),
+    }
+    refused = [name for name, used in requested.items() if used and name not in options]
+    if refused:
+        raise PermissionDenied(
+            _("Only support staff may use: %(fields)s.") % {"fields": ", ".join(refused)},
+            errors={name: [_("Only support staff may use this option.")] for name in refused},
+        )
+    if hidden and not_change_status:
+        raise ValidationFailed(
+            _("A message is either hidden or visible without changing the status, not both."), field="hidden"
+        )
+    errors: dict[str, list[str]] = {}
+    try:
+        body = _clean_body(body, "body")
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    try:
+        minutes = _clean_minutes(minutes)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    author = actor
+    if requested["on_behalf"]:
+        author = (
+            on_behalf_of if isinstance(on_behalf_of, User)
+            else User.objects.filter(pk=_int(on_behalf_of, "on_behalf_of")).first()
+        )
+        # Only someone who may see the ticket (its client, a colleague, support) can be its message's author.
+        if author is None or not TicketPolicy(author).can_view(ticket):
+            errors["on_behalf_of"] = [_("Choose a valid value.")]
+    try:
+        checked = file_checks.check_uploads([(f.name, f.fileobj) for f in files], upload_limits(policy))
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+        checked = []
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+    ticket = _lock(ticket)
+    now = clock.now()
+    kind = MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    # The author decides: a message posted on behalf of a support member is support's answer, on behalf of a client not.
+    by_support = TicketPolicy(author).is_support
+    message = _new_message(
+        ticket, kind=kind, body=body, author=author, author_email=author_email or getattr(author, "email", ""),
+        posted_by=actor if author != actor else None, by_support=by_support, via=via, minutes=minutes, at=now,
+    )
+    _store_files(message, checked)
+    _touch(ticket, actor, via, now)
+    ticket_recompute(ticket)
+    search_document_refresh(ticket)
+    return message
+
+
+@transaction.atomic
+def message_edit(*, actor: User, message: Message, body: str, via: str = Channel.WEB) -> Message:
+    """Change a message's text (admins only); the previous text is kept as a revision (F-03)."""
+    policy = _policy(actor)
+    if not policy.can_view(message.ticket):
+        raise NotFound()
+    policy.require(policy.can_edit_message(message))
+    body = _clean_body(body, "body")
+    if body == message.body:
+        return message
+    now = clock.now()
+    MessageRevision.objects.create(message=message, body=message.body, edited_by=actor, edited_at=now)
+    message.body = body
+    message.edited_at = now
+    message.edited_by = actor
+    message.save(update_fields=["body", "edited_at", "edited_by"])
+    ticket = _lock(message.ticket)
+    changes = _ChangeSet()
+    changes.add("message_edited", None, f"#{message.number}")
+    _record(ticket, actor, via, changes, at=now)
+    search_document_refresh(ticket)
+    return message
+
+
+@transaction.atomic
+def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> Ticket:
+    """Delete a message and its files (admins only), then recompute the ticket's derived state."""
+    policy = _policy(actor)
+    if not policy.can_view(message.ticket):
+        raise NotFound()
+    policy.require(policy.can_delete_message(message))
+    ticket = _lock(message.ticket)
+    names = list(message.attachments.values_list("file", flat=True))
+    number = message.number
+    changes = _ChangeSet()
+    changes.add("message_deleted", f"#{number}", None)
+    # Log before deleting: the log line takes the next number, so a deleted number is never reused.
+    _record(ticket, actor, via, changes)
+    message.delete()
+    _delete_files_after_commit(names)
+    ticket = ticket_recompute(ticket)
+    search_document_refresh(ticket)
+    return ticket
+
+
+# -- attributes ------------------------------------------------------------------------------

@@ -1,0 +1,174 @@
+"""Staff workspace writes: split, presence, bulk actions, saved filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.files import File
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.core import clock
+from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.models import (
+    Attachment,
+    Channel,
+    DictionaryKind,
+    Message,
+    MessageKind,
+    SavedFilter,
+    SpamState,
+    Ticket,
+    TicketPresence,
+)
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.selectors import dictionary_default
+from otklik.tickets.services._base import (
+    TITLE_MAX,
+    _ChangeSet,
+    _clean_title,
+    _lock,
+    _new_message,
+    _policy,
+    _record,
+    _touch,
+)
+from otklik.tickets.services.attributes import (
+    ticket_close,
+    ticket_delete,
+    ticket_reopen,
+    ticket_set_spam,
+    ticket_update,
+)
+from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+
+
+@transaction.atomic
+def ticket_split(
+    *, actor: User, ticket: Ticket, message: Message, title: str = "", attachment_ids: Iterable[int] = ()
+) -> Ticket:
+    """Copy a message into a new ticket for the same author; both get a visible cross-reference (F-02)."""
+    policy = _policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    policy.require(policy.can_split(ticket))
+    if message.ticket_id != ticket.pk or message.kind == MessageKind.LOG:
+        raise ValidationFailed(_("Choose a message of this ticket."), field="message")
+    new_title = _clean_title(title or f"{ticket.title} ({_('split')})"[:TITLE_MAX])
+    wanted = set(int(i) for i in attachment_ids)
+    chosen = list(message.attachments.filter(pk__in=wanted))
+    if len(chosen) != len(wanted):
+        raise ValidationFailed(_("Choose files of this message."), field="attachments")
+    now = clock.now()
+    original = _lock(ticket)
+    new = Ticket.objects.create(
+        title=new_title, author=original.author, author_email=original.author_email, created_by=actor,
+        created_via=original.created_via, source=original.source, category=original.category,
+        criticality=original.criticality, status=dictionary_default(DictionaryKind.STATUS), sla=original.sla,
+        responsible=original.responsible, created_at=now, modified_at=now, modified_by=actor,
+        modified_via=Channel.WEB, last_message_at=now, deadline_source_at=now, split_from=original,
+    )
+    copy = _new_message(
+        new, kind=message.kind, body=message.body, author=message.author, author_email=message.author_email,
+        posted_by=message.posted_by, by_support=message.by_support, via=message.via, source=message.source,
+        at=message.created_at,
+    )
+    copied = []
+    for attachment in chosen:
+        with attachment.file.open("rb") as fh:
+            dup = Attachment(
+                message=copy, ticket=new, name=attachment.name, size=attachment.size,
+                content_type=attachment.content_type, sha256=attachment.sha256, created_at=now,
+            )
+            dup.file.save(attachment.name, File(fh), save=False)
+            dup.save()
+            copied.append(dup)
+    note_new = _("This ticket was split from ticket #%(id)s.") % {"id": original.pk}
+    note_old = _("Message #%(n)s was split into ticket #%(id)s.") % {"n": message.number, "id": new.pk}
+    _new_message(new, kind=MessageKind.NO_STATUS, body=note_new, author=actor, by_support=True, via=Channel.WEB, at=now)
+    _new_message(original, kind=MessageKind.NO_STATUS, body=note_old, author=actor, by_support=True,
+                 via=Channel.WEB, at=now)
+    for target, value in ((original, f"→ #{new.pk}"), (new, f"#{original.pk} →")):
+        changeset = _ChangeSet()
+        changeset.add("split", None, value)
+        _record(target, actor, Channel.WEB, changeset, at=now)
+    _touch(original, actor, Channel.WEB, now)
+    for t in (original, new):
+        ticket_recompute(t)
+        search_document_refresh(t)
+    return new
+
+
+@transaction.atomic
+def presence_touch(*, user: User, ticket: Ticket, answering: bool = False) -> None:
+    """Record that the user is looking at (or answering) the ticket now. Demo viewers leave no trace."""
+    policy = TicketPolicy(user)
+    if not user.is_authenticated or policy.is_demo or not policy.can_view(ticket):
+        return
+    now = clock.now()
+    defaults: dict[str, Any] = {"seen_at": now}
+    if answering:
+        defaults["answering_at"] = now
+    TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults=defaults)
+
+
+@dataclass
+class BulkResult:
+    done: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+BULK_ACTIONS = ("close", "open", "assign", "spam", "possible_spam", "not_spam", "delete")
+
+
+def tickets_bulk(*, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None) -> BulkResult:
+    """Apply one action to many tickets, each through its own service call; report what failed and why."""
+    policy = _policy(actor)
+    if action not in BULK_ACTIONS:
+        raise ValidationFailed(_("Choose an action."), field="action")
+    result = BulkResult()
+    tickets = {t.pk: t for t in policy.visible().filter(pk__in=[int(i) for i in ticket_ids])}
+    for tid in ticket_ids:
+        tid = int(tid)
+        ticket = tickets.get(tid)
+        if ticket is None:
+            result.failed[tid] = str(_("Not found."))
+            continue
+        try:
+            if action == "close":
+                ticket_close(actor=actor, ticket=ticket)
+            elif action == "open":
+                ticket_reopen(actor=actor, ticket=ticket)
+            elif action == "assign":
+                ticket_update(actor=actor, ticket=ticket, changes={"responsible": responsible})
+            elif action in ("spam", "possible_spam", "not_spam"):
+                state = {"spam": SpamState.DEFINITE, "possible_spam": SpamState.POSSIBLE, "not_spam": SpamState.NONE}
+                ticket_set_spam(actor=actor, ticket=ticket, state=state[action])
+            elif action == "delete":
+                ticket_delete(actor=actor, ticket=ticket)
+            result.done.append(tid)
+        except (PermissionDenied, ValidationFailed, NotFound) as exc:
+            result.failed[tid] = exc.message
+    return result
+
+
+@transaction.atomic
+def saved_filter_save(*, user: User, name: str, query: str) -> SavedFilter:
+    """Save (or overwrite) a named staff-list filter for the user."""
+    TicketPolicy(user).check_can_write()
+    name = " ".join((name or "").split())[:100]
+    if not name:
+        raise ValidationFailed(_("Enter a name for the filter."), field="name")
+    saved, _created = SavedFilter.objects.update_or_create(user=user, name=name, defaults={"query": query[:4000]})
+    return saved
+
+
+@transaction.atomic
+def saved_filter_delete(*, user: User, filter_id: int) -> None:
+    TicketPolicy(user).check_can_write()
+    deleted, _rows = SavedFilter.objects.filter(user=user, pk=filter_id).delete()
+    if not deleted:
+        raise NotFound()

@@ -190,6 +190,10 @@ class StaffFilterForm(forms.Form):
     time_spent_min = forms.IntegerField(label=_("Time spent from, min"), required=False, min_value=0)
     time_spent_max = forms.IntegerField(label=_("Time spent to, min"), required=False, min_value=0)
     overdue_min = forms.IntegerField(label=_("Overdue messages from"), required=False, min_value=0)
+    auto_close_days_min = forms.IntegerField(label=_("Auto-close days from"), required=False, min_value=0)
+    auto_close_days_max = forms.IntegerField(label=_("Auto-close days to"), required=False, min_value=0)
+    created_by = forms.ChoiceField(label=_("Created by"), required=False)
+    modified_by = forms.ChoiceField(label=_("Modified by"), required=False)
     comment = forms.CharField(label=_("Comment contains"), required=False)
     client_group = forms.ChoiceField(label=_("Client group"), required=False)
     staff_group = forms.ChoiceField(label=_("Staff group"), required=False)
@@ -205,6 +209,9 @@ class StaffFilterForm(forms.Form):
             (str(u.pk), u.get_full_name() or u.username) for u in support_users
         ]
         self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
+        people = [("", "—")] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
+        self.fields["created_by"].choices = people
+        self.fields["modified_by"].choices = people
         self.fields["client_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "client"]
         self.fields["staff_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "staff"]
         for field in self.fields.values():
@@ -237,6 +244,8 @@ class StaffFilterForm(forms.Form):
             messages_min=d.get("messages_min"), messages_max=d.get("messages_max"),
             time_spent_min=d.get("time_spent_min"), time_spent_max=d.get("time_spent_max"),
             overdue_min=d.get("overdue_min"), comment=d.get("comment") or "",
+            auto_close_days_min=d.get("auto_close_days_min"), auto_close_days_max=d.get("auto_close_days_max"),
+            created_by=as_int(d.get("created_by")), modified_by=as_int(d.get("modified_by")),
             client_group=as_int(d.get("client_group")), staff_group=as_int(d.get("staff_group")),
             coupon=d.get("coupon") or "", ticket_type=d.get("ticket_type") or "", tier=d.get("tier") or "",
         )

@@ -148,6 +148,8 @@ class TicketFilter:
     time_spent_min: int | None = None
     time_spent_max: int | None = None
     overdue_min: int | None = None
+    auto_close_days_min: int | None = None
+    auto_close_days_max: int | None = None
     comment: str = ""
     client_group: int | None = None
     staff_group: int | None = None
@@ -225,6 +227,15 @@ def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticke
             qs = qs.filter(**{f"{field}__gte": lo})
         if hi is not None:
             qs = qs.filter(**{f"{field}__lte": hi})
+    if f.auto_close_days_min is not None or f.auto_close_days_max is not None:
+        from django.db.models import Value
+        from django.db.models.functions import Coalesce
+
+        qs = qs.annotate(_auto_close=Coalesce("auto_close_days", Value(options_get().auto_close_days)))
+        if f.auto_close_days_min is not None:
+            qs = qs.filter(_auto_close__gte=f.auto_close_days_min)
+        if f.auto_close_days_max is not None:
+            qs = qs.filter(_auto_close__lte=f.auto_close_days_max)
     if f.comment:
         qs = qs.filter(admin_comment__icontains=f.comment)
     if f.coupon:

@@ -20,7 +20,10 @@ def _isolated_storage(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path / "files")}},
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
 
@@ -69,7 +72,12 @@ def cast(db) -> Cast:
 def make_ticket(cast):
     """Create a ticket through the service, as the client by default."""
 
-    def _make(actor: User | None = None, title: str = "Cannot log in", message: str = "The login page says error 500.", **kw) -> Ticket:
+    def _make(
+        actor: User | None = None,
+        title: str = "Cannot log in",
+        message: str = "The login page says error 500.",
+        **kw,
+    ) -> Ticket:
         return services.ticket_create(actor=actor or cast.client, title=title, message=message, **kw)
 
     return _make

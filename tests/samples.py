@@ -21,7 +21,9 @@ FILES_DIR = Path(__file__).resolve().parent / "files"
 
 # -- images ------------------------------------------------------------------------------------
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def png_bytes(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
@@ -29,7 +31,12 @@ def png_bytes(width: int = 4, height: int = 3, rgb: tuple[int, int, int] = (200,
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     row = b"\x00" + bytes(rgb) * width  # filter type 0 (None) + pixels
     idat = zlib.compress(row * height, 9)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
 
 
 def png_decode_size(data: bytes) -> tuple[int, int, int]:
@@ -38,10 +45,10 @@ def png_decode_size(data: bytes) -> tuple[int, int, int]:
     pos, width, height, idat = 8, 0, 0, b""
     kinds = []
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind = data[pos + 4:pos + 8]
-        body = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, f"bad CRC in {kind!r}"
         kinds.append(kind)
         if kind == b"IHDR":
@@ -101,7 +108,9 @@ def pdf_bytes(text: str = "Otklik test") -> bytes:
 
 def zip_bytes(members: dict[str, bytes] | None = None, *, stored: bool = False) -> bytes:
     """Return a ZIP archive written by zipfile (deflated unless `stored`)."""
-    members = members if members is not None else {"screenshot.bmp": bmp_bytes(), "notes.txt": b"see attached\n"}
+    members = (
+        members if members is not None else {"screenshot.bmp": bmp_bytes(), "notes.txt": b"see attached\n"}
+    )
     buf = io.BytesIO()
     method = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
     with zipfile.ZipFile(buf, "w", method) as zf:

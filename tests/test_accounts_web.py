@@ -40,7 +40,9 @@ def test_profile_time_zone_changes_shown_times(client, cast, make_ticket):
 
     from django.utils import timezone
 
-    local = timezone.localtime(ticket.created_at, zoneinfo.ZoneInfo("Asia/Vladivostok")).strftime("%d.%m.%Y %H:%M")
+    local = timezone.localtime(ticket.created_at, zoneinfo.ZoneInfo("Asia/Vladivostok")).strftime(
+        "%d.%m.%Y %H:%M"
+    )
     assert local in vladivostok and local not in moscow
 
 

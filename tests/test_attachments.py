@@ -105,7 +105,9 @@ def test_samples_elf_is_a_real_executable():
         ("server.log", "text/plain"),
     ],
 )
-def test_attachment_allowed_type_stored_with_sniffed_type_size_and_sha256(cast, make_ticket, name, content_type):
+def test_attachment_allowed_type_stored_with_sniffed_type_size_and_sha256(
+    cast, make_ticket, name, content_type
+):
     data = sample_path(name).read_bytes()
     message = post(cast.client, make_ticket(), from_disk(name))
     attachment = message.attachments.get()
@@ -155,7 +157,9 @@ def test_attachment_utf8_text_cut_inside_a_character_at_sniff_boundary_accepted(
 
 
 def test_attachment_path_in_name_stripped_to_base_name(cast, make_ticket):
-    message = post(cast.client, make_ticket(), from_disk("server.log", as_name="../../etc/C:\\evil\\server.log"))
+    message = post(
+        cast.client, make_ticket(), from_disk("server.log", as_name="../../etc/C:\\evil\\server.log")
+    )
     assert message.attachments.get().name == "server.log"
 
 
@@ -210,7 +214,13 @@ def test_attachment_empty_file_refused(cast, make_ticket):
 def test_attachment_one_bad_file_refuses_whole_message_and_names_each(cast, make_ticket):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
-        post(cast.client, ticket, from_disk("screenshot.png"), from_disk("screenshot.bmp"), upload("a.exe", elf_bytes()))
+        post(
+            cast.client,
+            ticket,
+            from_disk("screenshot.png"),
+            from_disk("screenshot.bmp"),
+            upload("a.exe", elf_bytes()),
+        )
     problems = info.value.errors["files"]
     assert len(problems) == 2 and "screenshot.bmp" in problems[0] and "a.exe" in problems[1]
     assert not Attachment.objects.exists()
@@ -267,7 +277,10 @@ def test_attachment_client_limits_apply_on_ticket_create(cast):
     set_limits(client_file_limit_mb=1)
     with pytest.raises(ValidationFailed):
         services.ticket_create(
-            actor=cast.client, title="Dump", message="see", files=[upload("d.zip", incompressible_zip(2 * MB))]
+            actor=cast.client,
+            title="Dump",
+            message="see",
+            files=[upload("d.zip", incompressible_zip(2 * MB))],
         )
     assert not Ticket.objects.exists()
 
@@ -279,9 +292,7 @@ def test_attachment_on_hidden_message_not_visible_to_client(cast, make_ticket):
         actor=cast.staff, ticket=ticket, body="internal dump", hidden=True, files=[from_disk("logs.zip")]
     )
     public = post(cast.staff, ticket, from_disk("screenshot.png"))
-    client_files = {
-        a.pk for m in TicketPolicy(cast.client).messages(ticket) for a in m.attachments.all()
-    }
+    client_files = {a.pk for m in TicketPolicy(cast.client).messages(ticket) for a in m.attachments.all()}
     assert client_files == {public.attachments.get().pk}
     assert TicketPolicy(cast.demo).can_view_message(hidden) is False
     assert TicketPolicy(cast.staff2).can_view_message(hidden) is True

@@ -16,15 +16,23 @@ from otklik.tickets.models import CustomField, DictionaryEntry, DictionaryKind, 
 @pytest.fixture
 def fields(db):
     return {
-        "contract": CustomField.objects.create(code="contract", name_ru="Договор", name_en="Contract", staff_only=False),
-        "budget": CustomField.objects.create(code="budget", name_ru="Бюджет", name_en="Budget", kind=CustomField.Kind.NUMBER),
-        "due": CustomField.objects.create(code="due", name_ru="Срок", name_en="Due", kind=CustomField.Kind.DATE),
+        "contract": CustomField.objects.create(
+            code="contract", name_ru="Договор", name_en="Contract", staff_only=False
+        ),
+        "budget": CustomField.objects.create(
+            code="budget", name_ru="Бюджет", name_en="Budget", kind=CustomField.Kind.NUMBER
+        ),
+        "due": CustomField.objects.create(
+            code="due", name_ru="Срок", name_en="Due", kind=CustomField.Kind.DATE
+        ),
     }
 
 
 def test_custom_fields_staff_sets_values_logged_per_field(cast, make_ticket, fields):
     ticket = make_ticket()
-    services.ticket_update(actor=cast.staff, ticket=ticket, changes={"custom": {"contract": "A-17", "budget": "12"}})
+    services.ticket_update(
+        actor=cast.staff, ticket=ticket, changes={"custom": {"contract": "A-17", "budget": "12"}}
+    )
     ticket.refresh_from_db()
     assert ticket.custom == {"contract": "A-17", "budget": 12}
     logged = set(TicketEvent.objects.filter(ticket=ticket).values_list("field", flat=True))
@@ -66,8 +74,12 @@ def test_custom_fields_staff_page_form_saves_changed_value(client, cast, make_ti
     page = client.get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
     assert 'name="attr-custom__contract"' in page
     data = {
-        "attr-title": ticket.title, "attr-category": ticket.category_id, "attr-criticality": ticket.criticality_id,
-        "attr-status": ticket.status_id, "attr-custom__contract": "B-2", "attr-custom__due": "2026-12-31",
+        "attr-title": ticket.title,
+        "attr-category": ticket.category_id,
+        "attr-criticality": ticket.criticality_id,
+        "attr-status": ticket.status_id,
+        "attr-custom__contract": "B-2",
+        "attr-custom__due": "2026-12-31",
     }
     client.post(reverse("tickets:staff_update", args=[ticket.pk]), data)
     ticket.refresh_from_db()
@@ -105,7 +117,9 @@ def test_dictionary_entry_clean_rejects_bad_code_and_second_default(db):
     with pytest.raises(Exception) as exc:
         entry.full_clean()
     assert "code" in exc.value.message_dict
-    entry = DictionaryEntry(kind=DictionaryKind.CRITICALITY, name_ru="Х", name_en="X", code="x", is_default=True)
+    entry = DictionaryEntry(
+        kind=DictionaryKind.CRITICALITY, name_ru="Х", name_en="X", code="x", is_default=True
+    )
     with pytest.raises(Exception) as exc:
         entry.full_clean()
     assert "is_default" in exc.value.message_dict

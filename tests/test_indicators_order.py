@@ -153,18 +153,31 @@ ticket_state = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=40, deadline=None,
+    max_examples=40,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(states=st.lists(ticket_state, min_size=1, max_size=12))
 def test_indicator_for_and_indicator_q_agree_on_random_states(cast, states):
-    people = {"client": cast.client, "staff": cast.staff, "staff2": cast.staff2, "admin": cast.admin, None: None}
+    people = {
+        "client": cast.client,
+        "staff": cast.staff,
+        "staff2": cast.staff2,
+        "admin": cast.admin,
+        None: None,
+    }
     with transaction.atomic():
         tickets = [
             Ticket.objects.create(
-                title=f"t{i}", author=people[s["author"]], responsible=people[s["responsible"]],
-                last_message_by=people[s["last_by"]], last_message_by_support=s["support_last"],
-                closed_at=T0 if s["closed"] else None, created_at=T0, modified_at=T0, last_message_at=T0,
+                title=f"t{i}",
+                author=people[s["author"]],
+                responsible=people[s["responsible"]],
+                last_message_by=people[s["last_by"]],
+                last_message_by_support=s["support_last"],
+                closed_at=T0 if s["closed"] else None,
+                created_at=T0,
+                modified_at=T0,
+                last_message_at=T0,
             )
             for i, s in enumerate(states)
         ]
@@ -174,8 +187,10 @@ def test_indicator_for_and_indicator_q_agree_on_random_states(cast, states):
             expected = {t.pk: indicator_for(t, policy) for t in tickets}
             matched: dict[int, list[str]] = {pk: [] for pk in ids}
             for indicator in ALL_INDICATORS:
-                for pk in Ticket.objects.filter(pk__in=ids).filter(indicator_q(indicator, policy)).values_list(
-                    "pk", flat=True
+                for pk in (
+                    Ticket.objects.filter(pk__in=ids)
+                    .filter(indicator_q(indicator, policy))
+                    .values_list("pk", flat=True)
                 ):
                     matched[pk].append(indicator)
             assert matched == {pk: [ind] for pk, ind in expected.items()}, viewer.username
@@ -208,7 +223,9 @@ def test_ticket_list_default_staff_order_overdue_beats_reminder_and_newer(cast, 
         overdue = make_ticket(title="overdue")
         c.advance(minutes=1)
         both = make_ticket(title="both")
-    Ticket.objects.filter(pk=reminded.pk).update(reminder_sent=True, last_message_at=T0 + dt.timedelta(hours=5))
+    Ticket.objects.filter(pk=reminded.pk).update(
+        reminder_sent=True, last_message_at=T0 + dt.timedelta(hours=5)
+    )
     Ticket.objects.filter(pk=overdue.pk).update(is_overdue=True)
     Ticket.objects.filter(pk=both.pk).update(is_overdue=True, reminder_sent=True)
     got = [t.title for t in ticket_list(TicketPolicy(cast.admin))]
@@ -225,8 +242,15 @@ def test_ticket_list_default_client_order_most_recently_modified_first(cast, mak
     assert [t.title for t in ticket_list(TicketPolicy(cast.client))] == ["a", "b"]
 
 
-@pytest.mark.parametrize(("sort", "expected"), [("id", ["a", "b", "c"]), ("-id", ["c", "b", "a"]),
-                                                 ("title", ["a", "b", "c"]), ("-messages", ["b", "c", "a"])])
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("id", ["a", "b", "c"]),
+        ("-id", ["c", "b", "a"]),
+        ("title", ["a", "b", "c"]),
+        ("-messages", ["b", "c", "a"]),
+    ],
+)
 def test_ticket_list_explicit_sort_overrides_default(cast, make_ticket, sort, expected):
     make_ticket(title="a")
     b = make_ticket(title="b")

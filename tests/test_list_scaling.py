@@ -45,7 +45,9 @@ def test_staff_list_filters_created_by_and_auto_close_days(client, cast, make_ti
     from otklik.tickets import services
 
     own = make_ticket(title="Filed by the client")
-    filed = services.ticket_create(actor=cast.staff, title="Filed by phone", message="Call", author=cast.client.pk)
+    filed = services.ticket_create(
+        actor=cast.staff, title="Filed by phone", message="Call", author=cast.client.pk
+    )
     services.ticket_update(actor=cast.staff, ticket=filed, changes={"auto_close_days": 2})
     client.force_login(cast.admin)
     url = reverse("tickets:staff_list")

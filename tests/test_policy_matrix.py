@@ -40,7 +40,6 @@ RO = ReadOnlyAccess
 NF = NotFound
 
 
-
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """The cast is created for every test; a fast hasher keeps hundreds of cells quick."""
@@ -88,8 +87,14 @@ def world(cast, make_user_resp) -> World:
     sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
     CustomField.objects.create(code="contract", name_ru="Договор", name_en="Contract")
     people = {
-        "author": cast.client, "colleague": cast.colleague, "other": cast.other_client, "staff": cast.staff,
-        "staff2": cast.staff2, "responsible": resp, "demo": cast.demo, "admin": cast.admin,
+        "author": cast.client,
+        "colleague": cast.colleague,
+        "other": cast.other_client,
+        "staff": cast.staff,
+        "staff2": cast.staff2,
+        "responsible": resp,
+        "demo": cast.demo,
+        "admin": cast.admin,
         "anonymous": cast.anonymous,
     }
     return World(cast=cast, responsible=resp, ticket=ticket, sla=sla, people=people)
@@ -118,7 +123,9 @@ class Action:
     setup: Callable[[World], None] | None = None
 
 
-def _update(field_name: str, value: Callable[[World], object], stored: Callable[[Ticket], object] | None = None):
+def _update(
+    field_name: str, value: Callable[[World], object], stored: Callable[[Ticket], object] | None = None
+):
     def run(w: World, actor):
         return services.ticket_update(actor=actor, ticket=w.fresh(), changes={field_name: value(w)})
 
@@ -306,7 +313,10 @@ def test_policy_spam_states_by_role_staff_possible_admin_definite(world, actor, 
 def test_ticket_set_spam_staff_after_admin_definite_cannot_undo(world):
     services.ticket_set_spam(actor=world.cast.admin, ticket=world.fresh(), state=SpamState.DEFINITE)
     for state in (SpamState.NONE, SpamState.POSSIBLE):
-        expect(PD, lambda s=state: services.ticket_set_spam(actor=world.cast.staff, ticket=world.fresh(), state=s))
+        expect(
+            PD,
+            lambda s=state: services.ticket_set_spam(actor=world.cast.staff, ticket=world.fresh(), state=s),
+        )
     assert world.fresh().spam == SpamState.DEFINITE
     services.ticket_set_spam(actor=world.cast.admin, ticket=world.fresh(), state=SpamState.NONE)
     assert world.fresh().spam == SpamState.NONE
@@ -446,7 +456,9 @@ def test_policy_messages_by_role_hidden_and_log_only_for_staff_and_admin(cast, m
     services.message_post(actor=cast.staff, ticket=ticket, body="hidden note", hidden=True)
     services.message_post(actor=cast.staff, ticket=ticket, body="fyi", not_change_status=True)
     services.message_post(actor=cast.staff, ticket=ticket, body="public answer")
-    services.ticket_update(actor=cast.staff, ticket=ticket, changes={"status": entry("status", "in_progress")})
+    services.ticket_update(
+        actor=cast.staff, ticket=ticket, changes={"status": entry("status", "in_progress")}
+    )
     seen = {m.kind for m in TicketPolicy(getattr(cast, who)).messages(ticket)}
     assert seen == kinds
     for message in ticket.messages.all():
@@ -527,8 +539,11 @@ def test_ticket_create_staff_with_staff_field_stored(cast, field_name):
 
 def test_ticket_create_client_with_category_and_criticality_allowed(cast):
     ticket = services.ticket_create(
-        actor=cast.client, title="Delivery late", message="Where is my order?",
-        category=entry("category", "delivery"), criticality=entry("criticality", "high").pk,
+        actor=cast.client,
+        title="Delivery late",
+        message="Where is my order?",
+        category=entry("category", "delivery"),
+        criticality=entry("criticality", "high").pk,
     )
     assert ticket.category.code == "delivery" and ticket.criticality.code == "high"
     assert ticket.author == cast.client and ticket.created_by == cast.client
@@ -559,7 +574,9 @@ def test_ticket_update_responsible_without_support_rights_validation_failed(worl
     user = getattr(world.cast, who)
     for value in (user, user.pk):
         with pytest.raises(ValidationFailed) as info:
-            services.ticket_update(actor=world.cast.admin, ticket=world.fresh(), changes={"responsible": value})
+            services.ticket_update(
+                actor=world.cast.admin, ticket=world.fresh(), changes={"responsible": value}
+            )
         assert "responsible" in info.value.errors
     assert world.fresh().responsible == world.responsible
 
@@ -581,7 +598,9 @@ def test_ticket_update_responsible_inactive_staff_validation_failed(world):
     world.cast.staff2.save()
     for value in (world.cast.staff2, world.cast.staff2.pk):
         with pytest.raises(ValidationFailed):
-            services.ticket_update(actor=world.cast.admin, ticket=world.fresh(), changes={"responsible": value})
+            services.ticket_update(
+                actor=world.cast.admin, ticket=world.fresh(), changes={"responsible": value}
+            )
     assert world.fresh().responsible == world.responsible
 
 
@@ -603,7 +622,9 @@ def test_message_post_closed_ticket_staff_posts_without_reopening(world):
 
 def test_message_post_closed_ticket_author_refused_until_reopened(world):
     services.ticket_close(actor=world.responsible, ticket=world.fresh())
-    expect(PD, lambda: services.message_post(actor=world.cast.client, ticket=world.fresh(), body="Still broken"))
+    expect(
+        PD, lambda: services.message_post(actor=world.cast.client, ticket=world.fresh(), body="Still broken")
+    )
     assert not Message.objects.filter(body="Still broken").exists()
     services.ticket_reopen(actor=world.cast.client, ticket=world.fresh())
     services.message_post(actor=world.cast.client, ticket=world.fresh(), body="Still broken")

@@ -84,7 +84,9 @@ def test_user_register_second_registration_same_data_refused(db):
 
 
 # -- bad input ----------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("email", ["", "not-an-email", "a@", "@example.org", "a b@example.org", "a@example..org"])
+@pytest.mark.parametrize(
+    "email", ["", "not-an-email", "a@", "@example.org", "a b@example.org", "a@example..org"]
+)
 def test_user_register_bad_email_refused(db, email):
     assert set(errors_of(email=email)) == {"email"}
 

@@ -27,7 +27,8 @@ class Corpus:
     def __init__(self, cast):
         self.cast = cast
         self.payment = services.ticket_create(
-            actor=cast.client, title="Оплата не проходит",
+            actor=cast.client,
+            title="Оплата не проходит",
             message="При оплате заказа возникает ошибка 500, see error-500 in the console.",
         )
         services.message_post(
@@ -195,7 +196,19 @@ def test_search_follows_ticket_delete(corpus, django_capture_on_commit_callbacks
 
 # -- robustness -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "text", ['"', "*", "(", "AND", "OR NOT", "NEAR(a b)", "col:word", "' OR 1=1 --", "ошибка\"*", "{staff_text}: nginx"]
+    "text",
+    [
+        '"',
+        "*",
+        "(",
+        "AND",
+        "OR NOT",
+        "NEAR(a b)",
+        "col:word",
+        "' OR 1=1 --",
+        'ошибка"*',
+        "{staff_text}: nginx",
+    ],
 )
 def test_search_operator_characters_never_crash_or_leak(corpus, text):
     c = corpus.cast
@@ -219,8 +232,15 @@ def test_fts5_query_quotes_every_word_and_splits_on_punctuation():
 
 @pytest.mark.parametrize(
     ("word", "stem"),
-    [("ошибки", "ошибк"), ("оплаты", "оплат"), ("доставкой", "доставк"), ("сайт", "сайт"), ("cache", "cache"),
-     ("Ошибками", "ошибк"), ("500", "500")],
+    [
+        ("ошибки", "ошибк"),
+        ("оплаты", "оплат"),
+        ("доставкой", "доставк"),
+        ("сайт", "сайт"),
+        ("cache", "cache"),
+        ("Ошибками", "ошибк"),
+        ("500", "500"),
+    ],
 )
 def test_russian_stem_strips_one_ending_keeps_short_words(word, stem):
     from otklik.tickets.selectors import russian_stem

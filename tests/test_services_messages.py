@@ -44,13 +44,19 @@ def test_message_post_numbers_run_consecutively_over_every_kind(cast, make_ticke
     services.message_post(actor=cast.client, ticket=ticket, body="More details")
     services.message_post(actor=cast.staff, ticket=ticket, body="note", hidden=True)
     services.message_post(actor=cast.staff, ticket=ticket, body="fyi", not_change_status=True)
-    services.ticket_update(actor=cast.staff, ticket=fresh(ticket), changes={"status": entry("status", "in_progress")})
+    services.ticket_update(
+        actor=cast.staff, ticket=fresh(ticket), changes={"status": entry("status", "in_progress")}
+    )
     services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Answer")
     rows = list(Message.objects.filter(ticket=ticket).order_by("pk").values_list("number", "kind"))
     assert [n for n, _k in rows] == list(range(1, len(rows) + 1))
     assert [k for _n, k in rows] == [
-        MessageKind.PUBLIC, MessageKind.PUBLIC, MessageKind.HIDDEN, MessageKind.NO_STATUS,
-        MessageKind.LOG, MessageKind.PUBLIC,
+        MessageKind.PUBLIC,
+        MessageKind.PUBLIC,
+        MessageKind.HIDDEN,
+        MessageKind.NO_STATUS,
+        MessageKind.LOG,
+        MessageKind.PUBLIC,
     ]
 
 
@@ -77,7 +83,9 @@ def test_message_post_separate_tickets_number_independently(cast, make_ticket):
 def test_message_post_minutes_sum_into_time_spent_including_hidden(cast, make_ticket):
     ticket = make_ticket()
     services.message_post(actor=cast.staff, ticket=ticket, body="Looking", minutes=15)
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Checked logs", hidden=True, minutes=30)
+    services.message_post(
+        actor=cast.staff, ticket=fresh(ticket), body="Checked logs", hidden=True, minutes=30
+    )
     services.message_post(actor=cast.admin, ticket=fresh(ticket), body="Fixed", minutes=7)
     assert fresh(ticket).time_spent_minutes == 52
 
@@ -129,7 +137,10 @@ def test_message_post_on_behalf_author_is_client_posted_by_staff_not_support(cas
         assert fresh(ticket).awaits_support is False
         phoned_at = c.advance(minutes=30)
         message = services.message_post(
-            actor=cast.staff, ticket=fresh(ticket), body="Client phoned: Firefox 128", on_behalf_of=cast.client
+            actor=cast.staff,
+            ticket=fresh(ticket),
+            body="Client phoned: Firefox 128",
+            on_behalf_of=cast.client,
         )
     assert message.author == cast.client and message.posted_by == cast.staff
     assert message.by_support is False and message.kind == MessageKind.PUBLIC
@@ -142,7 +153,9 @@ def test_message_post_on_behalf_author_is_client_posted_by_staff_not_support(cas
 
 def test_message_post_on_behalf_by_id_resolves_user(cast, make_ticket):
     ticket = make_ticket()
-    message = services.message_post(actor=cast.admin, ticket=ticket, body="By phone", on_behalf_of=cast.client.pk)
+    message = services.message_post(
+        actor=cast.admin, ticket=ticket, body="By phone", on_behalf_of=cast.client.pk
+    )
     assert message.author == cast.client and message.posted_by == cast.admin
 
 
@@ -258,7 +271,9 @@ def test_message_edit_admin_keeps_previous_text_in_revision(cast, make_ticket):
     first.refresh_from_db()
     assert first.body == "Version 3"
     assert first.edited_by == cast.admin and first.edited_at == T0 + dt.timedelta(minutes=1)
-    revisions = list(MessageRevision.objects.filter(message=first).values_list("body", "edited_by", "edited_at"))
+    revisions = list(
+        MessageRevision.objects.filter(message=first).values_list("body", "edited_by", "edited_at")
+    )
     assert revisions == [
         ("Version 1", cast.admin.pk, T0),
         ("Version 2", cast.admin.pk, T0 + dt.timedelta(minutes=1)),
@@ -374,7 +389,9 @@ def test_message_delete_non_admin_permission_denied(cast, conversation, who):
     assert Message.objects.filter(pk=a2.pk).exists()
 
 
-def test_message_delete_with_file_removes_file_after_commit(cast, make_ticket, django_capture_on_commit_callbacks):
+def test_message_delete_with_file_removes_file_after_commit(
+    cast, make_ticket, django_capture_on_commit_callbacks
+):
     ticket = make_ticket()
     message = services.message_post(
         actor=cast.client, ticket=ticket, body="Screenshot", files=[upload("shot.png", png_bytes())]
@@ -436,7 +453,9 @@ def test_ticket_close_and_reopen_logged_as_events(cast, make_ticket):
     ticket = make_ticket()
     services.ticket_close(actor=cast.client, ticket=ticket)
     services.ticket_reopen(actor=cast.staff, ticket=fresh(ticket))
-    events = list(TicketEvent.objects.filter(ticket=ticket, field="closed").values_list("actor", "staff_only"))
+    events = list(
+        TicketEvent.objects.filter(ticket=ticket, field="closed").values_list("actor", "staff_only")
+    )
     assert events == [(cast.client.pk, False), (cast.staff.pk, False)]
     with translation.override("en"):
         services.ticket_close(actor=cast.staff, ticket=fresh(ticket))
@@ -449,7 +468,8 @@ def test_ticket_update_several_fields_events_with_actor_old_new_and_one_log_mess
     ticket = make_ticket(title="Old title")
     with translation.override("en"):
         services.ticket_update(
-            actor=cast.staff, ticket=ticket,
+            actor=cast.staff,
+            ticket=ticket,
             changes={
                 "title": "New title",
                 "category": entry("category", "payment"),
@@ -487,7 +507,9 @@ def test_ticket_update_unchanged_values_write_no_event_and_no_log(cast, make_tic
 def test_ticket_update_mark_by_author_logged_visible_to_author(cast, make_ticket):
     ticket = make_ticket()
     services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
-    services.ticket_update(actor=cast.client, ticket=fresh(ticket), changes={"mark": entry("mark", "incomplete")})
+    services.ticket_update(
+        actor=cast.client, ticket=fresh(ticket), changes={"mark": entry("mark", "incomplete")}
+    )
     assert fresh(ticket).mark.code == "incomplete"
     event = TicketEvent.objects.get(ticket=ticket, field="mark")
     assert event.actor == cast.client and event.staff_only is False
@@ -511,8 +533,15 @@ def test_ticket_update_unknown_field_refused(cast, make_ticket):
 
 @pytest.mark.parametrize(
     ("field_name", "value"),
-    [("title", ""), ("title", "x" * 256), ("category", 999999), ("status", "abc"), ("expected_date", "31.01.2030"),
-     ("auto_close_days", -1), ("criticality", "__status__")],
+    [
+        ("title", ""),
+        ("title", "x" * 256),
+        ("category", 999999),
+        ("status", "abc"),
+        ("expected_date", "31.01.2030"),
+        ("auto_close_days", -1),
+        ("criticality", "__status__"),
+    ],
 )
 def test_ticket_update_bad_value_validation_failed_keyed_by_field(cast, make_ticket, field_name, value):
     ticket = make_ticket()

@@ -52,20 +52,34 @@ def test_ticket_create_client_defaults_from_dictionaries_and_waits_for_support(c
         ticket = services.ticket_create(actor=cast.client, title="  Cannot   log in ", message="Error 500")
     ticket = fresh(ticket)
     assert ticket.title == "Cannot log in"
-    assert (ticket.category.code, ticket.criticality.code, ticket.status.code) == ("errors", "middle", "accepted")
+    assert (ticket.category.code, ticket.criticality.code, ticket.status.code) == (
+        "errors",
+        "middle",
+        "accepted",
+    )
     assert ticket.author == cast.client and ticket.created_by == cast.client
     assert ticket.author_email == cast.client.email
     assert ticket.awaits_support is True and ticket.closed_at is None
-    assert ticket.created_at == ticket.modified_at == ticket.last_message_at == ticket.deadline_source_at == T0
+    assert (
+        ticket.created_at == ticket.modified_at == ticket.last_message_at == ticket.deadline_source_at == T0
+    )
     assert ticket.message_count == 1 and ticket.last_message_by == cast.client
     first = ticket.messages.get()
-    assert (first.number, first.kind, first.body, first.by_support) == (1, MessageKind.PUBLIC, "Error 500", False)
+    assert (first.number, first.kind, first.body, first.by_support) == (
+        1,
+        MessageKind.PUBLIC,
+        "Error 500",
+        False,
+    )
     assert TicketEvent.objects.filter(ticket=ticket, field="created", actor=cast.client).exists()
 
 
 def test_ticket_create_staff_for_client_author_is_client_created_by_staff(cast):
     ticket = services.ticket_create(
-        actor=cast.staff, title="Phoned in", message="The client cannot pay", author=cast.client,
+        actor=cast.staff,
+        title="Phoned in",
+        message="The client cannot pay",
+        author=cast.client,
         source=entry("source", "phone"),
     )
     assert ticket.author == cast.client and ticket.created_by == cast.staff
@@ -77,7 +91,9 @@ def test_ticket_create_staff_for_client_author_is_client_created_by_staff(cast):
 
 def test_ticket_create_prompts_appended_in_regulation_order_unanswered_omitted(cast):
     ticket = services.ticket_create(
-        actor=cast.client, title="Export fails", message="The export stops.",
+        actor=cast.client,
+        title="Export fails",
+        message="The export stops.",
         prompts={"saw": "Traceback: KeyError 'sku'", "looked": "FAQ, forum", "did": "", "expected": "  "},
     )
     body = ticket.messages.get(number=1).body
@@ -138,7 +154,9 @@ def test_ticket_create_category_responsible_used(cast):
 
 def test_ticket_create_with_files_stores_attachments_on_first_message(cast):
     ticket = services.ticket_create(
-        actor=cast.client, title="x", message="see files",
+        actor=cast.client,
+        title="x",
+        message="see files",
         files=[upload("screen.png", png_bytes()), upload("server.log", log_bytes())],
     )
     rows = list(ticket.attachments.order_by("name").values_list("name", "content_type", "message__number"))
@@ -162,7 +180,9 @@ def two_problems(cast):
         services.message_post(actor=cast.staff, ticket=ticket, body="Please send a screenshot")
         c.advance(minutes=5)
         second = services.message_post(
-            actor=cast.client, ticket=fresh(ticket), body="Also: the invoice PDF has a wrong VAT number",
+            actor=cast.client,
+            ticket=fresh(ticket),
+            body="Also: the invoice PDF has a wrong VAT number",
             files=[upload("login.png", png_bytes(8, 8)), upload("invoice.pdf", pdf_bytes("VAT 20%"))],
         )
     return ticket, second
@@ -171,7 +191,9 @@ def two_problems(cast):
 def test_ticket_split_copies_message_into_new_ticket_for_same_author(cast, two_problems):
     ticket, second = two_problems
     with clock.frozen(T0 + dt.timedelta(hours=1)):
-        new = services.ticket_split(actor=cast.staff, ticket=ticket, message=second, title="Wrong VAT on invoice")
+        new = services.ticket_split(
+            actor=cast.staff, ticket=ticket, message=second, title="Wrong VAT on invoice"
+        )
     new = fresh(new)
     assert new.pk != ticket.pk and new.split_from_id == ticket.pk
     assert new.title == "Wrong VAT on invoice"
@@ -200,7 +222,12 @@ def test_ticket_split_chosen_attachments_copied_as_new_files_with_same_bytes(cas
     copy = copies[0]
     assert copy.pk != pdf.pk and copy.file.name != pdf.file.name
     assert copy.message.ticket_id == new.pk and copy.message.number == 1
-    assert (copy.name, copy.size, copy.content_type, copy.sha256) == (pdf.name, pdf.size, pdf.content_type, pdf.sha256)
+    assert (copy.name, copy.size, copy.content_type, copy.sha256) == (
+        pdf.name,
+        pdf.size,
+        pdf.content_type,
+        pdf.sha256,
+    )
     data = read(copy)
     assert data == read(pdf) == pdf_bytes("VAT 20%")
     assert hashlib.sha256(data).hexdigest() == copy.sha256
@@ -270,7 +297,9 @@ def test_ticket_split_attachment_of_another_message_refused(cast, two_problems):
     foreign_file = second.attachments.first()
     tickets_before = Ticket.objects.count()
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_split(actor=cast.staff, ticket=ticket, message=first, attachment_ids=[foreign_file.pk])
+        services.ticket_split(
+            actor=cast.staff, ticket=ticket, message=first, attachment_ids=[foreign_file.pk]
+        )
     assert "attachments" in info.value.errors
     assert Ticket.objects.count() == tickets_before
 
@@ -309,7 +338,9 @@ def test_ticket_delete_files_stay_until_commit(cast, two_problems, django_captur
     assert all(storage.exists(name) for storage, name in files)
 
 
-def test_ticket_delete_split_source_keeps_the_split_ticket(cast, two_problems, django_capture_on_commit_callbacks):
+def test_ticket_delete_split_source_keeps_the_split_ticket(
+    cast, two_problems, django_capture_on_commit_callbacks
+):
     ticket, second = two_problems
     pdf = second.attachments.get(name="invoice.pdf")
     new = services.ticket_split(actor=cast.staff, ticket=ticket, message=second, attachment_ids=[pdf.pk])

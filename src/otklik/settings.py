@@ -37,7 +37,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = _env_bool("OTKLIK_DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OTKLIK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [

@@ -5,9 +5,25 @@ from django.utils.translation import gettext_lazy as _
 from otklik.web.forms import KeyboardFriendlyMixin
 
 TIME_ZONES = [
-    "Europe/Kaliningrad", "Europe/Moscow", "Europe/Samara", "Asia/Yekaterinburg", "Asia/Omsk", "Asia/Novosibirsk",
-    "Asia/Krasnoyarsk", "Asia/Irkutsk", "Asia/Yakutsk", "Asia/Vladivostok", "Asia/Magadan", "Asia/Kamchatka",
-    "Europe/Minsk", "Asia/Almaty", "Europe/Kyiv", "Europe/Berlin", "Europe/London", "UTC", "America/New_York",
+    "Europe/Kaliningrad",
+    "Europe/Moscow",
+    "Europe/Samara",
+    "Asia/Yekaterinburg",
+    "Asia/Omsk",
+    "Asia/Novosibirsk",
+    "Asia/Krasnoyarsk",
+    "Asia/Irkutsk",
+    "Asia/Yakutsk",
+    "Asia/Vladivostok",
+    "Asia/Magadan",
+    "Asia/Kamchatka",
+    "Europe/Minsk",
+    "Asia/Almaty",
+    "Europe/Kyiv",
+    "Europe/Berlin",
+    "Europe/London",
+    "UTC",
+    "America/New_York",
 ]
 
 

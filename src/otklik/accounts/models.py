@@ -16,7 +16,9 @@ class AccessLevel(models.TextChoices):
 class GroupAccess(models.Model):
     """The support module access level that a user group grants to its members."""
 
-    group = models.OneToOneField(Group, on_delete=models.CASCADE, related_name="support_access", verbose_name=_("user group"))
+    group = models.OneToOneField(
+        Group, on_delete=models.CASCADE, related_name="support_access", verbose_name=_("user group")
+    )
     level = models.CharField(_("access level"), max_length=10, choices=AccessLevel.choices)
 
     class Meta:
@@ -54,7 +56,9 @@ class SupportGroup(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     description = models.TextField(_("description"), blank=True)
     sort = models.PositiveIntegerField(_("sort"), default=100)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="SupportGroupMember", related_name="support_groups")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="SupportGroupMember", related_name="support_groups"
+    )
 
     class Meta:
         ordering = ["sort", "name"]
@@ -67,7 +71,9 @@ class SupportGroup(models.Model):
 
 class SupportGroupMember(models.Model):
     group = models.ForeignKey(SupportGroup, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_memberships"
+    )
     can_view = models.BooleanField(_("can view the group's tickets"), default=True)
     mail_new = models.BooleanField(_("is mailed about new tickets"), default=False)
     mail_update = models.BooleanField(_("is mailed about updates"), default=False)

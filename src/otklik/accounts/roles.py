@@ -14,9 +14,7 @@ def levels_of(user: User | AnonymousUser) -> frozenset[str]:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    levels = set(
-        GroupAccess.objects.filter(group__user=user).values_list("level", flat=True)
-    )
+    levels = set(GroupAccess.objects.filter(group__user=user).values_list("level", flat=True))
     if user.is_superuser:
         # The site superuser is always a support admin.
         levels.add(AccessLevel.ADMIN)

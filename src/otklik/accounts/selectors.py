@@ -13,8 +13,7 @@ def support_user_list() -> QuerySet[User]:
     return (
         User.objects.filter(is_active=True)
         .filter(
-            Q(is_superuser=True)
-            | Q(groups__support_access__level__in=[AccessLevel.STAFF, AccessLevel.ADMIN])
+            Q(is_superuser=True) | Q(groups__support_access__level__in=[AccessLevel.STAFF, AccessLevel.ADMIN])
         )
         .distinct()
         .order_by("last_name", "first_name", "username")

@@ -70,7 +70,13 @@ def user_create(
 
 
 def user_register(
-    *, username: str, email: str, password: str, first_name: str = "", last_name: str = "", language: str = "ru"
+    *,
+    username: str,
+    email: str,
+    password: str,
+    first_name: str = "",
+    last_name: str = "",
+    language: str = "ru",
 ) -> User:
     """Register a visitor as a support client at once; the e-mail is confirmed later.
 
@@ -93,7 +99,9 @@ def user_register(
         errors.setdefault("email", []).append(_("Enter a valid e-mail address."))
     else:
         if User.objects.filter(email__iexact=email).exists():
-            errors.setdefault("email", []).append(_("A user with this e-mail already exists; log in instead."))
+            errors.setdefault("email", []).append(
+                _("A user with this e-mail already exists; log in instead.")
+            )
     try:
         validate_password(password or "", User(username=username, email=email))
     except DjangoValidationError as exc:
@@ -154,11 +162,18 @@ def token_authenticate(token: str) -> User | None:
 
 @transaction.atomic
 def support_group_add_member(
-    *, group: SupportGroup, user: User, can_view: bool = True, mail_new: bool = False, mail_update: bool = False
+    *,
+    group: SupportGroup,
+    user: User,
+    can_view: bool = True,
+    mail_new: bool = False,
+    mail_update: bool = False,
 ) -> SupportGroupMember:
     """Add a user to a support group (or update the member's flags)."""
     member, _created = SupportGroupMember.objects.update_or_create(
-        group=group, user=user, defaults={"can_view": can_view, "mail_new": mail_new, "mail_update": mail_update}
+        group=group,
+        user=user,
+        defaults={"can_view": can_view, "mail_new": mail_new, "mail_update": mail_update},
     )
     return member
 
@@ -168,5 +183,7 @@ def support_group_ensure(*, name: str, kind: str, description: str = "") -> Supp
     """Return the support group with this name, creating it (with the kind and description) if missing."""
     if kind not in SupportGroup.Kind.values:
         raise ValidationFailed(_("Choose a valid value."), field="kind")
-    group, _created = SupportGroup.objects.get_or_create(name=name, defaults={"kind": kind, "description": description})
+    group, _created = SupportGroup.objects.get_or_create(
+        name=name, defaults={"kind": kind, "description": description}
+    )
     return group

@@ -36,8 +36,12 @@ def register(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         try:
             user = user_register(
-                username=data["username"], email=data["email"], password=data["password"],
-                first_name=data["first_name"], last_name=data["last_name"], language=(get_language() or "ru")[:2],
+                username=data["username"],
+                email=data["email"],
+                password=data["password"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                language=(get_language() or "ru")[:2],
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
@@ -45,7 +49,12 @@ def register(request: HttpRequest) -> HttpResponse:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome! You are registered and logged in."))
             return redirect(next_url or "tickets:client_new")
-    return render(request, "accounts/register.html", {"form": form, "next": next_url}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "accounts/register.html",
+        {"form": form, "next": next_url},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -53,7 +62,10 @@ def register(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     """Let the user choose the interface language and time zone."""
     current = getattr(request.user, "profile", None)
-    initial = {"language": current.language if current else "ru", "time_zone": current.time_zone if current else "Europe/Moscow"}
+    initial = {
+        "language": current.language if current else "ru",
+        "time_zone": current.time_zone if current else "Europe/Moscow",
+    }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and is_demo_only(request.user):
         messages.warning(request, _("Demo access is read-only: nothing was saved."))

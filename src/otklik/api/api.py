@@ -78,7 +78,11 @@ def _pydantic_message(err: dict) -> str:
 def _invalid(request: HttpRequest, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "query", "path", "payload", "form", "data")]
+        loc = [
+            str(p)
+            for p in err.get("loc", [])
+            if p not in ("body", "query", "path", "payload", "form", "data")
+        ]
         errors.setdefault(".".join(loc) or "__all__", []).append(_pydantic_message(err))
     return api.create_response(request, {"detail": _("Invalid input."), "errors": errors}, status=422)
 

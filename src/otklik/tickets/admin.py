@@ -34,7 +34,9 @@ class DictionaryEntryAdmin(SupportAdminPermissions, admin.ModelAdmin):
         except ProtectedError:
             obj.active = False
             obj.save(update_fields=["active"])
-            messages.warning(request, _("“%(name)s” is in use, so it was deactivated instead of deleted.") % {"name": obj})
+            messages.warning(
+                request, _("“%(name)s” is in use, so it was deactivated instead of deleted.") % {"name": obj}
+            )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:

@@ -102,7 +102,9 @@ class TicketListQuery(Schema):
     time_spent_min: QCount = None
     time_spent_max: QCount = None
     overdue_min: QCount = None
-    auto_close_days_min: QCount = Field(None, description="Auto-close days (the ticket's own or the module default).")
+    auto_close_days_min: QCount = Field(
+        None, description="Auto-close days (the ticket's own or the module default)."
+    )
     auto_close_days_max: QCount = None
     comment: QText = ""
     client_group: QId = None

@@ -29,7 +29,9 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 _EXECUTABLE_MAGIC = (
     b"MZ",  # Windows PE / DOS
     b"\x7fELF",  # Linux ELF
-    b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe",  # Mach-O
+    b"\xcf\xfa\xed\xfe",
+    b"\xce\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",  # Mach-O
     b"#!",  # scripts
 )
 ALLOWED_KINDS = frozenset({"png", "jpeg", "gif", "pdf", "zip", "rar", "7z", "text"})
@@ -121,25 +123,34 @@ def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> li
             continue
         if size > limits.per_file:
             problems.append(
-                _("%(name)s: the file is larger than %(limit)s MB.") % {"name": name, "limit": _mb(limits.per_file)}
+                _("%(name)s: the file is larger than %(limit)s MB.")
+                % {"name": name, "limit": _mb(limits.per_file)}
             )
             continue
         kind = sniff(head)
         if kind is None or kind.kind not in ALLOWED_KINDS:
             if kind is not None and kind.kind == "bmp":
                 problems.append(
-                    _("%(name)s: BMP images are not accepted. Please pack the file into a ZIP archive "
-                      "or save it as PNG, then attach it again.") % {"name": name}
+                    _(
+                        "%(name)s: BMP images are not accepted. Please pack the file into a ZIP archive "
+                        "or save it as PNG, then attach it again."
+                    )
+                    % {"name": name}
                 )
             else:
                 problems.append(
-                    _("%(name)s: this type of file is not accepted. Allowed: JPG, GIF, PNG, PDF, TXT/LOG, "
-                      "ZIP, RAR, 7Z.") % {"name": name}
+                    _(
+                        "%(name)s: this type of file is not accepted. Allowed: JPG, GIF, PNG, PDF, TXT/LOG, "
+                        "ZIP, RAR, 7Z."
+                    )
+                    % {"name": name}
                 )
             continue
         checked.append(CheckedUpload(name, size, kind.content_type, digest.hexdigest(), fileobj))
     if total > limits.per_message and not problems:
-        problems.append(_("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)})
+        problems.append(
+            _("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)}
+        )
     if problems:
         raise ValidationFailed(" ".join(problems), field="files", errors={"files": problems})
     return checked

@@ -35,10 +35,20 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
     message = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 8}))
     category = forms.ChoiceField(label=_("Category"), required=False)
     criticality = forms.ChoiceField(label=_("Criticality"), required=False)
-    looked = forms.CharField(label=_("Where you already looked for an answer"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    looked = forms.CharField(
+        label=_("Where you already looked for an answer"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     did = forms.CharField(label=_("What you did"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    expected = forms.CharField(label=_("What you expected"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    saw = forms.CharField(label=_("What you saw (the full error text)"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    expected = forms.CharField(
+        label=_("What you expected"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    saw = forms.CharField(
+        label=_("What you saw (the full error text)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
     files = MultipleFileField(label=_("Files"))
 
     def __init__(self, *args, dictionaries: dict[str, list[DictionaryEntry]], **kwargs):
@@ -50,13 +60,15 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
             if default is not None and not self.is_bound:
                 self.initial.setdefault(name, str(default.pk))
 
-
     def ticket_kwargs(self) -> dict:
         """Return the cleaned data as keyword arguments of services.ticket_create."""
         d = self.cleaned_data
         return {
-            "title": d["title"], "message": d["message"], "category": d["category"] or None,
-            "criticality": d["criticality"] or None, "prompts": {k: d[k] for k in ("looked", "did", "expected", "saw")},
+            "title": d["title"],
+            "message": d["message"],
+            "category": d["category"] or None,
+            "criticality": d["criticality"] or None,
+            "prompts": {k: d[k] for k in ("looked", "did", "expected", "saw")},
         }
 
 
@@ -65,20 +77,29 @@ class StaffNewTicketForm(NewTicketForm):
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
     source = forms.ChoiceField(label=_("Source"), required=False)
-    admin_comment = forms.CharField(label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    admin_comment = forms.CharField(
+        label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, dictionaries, users, support_users, **kwargs):
         super().__init__(*args, dictionaries=dictionaries, **kwargs)
-        self.fields["author"].choices = [("", _("— me —"))] + [(str(u.pk), f"{u.get_full_name() or u.username} ({u.email})") for u in users]
-        self.fields["responsible"].choices = [("", _("— automatic —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
+        self.fields["author"].choices = [("", _("— me —"))] + [
+            (str(u.pk), f"{u.get_full_name() or u.username} ({u.email})") for u in users
+        ]
+        self.fields["responsible"].choices = [("", _("— automatic —"))] + [
+            (str(u.pk), u.get_full_name() or u.username) for u in support_users
+        ]
         self.fields["status"].choices = entry_choices(dictionaries["status"])
         self.fields["source"].choices = entry_choices(dictionaries["source"], blank=_("web"))
 
     def ticket_kwargs(self) -> dict:
         d = self.cleaned_data
         return super().ticket_kwargs() | {
-            "author": d["author"] or None, "responsible": d["responsible"] or None, "status": d["status"] or None,
-            "source": d["source"] or None, "admin_comment": d["admin_comment"],
+            "author": d["author"] or None,
+            "responsible": d["responsible"] or None,
+            "status": d["status"] or None,
+            "source": d["source"] or None,
+            "admin_comment": d["admin_comment"],
         }
 
 
@@ -89,8 +110,12 @@ class ReplyForm(KeyboardFriendlyMixin, forms.Form):
 
 class StaffReplyForm(ReplyForm):
     hidden = forms.BooleanField(label=_("Hide the message, do not notify the author"), required=False)
-    not_change_status = forms.BooleanField(label=_("Do not change the status (not an answer)"), required=False)
-    minutes = forms.IntegerField(label=_("Time spent, minutes"), required=False, min_value=0, max_value=100000)
+    not_change_status = forms.BooleanField(
+        label=_("Do not change the status (not an answer)"), required=False
+    )
+    minutes = forms.IntegerField(
+        label=_("Time spent, minutes"), required=False, min_value=0, max_value=100000
+    )
     on_behalf = forms.BooleanField(label=_("Post on behalf of the author"), required=False)
 
 
@@ -105,10 +130,17 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     sla = forms.ChoiceField(label=_("SLA"), required=False)
     source = forms.ChoiceField(label=_("Source"), required=False)
-    auto_close_days = forms.IntegerField(label=_("Auto-close after, days"), required=False, min_value=0, max_value=3650,
-                                         help_text=_("Empty: the module default; 0: never."))
+    auto_close_days = forms.IntegerField(
+        label=_("Auto-close after, days"),
+        required=False,
+        min_value=0,
+        max_value=3650,
+        help_text=_("Empty: the module default; 0: never."),
+    )
     is_postponed = forms.BooleanField(label=_("Postponed"), required=False)
-    admin_comment = forms.CharField(label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    admin_comment = forms.CharField(
+        label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     CUSTOM_PREFIX = "custom__"
 
@@ -116,7 +148,9 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
         super().__init__(*args, **kwargs)
         for name in ("category", "criticality", "status", "difficulty", "source"):
             self.fields[name].choices = entry_choices(dictionaries[name])
-        self.fields["responsible"].choices = [("", _("— nobody —"))] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
+        self.fields["responsible"].choices = [("", _("— nobody —"))] + [
+            (str(u.pk), u.get_full_name() or u.username) for u in support_users
+        ]
         self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
         for definition in custom_fields:
             self.fields[self.CUSTOM_PREFIX + definition.code] = _custom_form_field(definition)
@@ -125,21 +159,29 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
         """Return {code: value} for the custom fields the user changed."""
         return {
             name.removeprefix(self.CUSTOM_PREFIX): self.cleaned_data[name]
-            for name in self.changed_data if name.startswith(self.CUSTOM_PREFIX)
+            for name in self.changed_data
+            if name.startswith(self.CUSTOM_PREFIX)
         }
 
     @classmethod
     def initial_for(cls, ticket) -> dict:
         custom = {cls.CUSTOM_PREFIX + code: value for code, value in (ticket.custom or {}).items()}
+
         # Choice values are strings: an int initial would make every untouched select count as changed.
         def key(pk) -> str:
             return str(pk) if pk else ""
 
         return custom | {
-            "title": ticket.title, "category": key(ticket.category_id), "criticality": key(ticket.criticality_id),
-            "status": key(ticket.status_id), "difficulty": key(ticket.difficulty_id),
-            "responsible": key(ticket.responsible_id), "sla": key(ticket.sla_id), "source": key(ticket.source_id),
-            "auto_close_days": ticket.auto_close_days, "is_postponed": ticket.is_postponed,
+            "title": ticket.title,
+            "category": key(ticket.category_id),
+            "criticality": key(ticket.criticality_id),
+            "status": key(ticket.status_id),
+            "difficulty": key(ticket.difficulty_id),
+            "responsible": key(ticket.responsible_id),
+            "sla": key(ticket.sla_id),
+            "source": key(ticket.source_id),
+            "auto_close_days": ticket.auto_close_days,
+            "is_postponed": ticket.is_postponed,
             "admin_comment": ticket.admin_comment,
         }
 
@@ -149,12 +191,16 @@ def _custom_form_field(definition) -> forms.Field:
 
     kinds = {
         CustomField.Kind.NUMBER: lambda: forms.DecimalField(required=False),
-        CustomField.Kind.DATE: lambda: forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date", "class": "input"})),
+        CustomField.Kind.DATE: lambda: forms.DateField(
+            required=False, widget=forms.DateInput(attrs={"type": "date", "class": "input"})
+        ),
         CustomField.Kind.BOOLEAN: lambda: forms.BooleanField(required=False),
     }
     field = kinds.get(definition.kind, lambda: forms.CharField(required=False, max_length=1000))()
     field.label = definition.name
-    field.widget.attrs.setdefault("class", "check" if definition.kind == CustomField.Kind.BOOLEAN else "input")
+    field.widget.attrs.setdefault(
+        "class", "check" if definition.kind == CustomField.Kind.BOOLEAN else "input"
+    )
     return field
 
 
@@ -163,11 +209,23 @@ class StaffFilterForm(forms.Form):
 
     id = forms.IntegerField(label=_("ID"), required=False, min_value=1)
     q = forms.CharField(label=_("Search"), required=False)
-    indicator = forms.ChoiceField(label=_("Indicator"), required=False, choices=[
-        ("", "—"), ("red", _("red: your move")), ("yellow", _("yellow: waiting, not yours")),
-        ("green", _("green: you answered last")), ("green_s", _("green: support answered")), ("grey", _("grey: closed")),
-    ])
-    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))])
+    indicator = forms.ChoiceField(
+        label=_("Indicator"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("red", _("red: your move")),
+            ("yellow", _("yellow: waiting, not yours")),
+            ("green", _("green: you answered last")),
+            ("green_s", _("green: support answered")),
+            ("grey", _("grey: closed")),
+        ],
+    )
+    state = forms.ChoiceField(
+        label=_("Open / closed"),
+        required=False,
+        choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))],
+    )
     author_text = forms.CharField(label=_("Author"), required=False)
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     sla = forms.ChoiceField(label=_("SLA"), required=False)
@@ -177,14 +235,43 @@ class StaffFilterForm(forms.Form):
     mark = forms.ChoiceField(label=_("Mark"), required=False)
     source = forms.ChoiceField(label=_("Source"), required=False)
     difficulty = forms.ChoiceField(label=_("Difficulty"), required=False)
-    spam = forms.ChoiceField(label=_("Spam"), required=False, choices=[("", "—"), ("none", _("not spam")), ("possible", _("possible spam")), ("definite", _("spam"))])
-    postponed = forms.NullBooleanField(label=_("Postponed"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
-    overdue = forms.NullBooleanField(label=_("Overdue"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
-    special = forms.NullBooleanField(label=_("Special (coupon)"), required=False, widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]))
-    created_from = forms.DateField(label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    created_to = forms.DateField(label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    modified_from = forms.DateField(label=_("Modified from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    modified_to = forms.DateField(label=_("Modified to"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    spam = forms.ChoiceField(
+        label=_("Spam"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("none", _("not spam")),
+            ("possible", _("possible spam")),
+            ("definite", _("spam")),
+        ],
+    )
+    postponed = forms.NullBooleanField(
+        label=_("Postponed"),
+        required=False,
+        widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]),
+    )
+    overdue = forms.NullBooleanField(
+        label=_("Overdue"),
+        required=False,
+        widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]),
+    )
+    special = forms.NullBooleanField(
+        label=_("Special (coupon)"),
+        required=False,
+        widget=forms.Select(choices=[("", "—"), ("true", _("yes")), ("false", _("no"))]),
+    )
+    created_from = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = forms.DateField(
+        label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    modified_from = forms.DateField(
+        label=_("Modified from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    modified_to = forms.DateField(
+        label=_("Modified to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     messages_min = forms.IntegerField(label=_("Messages from"), required=False, min_value=0)
     messages_max = forms.IntegerField(label=_("Messages to"), required=False, min_value=0)
     time_spent_min = forms.IntegerField(label=_("Time spent from, min"), required=False, min_value=0)
@@ -212,8 +299,12 @@ class StaffFilterForm(forms.Form):
         people = [("", "—")] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
         self.fields["created_by"].choices = people
         self.fields["modified_by"].choices = people
-        self.fields["client_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "client"]
-        self.fields["staff_group"].choices = [("", "—")] + [(str(g.pk), g.name) for g in groups if g.kind == "staff"]
+        self.fields["client_group"].choices = [("", "—")] + [
+            (str(g.pk), g.name) for g in groups if g.kind == "client"
+        ]
+        self.fields["staff_group"].choices = [("", "—")] + [
+            (str(g.pk), g.name) for g in groups if g.kind == "staff"
+        ]
         for field in self.fields.values():
             field.widget.attrs.setdefault("class", "input")
 
@@ -230,34 +321,66 @@ class StaffFilterForm(forms.Form):
             return dt.datetime.combine(value + dt.timedelta(days=plus), dt.time.min, tzinfo=tz)
 
         return TicketFilter(
-            id=d.get("id"), q=d.get("q") or "", indicator=d.get("indicator") or "", state=d.get("state") or "",
+            id=d.get("id"),
+            q=d.get("q") or "",
+            indicator=d.get("indicator") or "",
+            state=d.get("state") or "",
             author_text=d.get("author_text") or "",
             responsible=as_int(d["responsible"]) if d.get("responsible") not in (None, "", "none") else None,
             responsible_none=d.get("responsible") == "none",
-            sla=as_int(d.get("sla")), category=as_int(d.get("category")), criticality=as_int(d.get("criticality")),
-            status=as_int(d.get("status")), mark=as_int(d.get("mark")), source=as_int(d.get("source")),
+            sla=as_int(d.get("sla")),
+            category=as_int(d.get("category")),
+            criticality=as_int(d.get("criticality")),
+            status=as_int(d.get("status")),
+            mark=as_int(d.get("mark")),
+            source=as_int(d.get("source")),
             difficulty=as_int(d.get("difficulty")),
-            spam={"none": SpamState.NONE, "possible": SpamState.POSSIBLE, "definite": SpamState.DEFINITE}.get(d.get("spam") or ""),
-            postponed=d.get("postponed"), overdue=d.get("overdue"), special=d.get("special"),
-            created_from=day(d.get("created_from")), created_to=day(d.get("created_to"), 1),
-            modified_from=day(d.get("modified_from")), modified_to=day(d.get("modified_to"), 1),
-            messages_min=d.get("messages_min"), messages_max=d.get("messages_max"),
-            time_spent_min=d.get("time_spent_min"), time_spent_max=d.get("time_spent_max"),
-            overdue_min=d.get("overdue_min"), comment=d.get("comment") or "",
-            auto_close_days_min=d.get("auto_close_days_min"), auto_close_days_max=d.get("auto_close_days_max"),
-            created_by=as_int(d.get("created_by")), modified_by=as_int(d.get("modified_by")),
-            client_group=as_int(d.get("client_group")), staff_group=as_int(d.get("staff_group")),
-            coupon=d.get("coupon") or "", ticket_type=d.get("ticket_type") or "", tier=d.get("tier") or "",
+            spam={"none": SpamState.NONE, "possible": SpamState.POSSIBLE, "definite": SpamState.DEFINITE}.get(
+                d.get("spam") or ""
+            ),
+            postponed=d.get("postponed"),
+            overdue=d.get("overdue"),
+            special=d.get("special"),
+            created_from=day(d.get("created_from")),
+            created_to=day(d.get("created_to"), 1),
+            modified_from=day(d.get("modified_from")),
+            modified_to=day(d.get("modified_to"), 1),
+            messages_min=d.get("messages_min"),
+            messages_max=d.get("messages_max"),
+            time_spent_min=d.get("time_spent_min"),
+            time_spent_max=d.get("time_spent_max"),
+            overdue_min=d.get("overdue_min"),
+            comment=d.get("comment") or "",
+            auto_close_days_min=d.get("auto_close_days_min"),
+            auto_close_days_max=d.get("auto_close_days_max"),
+            created_by=as_int(d.get("created_by")),
+            modified_by=as_int(d.get("modified_by")),
+            client_group=as_int(d.get("client_group")),
+            staff_group=as_int(d.get("staff_group")),
+            coupon=d.get("coupon") or "",
+            ticket_type=d.get("ticket_type") or "",
+            tier=d.get("tier") or "",
         )
 
 
 class ClientFilterForm(forms.Form):
     id = forms.IntegerField(label=_("ID"), required=False, min_value=1)
     q = forms.CharField(label=_("Search"), required=False)
-    indicator = forms.ChoiceField(label=_("Indicator"), required=False, choices=[
-        ("", "—"), ("red", _("red: support answered, your move")), ("green", _("green: waiting for support")), ("grey", _("grey: closed")),
-    ])
-    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))])
+    indicator = forms.ChoiceField(
+        label=_("Indicator"),
+        required=False,
+        choices=[
+            ("", "—"),
+            ("red", _("red: support answered, your move")),
+            ("green", _("green: waiting for support")),
+            ("grey", _("grey: closed")),
+        ],
+    )
+    state = forms.ChoiceField(
+        label=_("Open / closed"),
+        required=False,
+        choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -266,4 +389,6 @@ class ClientFilterForm(forms.Form):
 
     def to_filter(self) -> TicketFilter:
         d = self.cleaned_data
-        return TicketFilter(id=d.get("id"), q=d.get("q") or "", indicator=d.get("indicator") or "", state=d.get("state") or "")
+        return TicketFilter(
+            id=d.get("id"), q=d.get("q") or "", indicator=d.get("indicator") or "", state=d.get("state") or ""
+        )

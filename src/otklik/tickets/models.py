@@ -32,13 +32,20 @@ class DictionaryEntry(models.Model):
     description_en = models.TextField(_("description (English)"), blank=True)
     sort = models.IntegerField(_("sort"), default=100)
     code = models.CharField(
-        _("symbolic code"), max_length=64, blank=True,
+        _("symbolic code"),
+        max_length=64,
+        blank=True,
         help_text=_("Latin letters, digits and underscore; unique within the dictionary."),
         validators=[RegexValidator(r"^[A-Za-z0-9_]*$", _("Use only Latin letters, digits and underscore."))],
     )
     is_default = models.BooleanField(_("default"), default=False)
     responsible = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("responsible")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("responsible"),
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -65,7 +72,9 @@ class DictionaryEntry(models.Model):
         if self.code and others.filter(code=self.code).exists():
             errors["code"] = _("This code is already used in this dictionary.")
         if self.is_default and others.filter(is_default=True).exists():
-            errors["is_default"] = _("Another entry of this dictionary is already the default; clear it first.")
+            errors["is_default"] = _(
+                "Another entry of this dictionary is already the default; clear it first."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -118,7 +127,12 @@ class TicketQuerySet(models.QuerySet):
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
-        if fresh and self._attach_relations and self._result_cache and isinstance(self._result_cache[0], Ticket):
+        if (
+            fresh
+            and self._attach_relations
+            and self._result_cache
+            and isinstance(self._result_cache[0], Ticket)
+        ):
             attach_relations(self._result_cache)
 
     def iterator_with_relations(self, chunk_size: int = 2000):
@@ -167,47 +181,95 @@ class Ticket(models.Model):
 
     title = models.CharField(_("title"), max_length=255)
     author = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets_authored", verbose_name=_("author")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets_authored",
+        verbose_name=_("author"),
     )
     author_email = models.CharField(_("author's address"), max_length=254, blank=True)
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
     )
-    created_via = models.CharField(_("created via"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    created_via = models.CharField(
+        _("created via"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
     source = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("source"),
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("source"),
         limit_choices_to={"kind": DictionaryKind.SOURCE},
     )
     category = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("category"),
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("category"),
         limit_choices_to={"kind": DictionaryKind.CATEGORY},
     )
     criticality = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("criticality"), limit_choices_to={"kind": DictionaryKind.CRITICALITY},
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("criticality"),
+        limit_choices_to={"kind": DictionaryKind.CRITICALITY},
     )
     status = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("status"),
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("status"),
         limit_choices_to={"kind": DictionaryKind.STATUS},
     )
     difficulty = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
-        verbose_name=_("difficulty"), limit_choices_to={"kind": DictionaryKind.DIFFICULTY},
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("difficulty"),
+        limit_choices_to={"kind": DictionaryKind.DIFFICULTY},
     )
     mark = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("mark"),
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("mark"),
         limit_choices_to={"kind": DictionaryKind.MARK},
     )
     sla = models.ForeignKey(
-        "sla.SlaLevel", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets", verbose_name=_("SLA")
+        "sla.SlaLevel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        verbose_name=_("SLA"),
     )
     responsible = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets_responsible",
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets_responsible",
         verbose_name=_("responsible"),
     )
     is_special = models.BooleanField(_("special ticket"), default=False)
     coupon_code = models.CharField(_("coupon"), max_length=64, blank=True)
-    spam = models.CharField(_("spam"), max_length=10, choices=SpamState.choices, default=SpamState.NONE, blank=True)
+    spam = models.CharField(
+        _("spam"), max_length=10, choices=SpamState.choices, default=SpamState.NONE, blank=True
+    )
     is_postponed = models.BooleanField(_("postponed"), default=False)
     admin_comment = models.TextField(_("administrator's comment"), blank=True)
 
@@ -221,7 +283,12 @@ class Ticket(models.Model):
     awaits_support = models.BooleanField(_("awaits support"), default=True)
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
     last_message_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("last message by")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("last message by"),
     )
     last_message_by_support = models.BooleanField(_("last message by support"), default=False)
     first_client_message_after_support_at = models.DateTimeField(
@@ -229,7 +296,10 @@ class Ticket(models.Model):
     )
     time_spent_minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
     auto_close_days = models.PositiveIntegerField(
-        _("auto-close after, days"), null=True, blank=True, help_text=_("Empty: the module default; 0: never.")
+        _("auto-close after, days"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the module default; 0: never."),
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     reopened_at = models.DateTimeField(_("reopened"), null=True, blank=True)
@@ -238,9 +308,16 @@ class Ticket(models.Model):
     created_at = models.DateTimeField(_("created"), db_index=True)
     modified_at = models.DateTimeField(_("modified"))
     modified_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("modified by")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("modified by"),
     )
-    modified_via = models.CharField(_("modified via"), max_length=10, choices=Channel.choices, default=Channel.WEB)
+    modified_via = models.CharField(
+        _("modified via"), max_length=10, choices=Channel.choices, default=Channel.WEB
+    )
 
     # Three-tier process (F-30): plain fields until the workflow engine arrives.
     ticket_type = models.CharField(_("type"), max_length=32, blank=True)
@@ -251,7 +328,12 @@ class Ticket(models.Model):
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
     # The ticket this one was split from, for the cross-reference.
     split_from = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="split_into", verbose_name=_("split from")
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="split_into",
+        verbose_name=_("split from"),
     )
 
     class Meta:
@@ -260,8 +342,12 @@ class Ticket(models.Model):
         indexes = [
             # The staff list's default order (F-02); the trailing id keeps pages stable.
             models.Index(
-                models.F("is_special").desc(), models.F("is_overdue").desc(), models.F("reminder_sent").desc(),
-                "last_message_by_support", models.F("last_message_at").desc(), name="ticket_default_order",
+                models.F("is_special").desc(),
+                models.F("is_overdue").desc(),
+                models.F("reminder_sent").desc(),
+                "last_message_by_support",
+                models.F("last_message_at").desc(),
+                name="ticket_default_order",
             ),
             models.Index(fields=["responsible", "closed_at"], name="ticket_responsible_open"),
             models.Index(fields=["author", "-modified_at"], name="ticket_author_modified"),
@@ -308,7 +394,12 @@ class Message(models.Model):
     )
     via = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
     source = models.ForeignKey(
-        DictionaryEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("source")
+        DictionaryEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("source"),
     )
     by_support = models.BooleanField(_("by support"), default=False)
     minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
@@ -391,6 +482,7 @@ FIELD_LABELS = {
     "expected_date": _("expected resolution date"),
 }
 
+
 class TicketEvent(models.Model):
     """One change to a ticket's field: who, when, via which channel, old -> new (ARCHITECTURE rule 5)."""
 
@@ -399,7 +491,9 @@ class TicketEvent(models.Model):
     at = models.DateTimeField(db_index=True)
     via = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     # The log message that lists this change in the discussion.
-    message = models.ForeignKey("Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
     field = models.CharField(max_length=40)
     old = models.TextField(blank=True)
     new = models.TextField(blank=True)
@@ -433,7 +527,9 @@ class TicketPresence(models.Model):
 class TicketSearchDocument(models.Model):
     """The text search sees: `public_text` for clients, `staff_text` adds hidden messages. Log lines never."""
 
-    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document")
+    ticket = models.OneToOneField(
+        Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
     public_text = models.TextField(blank=True)
     staff_text = models.TextField(blank=True)
 
@@ -446,15 +542,26 @@ class ModuleOptions(models.Model):
         BITRIX = "bitrix", _("category, criticality, source, SLA, then module default")
 
     default_responsible = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("default responsible")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("default responsible"),
     )
     responsible_order = models.CharField(
-        _("order of choosing the responsible"), max_length=10, choices=ResponsibleOrder.choices,
+        _("order of choosing the responsible"),
+        max_length=10,
+        choices=ResponsibleOrder.choices,
         default=ResponsibleOrder.SEED,
     )
     staff_see_unassigned = models.BooleanField(_("staff see unassigned tickets"), default=True)
-    presence_minutes = models.PositiveIntegerField(_("show who viewed the ticket in the last N minutes"), default=5)
-    auto_close_days = models.PositiveIntegerField(_("auto-close after N days of client silence (0: never)"), default=7)
+    presence_minutes = models.PositiveIntegerField(
+        _("show who viewed the ticket in the last N minutes"), default=5
+    )
+    auto_close_days = models.PositiveIntegerField(
+        _("auto-close after N days of client silence (0: never)"), default=7
+    )
     client_file_limit_mb = models.PositiveIntegerField(_("client file size limit, MB"), default=10)
     client_message_limit_mb = models.PositiveIntegerField(_("client limit per message, MB"), default=25)
     staff_file_limit_mb = models.PositiveIntegerField(_("hard cap for staff files, MB"), default=100)
@@ -498,8 +605,14 @@ class CustomField(models.Model):
         BOOLEAN = "boolean", _("yes / no")
 
     code = models.CharField(
-        _("symbolic code"), max_length=32, unique=True,
-        validators=[RegexValidator(r"^[A-Za-z][A-Za-z0-9_]*$", _("Start with a Latin letter; then letters, digits, underscore."))],
+        _("symbolic code"),
+        max_length=32,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^[A-Za-z][A-Za-z0-9_]*$", _("Start with a Latin letter; then letters, digits, underscore.")
+            )
+        ],
     )
     name_ru = models.CharField(_("name (Russian)"), max_length=100)
     name_en = models.CharField(_("name (English)"), max_length=100)

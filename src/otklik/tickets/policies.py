@@ -23,8 +23,22 @@ CLIENT_CREATE_FIELDS = frozenset({"title", "message", "files", "category", "crit
 AUTHOR_LATER_FIELDS = frozenset({"criticality", "mark"})
 # F-13: staff-only ticket attributes.
 STAFF_FIELDS = frozenset(
-    {"status", "difficulty", "responsible", "sla", "author", "source", "admin_comment", "auto_close_days",
-     "is_postponed", "ticket_type", "tier", "planned_effort_minutes", "expected_date", "custom"}
+    {
+        "status",
+        "difficulty",
+        "responsible",
+        "sla",
+        "author",
+        "source",
+        "admin_comment",
+        "auto_close_days",
+        "is_postponed",
+        "ticket_type",
+        "tier",
+        "planned_effort_minutes",
+        "expected_date",
+        "custom",
+    }
 )
 # F-13: staff / responsible / admin may change these later (mark is the author's alone).
 STAFF_LATER_FIELDS = STAFF_FIELDS | {"title", "category", "criticality"}
@@ -165,8 +179,10 @@ class TicketPolicy:
             raise ReadOnlyAccess()
 
     def can_create(self) -> bool:
-        return self.user.is_authenticated and not self.is_demo and bool(
-            self.levels & {AccessLevel.CLIENT, AccessLevel.STAFF, AccessLevel.ADMIN}
+        return (
+            self.user.is_authenticated
+            and not self.is_demo
+            and bool(self.levels & {AccessLevel.CLIENT, AccessLevel.STAFF, AccessLevel.ADMIN})
         )
 
     def create_fields(self) -> frozenset[str]:

@@ -46,8 +46,14 @@ def load_dictionaries(entry_model) -> int:
     for kind, rows in DICTIONARY_SEED.items():
         for sort, (code, name_ru, name_en, is_default) in enumerate(rows, start=1):
             _obj, created = entry_model.objects.get_or_create(
-                kind=kind, code=code,
-                defaults={"name_ru": name_ru, "name_en": name_en, "sort": sort * 100, "is_default": is_default},
+                kind=kind,
+                code=code,
+                defaults={
+                    "name_ru": name_ru,
+                    "name_en": name_en,
+                    "sort": sort * 100,
+                    "is_default": is_default,
+                },
             )
             made += created
     return made

@@ -111,7 +111,14 @@ SORT_FIELDS = {
     "overdue": "overdue_count",
     "deadline": "deadline_at",
 }
-DEFAULT_STAFF_ORDER = ("-is_special", "-is_overdue", "-reminder_sent", "last_message_by_support", "-last_message_at", "-id")
+DEFAULT_STAFF_ORDER = (
+    "-is_special",
+    "-is_overdue",
+    "-reminder_sent",
+    "last_message_by_support",
+    "-last_message_at",
+    "-id",
+)
 DEFAULT_CLIENT_ORDER = ("-modified_at", "-id")
 
 
@@ -172,9 +179,16 @@ def ticket_list(policy: TicketPolicy, flt: TicketFilter | None = None, sort: str
 
 def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -> QuerySet[Ticket]:
     exact = {
-        "pk": f.id, "author_id": f.author, "created_by_id": f.created_by, "modified_by_id": f.modified_by,
-        "sla_id": f.sla, "category_id": f.category, "criticality_id": f.criticality, "status_id": f.status,
-        "mark_id": f.mark, "source_id": f.source,
+        "pk": f.id,
+        "author_id": f.author,
+        "created_by_id": f.created_by,
+        "modified_by_id": f.modified_by,
+        "sla_id": f.sla,
+        "category_id": f.category,
+        "criticality_id": f.criticality,
+        "status_id": f.status,
+        "mark_id": f.mark,
+        "source_id": f.source,
     }
     qs = qs.filter(**{k: v for k, v in exact.items() if v is not None})
     if f.indicator:
@@ -188,12 +202,17 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
     if f.author_text:
         t = f.author_text
         qs = qs.filter(
-            Q(author__username__icontains=t) | Q(author__email__icontains=t) | Q(author__last_name__icontains=t)
+            Q(author__username__icontains=t)
+            | Q(author__email__icontains=t)
+            | Q(author__last_name__icontains=t)
             | Q(author_email__icontains=t)
         )
     if policy.sees_support_view:
         qs = _apply_staff_filter(qs, f)
-    for field, lo, hi in (("created_at", f.created_from, f.created_to), ("modified_at", f.modified_from, f.modified_to)):
+    for field, lo, hi in (
+        ("created_at", f.created_from, f.created_to),
+        ("modified_at", f.modified_from, f.modified_to),
+    ):
         if lo:
             qs = qs.filter(**{f"{field}__gte": lo})
         if hi:
@@ -298,8 +317,44 @@ def fts5_query(text: str) -> str:
 # embedded mode strips one ending and matches the stem as a prefix: "ошибки" finds "ошибка", "оплаты"
 # finds "оплата". PostgreSQL does real morphology with its russian configuration.
 _RU_ENDINGS = (
-    "ами", "ями", "ого", "его", "ому", "ему", "ыми", "ими", "иях", "ах", "ях", "ам", "ям", "ом", "ем", "ов", "ев",
-    "ая", "яя", "ое", "ее", "ые", "ие", "ой", "ей", "ий", "ый", "ую", "юю", "а", "я", "ы", "и", "у", "ю", "е", "о", "ь",
+    "ами",
+    "ями",
+    "ого",
+    "его",
+    "ому",
+    "ему",
+    "ыми",
+    "ими",
+    "иях",
+    "ах",
+    "ях",
+    "ам",
+    "ям",
+    "ом",
+    "ем",
+    "ов",
+    "ев",
+    "ая",
+    "яя",
+    "ое",
+    "ее",
+    "ые",
+    "ие",
+    "ой",
+    "ей",
+    "ий",
+    "ый",
+    "ую",
+    "юю",
+    "а",
+    "я",
+    "ы",
+    "и",
+    "у",
+    "ю",
+    "е",
+    "о",
+    "ь",
 )
 _MIN_STEM = 4
 
@@ -331,7 +386,9 @@ def message_list(policy: TicketPolicy, ticket: Ticket) -> list[Message]:
     )
 
 
-def presence_list(ticket: Ticket, *, minutes: int, exclude: User | None = None) -> tuple[list[User], list[User]]:
+def presence_list(
+    ticket: Ticket, *, minutes: int, exclude: User | None = None
+) -> tuple[list[User], list[User]]:
     """Return (who viewed in the last `minutes`, who is answering now) for the ticket page."""
     since = clock.now() - timedelta(minutes=minutes)
     rows = TicketPresence.objects.filter(ticket=ticket, seen_at__gte=since).select_related("user")
@@ -347,7 +404,10 @@ def author_other_tickets(policy: TicketPolicy, ticket: Ticket, limit: int = 10) 
     if ticket.author_id is None:
         return []
     return list(
-        policy.visible().filter(author_id=ticket.author_id).exclude(pk=ticket.pk).order_by("-created_at")[:limit]
+        policy.visible()
+        .filter(author_id=ticket.author_id)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")[:limit]
     )
 
 

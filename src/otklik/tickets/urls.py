@@ -18,8 +18,18 @@ urlpatterns = [
     path("staff/tickets/<int:ticket_id>/delete/", staff.staff_delete, name="staff_delete"),
     path("staff/tickets/<int:ticket_id>/presence/", staff.presence_ping, name="presence"),
     path("staff/tickets/<int:ticket_id>/history.csv", staff.staff_history_csv, name="staff_history"),
-    path("staff/tickets/<int:ticket_id>/messages/<int:number>/edit/", staff.message_edit, name="message_edit"),
-    path("staff/tickets/<int:ticket_id>/messages/<int:number>/delete/", staff.message_delete, name="message_delete"),
-    path("staff/tickets/<int:ticket_id>/messages/<int:number>/split/", staff.message_split, name="message_split"),
+    path(
+        "staff/tickets/<int:ticket_id>/messages/<int:number>/edit/", staff.message_edit, name="message_edit"
+    ),
+    path(
+        "staff/tickets/<int:ticket_id>/messages/<int:number>/delete/",
+        staff.message_delete,
+        name="message_delete",
+    ),
+    path(
+        "staff/tickets/<int:ticket_id>/messages/<int:number>/split/",
+        staff.message_split,
+        name="message_split",
+    ),
     path("files/<int:attachment_id>/<path:name>", files.attachment_download, name="attachment"),
 ]

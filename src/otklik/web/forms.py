@@ -13,7 +13,9 @@ def apply_errors(form: forms.Form, exc: DomainError) -> None:
     for field, messages in exc.errors.items():
         target = field if field in form.fields else None
         for message in messages:
-            form.add_error(target, message if target else f"{field}: {message}" if field not in ("__all__",) else message)
+            form.add_error(
+                target, message if target else f"{field}: {message}" if field not in ("__all__",) else message
+            )
 
 
 class KeyboardFriendlyMixin:

@@ -6,91 +6,185 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SupportGroup',
+            name="SupportGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True, verbose_name='name')),
-                ('kind', models.CharField(choices=[('client', 'client group'), ('staff', 'staff group')], max_length=10, verbose_name='kind')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('sort', models.PositiveIntegerField(default=100, verbose_name='sort')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True, verbose_name="name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("client", "client group"), ("staff", "staff group")],
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                ("sort", models.PositiveIntegerField(default=100, verbose_name="sort")),
             ],
             options={
-                'verbose_name': 'support group',
-                'verbose_name_plural': 'support groups',
-                'ordering': ['sort', 'name'],
+                "verbose_name": "support group",
+                "verbose_name_plural": "support groups",
+                "ordering": ["sort", "name"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100, verbose_name='name')),
-                ('prefix', models.CharField(db_index=True, max_length=12)),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100, verbose_name="name")),
+                ("prefix", models.CharField(db_index=True, max_length=12)),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'API token',
-                'verbose_name_plural': 'API tokens',
+                "verbose_name": "API token",
+                "verbose_name_plural": "API tokens",
             },
         ),
         migrations.CreateModel(
-            name='GroupAccess',
+            name="GroupAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(choices=[('client', 'support client'), ('staff', 'support staff'), ('demo', 'demo access'), ('admin', 'support administrator')], max_length=10, verbose_name='access level')),
-                ('group', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='support_access', to='auth.group', verbose_name='user group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        choices=[
+                            ("client", "support client"),
+                            ("staff", "support staff"),
+                            ("demo", "demo access"),
+                            ("admin", "support administrator"),
+                        ],
+                        max_length=10,
+                        verbose_name="access level",
+                    ),
+                ),
+                (
+                    "group",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="support_access",
+                        to="auth.group",
+                        verbose_name="user group",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'module access level',
-                'verbose_name_plural': 'module access levels',
+                "verbose_name": "module access level",
+                "verbose_name_plural": "module access levels",
             },
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('ru', 'Русский'), ('en', 'English')], default='ru', max_length=5, verbose_name='language')),
-                ('time_zone', models.CharField(default='Europe/Moscow', max_length=64, verbose_name='time zone')),
-                ('email_confirmed', models.BooleanField(default=False, verbose_name='e-mail confirmed')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("ru", "Русский"), ("en", "English")],
+                        default="ru",
+                        max_length=5,
+                        verbose_name="language",
+                    ),
+                ),
+                (
+                    "time_zone",
+                    models.CharField(default="Europe/Moscow", max_length=64, verbose_name="time zone"),
+                ),
+                ("email_confirmed", models.BooleanField(default=False, verbose_name="e-mail confirmed")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'profile',
-                'verbose_name_plural': 'profiles',
+                "verbose_name": "profile",
+                "verbose_name_plural": "profiles",
             },
         ),
         migrations.CreateModel(
-            name='SupportGroupMember',
+            name="SupportGroupMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('can_view', models.BooleanField(default=True, verbose_name="can view the group's tickets")),
-                ('mail_new', models.BooleanField(default=False, verbose_name='is mailed about new tickets')),
-                ('mail_update', models.BooleanField(default=False, verbose_name='is mailed about updates')),
-                ('group', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='accounts.supportgroup')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='support_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("can_view", models.BooleanField(default=True, verbose_name="can view the group's tickets")),
+                ("mail_new", models.BooleanField(default=False, verbose_name="is mailed about new tickets")),
+                ("mail_update", models.BooleanField(default=False, verbose_name="is mailed about updates")),
+                (
+                    "group",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="accounts.supportgroup",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="support_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'group member',
-                'verbose_name_plural': 'group members',
-                'unique_together': {('group', 'user')},
+                "verbose_name": "group member",
+                "verbose_name_plural": "group members",
+                "unique_together": {("group", "user")},
             },
         ),
         migrations.AddField(
-            model_name='supportgroup',
-            name='members',
-            field=models.ManyToManyField(related_name='support_groups', through='accounts.SupportGroupMember', to=settings.AUTH_USER_MODEL),
+            model_name="supportgroup",
+            name="members",
+            field=models.ManyToManyField(
+                related_name="support_groups",
+                through="accounts.SupportGroupMember",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
     ]

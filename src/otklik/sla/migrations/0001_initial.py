@@ -6,34 +6,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SlaLevel',
+            name="SlaLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('description', models.TextField(blank=True, verbose_name='description')),
-                ('priority', models.IntegerField(default=0, help_text='Higher wins when several SLAs fit.', verbose_name='priority')),
-                ('response_minutes', models.PositiveIntegerField(default=0, verbose_name='response time, working minutes')),
-                ('reminder_minutes', models.PositiveIntegerField(default=0, verbose_name='reminder before the deadline, working minutes')),
-                ('deadline_from_creation', models.BooleanField(default=False, help_text="Off: the deadline counts from the client's reply.", verbose_name='count the deadline from ticket creation')),
-                ('is_default', models.BooleanField(default=False, verbose_name='default SLA')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
-                ('groups', models.ManyToManyField(blank=True, related_name='sla_levels', to='auth.group', verbose_name='user groups that get this SLA')),
-                ('responsible', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='default responsible')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("description", models.TextField(blank=True, verbose_name="description")),
+                (
+                    "priority",
+                    models.IntegerField(
+                        default=0, help_text="Higher wins when several SLAs fit.", verbose_name="priority"
+                    ),
+                ),
+                (
+                    "response_minutes",
+                    models.PositiveIntegerField(default=0, verbose_name="response time, working minutes"),
+                ),
+                (
+                    "reminder_minutes",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="reminder before the deadline, working minutes"
+                    ),
+                ),
+                (
+                    "deadline_from_creation",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Off: the deadline counts from the client's reply.",
+                        verbose_name="count the deadline from ticket creation",
+                    ),
+                ),
+                ("is_default", models.BooleanField(default=False, verbose_name="default SLA")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="sla_levels",
+                        to="auth.group",
+                        verbose_name="user groups that get this SLA",
+                    ),
+                ),
+                (
+                    "responsible",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="default responsible",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'SLA level',
-                'verbose_name_plural': 'SLA levels',
-                'ordering': ['-priority', 'name'],
+                "verbose_name": "SLA level",
+                "verbose_name_plural": "SLA levels",
+                "ordering": ["-priority", "name"],
             },
         ),
     ]

@@ -129,7 +129,9 @@ def _groups(users: dict[str, User]) -> None:
             if person.company == name:
                 if not group.memberships.filter(user=users[person.username]).exists():
                     support_group_add_member(group=group, user=users[person.username], can_view=True)
-    team = support_group_ensure(name=STAFF_TEAM, kind=SupportGroup.Kind.STAFF, description="Первая линия поддержки.")
+    team = support_group_ensure(
+        name=STAFF_TEAM, kind=SupportGroup.Kind.STAFF, description="Первая линия поддержки."
+    )
     for username in ("staff", "staff2"):
         if not team.memberships.filter(user=users[username]).exists():
             support_group_add_member(group=team, user=users[username], can_view=True, mail_new=True)

@@ -5,15 +5,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0004_saved_filter'),
+        ("tickets", "0004_saved_filter"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dictionaryentry',
-            name='code',
-            field=models.CharField(blank=True, help_text='Latin letters, digits and underscore; unique within the dictionary.', max_length=64, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_]*$', 'Use only Latin letters, digits and underscore.')], verbose_name='symbolic code'),
+            model_name="dictionaryentry",
+            name="code",
+            field=models.CharField(
+                blank=True,
+                help_text="Latin letters, digits and underscore; unique within the dictionary.",
+                max_length=64,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[A-Za-z0-9_]*$", "Use only Latin letters, digits and underscore."
+                    )
+                ],
+                verbose_name="symbolic code",
+            ),
         ),
     ]

@@ -5,28 +5,58 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_dictionary_code_validator'),
+        ("tickets", "0005_dictionary_code_validator"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CustomField',
+            name="CustomField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=32, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z][A-Za-z0-9_]*$', 'Start with a Latin letter; then letters, digits, underscore.')], verbose_name='symbolic code')),
-                ('name_ru', models.CharField(max_length=100, verbose_name='name (Russian)')),
-                ('name_en', models.CharField(max_length=100, verbose_name='name (English)')),
-                ('kind', models.CharField(choices=[('text', 'text'), ('number', 'number'), ('date', 'date'), ('boolean', 'yes / no')], default='text', max_length=10, verbose_name='type')),
-                ('staff_only', models.BooleanField(default=True, verbose_name='visible to staff only')),
-                ('sort', models.IntegerField(default=100, verbose_name='sort')),
-                ('active', models.BooleanField(default=True, verbose_name='active')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=32,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z][A-Za-z0-9_]*$",
+                                "Start with a Latin letter; then letters, digits, underscore.",
+                            )
+                        ],
+                        verbose_name="symbolic code",
+                    ),
+                ),
+                ("name_ru", models.CharField(max_length=100, verbose_name="name (Russian)")),
+                ("name_en", models.CharField(max_length=100, verbose_name="name (English)")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("text", "text"),
+                            ("number", "number"),
+                            ("date", "date"),
+                            ("boolean", "yes / no"),
+                        ],
+                        default="text",
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                ),
+                ("staff_only", models.BooleanField(default=True, verbose_name="visible to staff only")),
+                ("sort", models.IntegerField(default=100, verbose_name="sort")),
+                ("active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'custom field',
-                'verbose_name_plural': 'custom fields',
-                'ordering': ['sort', 'id'],
+                "verbose_name": "custom field",
+                "verbose_name_plural": "custom fields",
+                "ordering": ["sort", "id"],
             },
         ),
     ]

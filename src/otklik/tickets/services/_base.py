@@ -117,10 +117,16 @@ def _support_user(value: Any, field_name: str = "responsible") -> User | None:
     """Resolve a responsible: exactly one person with staff or admin rights, or nobody."""
     if value in (None, "", 0):
         return None
-    user = value if isinstance(value, User) else User.objects.filter(pk=_int(value, field_name), is_active=True).first()
+    user = (
+        value
+        if isinstance(value, User)
+        else User.objects.filter(pk=_int(value, field_name), is_active=True).first()
+    )
     # A user object passed in may be deactivated: check it the same way as a looked-up id.
     if user is None or not user.is_active or not TicketPolicy(user).is_support:
-        raise ValidationFailed(_("Only a user with staff or admin rights can be responsible."), field=field_name)
+        raise ValidationFailed(
+            _("Only a user with staff or admin rights can be responsible."), field=field_name
+        )
     return user
 
 
@@ -134,7 +140,11 @@ def _int(value: Any, field_name: str) -> int:
 def _sla(value: Any) -> SlaLevel | None:
     if value in (None, "", 0):
         return None
-    sla = value if isinstance(value, SlaLevel) else SlaLevel.objects.filter(pk=_int(value, "sla"), active=True).first()
+    sla = (
+        value
+        if isinstance(value, SlaLevel)
+        else SlaLevel.objects.filter(pk=_int(value, "sla"), active=True).first()
+    )
     if sla is None:
         raise ValidationFailed(_("Choose a valid value."), field="sla")
     return sla
@@ -145,7 +155,9 @@ def _clean_title(title: str) -> str:
     if not title:
         raise ValidationFailed(_("Enter a title."), field="title")
     if len(title) > TITLE_MAX:
-        raise ValidationFailed(_("The title must be at most %(n)s characters.") % {"n": TITLE_MAX}, field="title")
+        raise ValidationFailed(
+            _("The title must be at most %(n)s characters.") % {"n": TITLE_MAX}, field="title"
+        )
     return title
 
 
@@ -180,11 +192,7 @@ def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
 def sla_for_author(author: User | None) -> SlaLevel | None:
     """Choose the SLA of a new ticket from the author's groups: highest priority wins, else the default."""
     if author is not None:
-        sla = (
-            SlaLevel.objects.filter(active=True, groups__user=author)
-            .order_by("-priority", "id")
-            .first()
-        )
+        sla = SlaLevel.objects.filter(active=True, groups__user=author).order_by("-priority", "id").first()
         if sla is not None:
             return sla
     return SlaLevel.objects.filter(active=True, is_default=True).first()
@@ -220,8 +228,13 @@ def _store_files(message: Message, uploads: Sequence[file_checks.CheckedUpload])
     for up in uploads:
         up.fileobj.seek(0)
         attachment = Attachment(
-            message=message, ticket_id=message.ticket_id, name=up.name, size=up.size,
-            content_type=up.content_type, sha256=up.sha256, created_at=message.created_at,
+            message=message,
+            ticket_id=message.ticket_id,
+            name=up.name,
+            size=up.size,
+            content_type=up.content_type,
+            sha256=up.sha256,
+            created_at=message.created_at,
         )
         attachment.file.save(up.name, File(up.fileobj), save=False)
         attachment.save()
@@ -248,17 +261,38 @@ def _next_number(ticket: Ticket) -> int:
 
 
 def _new_message(
-    ticket: Ticket, *, kind: str, body: str, author: User | None, author_email: str = "", posted_by: User | None = None,
-    by_support: bool, via: str, minutes: int = 0, source: DictionaryEntry | None = None, at=None,
+    ticket: Ticket,
+    *,
+    kind: str,
+    body: str,
+    author: User | None,
+    author_email: str = "",
+    posted_by: User | None = None,
+    by_support: bool,
+    via: str,
+    minutes: int = 0,
+    source: DictionaryEntry | None = None,
+    at=None,
 ) -> Message:
     return Message.objects.create(
-        ticket=ticket, number=_next_number(ticket), kind=kind, body=body, author=author, author_email=author_email,
-        posted_by=posted_by, by_support=by_support, via=via, minutes=minutes, source=source,
+        ticket=ticket,
+        number=_next_number(ticket),
+        kind=kind,
+        body=body,
+        author=author,
+        author_email=author_email,
+        posted_by=posted_by,
+        by_support=by_support,
+        via=via,
+        minutes=minutes,
+        source=source,
         created_at=at or clock.now(),
     )
 
 
-def _record(ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet, *, at=None) -> Message | None:
+def _record(
+    ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet, *, at=None
+) -> Message | None:
     """Write the changes as events and one log message listing them (ARCHITECTURE rule 5)."""
     if not changeset.changes:
         return None
@@ -269,8 +303,15 @@ def _record(ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet,
     )
     TicketEvent.objects.bulk_create(
         TicketEvent(
-            ticket=ticket, actor=actor, at=at, via=via, field=c.field, old=c.old, new=c.new,
-            staff_only=c.staff_only, message=log,
+            ticket=ticket,
+            actor=actor,
+            at=at,
+            via=via,
+            field=c.field,
+            old=c.old,
+            new=c.new,
+            staff_only=c.staff_only,
+            message=log,
         )
         for c in changeset.changes
     )

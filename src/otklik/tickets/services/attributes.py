@@ -95,7 +95,11 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
             elif name == "sla":
                 cleaned[name] = _sla(value)
             elif name == "author":
-                user = value if isinstance(value, User) else User.objects.filter(pk=_int(value, "author")).first()
+                user = (
+                    value
+                    if isinstance(value, User)
+                    else User.objects.filter(pk=_int(value, "author")).first()
+                )
                 if user is None:
                     raise ValidationFailed(_("Choose a valid value."), field="author")
                 cleaned[name] = user
@@ -140,12 +144,16 @@ def _clean_custom(values: Any) -> dict[str, Any]:
             try:
                 cleaned[code] = float(value) if "." in str(value) else int(value)
             except (TypeError, ValueError):
-                raise ValidationFailed(_("%(name)s: enter a number.") % {"name": definition.name}, field="custom") from None
+                raise ValidationFailed(
+                    _("%(name)s: enter a number.") % {"name": definition.name}, field="custom"
+                ) from None
         elif definition.kind == CustomField.Kind.DATE:
             try:
                 cleaned[code] = _date(value).isoformat()
             except ValidationFailed:
-                raise ValidationFailed(_("%(name)s: enter a date as YYYY-MM-DD.") % {"name": definition.name}, field="custom") from None
+                raise ValidationFailed(
+                    _("%(name)s: enter a date as YYYY-MM-DD.") % {"name": definition.name}, field="custom"
+                ) from None
         elif definition.kind == CustomField.Kind.BOOLEAN:
             cleaned[code] = value in (True, "true", "1", "on", "yes", 1)
         else:

@@ -73,10 +73,20 @@ def ticket_create(
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
     staff_values = {
-        "author": author, "source": source, "status": status, "difficulty": difficulty, "responsible": responsible,
-        "sla": sla, "admin_comment": admin_comment, "auto_close_days": auto_close_days, "is_postponed": is_postponed,
-        "hidden": hidden, "not_change_status": not_change_status, "minutes": minutes,
-        "ticket_type": ticket_type, "tier": tier,
+        "author": author,
+        "source": source,
+        "status": status,
+        "difficulty": difficulty,
+        "responsible": responsible,
+        "sla": sla,
+        "admin_comment": admin_comment,
+        "auto_close_days": auto_close_days,
+        "is_postponed": is_postponed,
+        "hidden": hidden,
+        "not_change_status": not_change_status,
+        "minutes": minutes,
+        "ticket_type": ticket_type,
+        "tier": tier,
     }
     if not policy.is_support:
         used = sorted(k for k, v in staff_values.items() if v not in (None, "", False, 0))
@@ -100,13 +110,20 @@ def ticket_create(
     entries = {
         name: collect(_dictionary_entry, value, DICTIONARY_FIELDS[name], name)
         for name, value in (
-            ("category", category), ("criticality", criticality), ("source", source),
-            ("status", status), ("difficulty", difficulty),
+            ("category", category),
+            ("criticality", criticality),
+            ("source", source),
+            ("status", status),
+            ("difficulty", difficulty),
         )
     }
     the_author = actor
     if author not in (None, "", 0):
-        the_author = author if isinstance(author, User) else User.objects.filter(pk=collect(_int, author, "author")).first()
+        the_author = (
+            author
+            if isinstance(author, User)
+            else User.objects.filter(pk=collect(_int, author, "author")).first()
+        )
         if the_author is None:
             errors.setdefault("author", []).append(_("Choose a valid value."))
     the_responsible = collect(_support_user, responsible)
@@ -118,9 +135,9 @@ def ticket_create(
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
     else:
         auto_close_days = None
-    checked_files = collect(
-        file_checks.check_uploads, [(f.name, f.fileobj) for f in files], upload_limits(policy)
-    ) or []
+    checked_files = (
+        collect(file_checks.check_uploads, [(f.name, f.fileobj) for f in files], upload_limits(policy)) or []
+    )
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -128,28 +145,53 @@ def ticket_create(
     the_sla = the_sla or sla_for_author(the_author if isinstance(the_author, User) else None)
     category_entry = entries["category"] or dictionary_default(DictionaryKind.CATEGORY)
     ticket = Ticket.objects.create(
-        title=clean_title, author=the_author, author_email=author_email or getattr(the_author, "email", "") or "",
-        created_by=actor, created_via=via, source=entries["source"], category=category_entry,
+        title=clean_title,
+        author=the_author,
+        author_email=author_email or getattr(the_author, "email", "") or "",
+        created_by=actor,
+        created_via=via,
+        source=entries["source"],
+        category=category_entry,
         criticality=entries["criticality"] or dictionary_default(DictionaryKind.CRITICALITY),
         status=entries["status"] or dictionary_default(DictionaryKind.STATUS),
-        difficulty=entries["difficulty"], sla=the_sla,
+        difficulty=entries["difficulty"],
+        sla=the_sla,
         responsible=the_responsible or responsible_for_new_ticket(sla=the_sla, category=category_entry),
-        admin_comment=(admin_comment or "").strip(), auto_close_days=auto_close_days,
-        is_postponed=bool(is_postponed), created_at=now, modified_at=now, modified_by=actor, modified_via=via,
-        last_message_at=now, deadline_source_at=now, ticket_type=ticket_type or "", tier=tier or "",
+        admin_comment=(admin_comment or "").strip(),
+        auto_close_days=auto_close_days,
+        is_postponed=bool(is_postponed),
+        created_at=now,
+        modified_at=now,
+        modified_by=actor,
+        modified_via=via,
+        last_message_at=now,
+        deadline_source_at=now,
+        ticket_type=ticket_type or "",
+        tier=tier or "",
     )
     on_behalf = the_author is not None and the_author != actor
-    kind = MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    kind = (
+        MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    )
     first = _new_message(
-        ticket, kind=kind, body=body, author=the_author, author_email=ticket.author_email,
+        ticket,
+        kind=kind,
+        body=body,
+        author=the_author,
+        author_email=ticket.author_email,
         posted_by=actor if on_behalf else None,
         # The opening message is the client's question, even when staff file it themselves.
         by_support=False,
-        via=via, minutes=minutes, source=entries["source"], at=now,
+        via=via,
+        minutes=minutes,
+        source=entries["source"],
+        at=now,
     )
     _store_files(first, checked_files)
     # Creation is an event in the history, but not a log line in the discussion.
-    TicketEvent.objects.create(ticket=ticket, actor=actor, at=now, via=via, field="created", new=f"#{ticket.pk}")
+    TicketEvent.objects.create(
+        ticket=ticket, actor=actor, at=now, via=via, field="created", new=f"#{ticket.pk}"
+    )
     ticket_recompute(ticket)
     search_document_refresh(ticket)
     return ticket

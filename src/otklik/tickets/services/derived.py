@@ -23,9 +23,7 @@ def ticket_recompute(ticket: Ticket) -> Ticket:
         .values("kind", "author_id", "by_support", "created_at", "minutes")
     )
     ticket.message_count = len(conversation)
-    ticket.time_spent_minutes = sum(
-        Message.objects.filter(ticket=ticket).values_list("minutes", flat=True)
-    )
+    ticket.time_spent_minutes = sum(Message.objects.filter(ticket=ticket).values_list("minutes", flat=True))
     public = [m for m in conversation if m["kind"] == MessageKind.PUBLIC]
     last = public[-1] if public else None
     ticket.last_message_at = last["created_at"] if last else ticket.created_at
@@ -40,7 +38,7 @@ def ticket_recompute(ticket: Ticket) -> Ticket:
         waiting = True
     else:
         last_support_at = public[last_support_index]["created_at"]
-        after = public[last_support_index + 1:]
+        after = public[last_support_index + 1 :]
         ticket.first_client_message_after_support_at = after[0]["created_at"] if after else None
         reopened_since = ticket.reopened_at is not None and ticket.reopened_at > last_support_at
         waiting = bool(after) or reopened_since

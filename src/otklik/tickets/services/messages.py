@@ -62,7 +62,9 @@ def message_post(
         raise PermissionDenied()
     options = policy.message_options(ticket)
     requested = {
-        "hidden": hidden, "not_change_status": not_change_status, "minutes": bool(minutes),
+        "hidden": hidden,
+        "not_change_status": not_change_status,
+        "minutes": bool(minutes),
         "on_behalf": on_behalf_of not in (None, "", 0),
     }
     refused = [name for name, used in requested.items() if used and name not in options]
@@ -87,7 +89,8 @@ def message_post(
     author = actor
     if requested["on_behalf"]:
         author = (
-            on_behalf_of if isinstance(on_behalf_of, User)
+            on_behalf_of
+            if isinstance(on_behalf_of, User)
             else User.objects.filter(pk=_int(on_behalf_of, "on_behalf_of")).first()
         )
         # Only someone who may see the ticket (its client, a colleague, support) can be its message's author.
@@ -103,12 +106,22 @@ def message_post(
 
     ticket = _lock(ticket)
     now = clock.now()
-    kind = MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    kind = (
+        MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+    )
     # The author decides: a message posted on behalf of a support member is support's answer, on behalf of a client not.
     by_support = TicketPolicy(author).is_support
     message = _new_message(
-        ticket, kind=kind, body=body, author=author, author_email=author_email or getattr(author, "email", ""),
-        posted_by=actor if author != actor else None, by_support=by_support, via=via, minutes=minutes, at=now,
+        ticket,
+        kind=kind,
+        body=body,
+        author=author,
+        author_email=author_email or getattr(author, "email", ""),
+        posted_by=actor if author != actor else None,
+        by_support=by_support,
+        via=via,
+        minutes=minutes,
+        at=now,
     )
     _store_files(message, checked)
     _touch(ticket, actor, via, now)

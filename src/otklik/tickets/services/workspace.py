@@ -65,32 +65,66 @@ def ticket_split(
     now = clock.now()
     original = _lock(ticket)
     new = Ticket.objects.create(
-        title=new_title, author=original.author, author_email=original.author_email, created_by=actor,
-        created_via=original.created_via, source=original.source, category=original.category,
-        criticality=original.criticality, status=dictionary_default(DictionaryKind.STATUS), sla=original.sla,
-        responsible=original.responsible, created_at=now, modified_at=now, modified_by=actor,
-        modified_via=Channel.WEB, last_message_at=now, deadline_source_at=now, split_from=original,
+        title=new_title,
+        author=original.author,
+        author_email=original.author_email,
+        created_by=actor,
+        created_via=original.created_via,
+        source=original.source,
+        category=original.category,
+        criticality=original.criticality,
+        status=dictionary_default(DictionaryKind.STATUS),
+        sla=original.sla,
+        responsible=original.responsible,
+        created_at=now,
+        modified_at=now,
+        modified_by=actor,
+        modified_via=Channel.WEB,
+        last_message_at=now,
+        deadline_source_at=now,
+        split_from=original,
     )
     copy = _new_message(
-        new, kind=message.kind, body=message.body, author=message.author, author_email=message.author_email,
-        posted_by=message.posted_by, by_support=message.by_support, via=message.via, source=message.source,
+        new,
+        kind=message.kind,
+        body=message.body,
+        author=message.author,
+        author_email=message.author_email,
+        posted_by=message.posted_by,
+        by_support=message.by_support,
+        via=message.via,
+        source=message.source,
         at=message.created_at,
     )
     copied = []
     for attachment in chosen:
         with attachment.file.open("rb") as fh:
             dup = Attachment(
-                message=copy, ticket=new, name=attachment.name, size=attachment.size,
-                content_type=attachment.content_type, sha256=attachment.sha256, created_at=now,
+                message=copy,
+                ticket=new,
+                name=attachment.name,
+                size=attachment.size,
+                content_type=attachment.content_type,
+                sha256=attachment.sha256,
+                created_at=now,
             )
             dup.file.save(attachment.name, File(fh), save=False)
             dup.save()
             copied.append(dup)
     note_new = _("This ticket was split from ticket #%(id)s.") % {"id": original.pk}
     note_old = _("Message #%(n)s was split into ticket #%(id)s.") % {"n": message.number, "id": new.pk}
-    _new_message(new, kind=MessageKind.NO_STATUS, body=note_new, author=actor, by_support=True, via=Channel.WEB, at=now)
-    _new_message(original, kind=MessageKind.NO_STATUS, body=note_old, author=actor, by_support=True,
-                 via=Channel.WEB, at=now)
+    _new_message(
+        new, kind=MessageKind.NO_STATUS, body=note_new, author=actor, by_support=True, via=Channel.WEB, at=now
+    )
+    _new_message(
+        original,
+        kind=MessageKind.NO_STATUS,
+        body=note_old,
+        author=actor,
+        by_support=True,
+        via=Channel.WEB,
+        at=now,
+    )
     for target, value in ((original, f"→ #{new.pk}"), (new, f"#{original.pk} →")):
         changeset = _ChangeSet()
         changeset.add("split", None, value)
@@ -124,7 +158,9 @@ class BulkResult:
 BULK_ACTIONS = ("close", "open", "assign", "spam", "possible_spam", "not_spam", "delete")
 
 
-def tickets_bulk(*, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None) -> BulkResult:
+def tickets_bulk(
+    *, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None
+) -> BulkResult:
     """Apply one action to many tickets, each through its own service call; report what failed and why."""
     policy = _policy(actor)
     if action not in BULK_ACTIONS:
@@ -145,7 +181,11 @@ def tickets_bulk(*, actor: User, ticket_ids: Iterable[int], action: str, respons
             elif action == "assign":
                 ticket_update(actor=actor, ticket=ticket, changes={"responsible": responsible})
             elif action in ("spam", "possible_spam", "not_spam"):
-                state = {"spam": SpamState.DEFINITE, "possible_spam": SpamState.POSSIBLE, "not_spam": SpamState.NONE}
+                state = {
+                    "spam": SpamState.DEFINITE,
+                    "possible_spam": SpamState.POSSIBLE,
+                    "not_spam": SpamState.NONE,
+                }
                 ticket_set_spam(actor=actor, ticket=ticket, state=state[action])
             elif action == "delete":
                 ticket_delete(actor=actor, ticket=ticket)
@@ -162,7 +202,9 @@ def saved_filter_save(*, user: User, name: str, query: str) -> SavedFilter:
     name = " ".join((name or "").split())[:100]
     if not name:
         raise ValidationFailed(_("Enter a name for the filter."), field="name")
-    saved, _created = SavedFilter.objects.update_or_create(user=user, name=name, defaults={"query": query[:4000]})
+    saved, _created = SavedFilter.objects.update_or_create(
+        user=user, name=name, defaults={"query": query[:4000]}
+    )
     return saved
 
 

@@ -38,11 +38,24 @@ def client_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.ticket_list(policy, flt, sort if sort.lstrip("-") in selectors.SORT_FIELDS else "")
     page, size = paginate(request, qs, 20)
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
-    return render(request, "tickets/client_list.html", {
-        "form": form, "page": page, "rows": rows, "size": size, "sort": sort,
-        **list_links(request, size),
-        "filtered": bool(request.GET.get("q") or request.GET.get("id") or request.GET.get("indicator") or request.GET.get("state")),
-    })
+    return render(
+        request,
+        "tickets/client_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "size": size,
+            "sort": sort,
+            **list_links(request, size),
+            "filtered": bool(
+                request.GET.get("q")
+                or request.GET.get("id")
+                or request.GET.get("indicator")
+                or request.GET.get("state")
+            ),
+        },
+    )
 
 
 @login_required
@@ -59,11 +72,16 @@ def client_new(request: HttpRequest) -> HttpResponse:
     form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)
     if request.method == "POST" and form.is_valid():
         try:
-            ticket = services.ticket_create(actor=request.user, files=uploads_from(request), **form.ticket_kwargs())
+            ticket = services.ticket_create(
+                actor=request.user, files=uploads_from(request), **form.ticket_kwargs()
+            )
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, _("Ticket #%(id)s is accepted. We will answer as soon as we can.") % {"id": ticket.pk})
+            messages.success(
+                request,
+                _("Ticket #%(id)s is accepted. We will answer as soon as we can.") % {"id": ticket.pk},
+            )
             return redirect("tickets:client_detail", ticket_id=ticket.pk)
     return render(request, "tickets/client_new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -90,22 +108,29 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             return redirect(reverse("tickets:client_detail", args=[ticket.pk]) + "#last")
     services.presence_touch(user=request.user, ticket=ticket)
     options = policy.options
-    viewers, _answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
+    viewers, _answering = selectors.presence_list(
+        ticket, minutes=options.presence_minutes, exclude=request.user
+    )
     dictionaries = selectors.dictionaries_for_forms()
-    return render(request, "tickets/client_detail.html", {
-        "ticket": ticket,
-        "messages_list": selectors.message_list(policy, ticket),
-        "form": form,
-        "indicator": selectors.indicator_for(ticket, policy),
-        "editable": policy.editable_fields(ticket),
-        "can_post": policy.can_post_message(ticket),
-        "can_close": policy.can_close(ticket),
-        "can_reopen": policy.can_reopen(ticket),
-        "criticalities": dictionaries[DictionaryKind.CRITICALITY],
-        "marks": dictionaries[DictionaryKind.MARK],
-        "viewers": viewers,
-        "custom_values": selectors.custom_values(ticket, policy),
-    }, status=400 if form.errors else 200)
+    return render(
+        request,
+        "tickets/client_detail.html",
+        {
+            "ticket": ticket,
+            "messages_list": selectors.message_list(policy, ticket),
+            "form": form,
+            "indicator": selectors.indicator_for(ticket, policy),
+            "editable": policy.editable_fields(ticket),
+            "can_post": policy.can_post_message(ticket),
+            "can_close": policy.can_close(ticket),
+            "can_reopen": policy.can_reopen(ticket),
+            "criticalities": dictionaries[DictionaryKind.CRITICALITY],
+            "marks": dictionaries[DictionaryKind.MARK],
+            "viewers": viewers,
+            "custom_values": selectors.custom_values(ticket, policy),
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
@@ -124,10 +149,14 @@ def client_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
             services.ticket_reopen(actor=request.user, ticket=ticket)
             messages.success(request, _("The ticket is reopened. Please add what is still wrong."))
         elif action in ("mark", "criticality"):
-            services.ticket_update(actor=request.user, ticket=ticket, changes={action: request.POST.get(action) or None})
+            services.ticket_update(
+                actor=request.user, ticket=ticket, changes={action: request.POST.get(action) or None}
+            )
             messages.success(request, _("Saved."))
         else:
             messages.error(request, _("Unknown action."))
     except ValidationFailed as exc:
-        messages.error(request, exc.message if not exc.errors else " ".join(m for ms in exc.errors.values() for m in ms))
+        messages.error(
+            request, exc.message if not exc.errors else " ".join(m for ms in exc.errors.values() for m in ms)
+        )
     return redirect("tickets:client_detail", ticket_id=ticket.pk)

@@ -11,11 +11,13 @@ from otklik.tickets.views.common import policy_for
 @login_required
 def attachment_download(request: HttpRequest, attachment_id: int, name: str = ""):
     """Send the file with its checked type; hidden-message files never reach clients."""
-    attachment = (
-        Attachment.objects.select_related("message", "ticket").filter(pk=attachment_id).first()
-    )
+    attachment = Attachment.objects.select_related("message", "ticket").filter(pk=attachment_id).first()
     policy = policy_for(request)
-    if attachment is None or not policy.can_view(attachment.ticket) or not policy.can_view_message(attachment.message):
+    if (
+        attachment is None
+        or not policy.can_view(attachment.ticket)
+        or not policy.can_view_message(attachment.message)
+    ):
         raise Http404()
     try:
         fh = attachment.file.open("rb")

@@ -73,8 +73,11 @@ def _form_context() -> dict:
 def _attributes_form(ticket, policy, ctx, data=None) -> TicketAttributesForm:
     """Build the attributes panel with the admins' custom fields; fields F-13 forbids are disabled."""
     form = TicketAttributesForm(
-        data, prefix="attr", initial=TicketAttributesForm.initial_for(ticket),
-        custom_fields=list(CustomField.objects.filter(active=True)), **ctx,
+        data,
+        prefix="attr",
+        initial=TicketAttributesForm.initial_for(ticket),
+        custom_fields=list(CustomField.objects.filter(active=True)),
+        **ctx,
     )
     # Keep the ticket's current values selectable when they left the lists (an entry or SLA deactivated, a
     # responsible without staff rights): otherwise the browser submits the blank and saving any field wipes them.
@@ -115,21 +118,36 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
     saved = list(SavedFilter.objects.filter(user=request.user)) if request.user.is_authenticated else []
     active_filters = [f for f in form.fields if params.get(f)] if form.is_bound else []
-    return render(request, "tickets/staff_list.html", {
-        "form": form, "page": page, "rows": rows, "size": size, "sort": sort, "saved_filters": saved,
-        "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
-        **list_links(request, size),
-        "query_all": query_without(request, "page", "export"), "active_filters": active_filters,
-        "support_users": ctx["support_users"], "bulk_actions": _bulk_actions(policy),
-    })
+    return render(
+        request,
+        "tickets/staff_list.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "size": size,
+            "sort": sort,
+            "saved_filters": saved,
+            "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
+            **list_links(request, size),
+            "query_all": query_without(request, "page", "export"),
+            "active_filters": active_filters,
+            "support_users": ctx["support_users"],
+            "bulk_actions": _bulk_actions(policy),
+        },
+    )
 
 
 def _bulk_actions(policy) -> list[tuple[str, str]]:
     if policy.is_demo or not policy.is_support:
         return []
     actions = [
-        ("close", _("Close")), ("close_notify", _("Close and notify")), ("open", _("Open")),
-        ("open_notify", _("Open and notify")), ("assign", _("Assign to…")), ("possible_spam", _("Mark as possible spam")),
+        ("close", _("Close")),
+        ("close_notify", _("Close and notify")),
+        ("open", _("Open")),
+        ("open_notify", _("Open and notify")),
+        ("assign", _("Assign to…")),
+        ("possible_spam", _("Mark as possible spam")),
         ("not_spam", _("Mark as not spam")),
     ]
     if policy.is_admin:
@@ -173,7 +191,9 @@ def _export_xlsx(qs) -> HttpResponse:
     from django.http import FileResponse
 
     return FileResponse(
-        buffer, as_attachment=True, filename="tickets.xlsx",
+        buffer,
+        as_attachment=True,
+        filename="tickets.xlsx",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
 
@@ -189,23 +209,34 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
     # Deleting is the admin's alone: do not ask other staff to confirm what will be refused anyway.
     policy.require(action != "delete" or policy.is_admin)
     ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
-    back = reverse("tickets:staff_list") + ("?" + request.POST.get("back", "") if request.POST.get("back") else "")
+    back = reverse("tickets:staff_list") + (
+        "?" + request.POST.get("back", "") if request.POST.get("back") else ""
+    )
     if not ids:
         messages.warning(request, _("Choose at least one ticket."))
         return redirect(back)
     if action == "delete" and request.POST.get("confirmed") != "yes":
-        return render(request, "tickets/staff_bulk_confirm.html", {"ids": ids, "action": action, "back": request.POST.get("back", "")})
+        return render(
+            request,
+            "tickets/staff_bulk_confirm.html",
+            {"ids": ids, "action": action, "back": request.POST.get("back", "")},
+        )
     service_action = action.removesuffix("_notify")
     try:
         result = services.tickets_bulk(
-            actor=request.user, ticket_ids=ids, action=service_action, responsible=request.POST.get("responsible") or None
+            actor=request.user,
+            ticket_ids=ids,
+            action=service_action,
+            responsible=request.POST.get("responsible") or None,
         )
     except ValidationFailed as exc:
         messages.error(request, exc.message)
         return redirect(back)
     if result.done:
         done = len(result.done)
-        messages.success(request, ngettext("Done for %(n)s ticket.", "Done for %(n)s tickets.", done) % {"n": done})
+        messages.success(
+            request, ngettext("Done for %(n)s ticket.", "Done for %(n)s tickets.", done) % {"n": done}
+        )
     for tid, reason in result.failed.items():
         messages.error(request, _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason})
     return redirect(back)
@@ -240,12 +271,17 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     ctx = _form_context()
     clients = User.objects.filter(is_active=True).order_by("last_name", "username")[:500]
     form = StaffNewTicketForm(
-        request.POST or None, request.FILES or None, dictionaries=ctx["dictionaries"], users=clients,
+        request.POST or None,
+        request.FILES or None,
+        dictionaries=ctx["dictionaries"],
+        users=clients,
         support_users=ctx["support_users"],
     )
     if request.method == "POST" and form.is_valid():
         try:
-            ticket = services.ticket_create(actor=request.user, files=uploads_from(request), **form.ticket_kwargs())
+            ticket = services.ticket_create(
+                actor=request.user, files=uploads_from(request), **form.ticket_kwargs()
+            )
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
@@ -268,8 +304,13 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             d = reply_form.cleaned_data
             try:
                 services.message_post(
-                    actor=request.user, ticket=ticket, body=d["body"], files=uploads_from(request, "reply-files"),
-                    hidden=d["hidden"], not_change_status=d["not_change_status"], minutes=d["minutes"] or 0,
+                    actor=request.user,
+                    ticket=ticket,
+                    body=d["body"],
+                    files=uploads_from(request, "reply-files"),
+                    hidden=d["hidden"],
+                    not_change_status=d["not_change_status"],
+                    minutes=d["minutes"] or 0,
                     on_behalf_of=ticket.author if d["on_behalf"] else None,
                 )
             except ValidationFailed as exc:
@@ -282,26 +323,35 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     attributes = _attributes_form(ticket, policy, ctx)
     editable = policy.editable_fields(ticket)
     options = policy.options
-    viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
-    return render(request, "tickets/staff_detail.html", {
-        "ticket": ticket,
-        "messages_list": selectors.message_list(policy, ticket),
-        "reply_form": reply_form,
-        "attributes": attributes,
-        "editable": editable,
-        "indicator": selectors.indicator_for(ticket, policy),
-        "can_post": policy.can_post_message(ticket),
-        "can_close": policy.can_close(ticket),
-        "can_reopen": policy.can_reopen(ticket),
-        "can_delete": policy.can_delete(ticket),
-        "can_split": policy.can_split(ticket),
-        "spam_states": [(s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)],
-        "frequent_answers": ctx["dictionaries"][DictionaryKind.FREQUENT_ANSWER],
-        "viewers": viewers,
-        "answering": answering,
-        "other_tickets": selectors.author_other_tickets(policy, ticket),
-        "presence_minutes": options.presence_minutes,
-    }, status=400 if reply_form.errors else 200)
+    viewers, answering = selectors.presence_list(
+        ticket, minutes=options.presence_minutes, exclude=request.user
+    )
+    return render(
+        request,
+        "tickets/staff_detail.html",
+        {
+            "ticket": ticket,
+            "messages_list": selectors.message_list(policy, ticket),
+            "reply_form": reply_form,
+            "attributes": attributes,
+            "editable": editable,
+            "indicator": selectors.indicator_for(ticket, policy),
+            "can_post": policy.can_post_message(ticket),
+            "can_close": policy.can_close(ticket),
+            "can_reopen": policy.can_reopen(ticket),
+            "can_delete": policy.can_delete(ticket),
+            "can_split": policy.can_split(ticket),
+            "spam_states": [
+                (s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)
+            ],
+            "frequent_answers": ctx["dictionaries"][DictionaryKind.FREQUENT_ANSWER],
+            "viewers": viewers,
+            "answering": answering,
+            "other_tickets": selectors.author_other_tickets(policy, ticket),
+            "presence_minutes": options.presence_minutes,
+        },
+        status=400 if reply_form.errors else 200,
+    )
 
 
 @login_required
@@ -317,7 +367,9 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     editable = policy.editable_fields(ticket)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
+            messages.error(
+                request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}"
+            )
         return redirect("tickets:staff_detail", ticket_id=ticket.pk)
     changes = {}
     for name in form.changed_data:
@@ -326,7 +378,9 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
             changes[name] = None if value == "" else value
     custom = form.custom_changes()
     if custom and "custom" in editable:
-        changes["custom"] = {k: (str(v) if v is not None and not isinstance(v, bool) else v) for k, v in custom.items()}
+        changes["custom"] = {
+            k: (str(v) if v is not None and not isinstance(v, bool) else v) for k, v in custom.items()
+        }
     if changes:
         try:
             services.ticket_update(actor=request.user, ticket=ticket, changes=changes)
@@ -358,10 +412,14 @@ def staff_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
         services.ticket_set_spam(actor=request.user, ticket=ticket, state=request.POST.get("spam", ""))
         messages.success(request, _("Saved."))
     elif action == "set_sla_responsible" and ticket.sla and ticket.sla.responsible_id:
-        services.ticket_update(actor=request.user, ticket=ticket, changes={"responsible": ticket.sla.responsible_id})
+        services.ticket_update(
+            actor=request.user, ticket=ticket, changes={"responsible": ticket.sla.responsible_id}
+        )
         messages.success(request, _("Saved."))
     elif action == "set_category_responsible" and ticket.category and ticket.category.responsible_id:
-        services.ticket_update(actor=request.user, ticket=ticket, changes={"responsible": ticket.category.responsible_id})
+        services.ticket_update(
+            actor=request.user, ticket=ticket, changes={"responsible": ticket.category.responsible_id}
+        )
         messages.success(request, _("Saved."))
     else:
         messages.error(request, _("Unknown action."))
@@ -409,8 +467,12 @@ def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpRespo
         else:
             messages.success(request, _("The message is changed; the previous text is kept in its history."))
             return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + f"#m{number}")
-    return render(request, "tickets/message_edit.html", {"ticket": ticket, "message": message, "error": error},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "tickets/message_edit.html",
+        {"ticket": ticket, "message": message, "error": error},
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -441,16 +503,25 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
     if request.method == "POST":
         try:
             new = services.ticket_split(
-                actor=request.user, ticket=ticket, message=message, title=request.POST.get("title", ""),
+                actor=request.user,
+                ticket=ticket,
+                message=message,
+                title=request.POST.get("title", ""),
                 attachment_ids=[i for i in request.POST.getlist("attachments") if i.isdigit()],
             )
         except ValidationFailed as exc:
             error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
         else:
-            messages.success(request, _("Ticket #%(id)s is created from message #%(n)s.") % {"id": new.pk, "n": number})
+            messages.success(
+                request, _("Ticket #%(id)s is created from message #%(n)s.") % {"id": new.pk, "n": number}
+            )
             return redirect("tickets:staff_detail", ticket_id=new.pk)
-    return render(request, "tickets/message_split.html", {"ticket": ticket, "message": message, "error": error},
-                  status=400 if error else 200)
+    return render(
+        request,
+        "tickets/message_split.html",
+        {"ticket": ticket, "message": message, "error": error},
+        status=400 if error else 200,
+    )
 
 
 @login_required
@@ -463,9 +534,19 @@ def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
         return HttpResponse(status=404)
     services.presence_touch(user=request.user, ticket=ticket, answering=request.POST.get("answering") == "1")
     options = policy.options
-    viewers, answering = selectors.presence_list(ticket, minutes=options.presence_minutes, exclude=request.user)
-    return render(request, "tickets/_presence.html", {"viewers": viewers, "answering": answering,
-                                                       "presence_minutes": options.presence_minutes, "ticket": ticket})
+    viewers, answering = selectors.presence_list(
+        ticket, minutes=options.presence_minutes, exclude=request.user
+    )
+    return render(
+        request,
+        "tickets/_presence.html",
+        {
+            "viewers": viewers,
+            "answering": answering,
+            "presence_minutes": options.presence_minutes,
+            "ticket": ticket,
+        },
+    )
 
 
 @login_required
@@ -481,8 +562,14 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(["at", "actor", "via", "field", "old", "new"])
     for event in events:
-        writer.writerow([
-            timezone.localtime(event.at).isoformat(), display_name(event.actor), event.via, event.field_label,
-            event.old, event.new,
-        ])
+        writer.writerow(
+            [
+                timezone.localtime(event.at).isoformat(),
+                display_name(event.actor),
+                event.via,
+                event.field_label,
+                event.old,
+                event.new,
+            ]
+        )
     return response

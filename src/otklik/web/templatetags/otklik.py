@@ -37,7 +37,9 @@ def user_name(user) -> str:
 def indicator(value: str, client_view: bool = False):
     labels = CLIENT_INDICATOR_LABELS if client_view else INDICATOR_LABELS
     label = labels.get(value, value)
-    return format_html('<span class="ind ind-{}" title="{}" role="img" aria-label="{}"></span>', value, label, label)
+    return format_html(
+        '<span class="ind ind-{}" title="{}" role="img" aria-label="{}"></span>', value, label, label
+    )
 
 
 @register.simple_tag

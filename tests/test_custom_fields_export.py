@@ -134,3 +134,16 @@ def test_dictionary_admin_delete_in_use_deactivates(client, cast, make_ticket):
     assert response.status_code in (200, 302)
     entry.refresh_from_db()
     assert entry.active is False
+
+
+def test_history_csv_staff_gets_every_change_demo_refused(client, cast, make_ticket):
+    ticket = make_ticket()
+    services.ticket_update(actor=cast.staff, ticket=ticket, changes={"title": "Renamed ticket"})
+    url = reverse("tickets:staff_history", args=[ticket.pk])
+    client.force_login(cast.staff)
+    text = client.get(url).content.decode("utf-8-sig")
+    assert "Renamed ticket" in text and "Cannot log in" in text
+    client.force_login(cast.demo)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert "Renamed ticket" not in response.content.decode()

@@ -16,6 +16,10 @@ class DomainError(Exception):
 
     default_message = _("The request cannot be carried out.")
 
+    def text(self) -> str:
+        """Return every field message in one line (or the general message when there are none)."""
+        return " ".join(m for messages in self.errors.values() for m in messages) or self.message
+
 
 class ValidationFailed(DomainError):
     """Input is wrong; `errors` maps field names to messages."""

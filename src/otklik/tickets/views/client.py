@@ -156,7 +156,5 @@ def client_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             messages.error(request, _("Unknown action."))
     except ValidationFailed as exc:
-        messages.error(
-            request, exc.message if not exc.errors else " ".join(m for ms in exc.errors.values() for m in ms)
-        )
+        messages.error(request, exc.text())
     return redirect("tickets:client_detail", ticket_id=ticket.pk)

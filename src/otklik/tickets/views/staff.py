@@ -7,7 +7,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -444,8 +444,6 @@ def staff_delete(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def _message_of(policy, ticket, number: int) -> Message:
     message = policy.messages(ticket).filter(number=number).first()
     if message is None:
-        from django.http import Http404
-
         raise Http404()
     return message
 
@@ -463,7 +461,7 @@ def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpRespo
         try:
             services.message_edit(actor=request.user, message=message, body=request.POST.get("body", ""))
         except ValidationFailed as exc:
-            error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+            error = exc.text()
         else:
             messages.success(request, _("The message is changed; the previous text is kept in its history."))
             return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + f"#m{number}")
@@ -510,7 +508,7 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
                 attachment_ids=[i for i in request.POST.getlist("attachments") if i.isdigit()],
             )
         except ValidationFailed as exc:
-            error = " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+            error = exc.text()
         else:
             messages.success(
                 request, _("Ticket #%(id)s is created from message #%(n)s.") % {"id": new.pk, "n": number}

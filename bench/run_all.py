@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = [
         [sys.executable, "-m", "bench.gen_tickets", "--count", str(args.count)],
         [sys.executable, "-m", "bench.staff_list", "--requests", str(args.requests)],
+        [sys.executable, "-m", "bench.sla_calendar"],
     ]
     failed = 0
     with scratch:

@@ -241,3 +241,17 @@ def test_result_in_the_zone_of_the_start():
     start = datetime(2025, 3, 4, 8, 0, tzinfo=UTC)
     result = PROPERTY_CALENDAR.add(start, 60)
     assert result.tzinfo == UTC
+
+
+def test_bundled_calendar_matches_the_corpus_and_counts_working_days(production):
+    from otklik.sla.calendars import bundled_production_calendar
+
+    bundled = bundled_production_calendar()
+    assert bundled == production
+    week = WeekSchedule.workdays(10, 19)
+    exceptions = production_calendar_exceptions(bundled, week, (2025,))
+    working_days = sum(
+        1 for n in range(365) if day_intervals(date(2025, 1, 1) + timedelta(days=n), week, exceptions)
+    )
+    # The official 2025 figure for a five-day week: 247 working days.
+    assert working_days == 247

@@ -19,9 +19,11 @@ Intervals may cross midnight (22:00-02:00 is given as 79200-93600 seconds) and 2
 from __future__ import annotations
 
 import bisect
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 DAY = 86_400
@@ -247,3 +249,11 @@ def production_calendar_exceptions(calendar: dict, week: WeekSchedule, years: It
                 end = intervals[-1][1]
                 cuts[day] = ((max(intervals[-1][0], end - 3600), end),)
     return Exceptions(holidays=frozenset(holidays), as_weekday=as_weekday, cuts=cuts)
+
+
+BUNDLED_CALENDAR = Path(__file__).resolve().parent / "data" / "ru-production-calendar.json"
+
+
+def bundled_production_calendar() -> dict:
+    """Return the Russian federal production calendar shipped with Otklik (years 2024-2026)."""
+    return json.loads(BUNDLED_CALENDAR.read_text(encoding="utf-8"))

@@ -204,6 +204,10 @@ def _custom_form_field(definition) -> forms.Field:
     return field
 
 
+# Shared by the staff and the client filters.
+STATE_CHOICES = [("", "—"), ("open", _("open")), ("closed", _("closed"))]
+
+
 class StaffFilterForm(forms.Form):
     """Every filter of the staff list (F-14); all optional, submitted by GET."""
 
@@ -221,11 +225,7 @@ class StaffFilterForm(forms.Form):
             ("grey", _("grey: closed")),
         ],
     )
-    state = forms.ChoiceField(
-        label=_("Open / closed"),
-        required=False,
-        choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))],
-    )
+    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=STATE_CHOICES)
     author_text = forms.CharField(label=_("Author"), required=False)
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     sla = forms.ChoiceField(label=_("SLA"), required=False)
@@ -376,11 +376,7 @@ class ClientFilterForm(forms.Form):
             ("grey", _("grey: closed")),
         ],
     )
-    state = forms.ChoiceField(
-        label=_("Open / closed"),
-        required=False,
-        choices=[("", "—"), ("open", _("open")), ("closed", _("closed"))],
-    )
+    state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=STATE_CHOICES)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -20,7 +20,7 @@ from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
-from otklik.tickets.models import CustomField, DictionaryKind, Message, SavedFilter, SpamState
+from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -441,21 +441,24 @@ def staff_delete(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return render(request, "tickets/staff_delete.html", {"ticket": ticket})
 
 
-def _message_of(policy, ticket, number: int) -> Message:
+def _message_page(request: HttpRequest, ticket_id: int, number: int, allowed) -> tuple:
+    """Return (policy, ticket, message) for a message action page, after `allowed(policy, ticket, message)`."""
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
     message = policy.messages(ticket).filter(number=number).first()
     if message is None:
         raise Http404()
-    return message
+    policy.require(allowed(policy, ticket, message))
+    return policy, ticket, message
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
-    policy = _require_staff_view(request)
-    ticket = selectors.ticket_get(policy, ticket_id)
-    message = _message_of(policy, ticket, number)
-    policy.require(policy.can_edit_message(message))
+    _policy, ticket, message = _message_page(
+        request, ticket_id, number, lambda policy, ticket, message: policy.can_edit_message(message)
+    )
     error = ""
     if request.method == "POST":
         try:
@@ -477,10 +480,9 @@ def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpRespo
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
-    policy = _require_staff_view(request)
-    ticket = selectors.ticket_get(policy, ticket_id)
-    message = _message_of(policy, ticket, number)
-    policy.require(policy.can_delete_message(message))
+    _policy, ticket, message = _message_page(
+        request, ticket_id, number, lambda policy, ticket, message: policy.can_delete_message(message)
+    )
     if request.method == "POST":
         services.message_delete(actor=request.user, message=message)
         messages.success(request, _("Message #%(n)s is deleted.") % {"n": number})
@@ -493,10 +495,9 @@ def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpRes
 @domain_errors
 def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
     """Move one problem into a new ticket for the same author, with the chosen files."""
-    policy = _require_staff_view(request)
-    ticket = selectors.ticket_get(policy, ticket_id)
-    message = _message_of(policy, ticket, number)
-    policy.require(policy.can_split(ticket))
+    _policy, ticket, message = _message_page(
+        request, ticket_id, number, lambda policy, ticket, message: policy.can_split(ticket)
+    )
     error = ""
     if request.method == "POST":
         try:

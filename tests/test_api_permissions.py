@@ -86,7 +86,7 @@ def world(cast) -> World:
     support_group_add_member(group=team, user=cast.staff)
     ticket = services.ticket_create(actor=cast.client, title="Cannot pay", message="The payment page hangs.")
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
-    sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
+    sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     users = {
         "client": cast.client,
         "colleague": cast.colleague,

@@ -423,7 +423,7 @@ def test_api_ticket_create_by_client_with_codes_and_prompts_files_ticket(cast):
 
 
 def test_api_ticket_create_by_staff_with_staff_fields_sets_them(cast):
-    sla = SlaLevel.objects.create(name="VIP", response_minutes=120)
+    sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes")
     body = {
         "title": "Phone call",
         "message": "Called about the invoice",

@@ -96,10 +96,10 @@ def test_demo_run_twice_creates_everything_once(settings):
     assert set(team.memberships.values_list("user__username", flat=True)) == {"staff", "staff2"}
 
     # The regulation's SLA table, the default and the clients' level.
-    hours = sorted(SlaLevel.objects.values_list("response_minutes", flat=True))
+    hours = sorted(sla.response_seconds // 60 for sla in SlaLevel.objects.all())
     assert hours == [60, 120, 180, 240, 300, 360, 1440]
-    assert SlaLevel.objects.get(is_default=True).response_minutes == 24 * 60
-    clients_sla = SlaLevel.objects.get(response_minutes=6 * 60)
+    assert SlaLevel.objects.get(is_default=True).response_seconds == 24 * 3600
+    clients_sla = SlaLevel.objects.get(response_time=6, response_unit="hours")
     assert Ticket.objects.filter(author=users["client"]).exclude(sla=clients_sla).count() == 0
     answers = DictionaryEntry.objects.filter(kind=DictionaryKind.FREQUENT_ANSWER)
     assert answers.count() >= 5

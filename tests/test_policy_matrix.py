@@ -84,7 +84,7 @@ def world(cast, make_user_resp) -> World:
     support_group_add_member(group=team, user=cast.staff, can_view=True)
     ticket = services.ticket_create(actor=cast.client, title="Cannot pay", message="The payment page hangs.")
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
-    sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
+    sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     CustomField.objects.create(code="contract", name_ru="Договор", name_en="Contract")
     people = {
         "author": cast.client,
@@ -487,7 +487,7 @@ STAFF_CREATE_VALUES = {
     "status": lambda c: entry("status", "in_progress"),
     "difficulty": lambda c: entry("difficulty", "easy"),
     "responsible": lambda c: c.staff,
-    "sla": lambda c: SlaLevel.objects.create(name="Partners", response_minutes=300),
+    "sla": lambda c: SlaLevel.objects.create(name="Partners", response_time=300, response_unit="minutes"),
     "admin_comment": lambda c: "call them back",
     "auto_close_days": lambda c: 0,
     "is_postponed": lambda c: True,

@@ -365,7 +365,9 @@ def test_ticket_delete_non_admin_permission_denied_nothing_removed(cast, two_pro
 def test_ticket_update_sla_from_creation_moves_clock_source_to_creation(cast, make_ticket):
     from otklik.sla.models import SlaLevel
 
-    strict = SlaLevel.objects.create(name="Strict", response_minutes=60, deadline_from_creation=True)
+    strict = SlaLevel.objects.create(
+        name="Strict", response_time=60, response_unit="minutes", deadline_from_creation=True
+    )
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)

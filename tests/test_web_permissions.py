@@ -118,7 +118,7 @@ def world(cast) -> World:
         hidden=True,
         files=[upload("gateway.log", log_bytes())],
     )
-    sla = SlaLevel.objects.create(name="VIP", response_minutes=120, priority=10)
+    sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     users = {
         "client": cast.client,
         "colleague": cast.colleague,

@@ -58,7 +58,7 @@ def crowd(cast):
     support_group_add_member(group=team, user=cast.staff)
     support_group_add_member(group=team, user=cast.staff2)
     extra_staff = make_user("staff3", AccessLevel.STAFF, first_name="Pavel", last_name="Sidorov")
-    sla = SlaLevel.objects.create(name="Standard", response_minutes=360, priority=1)
+    sla = SlaLevel.objects.create(name="Standard", response_time=360, response_unit="minutes", priority=1)
     statuses = [entry("status", c) for c in ("accepted", "in_progress", "solved")]
     categories = [entry("category", c) for c in ("errors", "payment", "delivery")]
     marks = [entry("mark", c) for c in ("good", "incomplete", "bad")]

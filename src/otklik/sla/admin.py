@@ -7,7 +7,7 @@ from otklik.web.admin_site import admin_site
 
 @admin.register(SlaLevel, site=admin_site)
 class SlaLevelAdmin(SupportAdminPermissions, admin.ModelAdmin):
-    list_display = ("name", "priority", "response_minutes", "reminder_minutes", "is_default", "active")
+    list_display = ("name", "priority", "response_time", "response_unit", "timetable", "is_default", "active")
     list_filter = ("active", "is_default")
     filter_horizontal = ("groups",)
     search_fields = ("name",)

@@ -88,8 +88,10 @@ class Exceptions:
     cuts: dict[date, tuple[Interval, ...]] = field(default_factory=dict)
 
 
-def day_intervals(day: date, week: WeekSchedule, exceptions: Exceptions) -> list[Interval]:
-    """Return the working intervals of one local day after applying the exceptions."""
+def day_intervals(
+    day: date, week: WeekSchedule, exceptions: Exceptions, *, cut: bool = True
+) -> list[Interval]:
+    """Return the working intervals of one local day after applying the exceptions (cuts too unless told)."""
     if day in exceptions.holidays:
         return []
     if day in exceptions.working:
@@ -98,9 +100,91 @@ def day_intervals(day: date, week: WeekSchedule, exceptions: Exceptions) -> list
         intervals = list(week.days[exceptions.as_weekday[day]])
     else:
         intervals = list(week.days[day.weekday()])
-    for cut in exceptions.cuts.get(day, ()):
-        intervals = subtract(intervals, cut)
+    if cut:
+        for piece in exceptions.cuts.get(day, ()):
+            intervals = subtract(intervals, piece)
     return intervals
+
+
+def _subtract_all(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
+    """Remove sorted, merged `cuts` from sorted, merged `intervals` in one pass."""
+    if not cuts:
+        return intervals
+    result: list[Interval] = []
+    j = 0
+    for start, end in intervals:
+        while j < len(cuts) and cuts[j][1] <= start:
+            j += 1
+        k = j
+        while k < len(cuts) and cuts[k][0] < end:
+            if cuts[k][0] > start:
+                result.append((start, cuts[k][0]))
+            start = max(start, cuts[k][1])
+            k += 1
+        if start < end:
+            result.append((start, end))
+    return result
+
+
+@dataclass(frozen=True)
+class ExceptionSpec:
+    """One stored exception in plain terms: a kind, local days, and for timed kinds seconds of the day.
+
+    Timed kinds cover first_day at `start` .. last_day at `end`, local time; an end of 86,400 is the
+    midnight that closes last_day.
+    """
+
+    kind: str  # "holiday" | "holiday_time" | "working_time" | "as_weekday"
+    first_day: date
+    last_day: date
+    start: int = 0
+    end: int = DAY
+    weekday: int | None = None
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _per_day(spec: ExceptionSpec) -> Iterable[tuple[date, Interval]]:
+    """Split a timed exception's local range into (day, interval) pieces."""
+    for day in _days(spec.first_day, spec.last_day):
+        start = spec.start if day == spec.first_day else 0
+        end = spec.end if day == spec.last_day else DAY
+        if end > start:
+            yield day, (start, end)
+
+
+def resolve_exceptions(specs: Iterable[ExceptionSpec]) -> Exceptions:
+    """Combine stored exceptions into per-day rules (SPEC F-07).
+
+    Holidays close whole days; working ranges replace their days' schedules (several merge); "work as
+    weekday N" days run that weekday's schedule; timed holidays are cut out afterwards.
+    """
+    holidays: set[date] = set()
+    working: dict[date, list[Interval]] = {}
+    as_weekday: dict[date, int] = {}
+    cuts: dict[date, list[Interval]] = {}
+    for spec in specs:
+        if spec.kind == "holiday":
+            holidays.update(_days(spec.first_day, spec.last_day))
+        elif spec.kind == "as_weekday" and spec.weekday is not None:
+            as_weekday.update((day, spec.weekday) for day in _days(spec.first_day, spec.last_day))
+        elif spec.kind == "working_time":
+            for day, interval in _per_day(spec):
+                working.setdefault(day, []).append(interval)
+        elif spec.kind == "holiday_time":
+            for day, interval in _per_day(spec):
+                cuts.setdefault(day, []).append(interval)
+    return Exceptions(
+        holidays=frozenset(holidays),
+        working={day: tuple(merge(v)) for day, v in working.items()},
+        as_weekday=as_weekday,
+        cuts={day: tuple(v) for day, v in cuts.items()},
+    )
 
 
 class NoWorkingTime(ValueError):
@@ -132,12 +216,16 @@ class WorkingCalendar:
     def _build(self, first: date, last: date) -> None:
         """Lay out the working intervals of local days first..last as UTC seconds with cumulative sums."""
         local: list[Interval] = []
-        day = first
+        cuts: list[Interval] = []
         epoch_day = date(1970, 1, 1)
-        while day <= last:
+        for day in _days(first, last):
             base = (day - epoch_day).days * DAY  # local midnight as if the zone were UTC
-            local.extend((base + s, base + e) for s, e in day_intervals(day, self.week, self.exceptions))
-            day += timedelta(days=1)
+            local.extend(
+                (base + s, base + e) for s, e in day_intervals(day, self.week, self.exceptions, cut=False)
+            )
+            cuts.extend((base + s, base + e) for s, e in self.exceptions.cuts.get(day, ()))
+        # Cuts apply on the local time line, so a cut after midnight also trims yesterday's late shift.
+        local = _subtract_all(merge(local), merge(cuts))
         starts: list[int] = []
         ends: list[int] = []
         for start, end in merge(local):

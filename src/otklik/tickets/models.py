@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from otklik.sla.models import SourceReason
 from otklik.tickets.files import random_storage_name
 
 User = settings.AUTH_USER_MODEL
@@ -280,6 +281,15 @@ class Ticket(models.Model):
     deadline_at = models.DateTimeField(_("response deadline"), null=True, blank=True)
     reminder_at = models.DateTimeField(_("reminder time"), null=True, blank=True)
     deadline_source_at = models.DateTimeField(_("deadline counted from"), null=True, blank=True)
+    deadline_source_reason = models.CharField(
+        _("what started the clock"), max_length=20, choices=SourceReason.choices, blank=True
+    )
+    # The instants the periodic job marked the ticket; they also tell its set-based statements apart.
+    reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("overdue since"), null=True, blank=True)
+    # "Postponed pauses SLA" (F-08 option): when the pause began and the working time paused so far.
+    sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(_("SLA working time paused, seconds"), default=0)
     awaits_support = models.BooleanField(_("awaits support"), default=True)
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
     last_message_by = models.ForeignKey(
@@ -353,6 +363,23 @@ class Ticket(models.Model):
             models.Index(fields=["author", "-modified_at"], name="ticket_author_modified"),
             models.Index(fields=["-modified_at"], name="ticket_modified"),
             models.Index(fields=["closed_at"], name="ticket_closed"),
+            # The periodic SLA job's two questions (F-08): reminders due and deadlines passed.
+            models.Index(
+                fields=["reminder_at"],
+                condition=models.Q(reminder_sent=False, is_overdue=False, reminder_at__isnull=False),
+                name="ticket_reminder_due",
+            ),
+            models.Index(
+                fields=["deadline_at"],
+                condition=models.Q(is_overdue=False, deadline_at__isnull=False),
+                name="ticket_deadline_due",
+            ),
+            # The auto-close job's question (F-02): open tickets support answered last.
+            models.Index(
+                fields=["last_message_at"],
+                condition=models.Q(closed_at__isnull=True, last_message_by_support=True),
+                name="ticket_auto_close",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -471,6 +498,7 @@ FIELD_LABELS = {
     "auto_close_days": _("auto-close days"),
     "is_postponed": _("postponed"),
     "closed": _("closed"),
+    "overdue": _("response deadline passed"),
     "spam": _("spam"),
     "split": _("split"),
     "created": _("created"),

@@ -27,7 +27,7 @@ from otklik.accounts.services import (
     user_create,
 )
 from otklik.core import clock
-from otklik.sla.models import SlaLevel
+from otklik.sla.models import SlaLevel, TimeUnit
 from otklik.tickets import services
 from otklik.tickets.demo_data.attachments import attachment
 from otklik.tickets.demo_data.content import (
@@ -147,8 +147,10 @@ def _sla_levels() -> int:
             defaults={
                 "description": row.description,
                 "priority": row.priority,
-                "response_minutes": row.hours * 60,
-                "reminder_minutes": reminder_minutes(row.hours),
+                "response_time": row.hours,
+                "response_unit": TimeUnit.HOURS,
+                "reminder_time": reminder_minutes(row.hours),
+                "reminder_unit": TimeUnit.MINUTES,
                 "is_default": row.is_default and not has_default,
             },
         )

@@ -1,0 +1,130 @@
+"""Read SLA configuration: working calendars per SLA level (cached per process), and the SLA timeline."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from django.conf import settings
+from django.db.models import Q
+
+from otklik.core import clock
+from otklik.sla.calendars import (
+    DAY,
+    ExceptionSpec,
+    WeekSchedule,
+    WorkingCalendar,
+    resolve_exceptions,
+)
+from otklik.sla.models import CalendarException, SlaEvent, SlaLevel, Timetable
+
+_lock = threading.Lock()
+_calendars: dict[tuple, WorkingCalendar] = {}
+_CACHE_LIMIT = 256
+
+
+def week_schedule(timetable: Timetable | None) -> WeekSchedule:
+    """Return a timetable's weekly schedule; no timetable means around the clock."""
+    if timetable is None:
+        return WeekSchedule.around_the_clock()
+    return WeekSchedule.build(
+        {d: [tuple(i) for i in intervals] for d, intervals in enumerate(timetable.week)}
+    )
+
+
+def exception_spec(exception: CalendarException) -> ExceptionSpec:
+    """Translate a stored exception into the calendar module's plain terms."""
+
+    def seconds(t, default):
+        return default if t is None else t.hour * 3600 + t.minute * 60 + t.second
+
+    end = seconds(exception.end_time, DAY)
+    return ExceptionSpec(
+        kind=exception.kind,
+        first_day=exception.first_day,
+        last_day=exception.last_day,
+        start=seconds(exception.start_time, 0),
+        end=end or DAY,  # 00:00 as an end is the midnight closing the day
+        weekday=exception.weekday,
+    )
+
+
+def _exceptions_q(timetable_id: int | None, sla_id: int | None) -> Q:
+    q = Q(pk__in=[])
+    if timetable_id is not None:
+        q |= Q(timetable_id=timetable_id)
+    if sla_id is not None:
+        q |= Q(sla_levels__id=sla_id)
+    return q
+
+
+def _build(timetable: Timetable | None, sla_id: int | None) -> WorkingCalendar:
+    rows = CalendarException.objects.filter(_exceptions_q(timetable.pk if timetable else None, sla_id))
+    specs = [exception_spec(e) for e in rows.distinct()]
+    zone = timetable.time_zone if timetable else settings.TIME_ZONE
+    return WorkingCalendar(
+        week_schedule(timetable), zone, resolve_exceptions(specs), around=clock.now().date()
+    )
+
+
+def working_calendar(sla: SlaLevel | None = None, *, timetable: Timetable | None = None) -> WorkingCalendar:
+    """Return the working calendar of an SLA level (its timetable plus its exceptions) or of a timetable.
+
+    Calendars are cached per process and keyed by the revisions that every change of a timetable, an
+    exception or an SLA's choice of exceptions bumps, so an edit is seen at the next question.
+    """
+    if sla is not None:
+        timetable = sla.timetable
+    key = (
+        sla.pk if sla is not None else None,
+        sla.exceptions_revision if sla is not None else 0,
+        timetable.pk if timetable else None,
+        timetable.revision if timetable else 0,
+    )
+    with _lock:
+        calendar = _calendars.get(key)
+    if calendar is None:
+        calendar = _build(timetable, sla.pk if sla is not None else None)
+        with _lock:
+            if len(_calendars) >= _CACHE_LIMIT:
+                _calendars.clear()
+            _calendars[key] = calendar
+    return calendar
+
+
+def calendars_forget() -> None:
+    """Drop every cached calendar (tests that rewrite configuration behind the revisions' back)."""
+    with _lock:
+        _calendars.clear()
+
+
+def deadline_for(sla: SlaLevel | None, source: datetime, *, extra_seconds: int = 0) -> tuple:
+    """Return (deadline, reminder) for a clock started at `source`; (None, None) without a response time.
+
+    `extra_seconds` is working time the clock was paused for; it moves both instants later.
+    """
+    if sla is None or sla.response_seconds <= 0:
+        return None, None
+    calendar = working_calendar(sla)
+    response = sla.response_seconds + extra_seconds
+    deadline = calendar.add(source, response)
+    reminder = None
+    if 0 < sla.reminder_seconds < sla.response_seconds:
+        reminder = calendar.add(source, response - sla.reminder_seconds)
+    return deadline, reminder
+
+
+def sla_timeline(ticket) -> list[SlaEvent]:
+    """Return a ticket's SLA timeline, oldest first."""
+    return list(SlaEvent.objects.filter(ticket=ticket).order_by("at", "id"))
+
+
+def calendar_year_missing(today=None) -> int | None:
+    """Return next year when it is 1 November or later and the bundled calendar lacks it, else None."""
+    from otklik.sla.calendars import bundled_production_calendar
+
+    today = today or clock.now().date()
+    if today.month < 11:
+        return None
+    next_year = today.year + 1
+    return None if str(next_year) in bundled_production_calendar() else next_year

@@ -1,0 +1,187 @@
+"""Change SLA configuration: timetables' weeks, the production calendar, and the SLA of a new ticket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from otklik.core.errors import ValidationFailed
+from otklik.sla.calendars import (
+    DAY,
+    bundled_production_calendar,
+    merge,
+    production_calendar_exceptions,
+)
+from otklik.sla.models import EVERYONE_GROUP, CalendarException, ExceptionKind, SlaLevel, Timetable
+from otklik.sla.selectors import week_schedule
+
+Week = Sequence[Sequence[Sequence[int]]]
+
+
+def week_validate(week: Week) -> list[list[list[int]]]:
+    """Return the week in canonical form (seven merged lists of [start, end]) or raise ValidationFailed."""
+    if len(week) != 7:
+        raise ValidationFailed(_("A week has seven days."), field="week")
+    result = []
+    for intervals in week:
+        pairs = []
+        for pair in intervals:
+            start, end = int(pair[0]), int(pair[1])
+            if not (0 <= start < DAY and start < end <= start + DAY):
+                message = _("A working interval must start within the day and last at most 24 hours.")
+                raise ValidationFailed(message, field="week")
+            pairs.append((start, end))
+        result.append([list(p) for p in merge(pairs)])
+    return result
+
+
+@transaction.atomic
+def timetable_save_week(timetable: Timetable, week: Week) -> Timetable:
+    """Set a timetable's weekly schedule and re-apply its production-calendar years (short days follow it)."""
+    timetable.week = week_validate(week)
+    timetable.full_clean()
+    timetable.save()
+    for year in list(timetable.calendar_years):
+        timetable_apply_calendar(timetable, year)
+    return timetable
+
+
+def _ranges(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Group dates into runs of consecutive days."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def _clock(seconds: int) -> time:
+    seconds %= DAY
+    return time(seconds // 3600, seconds % 3600 // 60, seconds % 60)
+
+
+@transaction.atomic
+def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | None = None) -> int:
+    """Turn a year of the production calendar into the timetable's exceptions; return how many.
+
+    Non-working holidays close the day, transferred working weekend days run Monday's schedule, and
+    pre-holiday short days lose the last hour of their last interval. Re-applying a year replaces the rows
+    it made before, so the command is safe to run again (and runs again when the week changes).
+    """
+    data = calendar if calendar is not None else bundled_production_calendar()
+    if str(year) not in data:
+        years = ", ".join(sorted(data))
+        raise ValidationFailed(
+            _("The production calendar has no data for %(year)s (it has %(years)s).")
+            % {"year": year, "years": years},
+            field="year",
+        )
+    origin = f"calendar:{year}"
+    CalendarException.objects.filter(timetable=timetable, origin=origin).delete()
+    resolved = production_calendar_exceptions(data, week_schedule(timetable), [year])
+    rows = [
+        CalendarException(
+            timetable=timetable,
+            origin=origin,
+            kind=ExceptionKind.HOLIDAY,
+            name=_("Public holiday") if first == last else _("Public holidays"),
+            first_day=first,
+            last_day=last,
+        )
+        for first, last in _ranges(resolved.holidays)
+    ]
+    rows += [
+        CalendarException(
+            timetable=timetable,
+            origin=origin,
+            kind=ExceptionKind.AS_WEEKDAY,
+            name=_("Transferred working day"),
+            first_day=day,
+            last_day=day,
+            weekday=weekday,
+        )
+        for day, weekday in sorted(resolved.as_weekday.items())
+    ]
+    for day, cuts in sorted(resolved.cuts.items()):
+        for start, end in cuts:
+            rows.append(
+                CalendarException(
+                    timetable=timetable,
+                    origin=origin,
+                    kind=ExceptionKind.HOLIDAY_TIME,
+                    name=_("Pre-holiday short day"),
+                    first_day=day + timedelta(days=start // DAY),
+                    # A cut of a midnight-crossing interval ends on the next date.
+                    last_day=day + timedelta(days=(end - 1) // DAY),
+                    start_time=_clock(start),
+                    end_time=_clock(end),
+                )
+            )
+    CalendarException.objects.bulk_create(rows)
+    years = sorted(set(timetable.calendar_years) | {year})
+    # save() bumps the revision, so cached calendars see the new exceptions.
+    timetable.calendar_years = years
+    timetable.save(update_fields=["calendar_years", "revision"])
+    return len(rows)
+
+
+# -- choice of SLA on creation (F-06) ----------------------------------------------------------
+@dataclass(frozen=True)
+class SlaChoice:
+    sla: SlaLevel | None
+    reason: str  # "explicit" | "coupon" | "group" | "default" | "none"
+
+
+def choose_sla(
+    *,
+    explicit: SlaLevel | None,
+    coupon_sla: SlaLevel | None,
+    author_group_ids: set[int],
+    levels: Iterable[tuple[SlaLevel, set[int]]],
+    default: SlaLevel | None,
+) -> SlaChoice:
+    """Decide a new ticket's SLA (pure): staff's choice, else a coupon's, else the author's groups' highest
+    priority (ties: the oldest level), else the default. Criticality never selects the SLA."""
+    if explicit is not None:
+        return SlaChoice(explicit, "explicit")
+    if coupon_sla is not None:
+        return SlaChoice(coupon_sla, "coupon")
+    fitting = [sla for sla, groups in levels if groups & author_group_ids]
+    if fitting:
+        return SlaChoice(max(fitting, key=lambda s: (s.priority, -s.pk)), "group")
+    if default is not None:
+        return SlaChoice(default, "default")
+    return SlaChoice(None, "none")
+
+
+def author_group_ids(author: User | None) -> set[int]:
+    """Return the groups that count for the SLA choice: the author's own plus "everyone"."""
+    from django.contrib.auth.models import Group
+
+    ids = set(Group.objects.filter(name=EVERYONE_GROUP).values_list("pk", flat=True))
+    if author is not None and author.pk is not None:
+        ids |= set(author.groups.values_list("pk", flat=True))
+    return ids
+
+
+def sla_for_new_ticket(
+    author: User | None, *, explicit: SlaLevel | None = None, coupon_sla: SlaLevel | None = None
+) -> SlaChoice:
+    """Choose the SLA of a new ticket by F-06's order (anonymous and e-mail authors: "everyone")."""
+    active = SlaLevel.objects.filter(active=True).prefetch_related("groups")
+    levels = [(sla, {g.pk for g in sla.groups.all()}) for sla in active]
+    default = next((sla for sla, _groups in levels if sla.is_default), None)
+    return choose_sla(
+        explicit=explicit,
+        coupon_sla=coupon_sla,
+        author_group_ids=author_group_ids(author),
+        levels=levels,
+        default=default,
+    )

@@ -16,6 +16,7 @@ from otklik.tickets.models import (
     SpamState,
     Ticket,
 )
+from otklik.tickets.selectors import options_get
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
     _ChangeSet,
@@ -30,7 +31,13 @@ from otklik.tickets.services._base import (
     _support_user,
     _touch,
 )
-from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.derived import (
+    search_document_refresh,
+    sla_changed,
+    sla_pause,
+    sla_resume,
+    ticket_recompute,
+)
 
 
 @transaction.atomic
@@ -62,6 +69,8 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: 
                 else:
                     merged[code] = value
         ticket.custom = merged
+    old_sla = ticket.sla if ticket.sla_id else None
+    was_postponed = ticket.is_postponed
     for name, value in cleaned.items():
         old = getattr(ticket, name)
         if old == value:
@@ -74,8 +83,10 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: 
     _touch(ticket, actor, via, now)
     ticket.save()
     _record(ticket, actor, via, changeset, at=now)
-    if "sla" in cleaned:
-        ticket_recompute(ticket)
+    if any(c.field == "sla" for c in changeset.changes):
+        sla_changed(ticket, old_sla)
+    if ticket.is_postponed != was_postponed and options_get().postponed_pauses_sla:
+        (sla_pause if ticket.is_postponed else sla_resume)(ticket)
     if "title" in cleaned:
         search_document_refresh(ticket)
     return ticket

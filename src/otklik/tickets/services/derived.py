@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from otklik.core import clock
+from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason
+from otklik.sla.selectors import deadline_for, working_calendar
 from otklik.tickets.models import (
     CLIENT_VISIBLE_KINDS,
     Message,
@@ -9,13 +12,15 @@ from otklik.tickets.models import (
     Ticket,
     TicketSearchDocument,
 )
+from otklik.tickets.selectors import options_get
 
 
 def ticket_recompute(ticket: Ticket) -> Ticket:
-    """Recompute the ticket's derived state from its messages and save it.
+    """Recompute the ticket's derived state and SLA deadline from its messages and save it.
 
     Last message: the last public message (hidden and "do not change status" messages are not
     answers). Awaits support: open, and no support answer yet or a client message after it.
+    Deadline (F-08): the source instant plus the SLA's response time in working time of its timetable.
     """
     conversation = list(
         Message.objects.filter(ticket=ticket, kind__in=CLIENT_VISIBLE_KINDS)
@@ -31,8 +36,9 @@ def ticket_recompute(ticket: Ticket) -> Ticket:
     ticket.last_message_by_support = bool(last and last["by_support"])
     last_support_index = max((i for i, m in enumerate(public) if m["by_support"]), default=None)
     from_creation = bool(ticket.sla_id and ticket.sla and ticket.sla.deadline_from_creation)
-    # The clock (re)starts at creation, at a reopen, and at the first client reply after support's answer.
-    restarts = [ticket.created_at]
+    # The clock (re)starts at creation, at a reopen, at the first client reply after support's answer,
+    # and when staff moved the ticket to an SLA with a shorter response time.
+    restarts = [(ticket.created_at, SourceReason.CREATED)]
     if last_support_index is None:
         ticket.first_client_message_after_support_at = None
         waiting = True
@@ -43,20 +49,111 @@ def ticket_recompute(ticket: Ticket) -> Ticket:
         reopened_since = ticket.reopened_at is not None and ticket.reopened_at > last_support_at
         waiting = bool(after) or reopened_since
         if after and not from_creation:
-            restarts.append(after[0]["created_at"])
+            restarts.append((after[0]["created_at"], SourceReason.CLIENT_REPLY))
     if ticket.reopened_at is not None:
-        restarts.append(ticket.reopened_at)
+        restarts.append((ticket.reopened_at, SourceReason.REOPENED))
+    if ticket.deadline_source_reason == SourceReason.SLA_CHANGED and ticket.deadline_source_at:
+        restarts.append((ticket.deadline_source_at, SourceReason.SLA_CHANGED))
     ticket.awaits_support = ticket.closed_at is None and waiting
-    source = max(restarts)
+    _deadline_update(ticket, *max(restarts, key=lambda r: r[0]))
+    ticket.save()
+    return ticket
+
+
+def _deadline_update(ticket: Ticket, source, reason: str) -> None:
+    """Set the deadline fields from the source instant and write the SLA timeline's steps."""
+    was_running = ticket.deadline_source_at is not None
     if not ticket.awaits_support:
         ticket.is_overdue = False
         ticket.reminder_sent = False
         ticket.deadline_source_at = None
-    elif not ticket.is_overdue:
-        # While overdue the deadline does not move until support answers (F-08).
-        ticket.deadline_source_at = source
-    ticket.save()
-    return ticket
+        ticket.deadline_source_reason = ""
+        ticket.deadline_at = None
+        ticket.reminder_at = None
+        ticket.sla_paused_at = None
+        ticket.sla_paused_seconds = 0
+        if was_running:
+            kind = SlaEventKind.ANSWERED if ticket.closed_at is None else SlaEventKind.STOPPED
+            timeline_add(ticket, kind)
+        return
+    if ticket.is_overdue:
+        return  # While overdue the deadline does not move until support answers (F-08).
+    # No reason yet: the clock was never started (a new ticket, or one stored before the SLA engine).
+    first_start = not ticket.deadline_source_reason
+    moved = source != ticket.deadline_source_at or first_start
+    if moved:
+        ticket.sla_paused_seconds = 0
+        ticket.reminder_sent = False
+        if ticket.is_postponed and ticket.sla_paused_at is None and options_get().postponed_pauses_sla:
+            ticket.sla_paused_at = source  # a postponed ticket's clock starts paused
+    ticket.deadline_source_at = source
+    ticket.deadline_source_reason = reason
+    if ticket.sla_paused_at is not None:
+        ticket.deadline_at = ticket.reminder_at = None
+    else:
+        ticket.deadline_at, ticket.reminder_at = deadline_for(
+            ticket.sla if ticket.sla_id else None, source, extra_seconds=ticket.sla_paused_seconds
+        )
+    if moved:
+        started = first_start and reason == SourceReason.CREATED
+        timeline_add(ticket, SlaEventKind.STARTED if started else SlaEventKind.RESTARTED, reason)
+
+
+def timeline_add(ticket: Ticket, kind: str, reason: str = "") -> SlaEvent:
+    """Write one step of the ticket's SLA timeline with the deadline it leaves."""
+    return SlaEvent.objects.create(
+        ticket=ticket,
+        at=clock.now(),
+        kind=kind,
+        reason=reason,
+        source_at=ticket.deadline_source_at,
+        deadline_at=ticket.deadline_at,
+        reminder_at=ticket.reminder_at,
+        sla_name=ticket.sla.name if ticket.sla_id else "",
+    )
+
+
+def sla_changed(ticket: Ticket, old: SlaLevel | None) -> None:
+    """Restart the clock from now when the new SLA answers faster (F-06), recompute, and log the step."""
+    new = ticket.sla if ticket.sla_id else None
+    shorter = (
+        old is not None
+        and old.response_seconds > 0
+        and new is not None
+        and 0 < new.response_seconds < old.response_seconds
+    )
+    if shorter and ticket.awaits_support and not ticket.is_overdue:
+        ticket.deadline_source_at = clock.now()
+        ticket.deadline_source_reason = SourceReason.SLA_CHANGED
+        ticket.sla_paused_seconds = 0
+    ticket_recompute(ticket)
+    if ticket.awaits_support:
+        timeline_add(ticket, SlaEventKind.SLA_CHANGED)
+
+
+def sla_pause(ticket: Ticket) -> None:
+    """Stop the clock of a postponed ticket (option "postponed pauses SLA"); the deadline is put aside."""
+    if not ticket.awaits_support or ticket.is_overdue or ticket.sla_paused_at is not None:
+        return
+    ticket.sla_paused_at = clock.now()
+    ticket.deadline_at = ticket.reminder_at = None
+    ticket.save(update_fields=["sla_paused_at", "deadline_at", "reminder_at"])
+    timeline_add(ticket, SlaEventKind.PAUSED)
+
+
+def sla_resume(ticket: Ticket) -> None:
+    """Start the clock again: the deadline moves later by the working time the pause covered."""
+    if ticket.sla_paused_at is None:
+        return
+    now = clock.now()
+    if ticket.awaits_support and ticket.deadline_source_at is not None:
+        began = max(ticket.sla_paused_at, ticket.deadline_source_at)
+        calendar = working_calendar(ticket.sla if ticket.sla_id else None)
+        ticket.sla_paused_seconds += max(0, calendar.between(began, now))
+    ticket.sla_paused_at = None
+    ticket_recompute(ticket)
+    if ticket.awaits_support:
+        timeline_add(ticket, SlaEventKind.RESUMED)
 
 
 def search_document_refresh(ticket: Ticket) -> None:

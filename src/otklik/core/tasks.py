@@ -1,0 +1,11 @@
+"""Background tasks of the core: dispatching domain events."""
+
+from huey.contrib.djhuey import db_task
+
+from otklik.core import events
+
+
+@db_task()
+def events_dispatch() -> int:
+    """Hand pending domain events to their subscribers."""
+    return events.dispatch()

@@ -1,0 +1,190 @@
+"""The SLA's periodic work (F-08, F-02): mark reminders due and overdue tickets, close silent tickets.
+
+Every step is a handful of set-based statements whatever the number of tickets: one UPDATE marks the
+rows with the tick's instant, and INSERT ... SELECT statements pick exactly those rows out again (by that
+instant) to write log lines, history, timeline steps and domain events. Running two ticks at once is
+safe: a row is marked by one of them only, because the UPDATE re-checks its condition under the lock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    F,
+    IntegerField,
+    JSONField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from otklik.core import clock, events
+from otklik.core.bulk import insert_from_select
+from otklik.core.models import DomainEvent
+from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
+from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
+from otklik.tickets.selectors import options_get
+
+
+@dataclass(frozen=True)
+class TickReport:
+    reminders: int = 0
+    overdue: int = 0
+    auto_closed: int = 0
+
+
+def _const(value, field):
+    return Value(value, output_field=field)
+
+
+def _text(value: str):
+    return _const(value, CharField())
+
+
+def _sla_name():
+    return Coalesce(Subquery(SlaLevel.objects.filter(pk=OuterRef("sla_id")).values("name")[:1]), _text(""))
+
+
+def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
+    rows = marked.values_list(
+        "pk", _const(now, DateTimeField()), _text(kind), _text(""),
+        "deadline_source_at", "deadline_at", "reminder_at", _sla_name(),
+    )  # fmt: skip
+    insert_from_select(
+        SlaEvent,
+        ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", "sla_name"],
+        rows,
+    )
+
+
+def _events_insert(marked: QuerySet, name: str, now: datetime, payload: dict) -> None:
+    rows = marked.values_list("pk", _text(name), _const(now, DateTimeField()), _const(payload, JSONField()))
+    insert_from_select(DomainEvent, ["ticket_id", "name", "occurred_at", "payload"], rows)
+
+
+def _log_insert(marked: QuerySet, field: str, old: str, new: str, body: str, now: datetime) -> None:
+    """Write a log message and its history event into each marked ticket (ARCHITECTURE rule 5)."""
+    next_number = Coalesce(
+        Subquery(
+            Message.objects.filter(ticket=OuterRef("pk"))
+            .values("ticket")
+            .annotate(n=Max("number"))
+            .values("n")[:1]
+        ),
+        _const(0, IntegerField()),
+    ) + _const(1, IntegerField())
+    rows = marked.values_list(
+        "pk", next_number, _text(MessageKind.LOG), _text(body), _const(True, BooleanField()),
+        _text(Channel.SYSTEM), _const(0, IntegerField()), _const(now, DateTimeField()), _text(""),
+    )  # fmt: skip
+    insert_from_select(
+        Message,
+        ["ticket", "number", "kind", "body", "by_support", "via", "minutes", "created_at", "author_email"],
+        rows,
+    )
+    log_id = Subquery(
+        Message.objects.filter(ticket=OuterRef("pk"), kind=MessageKind.LOG, created_at=now)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    rows = marked.values_list(
+        "pk", _const(now, DateTimeField()), _text(Channel.SYSTEM), log_id, _text(field), _text(old),
+        _text(new), _const(False, BooleanField()),
+    )  # fmt: skip
+    insert_from_select(
+        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only"], rows
+    )
+
+
+def _system_text(message: str) -> str:
+    """Log lines written by jobs are in the site's language (no request says otherwise)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _(message)
+
+
+def reminders_mark(now: datetime) -> int:
+    """Mark tickets whose reminder time came (and whose deadline has not also passed)."""
+    count = Ticket.objects.filter(
+        reminder_sent=False,
+        is_overdue=False,
+        reminder_at__isnull=False,
+        reminder_at__lte=now,
+        deadline_at__gt=now,
+    ).update(reminder_sent=True, reminder_sent_at=now)
+    if count:
+        marked = Ticket.objects.filter(reminder_sent=True, reminder_sent_at=now)
+        _timeline_insert(marked, SlaEventKind.REMINDER, now)
+        _events_insert(marked, events.TICKET_REMINDER, now, {})
+    return count
+
+
+def overdue_mark(now: datetime) -> int:
+    """Mark tickets whose deadline passed: flag, counter, log line, history, timeline, domain event."""
+    count = Ticket.objects.filter(is_overdue=False, deadline_at__isnull=False, deadline_at__lte=now).update(
+        is_overdue=True, overdue_at=now, overdue_count=F("overdue_count") + 1
+    )
+    if count:
+        marked = Ticket.objects.filter(is_overdue=True, overdue_at=now)
+        body = _system_text("Overdue: the response deadline passed.")
+        _log_insert(marked, "overdue", "", _system_text("yes"), body, now)
+        _timeline_insert(marked, SlaEventKind.OVERDUE, now)
+        _events_insert(marked, events.TICKET_OVERDUE, now, {"notify": options_get().notify_overdue})
+    return count
+
+
+def auto_close(now: datetime) -> int:
+    """Close open tickets support answered last when the client stayed silent for their auto-close days.
+
+    A ticket's own days override the module default; 0 means never. One statement per distinct number
+    of days in use, so the cost does not grow with the number of tickets.
+    """
+    default_days = options_get().auto_close_days
+    candidates = Ticket.objects.filter(
+        closed_at__isnull=True, last_message_by_support=True, awaits_support=False
+    )
+    overrides = set(
+        candidates.filter(auto_close_days__isnull=False).values_list("auto_close_days", flat=True)
+    )
+    groups = [(Q(auto_close_days__isnull=True), default_days)] + [
+        (Q(auto_close_days=d), d) for d in overrides
+    ]
+    total = 0
+    for condition, days in groups:
+        if not days:
+            continue
+        total += candidates.filter(condition, last_message_at__lt=now - timedelta(days=days)).update(
+            closed_at=now, auto_closed=True, modified_at=now, modified_via=Channel.SYSTEM, modified_by=None
+        )
+    if total:
+        marked = Ticket.objects.filter(closed_at=now, auto_closed=True)
+        body = _system_text("Closed automatically: the client did not reply.")
+        _log_insert(marked, "closed", _system_text("no"), _system_text("yes"), body, now)
+        _events_insert(marked, events.TICKET_AUTO_CLOSED, now, {})
+    return total
+
+
+def sla_tick(now: datetime | None = None) -> TickReport:
+    """Run one tick of the SLA job in one transaction; dispatch the events it recorded after commit."""
+    now = now or clock.now()
+    with transaction.atomic():
+        report = TickReport(
+            reminders=reminders_mark(now), overdue=overdue_mark(now), auto_closed=auto_close(now)
+        )
+    if report.reminders or report.overdue or report.auto_closed:
+        from otklik.core.tasks import events_dispatch
+
+        transaction.on_commit(events_dispatch)
+    return report

@@ -309,3 +309,24 @@ def test_tick_query_count_does_not_grow_with_the_tickets(
 
     run(2, 20)
     run(25, 22)
+
+
+def test_staff_page_shows_the_sla_timeline_in_the_users_zone_and_clients_do_not_see_it(
+    client, cast, make_ticket, sla
+):
+    from django.urls import reverse
+
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        ticket = make_ticket()
+    sla_tick(msk(2025, 11, 1, 14, 0))
+    cast.staff.profile.time_zone = "Asia/Yekaterinburg"  # two hours ahead of Moscow
+    cast.staff.profile.save()
+    client.force_login(cast.staff)
+    page = client.get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
+    assert 'id="sla"' in page
+    assert "01.11.2025 16:00:00" in page  # overdue since 14:00 Moscow time, shown in Yekaterinburg time
+    assert "31.10.2025 19:00:00" in page  # counted from
+
+    client.force_login(cast.client)
+    page = client.get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
+    assert 'id="sla"' not in page and "01.11.2025 14:00:00" not in page

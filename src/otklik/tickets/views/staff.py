@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from otklik.accounts.selectors import display_name, support_group_list, support_user_list
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
+from otklik.sla.selectors import sla_timeline
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
 from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState
@@ -332,6 +333,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         {
             "ticket": ticket,
             "messages_list": selectors.message_list(policy, ticket),
+            "sla_timeline": sla_timeline(ticket),
             "reply_form": reply_form,
             "attributes": attributes,
             "editable": editable,

@@ -12,7 +12,7 @@ import pytest
 
 from otklik.core import clock, events
 from otklik.core.models import DomainEvent
-from otklik.sla.jobs import sla_tick
+from otklik.sla.jobs import _system_text, marked_ticket_ids, sla_tick
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason, Timetable
 from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
@@ -100,11 +100,10 @@ def test_reminder_then_overdue_marked_once_with_log_history_timeline_and_events(
     log = Message.objects.filter(ticket=ticket, kind=MessageKind.LOG).order_by("-number").first()
     assert log.created_at == msk(2025, 11, 1, 14, 0) and log.body
     assert log.number == Message.objects.filter(ticket=ticket).count()
-    event = TicketEvent.objects.get(ticket=ticket, field="overdue")
-    assert event.message_id == log.pk
+    assert log.body == _system_text("Overdue: the response deadline passed.")  # in the site's language
     assert timeline(ticket) == [SlaEventKind.STARTED, SlaEventKind.REMINDER, SlaEventKind.OVERDUE]
-    names = list(DomainEvent.objects.filter(ticket_id=ticket.pk).values_list("name", flat=True))
-    assert names == [events.TICKET_REMINDER, events.TICKET_OVERDUE]
+    recorded = [(e.name, marked_ticket_ids(e)) for e in DomainEvent.objects.order_by("id")]
+    assert recorded == [(events.TICKET_REMINDER, [ticket.pk]), (events.TICKET_OVERDUE, [ticket.pk])]
 
     assert sla_tick(msk(2025, 11, 1, 15, 0)).overdue == 0
     assert fresh(ticket).overdue_count == 1
@@ -253,8 +252,10 @@ def test_auto_close_after_the_days_of_silence(cast, make_ticket, sla):
     assert sla_tick(answered + timedelta(days=7, seconds=1)).auto_closed == 1
     assert fresh(quiet).auto_closed
     assert fresh(never).closed_at is None and fresh(waiting).closed_at is None
-    assert TicketEvent.objects.filter(ticket=quiet, field="closed").exists()
-    assert DomainEvent.objects.filter(ticket_id=quiet.pk, name=events.TICKET_AUTO_CLOSED).count() == 1
+    event = TicketEvent.objects.get(ticket=quiet, field="closed")
+    assert event.message.kind == MessageKind.LOG and event.message.created_at == event.at
+    closings = DomainEvent.objects.filter(name=events.TICKET_AUTO_CLOSED).order_by("id")
+    assert [marked_ticket_ids(e) for e in closings] == [[short.pk], [quiet.pk]]
 
 
 def test_auto_close_zero_days_in_the_module_means_never(cast, make_ticket, sla):
@@ -268,7 +269,9 @@ def test_auto_close_zero_days_in_the_module_means_never(cast, make_ticket, sla):
 
 def test_events_reach_their_subscribers_once(cast, make_ticket, sla):
     seen = []
-    unsubscribe = events.subscribe(events.TICKET_OVERDUE, lambda e: seen.append((e.ticket_id, e.payload)))
+    unsubscribe = events.subscribe(
+        events.TICKET_OVERDUE, lambda e: seen.append((marked_ticket_ids(e), e.payload["notify"]))
+    )
     try:
         with clock.frozen(msk(2025, 10, 31, 17, 0)):
             ticket = make_ticket()
@@ -277,7 +280,7 @@ def test_events_reach_their_subscribers_once(cast, make_ticket, sla):
         events.dispatch()
     finally:
         unsubscribe()
-    assert seen == [(ticket.pk, {"notify": True})]
+    assert seen == [([ticket.pk], True)]
     assert not DomainEvent.objects.filter(handled_at__isnull=True).exists()
 
 

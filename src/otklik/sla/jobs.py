@@ -19,7 +19,6 @@ from django.db.models import (
     DateTimeField,
     F,
     IntegerField,
-    JSONField,
     Max,
     OuterRef,
     Q,
@@ -70,13 +69,34 @@ def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
     )
 
 
-def _events_insert(marked: QuerySet, name: str, now: datetime, payload: dict) -> None:
-    rows = marked.values_list("pk", _text(name), _const(now, DateTimeField()), _const(payload, JSONField()))
-    insert_from_select(DomainEvent, ["ticket_id", "name", "occurred_at", "payload"], rows)
+def _batch_event(name: str, now: datetime, count: int, **payload) -> None:
+    """Record one domain event for all the tickets a tick marked; `marked_ticket_ids` lists them.
+
+    One row per tick, not per ticket: after an outage a tick marks 100,000 tickets, and their timeline
+    steps already say which ones.
+    """
+    DomainEvent.objects.create(
+        name=name, occurred_at=now, payload={"count": count, "at": now.isoformat(), **payload}
+    )
 
 
-def _log_insert(marked: QuerySet, field: str, old: str, new: str, body: str, now: datetime) -> None:
-    """Write a log message and its history event into each marked ticket (ARCHITECTURE rule 5)."""
+def marked_ticket_ids(event: DomainEvent) -> list[int]:
+    """Return the tickets a job's domain event is about (or the one ticket of a per-ticket event)."""
+    if event.ticket_id is not None:
+        return [event.ticket_id]
+    if event.name == events.TICKET_AUTO_CLOSED:
+        rows = TicketEvent.objects.filter(at=event.occurred_at, field="closed", via=Channel.SYSTEM)
+    else:
+        kind = {events.TICKET_REMINDER: SlaEventKind.REMINDER, events.TICKET_OVERDUE: SlaEventKind.OVERDUE}
+        rows = SlaEvent.objects.filter(at=event.occurred_at, kind=kind[event.name])
+    return sorted(rows.values_list("ticket_id", flat=True))
+
+
+def _log_insert(
+    marked: QuerySet, body: str, now: datetime, change: tuple[str, str, str] | None = None
+) -> None:
+    """Write a log message into each marked ticket, and the history event of a field `change`
+    (field, old, new) when there is one (ARCHITECTURE rule 5)."""
     next_number = Coalesce(
         Subquery(
             Message.objects.filter(ticket=OuterRef("pk"))
@@ -95,6 +115,9 @@ def _log_insert(marked: QuerySet, field: str, old: str, new: str, body: str, now
         ["ticket", "number", "kind", "body", "by_support", "via", "minutes", "created_at", "author_email"],
         rows,
     )
+    if change is None:
+        return
+    field, old, new = change
     log_id = Subquery(
         Message.objects.filter(ticket=OuterRef("pk"), kind=MessageKind.LOG, created_at=now)
         .order_by("-number")
@@ -127,7 +150,7 @@ def reminders_mark(now: datetime) -> int:
     if count:
         marked = Ticket.objects.filter(reminder_sent=True, reminder_sent_at=now)
         _timeline_insert(marked, SlaEventKind.REMINDER, now)
-        _events_insert(marked, events.TICKET_REMINDER, now, {})
+        _batch_event(events.TICKET_REMINDER, now, count)
     return count
 
 
@@ -139,9 +162,10 @@ def overdue_mark(now: datetime) -> int:
     if count:
         marked = Ticket.objects.filter(is_overdue=True, overdue_at=now)
         body = _system_text("Overdue: the response deadline passed.")
-        _log_insert(marked, "overdue", "", _system_text("yes"), body, now)
+        # The log line and the timeline step are the record; "overdue" is not a field anyone changed.
+        _log_insert(marked, body, now)
         _timeline_insert(marked, SlaEventKind.OVERDUE, now)
-        _events_insert(marked, events.TICKET_OVERDUE, now, {"notify": options_get().notify_overdue})
+        _batch_event(events.TICKET_OVERDUE, now, count, notify=options_get().notify_overdue)
     return count
 
 
@@ -171,8 +195,8 @@ def auto_close(now: datetime) -> int:
     if total:
         marked = Ticket.objects.filter(closed_at=now, auto_closed=True)
         body = _system_text("Closed automatically: the client did not reply.")
-        _log_insert(marked, "closed", _system_text("no"), _system_text("yes"), body, now)
-        _events_insert(marked, events.TICKET_AUTO_CLOSED, now, {})
+        _log_insert(marked, body, now, ("closed", _system_text("no"), _system_text("yes")))
+        _batch_event(events.TICKET_AUTO_CLOSED, now, total)
     return total
 
 

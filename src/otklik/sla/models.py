@@ -265,7 +265,10 @@ class SourceReason(models.TextChoices):
 class SlaEvent(models.Model):
     """One step of a ticket's SLA timeline: what happened and the deadline it left (staff see it)."""
 
-    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="sla_events")
+    # Indexed by (ticket, at) below; no separate ticket index.
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_events", db_index=False
+    )
     at = models.DateTimeField()
     kind = models.CharField(max_length=20, choices=SlaEventKind.choices)
     reason = models.CharField(max_length=20, choices=SourceReason.choices, blank=True)

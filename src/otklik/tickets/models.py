@@ -198,6 +198,7 @@ class Ticket(models.Model):
     )
     source = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -207,6 +208,7 @@ class Ticket(models.Model):
     )
     category = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -216,6 +218,7 @@ class Ticket(models.Model):
     )
     criticality = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -225,6 +228,7 @@ class Ticket(models.Model):
     )
     status = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -234,6 +238,7 @@ class Ticket(models.Model):
     )
     difficulty = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -243,6 +248,7 @@ class Ticket(models.Model):
     )
     mark = models.ForeignKey(
         DictionaryEntry,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -294,6 +300,7 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(_("last message"), null=True, blank=True)
     last_message_by = models.ForeignKey(
         User,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -319,6 +326,7 @@ class Ticket(models.Model):
     modified_at = models.DateTimeField(_("modified"))
     modified_by = models.ForeignKey(
         User,
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -339,6 +347,7 @@ class Ticket(models.Model):
     # The ticket this one was split from, for the cross-reference.
     split_from = models.ForeignKey(
         "self",
+        db_index=False,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -349,6 +358,9 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        # Few indexes on purpose: the SLA job updates 100,000 rows at once after an outage, and every
+        # index costs an entry per updated row. Dictionary and "who touched it" keys have no index of their
+        # own (db_index=False above); lists filter them on top of the indexed order.
         indexes = [
             # The staff list's default order (F-02); the trailing id keeps pages stable.
             models.Index(
@@ -408,7 +420,8 @@ CONVERSATION_KINDS = (MessageKind.PUBLIC, MessageKind.HIDDEN, MessageKind.NO_STA
 
 
 class Message(models.Model):
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    # (ticket, number) is unique and indexed; a separate ticket index would only slow bulk log lines down.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages", db_index=False)
     number = models.PositiveIntegerField(pgettext_lazy("running number of a message", "number"))
     kind = models.CharField(_("kind"), max_length=10, choices=MessageKind.choices, default=MessageKind.PUBLIC)
     author = models.ForeignKey(
@@ -417,7 +430,13 @@ class Message(models.Model):
     author_email = models.CharField(_("author's address"), max_length=254, blank=True)
     # The staff member who posted it, when posted on behalf of someone else.
     posted_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("posted by")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("posted by"),
+        db_index=False,
     )
     via = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
     source = models.ForeignKey(
@@ -426,6 +445,7 @@ class Message(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         verbose_name=_("source"),
     )
     by_support = models.BooleanField(_("by support"), default=False)
@@ -434,7 +454,13 @@ class Message(models.Model):
     created_at = models.DateTimeField(_("created"))
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     edited_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("edited by")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("edited by"),
+        db_index=False,
     )
 
     class Meta:

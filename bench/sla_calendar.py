@@ -10,17 +10,16 @@ grow with the span (issue 3: at least 100,000 calls/s, and 1 minute vs 2,000 hou
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from otklik.sla.calendars import WeekSchedule, WorkingCalendar, production_calendar_exceptions
-
-CALENDAR = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calendar" / "ru-production-calendar.json"
+from otklik.sla.calendars import (
+    WeekSchedule,
+    WorkingCalendar,
+    bundled_production_calendar,
+    production_calendar_exceptions,
 )
 
 
@@ -32,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     msk = ZoneInfo("Europe/Moscow")
     week = WeekSchedule.workdays(10, 19)
-    data = json.loads(CALENDAR.read_text()) if CALENDAR.exists() else {}
+    data = bundled_production_calendar()
     calendar = WorkingCalendar(
         week,
         msk,

@@ -44,7 +44,12 @@ def _populate(count: int) -> None:
     )
     sla, _created = SlaLevel.objects.get_or_create(
         name="Bench 6h",
-        defaults={"response_time": 6, "reminder_time": 60, "reminder_unit": "minutes", "timetable": timetable},
+        defaults={
+            "response_time": 6,
+            "reminder_time": 60,
+            "reminder_unit": "minutes",
+            "timetable": timetable,
+        },
     )
     client, _created = User.objects.get_or_create(username="bench-sla-client")
     rng = random.Random(3)
@@ -76,7 +81,8 @@ def _populate(count: int) -> None:
                 )
             Ticket.objects.bulk_create(tickets)
             Message.objects.bulk_create(
-                Message(ticket=t, number=1, body="Help", author=client, created_at=t.created_at) for t in tickets
+                Message(ticket=t, number=1, body="Help", author=client, created_at=t.created_at)
+                for t in tickets
             )
     note(f"generated {count - existing} awaiting tickets in {time.perf_counter() - started:.0f} s")
 
@@ -96,7 +102,9 @@ def _timed_tick(now: datetime) -> tuple[float, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--no-migrate", action="store_true")
     args = parser.parse_args(argv)

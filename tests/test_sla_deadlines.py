@@ -333,3 +333,19 @@ def test_staff_page_shows_the_sla_timeline_in_the_users_zone_and_clients_do_not_
     client.force_login(cast.client)
     page = client.get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
     assert 'id="sla"' not in page and "01.11.2025 14:00:00" not in page
+
+
+def test_the_consumer_runs_the_sla_tick_every_minute(cast, make_ticket, sla):
+    from huey.contrib.djhuey import HUEY
+
+    from otklik.sla.tasks import sla_tick_task
+
+    periodic = {task.name for task in HUEY._registry.periodic_tasks}
+    assert sla_tick_task.task_class.__name__ in {name.rsplit(".", 1)[-1] for name in periodic}
+    task = sla_tick_task.s()
+    assert all(task.validate_datetime(datetime(2025, 11, 1, 9, m)) for m in range(0, 60, 7))
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        ticket = make_ticket()
+    with clock.frozen(msk(2025, 11, 5, 12, 0)):
+        sla_tick_task.call_local()
+    assert fresh(ticket).is_overdue

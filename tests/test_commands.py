@@ -16,14 +16,14 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.roles import forget_levels, levels_of
 from otklik.accounts.services import token_authenticate
-from otklik.sla.models import SlaLevel
+from otklik.sla.models import CalendarException, SlaLevel, Timetable
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
 
@@ -52,6 +52,9 @@ def test_demo_run_twice_creates_everything_once(settings):
         SlaLevel.objects.count(),
         SupportGroup.objects.count(),
         DictionaryEntry.objects.count(),
+        Timetable.objects.count(),
+        CalendarException.objects.count(),
+        Group.objects.count(),
     )
     assert Ticket.objects.count() == 200
     # Every login's password is printed once, and it is the real password.
@@ -68,6 +71,9 @@ def test_demo_run_twice_creates_everything_once(settings):
         SlaLevel.objects.count(),
         SupportGroup.objects.count(),
         DictionaryEntry.objects.count(),
+        Timetable.objects.count(),
+        CalendarException.objects.count(),
+        Group.objects.count(),
     )
     assert "already exists" in second and "Passwords are shown" not in second
     assert "no tickets were added" in second
@@ -101,6 +107,13 @@ def test_demo_run_twice_creates_everything_once(settings):
     assert SlaLevel.objects.get(is_default=True).response_seconds == 24 * 3600
     clients_sla = SlaLevel.objects.get(response_time=6, response_unit="hours")
     assert Ticket.objects.filter(author=users["client"]).exclude(sla=clients_sla).count() == 0
+    # client2's company has the VIP contract (a user group), so all its tickets get the 2-hour level.
+    vip_sla = SlaLevel.objects.get(response_time=2, response_unit="hours")
+    assert Ticket.objects.filter(author=users["client2"]).exclude(sla=vip_sla).count() == 0
+    # Every level runs on one of the regulation's two timetables (special tickets around the clock).
+    assert set(Timetable.objects.values_list("code", flat=True)) == {"msk-workdays-10-19", "24x7"}
+    assert not SlaLevel.objects.filter(timetable__isnull=True).exists()
+    assert SlaLevel.objects.get(response_time=1, response_unit="hours").timetable.code == "24x7"
     answers = DictionaryEntry.objects.filter(kind=DictionaryKind.FREQUENT_ANSWER)
     assert answers.count() >= 5
     assert all(a.description_ru and a.description_en for a in answers)

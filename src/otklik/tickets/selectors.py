@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from otklik.core import clock
+from otklik.sla.models import SlaLevel
 from otklik.tickets.models import (
     DictionaryEntry,
     DictionaryKind,
@@ -411,11 +412,83 @@ def author_other_tickets(policy: TicketPolicy, ticket: Ticket, limit: int = 10) 
     )
 
 
-def dictionaries_for_forms() -> dict[str, list[DictionaryEntry]]:
-    """Return every active dictionary entry grouped by kind, in one query."""
+def dictionaries_for_forms(sla: SlaLevel | None = None) -> dict[str, list[DictionaryEntry]]:
+    """Return every active dictionary entry grouped by kind; with an SLA, only the entries it allows.
+
+    One query, plus one more when an SLA is given (its chosen categories, criticalities and marks).
+    """
     result: dict[str, list[DictionaryEntry]] = {k: [] for k in DictionaryKind.values}
     for entry in DictionaryEntry.objects.filter(active=True).order_by("kind", "sort", "id"):
         result[entry.kind].append(entry)
+    if sla is not None:
+        for kind, chosen in sla_chosen_entry_ids(sla).items():
+            if chosen:
+                result[kind] = [e for e in result[kind] if e.pk in chosen]
+    return result
+
+
+# -- entries an SLA allows (F-06: "which categories / criticalities / marks its tickets may use") --
+# The dictionaries an SLA level can limit, and its many-to-many field for each.
+SLA_LIMITED_KINDS = {
+    DictionaryKind.CATEGORY: "categories",
+    DictionaryKind.CRITICALITY: "criticalities",
+    DictionaryKind.MARK: "marks",
+}
+
+
+def _sla_chosen(sla: SlaLevel, kind: str) -> QuerySet:
+    """Return the through rows of the entries of `kind` chosen on the SLA (no rows: all are allowed)."""
+    through = getattr(SlaLevel, SLA_LIMITED_KINDS[kind]).through
+    # Filtered by kind as well: the admin form limits the choices, but nothing else stops a stray entry.
+    return through.objects.filter(slalevel_id=sla.pk, dictionaryentry__kind=kind)
+
+
+def sla_chosen_entry_ids(sla: SlaLevel) -> dict[str, set[int]]:
+    """Return, per limited kind, the ids of the entries chosen on the SLA (an empty set: all allowed)."""
+    result: dict[str, set[int]] = {kind: set() for kind in SLA_LIMITED_KINDS}
+    kinds = list(SLA_LIMITED_KINDS)
+    first, *rest = (
+        _sla_chosen(sla, kind).values_list("dictionaryentry_id", "dictionaryentry__kind") for kind in kinds
+    )
+    for entry_id, kind in first.union(*rest, all=True):
+        result[kind].add(entry_id)
+    return result
+
+
+def allowed_entries(sla: SlaLevel | None, kind: str) -> QuerySet[DictionaryEntry]:
+    """Return the active entries of `kind` that tickets of the SLA may use: all when it chose none."""
+    entries = dictionary_list(kind).order_by("sort", "id")
+    if sla is None or kind not in SLA_LIMITED_KINDS:
+        return entries
+    chosen = _sla_chosen(sla, kind)
+    return entries.filter(Q(pk__in=chosen.values("dictionaryentry_id")) | ~Exists(chosen))
+
+
+def sla_allows(sla: SlaLevel | None, entry: DictionaryEntry | None) -> bool:
+    """Say whether tickets of the SLA may use the (active) entry; nothing chosen means everything is."""
+    if sla is None or entry is None or entry.kind not in SLA_LIMITED_KINDS:
+        return True
+    chosen = _sla_chosen(sla, entry.kind)
+    fits = Q(pk__in=chosen.values("dictionaryentry_id")) | ~Exists(chosen)
+    return DictionaryEntry.objects.filter(fits, pk=entry.pk).exists()
+
+
+def author_choices(ticket: Ticket) -> dict[str, list[DictionaryEntry]]:
+    """Return the criticalities and marks the ticket's author may pick on the ticket page (F-06, F-22).
+
+    They are the ones the ticket's SLA allows, plus the ticket's current value even when staff set one
+    outside them, so that saving the form unchanged keeps it instead of silently picking another.
+    """
+    allowed = dictionaries_for_forms(sla=ticket.sla)
+    result = {}
+    for kind, current in (
+        (DictionaryKind.CRITICALITY, ticket.criticality),
+        (DictionaryKind.MARK, ticket.mark),
+    ):
+        entries = allowed[kind]
+        if current is not None and current not in entries:
+            entries = [current, *entries]
+        result[kind] = entries
     return result
 
 

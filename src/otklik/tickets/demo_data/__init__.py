@@ -1,7 +1,8 @@
-"""Demo data: users of every role, the regulation's SLA table, frequent answers and realistic tickets.
+"""Demo data: users of every role, the regulation's timetables and SLA table, frequent answers and tickets.
 
-`demo_load()` is idempotent: users, groups, SLA levels and answers are created only when missing, and
-the tickets only when no demo ticket exists yet. Tickets are written through the ticket services with
+`demo_load()` is idempotent: users, groups, timetables, SLA levels and answers are created only when
+missing (levels from an older run get a missing timetable or groups filled in), and the tickets only when
+no demo ticket exists yet. Tickets are written through the ticket services with
 the clock frozen at each step, so their history, counters and search text are exactly what real use
 would produce. The content is deterministic (a seeded random generator); only the passwords are random.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import translation
 
@@ -27,7 +28,8 @@ from otklik.accounts.services import (
     user_create,
 )
 from otklik.core import clock
-from otklik.sla.models import SlaLevel, TimeUnit
+from otklik.sla.models import SlaLevel, Timetable, TimeUnit
+from otklik.sla.services import timetable_apply_calendar, timetable_save_week
 from otklik.tickets import services
 from otklik.tickets.demo_data.attachments import attachment
 from otklik.tickets.demo_data.content import (
@@ -38,11 +40,13 @@ from otklik.tickets.demo_data.content import (
     LOGIN_USERNAMES,
     PEOPLE,
     SCENARIOS,
+    SLA_GROUPS,
     SLA_TABLE,
     SPAM,
     STAFF_LATIN_NAMES,
     STAFF_LOGINS,
     STAFF_TEAM,
+    TIMETABLES,
     Person,
     Scenario,
     reminder_minutes,
@@ -66,6 +70,7 @@ class DemoReport:
     existing: list[str] = field(default_factory=list)
     tickets_created: int = 0
     tickets_skipped: bool = False
+    timetables_created: int = 0
     sla_created: int = 0
     answers_created: int = 0
 
@@ -73,12 +78,13 @@ class DemoReport:
 def demo_load(
     *, tickets: int = DEFAULT_TICKETS, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | None = None
 ) -> DemoReport:
-    """Create the demo users, groups, SLA levels, frequent answers and tickets that are missing."""
+    """Create the demo users, groups, timetables, SLA levels, frequent answers and tickets that are missing."""
     report = DemoReport()
     with transaction.atomic():
         users = _users(report)
         _groups(users)
-        report.sla_created = _sla_levels()
+        timetables, report.timetables_created = _timetables()
+        report.sla_created = _sla_levels(timetables)
         report.answers_created = _frequent_answers()
         if _demo_tickets_exist(users):
             report.tickets_skipped = True
@@ -135,11 +141,35 @@ def _groups(users: dict[str, User]) -> None:
     for username in ("staff", "staff2"):
         if not team.memberships.filter(user=users[username]).exists():
             support_group_add_member(group=team, user=users[username], can_view=True, mail_new=True)
+    # The user groups of the SLA table's contracts (VIP, partners), with the demo clients who have one.
+    sla_groups = {name: Group.objects.get_or_create(name=name)[0] for name in SLA_GROUPS}
+    for person in PEOPLE:
+        if person.sla_group:
+            users[person.username].groups.add(sla_groups[person.sla_group])
 
 
-def _sla_levels() -> int:
+def _timetables() -> tuple[dict[str, Timetable], int]:
+    """Create the regulation's timetables that are missing, the production calendar applied (F-07)."""
+    result: dict[str, Timetable] = {}
+    made = 0
+    for row in TIMETABLES:
+        timetable = Timetable.objects.filter(code=row.code).first()
+        if timetable is None:
+            timetable = Timetable.objects.create(code=row.code, name=row.name, time_zone="Europe/Moscow")
+            timetable_save_week(timetable, row.week)
+            made += 1
+        # Years applied once stay as they are (the admin may have re-applied or edited them since).
+        for year in row.calendar_years:
+            if year not in timetable.calendar_years:
+                timetable_apply_calendar(timetable, year)
+        result[row.code] = timetable
+    return result, made
+
+
+def _sla_levels(timetables: dict[str, Timetable]) -> int:
     made = 0
     clients_group = access_groups_ensure()[AccessLevel.CLIENT]
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in SLA_GROUPS}
     has_default = SlaLevel.objects.filter(is_default=True).exists()
     for row in SLA_TABLE:
         sla, created = SlaLevel.objects.get_or_create(
@@ -151,12 +181,22 @@ def _sla_levels() -> int:
                 "response_unit": TimeUnit.HOURS,
                 "reminder_time": reminder_minutes(row.hours),
                 "reminder_unit": TimeUnit.MINUTES,
+                "timetable": timetables[row.timetable],
                 "is_default": row.is_default and not has_default,
             },
         )
         made += created
-        if created and row.for_clients:
-            sla.groups.add(clients_group)
+        # Levels made by an older demo lack what it did not know yet: fill in only what is missing.
+        if sla.timetable_id is None:
+            sla.timetable = timetables[row.timetable]
+            sla.save(update_fields=["timetable"])
+        group = clients_group if row.for_clients else groups.get(row.group)
+        if group is not None and (created or not sla.groups.exists()):
+            sla.groups.add(group)
+            if not created and sla.priority != row.priority:
+                # Without groups the level never took part in the choice, so its old priority meant nothing.
+                sla.priority = row.priority
+                sla.save(update_fields=["priority"])
     return made
 
 

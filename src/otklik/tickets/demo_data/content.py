@@ -20,9 +20,16 @@ class Person:
     login: bool = True  # False: no password (an author of demo tickets only)
     weight: int = 0  # how many tickets this client tends to file, relatively
     site: str = ""
+    sla_group: str = ""  # a user group of SLA_GROUPS: a contract above the clients' standard level
 
 
 ROMASHKA = "ООО «Ромашка»"
+# User groups that give their members a level above the clients' standard one (F-06).
+CLIENTS_OPERATIVE = "Clients: operative"
+CLIENTS_VIP = "Clients: VIP"
+PARTNERS_STANDARD = "Partners: standard"
+PARTNERS_OPERATIVE = "Partners: operative"
+SLA_GROUPS = (CLIENTS_OPERATIVE, CLIENTS_VIP, PARTNERS_STANDARD, PARTNERS_OPERATIVE)
 NORTHWIND = "Northwind Trading Ltd"
 STAFF_TEAM = "Support team"
 
@@ -51,6 +58,7 @@ PEOPLE: tuple[Person, ...] = (
         company=NORTHWIND,
         weight=30,
         site="store.northwind.example",
+        sla_group=CLIENTS_VIP,
     ),
     Person(
         "osokolova",
@@ -85,6 +93,7 @@ PEOPLE: tuple[Person, ...] = (
         login=False,
         weight=12,
         site="store.northwind.example",
+        sla_group=CLIENTS_VIP,
     ),
     Person(
         "mivanova",
@@ -105,6 +114,7 @@ PEOPLE: tuple[Person, ...] = (
         login=False,
         weight=10,
         site="tehnopark.example",
+        sla_group=PARTNERS_STANDARD,
     ),
     Person(
         "pbrown",
@@ -127,7 +137,36 @@ CLIENT_COMPANIES = {
 }
 
 
-# -- the regulation's SLA table (F-06) ------------------------------------------------------
+# -- the regulation's timetables (F-07) and SLA table (F-06) ---------------------------------
+WORKDAYS_TIMETABLE = "msk-workdays-10-19"
+AROUND_THE_CLOCK_TIMETABLE = "24x7"
+HOUR = 3600
+
+
+@dataclass(frozen=True)
+class TimetableRow:
+    code: str
+    name: str
+    week: tuple[tuple[tuple[int, int], ...], ...]  # Monday first, [start, end] seconds from midnight
+    calendar_years: tuple[int, ...] = ()  # years of the bundled production calendar to apply
+
+
+TIMETABLES: tuple[TimetableRow, ...] = (
+    TimetableRow(
+        WORKDAYS_TIMETABLE,
+        "Пн–пт 10:00–19:00 МСК · Mon–Fri 10:00–19:00 Moscow time",
+        ((((10 * HOUR, 19 * HOUR),),) * 5) + ((), ()),
+        # Russian public holidays, transferred working days and short pre-holiday days (the regulation).
+        calendar_years=(2024, 2025, 2026),
+    ),
+    TimetableRow(
+        AROUND_THE_CLOCK_TIMETABLE,
+        "Круглосуточно · Around the clock (24/7)",
+        (((0, 24 * HOUR),),) * 7,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class SlaRow:
     name: str
@@ -135,9 +174,13 @@ class SlaRow:
     priority: int
     description: str
     is_default: bool = False
-    for_clients: bool = False
+    for_clients: bool = False  # the level of every support client (the clients' access group)
+    group: str = ""  # or of the members of this user group
+    timetable: str = WORKDAYS_TIMETABLE
 
 
+# The priority follows the response time: a partner is a support client too, so the partners' levels
+# must outrank the clients' standard one, or the choice (highest priority wins) would give them 6 hours.
 SLA_TABLE: tuple[SlaRow, ...] = (
     SlaRow(
         "Некоммерческий · Non-commercial",
@@ -159,24 +202,28 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         4,
         50,
         "Ответ в течение 4 рабочих часов. / Answer within 4 working hours.",
+        group=CLIENTS_OPERATIVE,
     ),
     SlaRow(
         "Клиенты: VIP · Clients: VIP",
         2,
         60,
         "Ответ в течение 2 рабочих часов. / Answer within 2 working hours.",
+        group=CLIENTS_VIP,
     ),
     SlaRow(
         "Партнёры: стандартный · Partners: standard",
         5,
-        35,
+        45,
         "Ответ в течение 5 рабочих часов. / Answer within 5 working hours.",
+        group=PARTNERS_STANDARD,
     ),
     SlaRow(
         "Партнёры: оперативный · Partners: operative",
         3,
-        45,
+        55,
         "Ответ в течение 3 рабочих часов. / Answer within 3 working hours.",
+        group=PARTNERS_OPERATIVE,
     ),
     SlaRow(
         "Спецобращения · Special tickets",
@@ -184,6 +231,8 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         70,
         "Ответ в течение 1 часа круглосуточно, 7 дней в неделю (купон Enterprise). / Answer within 1 hour, "
         "24/7 (Enterprise coupon).",
+        # No group: only a coupon gives this level (F-21).
+        timetable=AROUND_THE_CLOCK_TIMETABLE,
     ),
 )
 

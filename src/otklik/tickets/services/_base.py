@@ -30,7 +30,7 @@ from otklik.tickets.models import (
     TicketEvent,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
+from otklik.tickets.selectors import SLA_LIMITED_KINDS, options_get, sla_allows
 
 TITLE_MAX = 255
 BODY_MAX = 100_000
@@ -149,6 +149,37 @@ def _sla(value: Any) -> SlaLevel | None:
     if sla is None:
         raise ValidationFailed(_("Choose a valid value."), field="sla")
     return sla
+
+
+# F-06: an SLA limits the categories, criticalities and marks of its tickets; one message per field.
+SLA_REFUSALS = {
+    "category": gettext_lazy("The service level “%(sla)s” does not offer this category: choose another."),
+    "criticality": gettext_lazy(
+        "The service level “%(sla)s” does not offer this criticality: choose another."
+    ),
+    "mark": gettext_lazy("The service level “%(sla)s” does not offer this mark: choose another."),
+}
+SLA_LIMITED_FIELDS = tuple(name for name, kind in DICTIONARY_FIELDS.items() if kind in SLA_LIMITED_KINDS)
+
+
+def _entries_outside_sla(
+    sla: SlaLevel | None, entries: dict[str, Any], *, ticket: Ticket | None = None
+) -> dict[str, list[str]]:
+    """Return field errors for the chosen entries the SLA does not allow (F-06).
+
+    Only author-facing choices go through this: staff and admins may pick any entry (F-13). A value the
+    ticket already has is let through unchanged, so an untouched form never fails on what staff set.
+    """
+    errors: dict[str, list[str]] = {}
+    for name in SLA_LIMITED_FIELDS:
+        entry = entries.get(name)
+        if not isinstance(entry, DictionaryEntry):
+            continue
+        if ticket is not None and getattr(ticket, f"{name}_id") == entry.pk:
+            continue
+        if not sla_allows(sla, entry):
+            errors[name] = [str(SLA_REFUSALS[name]) % {"sla": sla.name if sla else ""}]
+    return errors
 
 
 def _clean_title(title: str) -> str:

@@ -23,6 +23,7 @@ from otklik.tickets.services._base import (
     _clean_title,
     _delete_files_after_commit,
     _dictionary_entry,
+    _entries_outside_sla,
     _int,
     _lock,
     _policy,
@@ -55,6 +56,10 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: 
         )
     ticket = _lock(ticket)
     cleaned, errors = _clean_changes(ticket, changes)
+    if not policy.works_ticket(ticket):
+        # Only the author's own choices are limited by the SLA (F-06); staff may pick any entry (F-13).
+        for name, messages in _entries_outside_sla(ticket.sla, cleaned, ticket=ticket).items():
+            errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
     changeset = _ChangeSet()

@@ -8,9 +8,12 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.sla.models import SlaLevel
+from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
 from otklik.tickets.models import (
     Channel,
@@ -19,7 +22,7 @@ from otklik.tickets.models import (
     Ticket,
     TicketEvent,
 )
-from otklik.tickets.selectors import dictionary_default
+from otklik.tickets.selectors import dictionary_default, sla_allows
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
     Upload,
@@ -27,6 +30,7 @@ from otklik.tickets.services._base import (
     _clean_minutes,
     _clean_title,
     _dictionary_entry,
+    _entries_outside_sla,
     _int,
     _new_message,
     _policy,
@@ -35,10 +39,17 @@ from otklik.tickets.services._base import (
     _support_user,
     compose_prompts,
     responsible_for_new_ticket,
-    sla_for_author,
     upload_limits,
 )
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+
+# Why the new ticket got its SLA (F-06), for the creation line of the history.
+SLA_REASONS = {
+    "explicit": gettext_lazy("chosen by support"),
+    "coupon": gettext_lazy("by the coupon"),
+    "group": gettext_lazy("by the author's group"),
+    "default": gettext_lazy("the default level"),
+}
 
 
 @transaction.atomic
@@ -59,6 +70,7 @@ def ticket_create(
     difficulty: Any = None,
     responsible: Any = None,
     sla: Any = None,
+    coupon_sla: SlaLevel | None = None,
     admin_comment: str = "",
     auto_close_days: int | None = None,
     is_postponed: bool = False,
@@ -68,7 +80,12 @@ def ticket_create(
     ticket_type: str = "",
     tier: str = "",
 ) -> Ticket:
-    """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new")."""
+    """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
+
+    The SLA is chosen by F-06's order: staff's explicit `sla`, else `coupon_sla` (the SLA of a coupon the
+    caller has already redeemed, F-21), else the author's groups, else the default. A client's category
+    and criticality must be ones that SLA allows.
+    """
     policy = _policy(actor)
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
@@ -138,12 +155,20 @@ def ticket_create(
     checked_files = (
         collect(file_checks.check_uploads, [(f.name, f.fileobj) for f in files], upload_limits(policy)) or []
     )
+    # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
+    known_author = the_author if isinstance(the_author, User) and the_author.pk else None
+    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)
+    # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
+    limited = not policy.is_support
+    if limited:
+        for name, messages in _entries_outside_sla(choice.sla, entries).items():
+            errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
 
     now = clock.now()
-    the_sla = the_sla or sla_for_author(the_author if isinstance(the_author, User) else None)
-    category_entry = entries["category"] or dictionary_default(DictionaryKind.CATEGORY)
+    the_sla = choice.sla
+    category_entry = entries["category"] or _default_entry(DictionaryKind.CATEGORY, the_sla, limited)
     ticket = Ticket.objects.create(
         title=clean_title,
         author=the_author,
@@ -152,7 +177,7 @@ def ticket_create(
         created_via=via,
         source=entries["source"],
         category=category_entry,
-        criticality=entries["criticality"] or dictionary_default(DictionaryKind.CRITICALITY),
+        criticality=entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited),
         status=entries["status"] or dictionary_default(DictionaryKind.STATUS),
         difficulty=entries["difficulty"],
         sla=the_sla,
@@ -190,11 +215,27 @@ def ticket_create(
     _store_files(first, checked_files)
     # Creation is an event in the history, but not a log line in the discussion.
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, at=now, via=via, field="created", new=f"#{ticket.pk}"
+        ticket=ticket, actor=actor, at=now, via=via, field="created", new=_created_line(ticket, choice)
     )
     ticket_recompute(ticket)
     search_document_refresh(ticket)
     return ticket
+
+
+def _default_entry(kind: str, sla: SlaLevel | None, limited: bool):
+    """Return the dictionary's default entry, unless the author's SLA does not allow it (then none)."""
+    default = dictionary_default(kind)
+    if limited and not sla_allows(sla, default):
+        return None
+    return default
+
+
+def _created_line(ticket: Ticket, choice: SlaChoice) -> str:
+    """Describe the creation for the history: the number and why the ticket got its SLA."""
+    if choice.sla is None:
+        return f"#{ticket.pk}"
+    sla = _("SLA: %(sla)s (%(reason)s)") % {"sla": choice.sla.name, "reason": SLA_REASONS[choice.reason]}
+    return f"#{ticket.pk}; {sla}"
 
 
 # -- messages --------------------------------------------------------------------------------

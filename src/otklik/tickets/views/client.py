@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.sla.services import sla_for_new_ticket
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
 from otklik.tickets.models import DictionaryKind
@@ -68,7 +69,9 @@ def client_new(request: HttpRequest) -> HttpResponse:
         if policy.is_demo:
             policy.require(False)  # the read-only notice
         raise PermissionDenied(_("You are not allowed to create tickets."))
-    dictionaries = selectors.dictionaries_for_forms()
+    # The form offers only what the author's SLA allows (F-06); the service checks it again.
+    sla = sla_for_new_ticket(request.user).sla
+    dictionaries = selectors.dictionaries_for_forms(sla=sla)
     form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)
     if request.method == "POST" and form.is_valid():
         try:
@@ -83,7 +86,9 @@ def client_new(request: HttpRequest) -> HttpResponse:
                 _("Ticket #%(id)s is accepted. We will answer as soon as we can.") % {"id": ticket.pk},
             )
             return redirect("tickets:client_detail", ticket_id=ticket.pk)
-    return render(request, "tickets/client_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request, "tickets/client_new.html", {"form": form, "sla": sla}, status=400 if form.errors else 200
+    )
 
 
 @login_required
@@ -111,7 +116,7 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     viewers, _answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user
     )
-    dictionaries = selectors.dictionaries_for_forms()
+    choices = selectors.author_choices(ticket)
     return render(
         request,
         "tickets/client_detail.html",
@@ -124,8 +129,8 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "can_post": policy.can_post_message(ticket),
             "can_close": policy.can_close(ticket),
             "can_reopen": policy.can_reopen(ticket),
-            "criticalities": dictionaries[DictionaryKind.CRITICALITY],
-            "marks": dictionaries[DictionaryKind.MARK],
+            "criticalities": choices[DictionaryKind.CRITICALITY],
+            "marks": choices[DictionaryKind.MARK],
             "viewers": viewers,
             "custom_values": selectors.custom_values(ticket, policy),
         },

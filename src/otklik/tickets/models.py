@@ -188,6 +188,7 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="tickets_authored",
         verbose_name=_("author"),
+        db_index=False,  # ticket_author_modified starts with it
     )
     author_email = models.CharField(_("author's address"), max_length=254, blank=True)
     created_by = models.ForeignKey(
@@ -271,6 +272,7 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="tickets_responsible",
         verbose_name=_("responsible"),
+        db_index=False,  # ticket_responsible_open starts with it
     )
     is_special = models.BooleanField(_("special ticket"), default=False)
     coupon_code = models.CharField(_("coupon"), max_length=64, blank=True)

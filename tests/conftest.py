@@ -28,6 +28,16 @@ def _isolated_storage(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_working_calendars():
+    """Forget cached working calendars: rolled-back tests reuse ids and revisions, which key the cache."""
+    from otklik.sla.selectors import calendars_forget
+
+    calendars_forget()
+    yield
+    calendars_forget()
+
+
 @dataclass
 class Cast:
     """The people of the permission matrix."""

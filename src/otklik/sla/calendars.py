@@ -210,10 +210,11 @@ class WorkingCalendar:
         self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
         self.exceptions = exceptions or Exceptions()
         centre = around or datetime.now(UTC).date()
-        self._build(centre - timedelta(days=window_days // 2), centre + timedelta(days=window_days // 2))
+        half = timedelta(days=window_days // 2)
+        self._layout = self._build(centre - half, centre + half)
 
     # -- building ------------------------------------------------------------------------------
-    def _build(self, first: date, last: date) -> None:
+    def _build(self, first: date, last: date) -> _Layout:
         """Lay out the working intervals of local days first..last as UTC seconds with cumulative sums."""
         local: list[Interval] = []
         cuts: list[Interval] = []
@@ -240,39 +241,46 @@ class WorkingCalendar:
         cumulative = [0]
         for start, end in zip(starts, ends, strict=True):
             cumulative.append(cumulative[-1] + end - start)
-        self.first, self.last = first, last
-        self._starts, self._ends, self._cum = starts, ends, cumulative
-        self._lo = self._to_utc((first - epoch_day).days * DAY)
-        self._hi = self._to_utc((last - epoch_day).days * DAY + DAY)
+        lo = self._to_utc((first - epoch_day).days * DAY)
+        hi = self._to_utc((last - epoch_day).days * DAY + DAY)
+        return _Layout(first, last, starts, ends, cumulative, lo, hi)
 
     def _to_utc(self, local_seconds: int) -> int:
         """Convert "seconds since 1970-01-01 local wall time" to a UTC timestamp in this zone."""
         wall = datetime(1970, 1, 1) + timedelta(seconds=local_seconds)
         return int(wall.replace(tzinfo=self.tz).timestamp())
 
-    def _cover(self, lo: int, hi: int) -> None:
-        """Rebuild (doubling the window) until the UTC range lo..hi lies inside it."""
-        while lo < self._lo or hi > self._hi:
-            span = (self.last - self.first).days + 1
+    def _cover(self, lo: int, hi: int) -> _Layout:
+        """Return a layout whose window holds the UTC range lo..hi, rebuilding (doubling) when needed.
+
+        Calendars are shared between threads: a layout is never changed once built, and the new one
+        replaces the old in a single assignment, so a reader always sees a whole layout.
+        """
+        layout = self._layout
+        while lo < layout.lo or hi > layout.hi:
+            span = (layout.last - layout.first).days + 1
             if span > self.MAX_WINDOW_DAYS:
                 raise NoWorkingTime("the instant is too far from the calendar's window")
-            first = self.first - timedelta(days=span) if lo < self._lo else self.first
-            last = self.last + timedelta(days=span) if hi > self._hi else self.last
-            self._build(first, last)
+            first = layout.first - timedelta(days=span) if lo < layout.lo else layout.first
+            last = layout.last + timedelta(days=span) if hi > layout.hi else layout.last
+            layout = self._build(first, last)
+            self._layout = layout
+        return layout
+
+    @property
+    def first(self) -> date:
+        return self._layout.first
+
+    @property
+    def last(self) -> date:
+        return self._layout.last
 
     # -- questions -----------------------------------------------------------------------------
-    def _worked_before(self, t: int) -> int:
-        """Working seconds from the window's start up to the UTC second t."""
-        i = bisect.bisect_right(self._starts, t) - 1
-        if i < 0:
-            return 0
-        return self._cum[i] + min(t, self._ends[i]) - self._starts[i]
-
     def between(self, a: datetime, b: datetime) -> int:
         """Return the working seconds between two aware instants (negative when b is before a)."""
         ta, tb = _seconds(a), _seconds(b)
-        self._cover(min(ta, tb), max(ta, tb))
-        return self._worked_before(tb) - self._worked_before(ta)
+        layout = self._cover(min(ta, tb), max(ta, tb))
+        return layout.worked_before(tb) - layout.worked_before(ta)
 
     def add(self, start: datetime, seconds: int) -> datetime:
         """Return the instant at which `seconds` of working time have passed since `start`."""
@@ -281,26 +289,46 @@ class WorkingCalendar:
         t = _seconds(start)
         if seconds == 0:
             return _instant(t, start)
-        self._cover(t, t)
+        layout = self._cover(t, t)
         while True:
-            target = self._worked_before(t) + seconds
-            if target <= self._cum[-1]:
+            target = layout.worked_before(t) + seconds
+            if target <= layout.cum[-1]:
                 # The first interval whose cumulative end reaches the target: an exact end stays an end.
-                j = bisect.bisect_left(self._cum, target, lo=1) - 1
-                return _instant(self._starts[j] + target - self._cum[j], start)
-            self._cover(t, self._hi + (self._hi - self._lo))
+                j = bisect.bisect_left(layout.cum, target, lo=1) - 1
+                return _instant(layout.starts[j] + target - layout.cum[j], start)
+            layout = self._cover(t, layout.hi + (layout.hi - layout.lo))
 
     def next_working(self, instant: datetime) -> datetime:
         """Return the instant if it is working time, else the start of the next working interval."""
         t = _seconds(instant)
-        self._cover(t, t)
+        layout = self._cover(t, t)
         while True:
-            i = bisect.bisect_right(self._starts, t) - 1
-            if i >= 0 and t < self._ends[i]:
+            i = bisect.bisect_right(layout.starts, t) - 1
+            if i >= 0 and t < layout.ends[i]:
                 return _instant(t, instant)
-            if i + 1 < len(self._starts):
-                return _instant(self._starts[i + 1], instant)
-            self._cover(t, self._hi + (self._hi - self._lo))
+            if i + 1 < len(layout.starts):
+                return _instant(layout.starts[i + 1], instant)
+            layout = self._cover(t, layout.hi + (layout.hi - layout.lo))
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """The working intervals of a window of days, in UTC seconds, with cumulative working time."""
+
+    first: date
+    last: date
+    starts: list[int]
+    ends: list[int]
+    cum: list[int]
+    lo: int
+    hi: int
+
+    def worked_before(self, t: int) -> int:
+        """Working seconds from the window's start up to the UTC second t."""
+        i = bisect.bisect_right(self.starts, t) - 1
+        if i < 0:
+            return 0
+        return self.cum[i] + min(t, self.ends[i]) - self.starts[i]
 
 
 def _seconds(instant: datetime) -> int:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from otklik.core import clock
 from otklik.sla.calendars import (
@@ -123,7 +124,8 @@ def calendar_year_missing(today=None) -> int | None:
     """Return next year when it is 1 November or later and the bundled calendar lacks it, else None."""
     from otklik.sla.calendars import bundled_production_calendar
 
-    today = today or clock.now().date()
+    # The site's local date: in Moscow the warning starts at midnight of 1 November, not at 03:00.
+    today = today or timezone.localdate(clock.now())
     if today.month < 11:
         return None
     next_year = today.year + 1

@@ -25,15 +25,21 @@ Week = Sequence[Sequence[Sequence[int]]]
 
 def week_validate(week: Week) -> list[list[list[int]]]:
     """Return the week in canonical form (seven merged lists of [start, end]) or raise ValidationFailed."""
-    if len(week) != 7:
+    if not isinstance(week, list | tuple) or len(week) != 7:
         raise ValidationFailed(_("A week has seven days."), field="week")
     result = []
     for intervals in week:
         pairs = []
         for pair in intervals:
-            start, end = int(pair[0]), int(pair[1])
-            if not (0 <= start < DAY and start < end <= start + DAY):
-                message = _("A working interval must start within the day and last at most 24 hours.")
+            try:
+                start, end = int(pair[0]), int(pair[1])
+            except (TypeError, ValueError, IndexError, KeyError):
+                message = _("Give each working interval as [start, end] in seconds.")
+                raise ValidationFailed(message, field="week") from None
+            # An interval starts within its day and may run into the next one, up to its midnight: merged
+            # runs such as 00:00-24:00 plus 22:00-02:00 are stored as one run, and must load back.
+            if not (0 <= start < DAY and start < end <= 2 * DAY):
+                message = _("A working interval must start within the day and end by the next midnight.")
                 raise ValidationFailed(message, field="week")
             pairs.append((start, end))
         result.append([list(p) for p in merge(pairs)])

@@ -24,6 +24,16 @@ def _bump_for(exception: CalendarException) -> None:
         SlaLevel.objects.filter(exceptions=exception).update(exceptions_revision=F("exceptions_revision") + 1)
 
 
+@receiver(pre_save, sender=CalendarException)
+def _exception_moving(sender, instance: CalendarException, **kwargs):
+    # Moved to another timetable: the one it leaves must forget it too.
+    if instance.pk is None:
+        return
+    previous = CalendarException.objects.filter(pk=instance.pk).values_list("timetable_id", flat=True).first()
+    if previous is not None and previous != instance.timetable_id:
+        Timetable.objects.filter(pk=previous).update(revision=F("revision") + 1)
+
+
 @receiver(post_save, sender=CalendarException)
 def _exception_saved(sender, instance: CalendarException, **kwargs):
     _bump_for(instance)

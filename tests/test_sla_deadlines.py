@@ -12,7 +12,7 @@ import pytest
 
 from otklik.core import clock, events
 from otklik.core.models import DomainEvent
-from otklik.sla.jobs import _system_text, marked_ticket_ids, sla_tick
+from otklik.sla.jobs import OVERDUE_LINE, _system_text, marked_ticket_ids, sla_tick
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason, Timetable
 from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
@@ -100,7 +100,7 @@ def test_reminder_then_overdue_marked_once_with_log_history_timeline_and_events(
     log = Message.objects.filter(ticket=ticket, kind=MessageKind.LOG).order_by("-number").first()
     assert log.created_at == msk(2025, 11, 1, 14, 0) and log.body
     assert log.number == Message.objects.filter(ticket=ticket).count()
-    assert log.body == _system_text("Overdue: the response deadline passed.")  # in the site's language
+    assert log.body == _system_text(OVERDUE_LINE)  # in the site's language
     assert timeline(ticket) == [SlaEventKind.STARTED, SlaEventKind.REMINDER, SlaEventKind.OVERDUE]
     recorded = [(e.name, marked_ticket_ids(e)) for e in DomainEvent.objects.order_by("id")]
     assert recorded == [(events.TICKET_REMINDER, [ticket.pk]), (events.TICKET_OVERDUE, [ticket.pk])]

@@ -29,6 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otklik.core import clock, events
 from otklik.core.bulk import insert_from_select
@@ -36,6 +37,13 @@ from otklik.core.models import DomainEvent
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import options_get
+
+
+# Log lines the jobs write, translated into the site's language when written.
+OVERDUE_LINE = gettext_noop("Overdue: the response deadline passed.")
+AUTO_CLOSED_LINE = gettext_noop("Closed automatically: the client did not reply.")
+YES = gettext_noop("yes")
+NO = gettext_noop("no")
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def overdue_mark(now: datetime) -> int:
     )
     if count:
         marked = Ticket.objects.filter(is_overdue=True, overdue_at=now)
-        body = _system_text("Overdue: the response deadline passed.")
+        body = _system_text(OVERDUE_LINE)
         # The log line and the timeline step are the record; "overdue" is not a field anyone changed.
         _log_insert(marked, body, now)
         _timeline_insert(marked, SlaEventKind.OVERDUE, now)
@@ -194,8 +202,8 @@ def auto_close(now: datetime) -> int:
         )
     if total:
         marked = Ticket.objects.filter(closed_at=now, auto_closed=True)
-        body = _system_text("Closed automatically: the client did not reply.")
-        _log_insert(marked, body, now, ("closed", _system_text("no"), _system_text("yes")))
+        body = _system_text(AUTO_CLOSED_LINE)
+        _log_insert(marked, body, now, ("closed", _system_text(NO), _system_text(YES)))
         _batch_event(events.TICKET_AUTO_CLOSED, now, total)
     return total
 

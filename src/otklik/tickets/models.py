@@ -192,7 +192,13 @@ class Ticket(models.Model):
     )
     author_email = models.CharField(_("author's address"), max_length=254, blank=True)
     created_by = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
+        db_index=False,
     )
     created_via = models.CharField(
         _("created via"), max_length=10, choices=Channel.choices, default=Channel.WEB
@@ -264,6 +270,7 @@ class Ticket(models.Model):
         on_delete=models.PROTECT,
         related_name="tickets",
         verbose_name=_("SLA"),
+        db_index=False,
     )
     responsible = models.ForeignKey(
         User,

@@ -41,6 +41,8 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {username.ljust(width)}  {password}  ({role})")
         for username in report.existing:
             self.stdout.write(f"User {username} already exists; its password was not changed.")
+        if report.timetables_created:
+            self.stdout.write(f"Timetables created: {report.timetables_created}.")
         if report.sla_created:
             self.stdout.write(f"SLA levels created: {report.sla_created}.")
         if report.answers_created:

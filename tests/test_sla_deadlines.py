@@ -349,3 +349,13 @@ def test_the_consumer_runs_the_sla_tick_every_minute(cast, make_ticket, sla):
     with clock.frozen(msk(2025, 11, 5, 12, 0)):
         sla_tick_task.call_local()
     assert fresh(ticket).is_overdue
+
+
+def test_a_timetable_without_working_time_leaves_the_ticket_without_a_deadline(cast, make_ticket, sla):
+    closed = Timetable.objects.create(code="closed", name="Closed", week=[[]] * 7)
+    sla.timetable = closed
+    sla.save()
+    with clock.frozen(msk(2025, 10, 27, 10, 0)):
+        ticket = fresh(make_ticket())
+    assert ticket.awaits_support and ticket.deadline_at is None and ticket.reminder_at is None
+    assert sla_tick(msk(2026, 10, 27, 10, 0)).overdue == 0

@@ -38,7 +38,6 @@ from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import options_get
 
-
 # Log lines the jobs write, translated into the site's language when written.
 OVERDUE_LINE = gettext_noop("Overdue: the response deadline passed.")
 AUTO_CLOSED_LINE = gettext_noop("Closed automatically: the client did not reply.")

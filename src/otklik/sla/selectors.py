@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime
 
@@ -13,12 +14,14 @@ from otklik.core import clock
 from otklik.sla.calendars import (
     DAY,
     ExceptionSpec,
+    NoWorkingTime,
     WeekSchedule,
     WorkingCalendar,
     resolve_exceptions,
 )
 from otklik.sla.models import CalendarException, SlaEvent, SlaLevel, Timetable
 
+log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _calendars: dict[tuple, WorkingCalendar] = {}
 _CACHE_LIMIT = 256
@@ -108,10 +111,15 @@ def deadline_for(sla: SlaLevel | None, source: datetime, *, extra_seconds: int =
         return None, None
     calendar = working_calendar(sla)
     response = sla.response_seconds + extra_seconds
-    deadline = calendar.add(source, response)
-    reminder = None
-    if 0 < sla.reminder_seconds < sla.response_seconds:
-        reminder = calendar.add(source, response - sla.reminder_seconds)
+    try:
+        deadline = calendar.add(source, response)
+        reminder = None
+        if 0 < sla.reminder_seconds < sla.response_seconds:
+            reminder = calendar.add(source, response - sla.reminder_seconds)
+    except NoWorkingTime:
+        # A timetable closed every day is a configuration mistake, not the client's: no deadline, and say so.
+        log.warning("SLA %r: its timetable has no working time, so tickets get no deadline", sla.name)
+        return None, None
     return deadline, reminder
 
 

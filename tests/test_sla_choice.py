@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
+from django.utils import translation
 
 from otklik.core.errors import PermissionDenied
 from otklik.sla.models import EVERYONE_GROUP, ExceptionKind, SlaLevel, Timetable
@@ -76,6 +77,13 @@ def test_choose_sla_table(explicit, coupon, groups, levels, default, expected, r
 
 
 # -- from the database: active levels, the "everyone" group ---------------------------------
+@pytest.fixture(autouse=True)
+def _english():
+    """Log lines are written in the active language; pin it, so no earlier test's language leaks in."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def levels(cast):
     """Standard for the client access group, VIP for a "VIP" group, a default, and an inactive top level."""

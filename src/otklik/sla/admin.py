@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from otklik.core import clock
 from otklik.sla import services
-from otklik.sla.calendars import DAY, day_intervals, merge, subtract
+from otklik.sla.calendars import DAY, local_working_line
 from otklik.sla.forms import ApplyCalendarForm, TimetableForm, intervals_format
 from otklik.sla.models import CalendarException, SlaLevel, Timetable, TimeUnit
 from otklik.sla.selectors import calendar_year_missing, working_calendar
@@ -134,16 +134,7 @@ def month_days(timetable: Timetable, first: date) -> list[MonthDay]:
     week, exceptions = cal.week, cal.exceptions
     last = first.replace(day=month_calendar.monthrange(first.year, first.month)[1])
     origin = first - timedelta(days=1)
-    spans: list[tuple[int, int]] = []
-    cuts: list[tuple[int, int]] = []
-    for offset in range((last - origin).days + 1):
-        day = origin + timedelta(days=offset)
-        base = offset * DAY
-        spans += [(base + s, base + e) for s, e in day_intervals(day, week, exceptions, cut=False)]
-        cuts += [(base + s, base + e) for s, e in exceptions.cuts.get(day, ())]
-    spans = merge(spans)
-    for cut in merge(cuts):
-        spans = subtract(spans, cut)
+    spans = local_working_line(week, exceptions, origin, last)
 
     rows = list(timetable.exceptions.filter(first_day__lte=last, last_day__gte=first).order_by("first_day"))
     result: list[MonthDay] = []

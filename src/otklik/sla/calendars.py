@@ -106,6 +106,19 @@ def day_intervals(
     return intervals
 
 
+def local_working_line(week: WeekSchedule, exceptions: Exceptions, first: date, last: date) -> list[Interval]:
+    """Lay out the working intervals of local days first..last on one time line, in seconds from the
+    local midnight that starts `first`: merged, with timed holidays cut out. Cuts apply on the line, so a
+    cut after midnight also trims the previous day's late shift."""
+    spans: list[Interval] = []
+    cuts: list[Interval] = []
+    for offset, day in enumerate(_days(first, last)):
+        base = offset * DAY
+        spans.extend((base + s, base + e) for s, e in day_intervals(day, week, exceptions, cut=False))
+        cuts.extend((base + s, base + e) for s, e in exceptions.cuts.get(day, ()))
+    return _subtract_all(merge(spans), merge(cuts))
+
+
 def _subtract_all(intervals: list[Interval], cuts: list[Interval]) -> list[Interval]:
     """Remove sorted, merged `cuts` from sorted, merged `intervals` in one pass."""
     if not cuts:
@@ -216,17 +229,10 @@ class WorkingCalendar:
     # -- building ------------------------------------------------------------------------------
     def _build(self, first: date, last: date) -> _Layout:
         """Lay out the working intervals of local days first..last as UTC seconds with cumulative sums."""
-        local: list[Interval] = []
-        cuts: list[Interval] = []
-        epoch_day = date(1970, 1, 1)
-        for day in _days(first, last):
-            base = (day - epoch_day).days * DAY  # local midnight as if the zone were UTC
-            local.extend(
-                (base + s, base + e) for s, e in day_intervals(day, self.week, self.exceptions, cut=False)
-            )
-            cuts.extend((base + s, base + e) for s, e in self.exceptions.cuts.get(day, ()))
-        # Cuts apply on the local time line, so a cut after midnight also trims yesterday's late shift.
-        local = _subtract_all(merge(local), merge(cuts))
+        origin = (first - date(1970, 1, 1)).days * DAY  # local midnight as if the zone were UTC
+        local = [
+            (origin + s, origin + e) for s, e in local_working_line(self.week, self.exceptions, first, last)
+        ]
         starts: list[int] = []
         ends: list[int] = []
         for start, end in merge(local):
@@ -241,8 +247,8 @@ class WorkingCalendar:
         cumulative = [0]
         for start, end in zip(starts, ends, strict=True):
             cumulative.append(cumulative[-1] + end - start)
-        lo = self._to_utc((first - epoch_day).days * DAY)
-        hi = self._to_utc((last - epoch_day).days * DAY + DAY)
+        lo = self._to_utc(origin)
+        hi = self._to_utc(origin + ((last - first).days + 1) * DAY)
         return _Layout(first, last, starts, ends, cumulative, lo, hi)
 
     def _to_utc(self, local_seconds: int) -> int:

@@ -17,6 +17,7 @@ from otklik.sla.calendars import (
     NoWorkingTime,
     WeekSchedule,
     WorkingCalendar,
+    bundled_production_calendar,
     resolve_exceptions,
 )
 from otklik.sla.models import CalendarException, SlaEvent, SlaLevel, Timetable
@@ -130,8 +131,6 @@ def sla_timeline(ticket) -> list[SlaEvent]:
 
 def calendar_year_missing(today=None) -> int | None:
     """Return next year when it is 1 November or later and the bundled calendar lacks it, else None."""
-    from otklik.sla.calendars import bundled_production_calendar
-
     # The site's local date: in Moscow the warning starts at midnight of 1 November, not at 03:00.
     today = today or timezone.localdate(clock.now())
     if today.month < 11:

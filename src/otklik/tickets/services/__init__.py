@@ -14,7 +14,6 @@ from otklik.tickets.services._base import (
     Upload,
     compose_prompts,
     responsible_for_new_ticket,
-    sla_for_author,
     upload_limits,
 )
 from otklik.tickets.services.attributes import (
@@ -56,7 +55,6 @@ __all__ = [
     "saved_filter_delete",
     "saved_filter_save",
     "search_document_refresh",
-    "sla_for_author",
     "ticket_close",
     "ticket_create",
     "ticket_delete",

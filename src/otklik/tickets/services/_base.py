@@ -17,7 +17,6 @@ from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
-from otklik.sla.services import sla_for_new_ticket
 from otklik.tickets import files as file_checks
 from otklik.tickets.models import (
     FIELD_LABELS,
@@ -219,11 +218,6 @@ def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
         if answer:
             parts.append(f"[b]{label}:[/b]\n{answer}")
     return "\n\n".join(parts)
-
-
-def sla_for_author(author: User | None) -> SlaLevel | None:
-    """Choose the SLA of a new ticket from the author's groups (F-06; see otklik.sla.services)."""
-    return sla_for_new_ticket(author).sla
 
 
 def responsible_for_new_ticket(*, sla: SlaLevel | None, category: DictionaryEntry | None) -> User | None:

@@ -315,7 +315,7 @@ def test_start_runs_the_job_consumer_and_stops_it_with_the_server(tmp_path):
         _wait_until_serving(proc, f"http://127.0.0.1:{port}/static/admin/css/base.css", time.monotonic() + 60)
         children = _children(proc.pid)
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for pid in children]
-        assert any(b"run_huey" in c for c in commands) and any(b"granian" in c for c in commands)
+        assert any(b"otklik worker" in c for c in commands) and any(b"granian" in c for c in commands)
     finally:
         output = _stop(proc, signal.SIGINT)
     assert proc.returncode == 0, output

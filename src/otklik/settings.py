@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "otklik.accounts",
     "otklik.sla",
     "otklik.tickets",
+    "otklik.routing",
+    "otklik.notifications",
     "otklik.api",
     "otklik.web",
 ]
@@ -153,9 +155,37 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-EMAIL_BACKEND = os.environ.get("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
+# Outgoing mail. OTKLIK_SMTP_URL, e.g. smtp://user:pass@host:587?starttls=1 (smtps:// for TLS from the
+# start; ?timeout=S), sends through SMTP; without it mail is written to files in the data directory's
+# mail/ folder, so nothing is lost and a person can read it.
+SMTP_URL = os.environ.get("OTKLIK_SMTP_URL", "")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
+EMAIL_TIMEOUT = 30
+if SMTP_URL:
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    _smtp = urlsplit(SMTP_URL)
+    if _smtp.scheme not in ("smtp", "smtps"):
+        raise ValueError(f"OTKLIK_SMTP_URL must start with smtp:// or smtps://, not {_smtp.scheme}://")
+    _query = {k: v[-1] for k, v in parse_qs(_smtp.query).items()}
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _smtp.hostname or "localhost"
+    EMAIL_USE_SSL = _smtp.scheme == "smtps"
+    EMAIL_USE_TLS = not EMAIL_USE_SSL and _query.get("starttls", "0").lower() in ("1", "true", "yes", "on")
+    EMAIL_PORT = _smtp.port or (465 if EMAIL_USE_SSL else 587 if EMAIL_USE_TLS else 25)
+    EMAIL_HOST_USER = unquote(_smtp.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
+    EMAIL_TIMEOUT = int(_query.get("timeout", EMAIL_TIMEOUT))
+else:
+    EMAIL_BACKEND = os.environ.get("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("OTKLIK_FROM_EMAIL", "support@otklik.localhost")
+# Links in mail point here; the name signs the mail.
+OTKLIK_SITE_URL = os.environ.get("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
+OTKLIK_SITE_NAME = os.environ.get("OTKLIK_SITE_NAME", "Otklik")
+# The outbox: how long a delivery may hold a message before another worker takes it over, and how
+# many attempts a message gets before it is marked failed (admins can retry it).
+OUTBOX_LEASE_SECONDS = int(os.environ.get("OTKLIK_OUTBOX_LEASE_SECONDS", "120"))
+OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OTKLIK_OUTBOX_MAX_ATTEMPTS", "10"))
 
 REDIS_URL = os.environ.get("OTKLIK_REDIS_URL", "")
 if REDIS_URL:

@@ -1,16 +1,21 @@
 """Publish and dispatch domain events (ARCHITECTURE: the actions layer records, consumers react).
 
-Services call `publish` inside their transaction; set-based jobs insert `DomainEvent` rows directly.
-`dispatch` runs after commit (a Huey task in production) and hands each pending event to the handlers
-subscribed to its name. The notification issue subscribes the mailers; until then events are recorded,
-marked handled, and kept as an audit trail.
+Two kinds of delivery:
+- `emit` calls listeners at once, inside the caller's transaction. Services announce ticket activity this
+  way, so that what a listener writes (the notification outbox) commits or rolls back with the change.
+- `publish` records a `DomainEvent` row; set-based jobs insert such rows directly. `dispatch` runs after
+  commit (a Huey task in production) and hands each pending event to the handlers subscribed to its name.
+Both keep the dependency pointing one way: tickets and sla announce, notifications listens.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Any
 
 from django.db import transaction
 
@@ -20,10 +25,45 @@ from otklik.core.models import DomainEvent
 log = logging.getLogger(__name__)
 Handler = Callable[[DomainEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_listeners: dict[str, list[Callable[[Any], None]]] = defaultdict(list)
+_local = threading.local()
 
 TICKET_REMINDER = "ticket.reminder"
 TICKET_OVERDUE = "ticket.overdue"
 TICKET_AUTO_CLOSED = "ticket.auto_closed"
+# Emitted inside the service's transaction with a `otklik.tickets.activity.TicketActivity`.
+TICKET_ACTIVITY = "ticket.activity"
+
+
+def listen(name: str, listener: Callable[[Any], None]) -> Callable[[], None]:
+    """Call `listener(data)` synchronously for every `emit(name, data)`; return a function that stops it."""
+    _listeners[name].append(listener)
+    return lambda: _listeners[name].remove(listener)
+
+
+@contextmanager
+def muted(name: str):
+    """Silence the listeners of `name` in this thread (loading demo data must not mail anybody)."""
+    muted_names = _local.__dict__.setdefault("muted", set())
+    was = name in muted_names
+    muted_names.add(name)
+    try:
+        yield
+    finally:
+        if not was:
+            muted_names.discard(name)
+
+
+def emit(name: str, data: Any) -> None:
+    """Hand `data` to the listeners of `name` now, in the caller's transaction; their errors propagate.
+
+    A listener that fails rolls the change back with it: a change whose notifications cannot be
+    recorded is not silently committed without them.
+    """
+    if name in _local.__dict__.get("muted", ()):
+        return
+    for listener in list(_listeners.get(name, ())):
+        listener(data)
 
 
 def subscribe(name: str, handler: Handler) -> Callable[[], None]:
@@ -53,16 +93,21 @@ def dispatch(batch: int = 500) -> int:
         )
         if not events:
             return handled
-        done = []
         for event in events:
             last_id = event.id
             try:
+                # The handlers' writes and the mark commit together: a crash in between cannot make
+                # them run twice (and, say, queue the same mail twice).
                 with transaction.atomic():
                     for handler in list(_handlers.get(event.name, ())):
                         handler(event)
+                    marked = DomainEvent.objects.filter(pk=event.pk, handled_at__isnull=True).update(
+                        handled_at=clock.now()
+                    )
+                    if not marked:  # another dispatcher handled it meanwhile: undo ours
+                        transaction.set_rollback(True)
+                        continue
             except Exception:
                 log.exception("event %s #%s: a handler failed; it stays pending", event.name, event.id)
                 continue
-            done.append(event.id)
-        DomainEvent.objects.filter(id__in=done).update(handled_at=clock.now())
-        handled += len(done)
+            handled += 1

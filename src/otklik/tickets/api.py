@@ -302,21 +302,24 @@ def ticket_patch(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
     changes = payload.dict(exclude_unset=True)
     closed = changes.pop("closed", None)
     spam = changes.pop("spam", None)
+    quiet = {"notify_author": changes.pop("notify_author", True)}
     for name, kind in DICTIONARY_REF_FIELDS.items():
         if name in changes:
             changes[name] = _resolve_entry(kind, changes[name])
     actor = request.user
     with transaction.atomic():
         if closed is False:
-            ticket = services.ticket_reopen(actor=actor, ticket=ticket, via=Channel.API)
+            ticket = services.ticket_reopen(actor=actor, ticket=ticket, via=Channel.API, **quiet)
         if changes:
-            ticket = services.ticket_update(actor=actor, ticket=ticket, changes=changes, via=Channel.API)
+            ticket = services.ticket_update(
+                actor=actor, ticket=ticket, changes=changes, via=Channel.API, **quiet
+            )
         if spam is not None:
             ticket = services.ticket_set_spam(
                 actor=actor, ticket=ticket, state=SPAM_STATES[spam], via=Channel.API
             )
         if closed is True:
-            ticket = services.ticket_close(actor=actor, ticket=ticket, via=Channel.API)
+            ticket = services.ticket_close(actor=actor, ticket=ticket, via=Channel.API, **quiet)
     return _detail_after_write(policy, ticket)
 
 
@@ -391,6 +394,7 @@ def message_upload(
     not_change_status: Form[bool] = False,
     minutes: Form[int] = 0,
     on_behalf_of: Form[int | None] = None,
+    notify_author: Form[bool] = True,
 ):
     """Add a message with files sent as multipart/form-data (`files`, or `files[]`); types are checked by content."""
     uploads = list(files or []) + request.FILES.getlist("files[]")
@@ -402,6 +406,7 @@ def message_upload(
         "not_change_status": not_change_status,
         "minutes": minutes,
         "on_behalf_of": on_behalf_of,
+        "notify_author": notify_author,
     }
     return _post(request, ticket_id, fields, uploads)
 

@@ -149,6 +149,7 @@ class TicketCreateIn(_StrictIn):
     minutes: StrictInt | None = None
     ticket_type: Text | None = None
     tier: Text | None = None
+    notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
 
 
 class TicketPatchIn(_StrictIn):
@@ -175,6 +176,7 @@ class TicketPatchIn(_StrictIn):
     spam: Literal["", "none", "possible", "definite"] | None = Field(
         None, description='"" or "none": not spam; "possible" (staff); "definite" (admins).'
     )
+    notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
 
 
 class MessageCreateIn(_StrictIn):
@@ -183,6 +185,7 @@ class MessageCreateIn(_StrictIn):
     not_change_status: bool = False
     minutes: StrictInt = 0
     on_behalf_of: Id | None = None
+    notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
 
 
 class MessagePatchIn(_StrictIn):

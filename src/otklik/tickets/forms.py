@@ -117,6 +117,7 @@ class StaffReplyForm(ReplyForm):
         label=_("Time spent, minutes"), required=False, min_value=0, max_value=100000
     )
     on_behalf = forms.BooleanField(label=_("Post on behalf of the author"), required=False)
+    quiet = forms.BooleanField(label=_("Do not notify the author"), required=False)
 
 
 class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):

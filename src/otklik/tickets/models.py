@@ -601,7 +601,7 @@ class ModuleOptions(models.Model):
     """The support module's options; a single row."""
 
     class ResponsibleOrder(models.TextChoices):
-        SEED = "seed", _("SLA, then category, then module default")
+        SEED = "seed", _("SLA, category, criticality, source, then module default")
         BITRIX = "bitrix", _("category, criticality, source, SLA, then module default")
 
     default_responsible = models.ForeignKey(
@@ -630,6 +630,7 @@ class ModuleOptions(models.Model):
     staff_file_limit_mb = models.PositiveIntegerField(_("hard cap for staff files, MB"), default=100)
     list_page_size = models.PositiveIntegerField(_("tickets per page"), default=50)
     notify_overdue = models.BooleanField(_("notify the responsible and admins when overdue"), default=True)
+    bcc_admins = models.BooleanField(_("send support admins a blind copy of support mail"), default=True)
     postponed_pauses_sla = models.BooleanField(_("postponed tickets pause the SLA clock"), default=False)
 
     class Meta:

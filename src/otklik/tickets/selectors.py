@@ -19,6 +19,7 @@ from otklik.tickets.models import (
     ModuleOptions,
     SpamState,
     Ticket,
+    TicketEvent,
     TicketPresence,
 )
 from otklik.tickets.policies import TicketPolicy
@@ -385,6 +386,11 @@ def message_list(policy: TicketPolicy, ticket: Ticket) -> list[Message]:
         .prefetch_related("attachments", "events", "revisions__edited_by")
         .order_by("number")
     )
+
+
+def creation_event_get(ticket: Ticket) -> TicketEvent | None:
+    """Return the creation event of the ticket's history: why it got its SLA and responsible (F-06, F-10)."""
+    return TicketEvent.objects.filter(ticket=ticket, field="created").first()
 
 
 def presence_list(

@@ -27,7 +27,7 @@ from otklik.accounts.services import (
     support_group_ensure,
     user_create,
 )
-from otklik.core import clock
+from otklik.core import clock, events
 from otklik.sla.models import SlaLevel, Timetable, TimeUnit
 from otklik.sla.services import timetable_apply_calendar, timetable_save_week
 from otklik.tickets import services
@@ -80,7 +80,8 @@ def demo_load(
 ) -> DemoReport:
     """Create the demo users, groups, timetables, SLA levels, frequent answers and tickets that are missing."""
     report = DemoReport()
-    with transaction.atomic():
+    # The demo's history is made up: its people (with made-up addresses) are not mailed about it.
+    with transaction.atomic(), events.muted(events.TICKET_ACTIVITY):
         users = _users(report)
         _groups(users)
         timetables, report.timetables_created = _timetables()

@@ -4,6 +4,7 @@ Web views, the API, commands and later mail and workflow all call these function
 the TicketPolicy, validates, writes inside one transaction and records the change history.
 """
 
+from otklik.routing.services import responsible_for_new_ticket
 from otklik.tickets.services._base import (
     BODY_MAX,
     DICTIONARY_FIELDS,
@@ -13,7 +14,6 @@ from otklik.tickets.services._base import (
     Change,
     Upload,
     compose_prompts,
-    responsible_for_new_ticket,
     upload_limits,
 )
 from otklik.tickets.services.attributes import (

@@ -18,6 +18,7 @@ from otklik.core import clock
 from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
+from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
 from otklik.tickets.models import (
     FIELD_LABELS,
     Attachment,
@@ -58,14 +59,6 @@ class Upload:
 
     name: str
     fileobj: BinaryIO
-
-
-@dataclass
-class Change:
-    field: str
-    old: str
-    new: str
-    staff_only: bool = False
 
 
 @dataclass
@@ -220,20 +213,6 @@ def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
     return "\n\n".join(parts)
 
 
-def responsible_for_new_ticket(*, sla: SlaLevel | None, category: DictionaryEntry | None) -> User | None:
-    """Pick the responsible by the seed's order: SLA's -> category's -> module default, skipping non-staff."""
-    options = options_get()
-    candidates = [
-        sla.responsible if sla else None,
-        category.responsible if category else None,
-        options.default_responsible,
-    ]
-    for candidate in candidates:
-        if candidate is not None and candidate.is_active and TicketPolicy(candidate).is_support:
-            return candidate
-    return None
-
-
 def upload_limits(policy: TicketPolicy) -> file_checks.UploadLimits:
     options = options_get()
     if policy.is_support:
@@ -338,6 +317,30 @@ def _record(
         for c in changeset.changes
     )
     return log
+
+
+def _announce(
+    ticket: Ticket,
+    actor: User | None,
+    via: str,
+    *,
+    created: bool = False,
+    message: Message | None = None,
+    changes: _ChangeSet | None = None,
+    notify_author: bool = True,
+) -> None:
+    """Tell the listeners (notifications) what this call did, inside its transaction (ARCHITECTURE rule 4)."""
+    ticket_activity_announce(
+        TicketActivity(
+            ticket=ticket,
+            actor=actor,
+            via=via,
+            created=created,
+            message=message,
+            changes=tuple(changes.changes) if changes else (),
+            notify_author=notify_author,
+        )
+    )
 
 
 def _touch(ticket: Ticket, actor: User | None, via: str, at=None) -> None:

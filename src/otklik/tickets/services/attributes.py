@@ -19,6 +19,7 @@ from otklik.tickets.models import (
 from otklik.tickets.selectors import options_get
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
+    _announce,
     _ChangeSet,
     _clean_title,
     _delete_files_after_commit,
@@ -42,8 +43,15 @@ from otklik.tickets.services.derived import (
 
 
 @transaction.atomic
-def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: str = Channel.WEB) -> Ticket:
-    """Change ticket attributes, each allowed by F-13 for this user; log every change."""
+def ticket_update(
+    *,
+    actor: User,
+    ticket: Ticket,
+    changes: dict[str, Any],
+    via: str = Channel.WEB,
+    notify_author: bool = True,
+) -> Ticket:
+    """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it."""
     policy = _policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
@@ -94,6 +102,7 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any], via: 
         (sla_pause if ticket.is_postponed else sla_resume)(ticket)
     if "title" in cleaned:
         search_document_refresh(ticket)
+    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
     return ticket
 
 
@@ -191,7 +200,9 @@ def _date(value: Any):
 
 
 @transaction.atomic
-def ticket_close(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Ticket:
+def ticket_close(
+    *, actor: User, ticket: Ticket, via: str = Channel.WEB, notify_author: bool = True
+) -> Ticket:
     """Close the ticket (author or staff)."""
     policy = _policy(actor)
     if not policy.can_view(ticket):
@@ -200,11 +211,13 @@ def ticket_close(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Tick
     if ticket.closed_at is not None:
         return ticket
     policy.require(policy.can_close(ticket))
-    return _set_closed(ticket, actor, via, closed=True)
+    return _set_closed(ticket, actor, via, closed=True, notify_author=notify_author)
 
 
 @transaction.atomic
-def ticket_reopen(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Ticket:
+def ticket_reopen(
+    *, actor: User, ticket: Ticket, via: str = Channel.WEB, notify_author: bool = True
+) -> Ticket:
     """Reopen the ticket (author or staff); the response clock restarts from now (F-02)."""
     policy = _policy(actor)
     if not policy.can_view(ticket):
@@ -213,10 +226,18 @@ def ticket_reopen(*, actor: User, ticket: Ticket, via: str = Channel.WEB) -> Tic
     if ticket.closed_at is None:
         return ticket
     policy.require(policy.can_reopen(ticket))
-    return _set_closed(ticket, actor, via, closed=False)
+    return _set_closed(ticket, actor, via, closed=False, notify_author=notify_author)
 
 
-def _set_closed(ticket: Ticket, actor: User | None, via: str, *, closed: bool, auto: bool = False) -> Ticket:
+def _set_closed(
+    ticket: Ticket,
+    actor: User | None,
+    via: str,
+    *,
+    closed: bool,
+    auto: bool = False,
+    notify_author: bool = True,
+) -> Ticket:
     now = clock.now()
     changeset = _ChangeSet()
     changeset.add("closed", ticket.closed_at is not None, closed)
@@ -233,6 +254,7 @@ def _set_closed(ticket: Ticket, actor: User | None, via: str, *, closed: bool, a
     _record(ticket, actor, via, changeset, at=now)
     # Reopening means the client is waiting again, from now (reopened_at restarts the clock).
     ticket_recompute(ticket)
+    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
     return ticket
 
 
@@ -254,6 +276,7 @@ def ticket_set_spam(*, actor: User, ticket: Ticket, state: str, via: str = Chann
     _touch(ticket, actor, via)
     ticket.save()
     _record(ticket, actor, via, changeset)
+    _announce(ticket, actor, via, changes=changeset)
     return ticket
 
 

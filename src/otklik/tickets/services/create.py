@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
@@ -26,6 +27,7 @@ from otklik.tickets.selectors import dictionary_default, sla_allows
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
     Upload,
+    _announce,
     _clean_body,
     _clean_minutes,
     _clean_title,
@@ -38,7 +40,6 @@ from otklik.tickets.services._base import (
     _store_files,
     _support_user,
     compose_prompts,
-    responsible_for_new_ticket,
     upload_limits,
 )
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
@@ -79,6 +80,7 @@ def ticket_create(
     minutes: int = 0,
     ticket_type: str = "",
     tier: str = "",
+    notify_author: bool = True,
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
@@ -169,6 +171,14 @@ def ticket_create(
     now = clock.now()
     the_sla = choice.sla
     category_entry = entries["category"] or _default_entry(DictionaryKind.CATEGORY, the_sla, limited)
+    criticality_entry = entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited)
+    routing = responsible_for_new_ticket(
+        sla=the_sla,
+        category=category_entry,
+        criticality=criticality_entry,
+        source=entries["source"],
+        manual=the_responsible,
+    )
     ticket = Ticket.objects.create(
         title=clean_title,
         author=the_author,
@@ -177,11 +187,11 @@ def ticket_create(
         created_via=via,
         source=entries["source"],
         category=category_entry,
-        criticality=entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited),
+        criticality=criticality_entry,
         status=entries["status"] or dictionary_default(DictionaryKind.STATUS),
         difficulty=entries["difficulty"],
         sla=the_sla,
-        responsible=the_responsible or responsible_for_new_ticket(sla=the_sla, category=category_entry),
+        responsible=routing.user,
         admin_comment=(admin_comment or "").strip(),
         auto_close_days=auto_close_days,
         is_postponed=bool(is_postponed),
@@ -215,10 +225,17 @@ def ticket_create(
     _store_files(first, checked_files)
     # Creation is an event in the history, but not a log line in the discussion.
     TicketEvent.objects.create(
-        ticket=ticket, actor=actor, at=now, via=via, field="created", new=_created_line(ticket, choice)
+        ticket=ticket,
+        actor=actor,
+        at=now,
+        via=via,
+        field="created",
+        new=_created_line(ticket, choice, routing),
     )
     ticket_recompute(ticket)
     search_document_refresh(ticket)
+    # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
+    _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
     return ticket
 
 
@@ -230,12 +247,16 @@ def _default_entry(kind: str, sla: SlaLevel | None, limited: bool):
     return default
 
 
-def _created_line(ticket: Ticket, choice: SlaChoice) -> str:
-    """Describe the creation for the history: the number and why the ticket got its SLA."""
-    if choice.sla is None:
-        return f"#{ticket.pk}"
-    sla = _("SLA: %(sla)s (%(reason)s)") % {"sla": choice.sla.name, "reason": SLA_REASONS[choice.reason]}
-    return f"#{ticket.pk}; {sla}"
+def _created_line(ticket: Ticket, choice: SlaChoice, routing: ResponsibleChoice) -> str:
+    """Describe the creation for the history: the number, why the SLA and why the responsible (F-06, F-10)."""
+    parts = [f"#{ticket.pk}"]
+    if choice.sla is not None:
+        reason = SLA_REASONS[choice.reason]
+        parts.append(_("SLA: %(sla)s (%(reason)s)") % {"sla": choice.sla.name, "reason": reason})
+    # With no responsible configured anywhere there is nothing to explain; a skip always is (F-10).
+    if routing.user is not None or routing.decision.skipped:
+        parts.append(_("Responsible: %(responsible)s") % {"responsible": routing.describe()})
+    return "; ".join(parts)
 
 
 # -- messages --------------------------------------------------------------------------------

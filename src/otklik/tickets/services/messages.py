@@ -22,6 +22,7 @@ from otklik.tickets.models import (
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services._base import (
     Upload,
+    _announce,
     _ChangeSet,
     _clean_body,
     _clean_minutes,
@@ -51,6 +52,7 @@ def message_post(
     on_behalf_of: Any = None,
     via: str = Channel.WEB,
     author_email: str = "",
+    notify_author: bool = True,
 ) -> Message:
     """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02)."""
     policy = _policy(actor)
@@ -127,6 +129,7 @@ def message_post(
     _touch(ticket, actor, via, now)
     ticket_recompute(ticket)
     search_document_refresh(ticket)
+    _announce(ticket, actor, via, message=message, notify_author=notify_author and not hidden)
     return message
 
 
@@ -151,6 +154,7 @@ def message_edit(*, actor: User, message: Message, body: str, via: str = Channel
     changes.add("message_edited", None, f"#{message.number}")
     _record(ticket, actor, via, changes, at=now)
     search_document_refresh(ticket)
+    _announce(ticket, actor, via, changes=changes)
     return message
 
 
@@ -172,6 +176,7 @@ def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> 
     _delete_files_after_commit(names)
     ticket = ticket_recompute(ticket)
     search_document_refresh(ticket)
+    _announce(ticket, actor, via, changes=changes)
     return ticket
 
 

@@ -28,6 +28,7 @@ from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import dictionary_default
 from otklik.tickets.services._base import (
     TITLE_MAX,
+    _announce,
     _ChangeSet,
     _clean_title,
     _lock,
@@ -116,7 +117,7 @@ def ticket_split(
     _new_message(
         new, kind=MessageKind.NO_STATUS, body=note_new, author=actor, by_support=True, via=Channel.WEB, at=now
     )
-    _new_message(
+    note = _new_message(
         original,
         kind=MessageKind.NO_STATUS,
         body=note_old,
@@ -133,6 +134,9 @@ def ticket_split(
     for t in (original, new):
         ticket_recompute(t)
         search_document_refresh(t)
+    # The author hears of the new ticket's number, and of the note in the original.
+    _announce(new, actor, Channel.WEB, created=True, message=copy)
+    _announce(original, actor, Channel.WEB, message=note)
     return new
 
 

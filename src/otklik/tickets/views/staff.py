@@ -21,7 +21,7 @@ from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_timeline
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
-from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState
+from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState, Ticket
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -313,6 +313,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                     not_change_status=d["not_change_status"],
                     minutes=d["minutes"] or 0,
                     on_behalf_of=ticket.author if d["on_behalf"] else None,
+                    notify_author=not d["quiet"],
                 )
             except ValidationFailed as exc:
                 apply_errors(reply_form, exc)
@@ -333,6 +334,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
         {
             "ticket": ticket,
             "messages_list": selectors.message_list(policy, ticket),
+            "creation": selectors.creation_event_get(ticket),
             "sla_timeline": sla_timeline(ticket),
             "reply_form": reply_form,
             "attributes": attributes,
@@ -385,7 +387,9 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
         }
     if changes:
         try:
-            services.ticket_update(actor=request.user, ticket=ticket, changes=changes)
+            services.ticket_update(
+                actor=request.user, ticket=ticket, changes=changes, notify_author=not _quiet(request)
+            )
         except ValidationFailed as exc:
             for field, errors in exc.errors.items():
                 messages.error(request, f"{field}: {' '.join(errors)}")
@@ -394,6 +398,11 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     else:
         messages.info(request, _("Nothing changed."))
     return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+
+
+def _quiet(request: HttpRequest) -> bool:
+    """Tell whether staff ticked "do not notify the author" on the form (F-11)."""
+    return request.POST.get("quiet") in ("on", "1", "true")
 
 
 @login_required
@@ -405,27 +414,32 @@ def staff_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_get(policy, ticket_id)
     action = request.POST.get("action", "")
     if action == "close":
-        services.ticket_close(actor=request.user, ticket=ticket)
+        services.ticket_close(actor=request.user, ticket=ticket, notify_author=not _quiet(request))
         messages.success(request, _("The ticket is closed."))
     elif action == "reopen":
-        services.ticket_reopen(actor=request.user, ticket=ticket)
+        services.ticket_reopen(actor=request.user, ticket=ticket, notify_author=not _quiet(request))
         messages.success(request, _("The ticket is reopened."))
     elif action == "spam":
         services.ticket_set_spam(actor=request.user, ticket=ticket, state=request.POST.get("spam", ""))
         messages.success(request, _("Saved."))
     elif action == "set_sla_responsible" and ticket.sla and ticket.sla.responsible_id:
-        services.ticket_update(
-            actor=request.user, ticket=ticket, changes={"responsible": ticket.sla.responsible_id}
-        )
-        messages.success(request, _("Saved."))
+        _responsible_set_default(request, ticket, ticket.sla.responsible_id)
     elif action == "set_category_responsible" and ticket.category and ticket.category.responsible_id:
-        services.ticket_update(
-            actor=request.user, ticket=ticket, changes={"responsible": ticket.category.responsible_id}
-        )
-        messages.success(request, _("Saved."))
+        _responsible_set_default(request, ticket, ticket.category.responsible_id)
     else:
         messages.error(request, _("Unknown action."))
     return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+
+
+def _responsible_set_default(request: HttpRequest, ticket: Ticket, user_id: int) -> None:
+    """Make the SLA's or the category's default responsible the ticket's responsible (F-10 buttons)."""
+    try:
+        services.ticket_update(actor=request.user, ticket=ticket, changes={"responsible": user_id})
+    except ValidationFailed as exc:
+        # A default responsible who lost staff rights is refused: say so on the ticket page itself.
+        messages.error(request, exc.text())
+    else:
+        messages.success(request, _("Saved."))
 
 
 @login_required

@@ -84,8 +84,8 @@ def server_command(*, host: str, port: int, workers: int, threads: int, access_l
 
 
 def consumer_command() -> list[str]:
-    """Return the command line of Huey's consumer (`otklik run_huey`) under the same settings."""
-    return [sys.executable, "-m", "otklik", "run_huey"]
+    """Return the command line of the job consumer (`otklik worker`) under the same settings."""
+    return [sys.executable, "-m", "otklik", "worker"]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    name = "otklik.notifications"
+    verbose_name = _("Notifications")
+
+    def ready(self) -> None:
+        # Subscribe the mailers to ticket activity and to the SLA job's batch events.
+        from otklik.notifications import subscribers
+
+        subscribers.connect()

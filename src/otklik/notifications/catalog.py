@@ -1,0 +1,52 @@
+"""The notification events (F-11) and the placeholders their templates may use."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+NEW_FOR_AUTHOR = "ticket_new_for_author"
+NEW_FOR_SUPPORT = "ticket_new_for_support"
+CHANGED_BY_SUPPORT_FOR_AUTHOR = "ticket_changed_by_support_for_author"
+CHANGED_BY_AUTHOR_FOR_AUTHOR = "ticket_changed_by_author_for_author"
+CHANGED_FOR_SUPPORT = "ticket_changed_for_support"
+REMINDER = "ticket_reminder"
+OVERDUE = "ticket_overdue"
+COUPON_USED = "coupon_used"
+
+EVENTS = (
+    (NEW_FOR_AUTHOR, _("New ticket (for the author)")),
+    (NEW_FOR_SUPPORT, _("New ticket (for support)")),
+    (CHANGED_BY_SUPPORT_FOR_AUTHOR, _("Changed by support (for the author)")),
+    (CHANGED_BY_AUTHOR_FOR_AUTHOR, _("Changed by the author (copy for the author)")),
+    (CHANGED_FOR_SUPPORT, _("Changed (for support)")),
+    (REMINDER, _("Reminder: time to answer")),
+    (OVERDUE, _("Overdue")),
+    (COUPON_USED, _("Coupon used")),
+)
+EVENT_LABELS = dict(EVENTS)
+# Mail to the ticket's author side: links lead to the client's page, hidden content never appears.
+AUTHOR_EVENTS = frozenset({NEW_FOR_AUTHOR, CHANGED_BY_SUPPORT_FOR_AUTHOR, CHANGED_BY_AUTHOR_FOR_AUTHOR})
+
+# Placeholders every ticket template may use, documented on the template's edit page.
+PLACEHOLDERS = (
+    ("ticket_id", _("the ticket's number")),
+    ("title", _("the ticket's title")),
+    (
+        "ticket_url",
+        _("the link to the ticket (the client's page for the author, the staff page for support)"),
+    ),
+    ("status", _("status")),
+    ("category", _("category")),
+    ("criticality", _("criticality")),
+    ("responsible", _("the responsible, or empty")),
+    ("sla", _("the service level")),
+    ("deadline", _("the response deadline, or empty")),
+    ("author", _("the ticket's author")),
+    ("actor", _("who made the change")),
+    ("message", _("the new message's text (never a hidden message in the author's mail)")),
+    ("message_author", _("the new message's author")),
+    ("changes", _("the changed fields, one per line: “field: old → new”")),
+    ("created_at", _("when the ticket was created")),
+    ("site_name", _("the helpdesk's name")),
+    ("coupon", _("the coupon's code (coupon used)")),
+)

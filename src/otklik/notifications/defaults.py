@@ -1,0 +1,162 @@
+"""Otklik's built-in mail texts per event and language; admins may replace each one (MailTemplate).
+
+Templates use Django's template language with the placeholders of `catalog.PLACEHOLDERS`. The subject's
+"[TID#<number>]" prefix is added by the renderer, so a subject here never needs it.
+"""
+
+from __future__ import annotations
+
+from otklik.notifications import catalog as c
+
+_TICKET_FACTS_EN = """Ticket: #{{ ticket_id }} {{ title }}
+Status: {{ status|default:"—" }}
+Category: {{ category|default:"—" }}
+Criticality: {{ criticality|default:"—" }}
+Responsible: {{ responsible|default:"not assigned" }}
+{{ ticket_url }}"""
+
+_TICKET_FACTS_RU = """Обращение: #{{ ticket_id }} {{ title }}
+Статус: {{ status|default:"—" }}
+Категория: {{ category|default:"—" }}
+Критичность: {{ criticality|default:"—" }}
+Ответственный: {{ responsible|default:"не назначен" }}
+{{ ticket_url }}"""
+
+_MESSAGE_EN = """{% if message %}
+{{ message_author }} wrote:
+{{ message }}
+{% endif %}"""
+_MESSAGE_RU = """{% if message %}
+{{ message_author }} пишет:
+{{ message }}
+{% endif %}"""
+_CHANGES_EN = """{% if changes %}
+Changes:
+{{ changes }}
+{% endif %}"""
+_CHANGES_RU = """{% if changes %}
+Изменения:
+{{ changes }}
+{% endif %}"""
+
+DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
+    (c.NEW_FOR_AUTHOR, "en"): (
+        "Your ticket is accepted, number {{ ticket_id }}: {{ title }}",
+        "Hello,\n\nyour ticket is accepted and has number {{ ticket_id }}. Keep “[TID#{{ ticket_id }}]” "
+        "in the subject when you reply by mail, and the reply joins the ticket.\n"
+        + _MESSAGE_EN
+        + "\n"
+        + _TICKET_FACTS_EN
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.NEW_FOR_AUTHOR, "ru"): (
+        "Ваше обращение принято, номер {{ ticket_id }}: {{ title }}",
+        "Здравствуйте!\n\nВаше обращение принято, ему присвоен номер {{ ticket_id }}. Отвечая письмом, "
+        "сохраняйте в теме «[TID#{{ ticket_id }}]» — ответ добавится к обращению.\n"
+        + _MESSAGE_RU
+        + "\n"
+        + _TICKET_FACTS_RU
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.NEW_FOR_SUPPORT, "en"): (
+        "New ticket: {{ title }}",
+        "A new ticket from {{ author }}.\n" + _MESSAGE_EN + "\n" + _TICKET_FACTS_EN + "\n"
+        'Service level: {{ sla|default:"—" }}\nDeadline: {{ deadline|default:"—" }}\n',
+    ),
+    (c.NEW_FOR_SUPPORT, "ru"): (
+        "Новое обращение: {{ title }}",
+        "Новое обращение от {{ author }}.\n" + _MESSAGE_RU + "\n" + _TICKET_FACTS_RU + "\n"
+        'Уровень поддержки: {{ sla|default:"—" }}\nСрок ответа: {{ deadline|default:"—" }}\n',
+    ),
+    (c.CHANGED_BY_SUPPORT_FOR_AUTHOR, "en"): (
+        "Your ticket is updated: {{ title }}",
+        "Hello,\n\nsupport updated your ticket #{{ ticket_id }}.\n"
+        + _MESSAGE_EN
+        + _CHANGES_EN
+        + "\n"
+        + _TICKET_FACTS_EN
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.CHANGED_BY_SUPPORT_FOR_AUTHOR, "ru"): (
+        "Ваше обращение изменено: {{ title }}",
+        "Здравствуйте!\n\nСлужба поддержки изменила ваше обращение #{{ ticket_id }}.\n"
+        + _MESSAGE_RU
+        + _CHANGES_RU
+        + "\n"
+        + _TICKET_FACTS_RU
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.CHANGED_BY_AUTHOR_FOR_AUTHOR, "en"): (
+        "You updated your ticket: {{ title }}",
+        "Hello,\n\nthis is a copy of your change to ticket #{{ ticket_id }}.\n"
+        + _MESSAGE_EN
+        + _CHANGES_EN
+        + "\n"
+        + _TICKET_FACTS_EN
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.CHANGED_BY_AUTHOR_FOR_AUTHOR, "ru"): (
+        "Вы изменили обращение: {{ title }}",
+        "Здравствуйте!\n\nЭто копия вашего изменения обращения #{{ ticket_id }}.\n"
+        + _MESSAGE_RU
+        + _CHANGES_RU
+        + "\n"
+        + _TICKET_FACTS_RU
+        + "\n\n{{ site_name }}\n",
+    ),
+    (c.CHANGED_FOR_SUPPORT, "en"): (
+        "Ticket changed by {{ actor }}: {{ title }}",
+        "{{ actor }} changed ticket #{{ ticket_id }}.\n"
+        + _MESSAGE_EN
+        + _CHANGES_EN
+        + "\n"
+        + _TICKET_FACTS_EN
+        + '\nDeadline: {{ deadline|default:"—" }}\n',
+    ),
+    (c.CHANGED_FOR_SUPPORT, "ru"): (
+        "{{ actor }} изменил(а) обращение: {{ title }}",
+        "{{ actor }} изменил(а) обращение #{{ ticket_id }}.\n"
+        + _MESSAGE_RU
+        + _CHANGES_RU
+        + "\n"
+        + _TICKET_FACTS_RU
+        + '\nСрок ответа: {{ deadline|default:"—" }}\n',
+    ),
+    (c.REMINDER, "en"): (
+        "Time to answer! {{ title }}",
+        "Time to answer ticket #{{ ticket_id }}: the response deadline is {{ deadline }}.\n\n"
+        + _TICKET_FACTS_EN
+        + "\n",
+    ),
+    (c.REMINDER, "ru"): (
+        "Пора отвечать! {{ title }}",
+        "Пора ответить на обращение #{{ ticket_id }}: срок ответа — {{ deadline }}.\n\n"
+        + _TICKET_FACTS_RU
+        + "\n",
+    ),
+    (c.OVERDUE, "en"): (
+        "Overdue! {{ title }}",
+        "The response deadline of ticket #{{ ticket_id }} passed at {{ deadline }}.\n\n"
+        + _TICKET_FACTS_EN
+        + "\n",
+    ),
+    (c.OVERDUE, "ru"): (
+        "Просрочено! {{ title }}",
+        "Срок ответа на обращение #{{ ticket_id }} истёк {{ deadline }}.\n\n" + _TICKET_FACTS_RU + "\n",
+    ),
+    (c.COUPON_USED, "en"): (
+        "Coupon {{ coupon }} used: {{ title }}",
+        "{{ author }} used coupon {{ coupon }} for ticket #{{ ticket_id }}.\n\n" + _TICKET_FACTS_EN + "\n",
+    ),
+    (c.COUPON_USED, "ru"): (
+        "Использован купон {{ coupon }}: {{ title }}",
+        "{{ author }} использовал(а) купон {{ coupon }} для обращения #{{ ticket_id }}.\n\n"
+        + _TICKET_FACTS_RU
+        + "\n",
+    ),
+}
+
+
+def default_template(event: str, language: str) -> tuple[str, str]:
+    """Return the built-in (subject, body) of an event in a language, English when the language has none."""
+    return DEFAULTS.get((event, language)) or DEFAULTS[(event, "en")]

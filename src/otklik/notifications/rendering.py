@@ -1,0 +1,181 @@
+"""Render a notification: placeholders from the ticket, the admins' template, subject, text and HTML."""
+
+from __future__ import annotations
+
+import functools
+import html
+import re
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.template import Context, Engine, Template
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+
+from otklik.accounts.selectors import display_name
+from otklik.notifications import catalog
+from otklik.tickets.activity import Change
+from otklik.tickets.models import Message, Ticket
+
+# A template engine of our own: no loaders, no request processors, no app template tags needed.
+_ENGINE = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
+_URL = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@functools.lru_cache(maxsize=256)
+def compile_template(source: str, *, autoescape: bool) -> Template:
+    """Compile a template's source once per process (templates change rarely, mail is frequent)."""
+    prefix = "" if autoescape else "{% autoescape off %}"
+    suffix = "" if autoescape else "{% endautoescape %}"
+    return _ENGINE.from_string(prefix + source + suffix)
+
+
+def subject_with_marker(subject: str, ticket_id: int | None) -> str:
+    """Make the subject start with "[TID#<id>]" (replies thread by it), on one line."""
+    subject = " ".join(subject.split())
+    if ticket_id is None:
+        return subject
+    marker = f"[TID#{ticket_id}]"
+    if subject.startswith(marker):
+        return subject
+    return f"{marker} {subject}".strip()
+
+
+def render(subject_source: str, body_source: str, context: dict[str, str], ticket_id: int | None) -> Rendered:
+    """Render subject, text and an HTML alternative made from the same text template (escaped)."""
+    ctx = Context(context, autoescape=False)
+    subject = subject_with_marker(compile_template(subject_source, autoescape=False).render(ctx), ticket_id)
+    text = _tidy(compile_template(body_source, autoescape=False).render(ctx))
+    escaped = _tidy(compile_template(body_source, autoescape=True).render(Context(context, autoescape=True)))
+    return Rendered(subject=subject, text=text, html=_html_page(subject, escaped))
+
+
+def _tidy(text: str) -> str:
+    """Drop the blank lines that template tags leave behind (at most one empty line in a row)."""
+    return re.sub(r"\n{3,}", "\n\n", text.replace("\r\n", "\n")).strip() + "\n"
+
+
+def _html_page(subject: str, escaped_text: str) -> str:
+    paragraphs = "".join(
+        "<p>" + _URL.sub(r'<a href="\1">\1</a>', block).replace("\n", "<br>\n") + "</p>\n"
+        for block in escaped_text.strip().split("\n\n")
+    )
+    return (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>\n"
+        '<body style="font-family: sans-serif; font-size: 14px; line-height: 1.4">\n'
+        f"{paragraphs}</body></html>\n"
+    )
+
+
+def ticket_url(ticket_id: int, *, for_author: bool) -> str:
+    name = "tickets:client_detail" if for_author else "tickets:staff_detail"
+    return settings.OTKLIK_SITE_URL.rstrip("/") + reverse(name, kwargs={"ticket_id": ticket_id})
+
+
+def _local(value) -> str:
+    if value is None:
+        return ""
+    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def ticket_context(
+    ticket: Ticket,
+    *,
+    event: str,
+    actor=None,
+    message: Message | None = None,
+    changes: tuple[Change, ...] = (),
+    coupon: str = "",
+) -> dict[str, str]:
+    """Return the placeholders' values for one ticket mail, in the active language.
+
+    Author mail never carries a hidden message or a staff-only change (F-11).
+    """
+    for_author = event in catalog.AUTHOR_EVENTS
+    shown_message = message
+    if message is not None and for_author and message.kind not in ("public", "nostatus"):
+        shown_message = None
+    shown_changes = [ch for ch in changes if not (for_author and ch.staff_only)]
+    if for_author:
+        from otklik.tickets.activity import AUTHOR_VISIBLE_FIELDS
+
+        shown_changes = [ch for ch in shown_changes if ch.field in AUTHOR_VISIBLE_FIELDS]
+    from otklik.tickets.models import FIELD_LABELS
+
+    def name(entry) -> str:
+        return str(entry) if entry is not None else ""
+
+    return {
+        "ticket_id": str(ticket.pk),
+        "title": ticket.title,
+        "ticket_url": ticket_url(ticket.pk, for_author=for_author),
+        "status": name(ticket.status) if ticket.status_id else "",
+        "category": name(ticket.category) if ticket.category_id else "",
+        "criticality": name(ticket.criticality) if ticket.criticality_id else "",
+        "responsible": display_name(ticket.responsible) if ticket.responsible_id else "",
+        "sla": ticket.sla.name if ticket.sla_id else "",
+        "deadline": _local(ticket.deadline_at),
+        "author": display_name(ticket.author) if ticket.author_id else ticket.author_email,
+        "actor": display_name(actor) if actor is not None else settings.OTKLIK_SITE_NAME,
+        "message": shown_message.body if shown_message is not None else "",
+        "message_author": (
+            (display_name(shown_message.author) if shown_message.author_id else shown_message.author_email)
+            if shown_message is not None
+            else ""
+        ),
+        "changes": "\n".join(
+            f"{FIELD_LABELS.get(ch.field, ch.field)}: {ch.old} → {ch.new}" for ch in shown_changes
+        ),
+        "created_at": _local(ticket.created_at),
+        "site_name": settings.OTKLIK_SITE_NAME,
+        "coupon": coupon,
+    }
+
+
+def sample_context(language: str) -> dict[str, str]:
+    """Return made-up placeholder values for the template preview."""
+    with translation.override(language):
+        ru = language == "ru"
+        return {
+            "ticket_id": "1234",
+            "title": "Не приходит письмо с паролем" if ru else "The password e-mail does not arrive",
+            "ticket_url": ticket_url(1234, for_author=True),
+            "status": "В работе" if ru else "In progress",
+            "category": "Доступ" if ru else "Access",
+            "criticality": "Высокая" if ru else "High",
+            "responsible": "Анна Смирнова" if ru else "Anna Smirnova",
+            "sla": "VIP",
+            "deadline": _local(timezone.now()),
+            "author": "Иван Петров" if ru else "Ivan Petrov",
+            "actor": "Анна Смирнова" if ru else "Anna Smirnova",
+            "message": "Проверьте, пожалуйста, папку «Спам»." if ru else "Please check the spam folder.",
+            "message_author": "Анна Смирнова" if ru else "Anna Smirnova",
+            "changes": ("Статус: Новое → В работе" if ru else "Status: New → In progress"),
+            "created_at": _local(timezone.now()),
+            "site_name": settings.OTKLIK_SITE_NAME,
+            "coupon": "VIP-2026-0001",
+        }
+
+
+def new_message_id(ticket_id: int | None) -> str:
+    """Return a fresh, globally unique Message-ID naming the ticket (the mail channel reads it back)."""
+    ticket = f".t{ticket_id}" if ticket_id is not None else ""
+    return f"<otklik.{uuid.uuid4().hex}{ticket}@{mail_domain()}>"
+
+
+def thread_root_id(ticket_id: int) -> str:
+    """Return the ticket's thread id: every mail about the ticket refers to it, so clients thread them."""
+    return f"<otklik.ticket.{ticket_id}@{mail_domain()}>"
+
+
+def mail_domain() -> str:
+    return settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">").strip() or "otklik.localhost"

@@ -1,0 +1,144 @@
+"""Reads for notifications: the people around a ticket, templates, the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Q, QuerySet
+
+from otklik.accounts.models import SupportGroup, SupportGroupMember
+from otklik.accounts.selectors import admin_user_list, display_name
+from otklik.notifications.defaults import default_template
+from otklik.notifications.models import MailTemplate, OutboxMessage
+from otklik.notifications.recipients import Audience, Person
+from otklik.tickets.models import Ticket
+
+LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
+
+
+def person_of(user: User | None) -> Person | None:
+    """Describe a user as a mail recipient, in their interface language."""
+    if user is None or not user.is_active:
+        return None
+    try:
+        profile = user.profile
+    except ObjectDoesNotExist:
+        profile = None
+    language = getattr(profile, "language", None) or settings.LANGUAGE_CODE
+    if language not in LANGUAGE_CODES:
+        language = settings.LANGUAGE_CODE
+    return Person(
+        email=user.email or "",
+        name=display_name(user),
+        language=language,
+        user_id=user.pk,
+        time_zone=getattr(profile, "time_zone", None) or settings.TIME_ZONE,
+    )
+
+
+def admins() -> tuple[Person, ...]:
+    """Return the active support admins as recipients."""
+    users = admin_user_list().select_related("profile").order_by("pk")
+    return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+
+Flagged = tuple[tuple[Person, ...], tuple[Person, ...]]
+
+
+def flagged_colleagues(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Flagged]:
+    """For each (user id, group kind), return the colleagues flagged for new-ticket and for update mail.
+
+    Colleagues are the other members of the user's groups of that kind; a client colleague must also be
+    allowed to see the group's tickets. Two queries, whatever the number of users.
+    """
+    wanted = {(uid, kind) for uid, kind in wanted if uid}
+    result: dict[tuple[int, str], Flagged] = {key: ((), ()) for key in wanted}
+    if not wanted:
+        return result
+    memberships = SupportGroupMember.objects.filter(
+        user_id__in={uid for uid, _k in wanted}, group__kind__in={k for _u, k in wanted}
+    ).values_list("user_id", "group_id", "group__kind")
+    groups_of: dict[tuple[int, str], set[int]] = {}
+    for uid, gid, kind in memberships:
+        if (uid, kind) in wanted:
+            groups_of.setdefault((uid, kind), set()).add(gid)
+    all_groups = set().union(*groups_of.values()) if groups_of else set()
+    if not all_groups:
+        return result
+    rows = list(
+        SupportGroupMember.objects.filter(group_id__in=all_groups, user__is_active=True)
+        .filter(Q(mail_new=True) | Q(mail_update=True))
+        .select_related("user__profile", "group")
+        .order_by("user_id")
+    )
+    for key, gids in groups_of.items():
+        uid, kind = key
+        new: dict[int, Person] = {}
+        update: dict[int, Person] = {}
+        for row in rows:
+            if row.group_id not in gids or row.user_id == uid:
+                continue
+            if kind == SupportGroup.Kind.CLIENT and not row.can_view:
+                continue
+            person = person_of(row.user)
+            if person is None:
+                continue
+            if row.mail_new:
+                new[row.user_id] = person
+            if row.mail_update:
+                update[row.user_id] = person
+        result[key] = (tuple(new.values()), tuple(update.values()))
+    return result
+
+
+def ticket_audience(
+    ticket: Ticket, *, with_admins: bool = True, with_colleagues: bool = True, admin_people=None
+) -> Audience:
+    """Return the people the notification rules speak of, for one ticket."""
+    author = None
+    if ticket.author_id:
+        author = person_of(ticket.author)
+        if author is not None and not author.email and ticket.author_email:
+            author = Person(ticket.author_email, author.name, author.language, author.user_id)
+    elif ticket.author_email:
+        author = Person(email=ticket.author_email, language=settings.LANGUAGE_CODE)
+    responsible = person_of(ticket.responsible) if ticket.responsible_id else None
+    author_key = (ticket.author_id, SupportGroup.Kind.CLIENT)
+    staff_key = (ticket.responsible_id, SupportGroup.Kind.STAFF)
+    colleagues = flagged_colleagues([author_key, staff_key]) if with_colleagues else {}
+    author_new, author_update = colleagues.get(author_key, ((), ()))
+    staff_new, staff_update = colleagues.get(staff_key, ((), ()))
+    return Audience(
+        author=author,
+        responsible=responsible,
+        admins=(admin_people if admin_people is not None else admins()) if with_admins else (),
+        author_colleagues_new=author_new,
+        author_colleagues_update=author_update,
+        responsible_colleagues_new=staff_new,
+        responsible_colleagues_update=staff_update,
+    )
+
+
+def templates_for(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """Return (subject, body) for each (event, language): the admins' version, else the built-in one."""
+    pairs = set(pairs)
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    if pairs:
+        events = {e for e, _l in pairs}
+        for row in MailTemplate.objects.filter(event__in=events).only("event", "language", "subject", "body"):
+            if (row.event, row.language) in pairs:
+                found[(row.event, row.language)] = (row.subject, row.body)
+    return {pair: found.get(pair) or default_template(*pair) for pair in pairs}
+
+
+def outbox_list(*, state: str | None = None, ticket_id: int | None = None) -> QuerySet[OutboxMessage]:
+    """Return outgoing messages, oldest first, optionally of one state or one ticket."""
+    qs = OutboxMessage.objects.order_by("id")
+    if state:
+        qs = qs.filter(state=state)
+    if ticket_id is not None:
+        qs = qs.filter(ticket_id=ticket_id)
+    return qs

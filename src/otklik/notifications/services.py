@@ -1,0 +1,205 @@
+"""Write notifications into the outbox, in the transaction of the change they tell about (F-11).
+
+Every function here only writes rows; delivery happens after commit (`delivery`, `tasks`). A change
+that rolls back takes its mail with it; a committed change always has its mail in the outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone, translation
+
+from otklik.core import clock
+from otklik.core.errors import ValidationFailed
+from otklik.notifications import catalog
+from otklik.notifications.models import OutboxMessage, OutboxState
+from otklik.notifications.recipients import (
+    Audience,
+    Mailing,
+    Person,
+    mailings_for_activity,
+    mailings_for_coupon,
+    mailings_for_overdue,
+    mailings_for_reminder,
+    split_by_language,
+)
+from otklik.notifications.rendering import new_message_id, render, thread_root_id, ticket_context
+from otklik.notifications.selectors import admins, templates_for, ticket_audience
+from otklik.tickets.activity import TicketActivity
+from otklik.tickets.models import Ticket
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.selectors import options_get
+
+log = logging.getLogger(__name__)
+ContextBuilder = Callable[[str], dict[str, str]]
+# The SLA job's auto-close, told like a change by support (the other batch events are catalog events).
+AUTO_CLOSED = "auto_closed"
+
+
+def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
+    """Queue the mail one ticket activity causes (the listener of `ticket.activity`)."""
+    ticket = activity.ticket
+    actor = activity.actor
+    by_support = actor is None or TicketPolicy(actor).is_support
+    options = options_get()
+    mailings = mailings_for_activity(
+        ticket_audience(ticket),
+        actor_id=actor.pk if actor is not None else None,
+        by_support=by_support,
+        created=activity.created,
+        author_visible=activity.created or activity.author_visible,
+        notify_author=activity.notify_author,
+        bcc_admins=options.bcc_admins,
+    )
+
+    def context(event: str) -> dict[str, str]:
+        return ticket_context(
+            ticket, event=event, actor=actor, message=activity.message, changes=activity.changes
+        )
+
+    return outbox_write(mailings, ticket_id=ticket.pk, context=context)
+
+
+def coupon_used_notify(*, ticket: Ticket, coupon: str, actor=None) -> list[OutboxMessage]:
+    """Queue the "coupon used" mail to the support admins (F-11, for F-21's coupons)."""
+    coupon = (coupon or "").strip()
+    if not coupon:
+        raise ValidationFailed("Enter the coupon's code.", field="coupon")
+    mailings = mailings_for_coupon(Audience(admins=admins()))
+    return outbox_write(
+        mailings,
+        ticket_id=ticket.pk,
+        context=lambda event: ticket_context(ticket, event=event, actor=actor, coupon=coupon),
+    )
+
+
+def sla_batch_notify(event: str, ticket_ids: Sequence[int], *, chunk: int = 500) -> int:
+    """Queue reminder, overdue or auto-close mail for tickets the SLA job marked in one tick."""
+    options = options_get()
+    admin_people = admins()
+    written = 0
+    for start in range(0, len(ticket_ids), chunk):
+        ids = ticket_ids[start : start + chunk]
+        tickets = Ticket.objects.filter(pk__in=ids).select_related(
+            "author__profile", "responsible__profile", "status", "category", "criticality", "sla"
+        )
+        for ticket in tickets:
+            audience = ticket_audience(
+                ticket, admin_people=admin_people, with_colleagues=event == AUTO_CLOSED
+            )
+            if event == catalog.REMINDER:
+                mailings = mailings_for_reminder(audience)
+            elif event == catalog.OVERDUE:
+                mailings = mailings_for_overdue(audience)
+            else:  # closed by the system: the author and support hear of it like of support's change
+                mailings = mailings_for_activity(
+                    audience,
+                    actor_id=None,
+                    by_support=True,
+                    created=False,
+                    author_visible=True,
+                    notify_author=True,
+                    bcc_admins=options.bcc_admins,
+                )
+            closed = _closed_change() if event == AUTO_CLOSED else ()
+            written += len(
+                outbox_write(
+                    mailings,
+                    ticket_id=ticket.pk,
+                    context=lambda ev, t=ticket, ch=closed: ticket_context(t, event=ev, changes=ch),
+                )
+            )
+    return written
+
+
+def _closed_change():
+    from otklik.tickets.activity import Change
+    from otklik.tickets.models import FIELD_LABELS  # noqa: F401  (the label is looked up when rendering)
+
+    return (Change("closed", str(translation.gettext("no")), str(translation.gettext("yes"))),)
+
+
+def outbox_write(
+    mailings: Iterable[Mailing], *, ticket_id: int | None, context: ContextBuilder
+) -> list[OutboxMessage]:
+    """Render each mailing in its recipients' language and write it to the outbox; deliver after commit."""
+    split = [part for mailing in mailings for part in split_by_language(mailing)]
+    if not split:
+        return []
+    templates = templates_for({(m.event, m.language) for m in split})
+    now = clock.now()
+    references = thread_root_id(ticket_id) if ticket_id is not None else ""
+    rows = []
+    for mailing in split:
+        with translation.override(mailing.language), timezone.override(mailing.time_zone or None):
+            subject, body = templates[(mailing.event, mailing.language)]
+            rendered = render(subject, body, context(mailing.event), ticket_id)
+        rows.append(
+            OutboxMessage(
+                event=mailing.event,
+                ticket_id=ticket_id,
+                language=mailing.language,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=_addresses(mailing.to),
+                cc=_addresses(mailing.cc),
+                bcc=_addresses(mailing.bcc),
+                names=_names(mailing),
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
+                message_id=new_message_id(ticket_id),
+                references=references,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+    OutboxMessage.objects.bulk_create(rows)
+    _deliver_after_commit([row.pk for row in rows])
+    return rows
+
+
+def _addresses(people: tuple[Person, ...]) -> list[str]:
+    return [p.email for p in people]
+
+
+def _names(mailing: Mailing) -> dict[str, str]:
+    return {p.email: p.name for p in (*mailing.to, *mailing.cc) if p.name}
+
+
+def _deliver_after_commit(ids: list[int]) -> None:
+    """Ask a worker to deliver the rows once they are committed; the sweep covers a lost request."""
+    if not ids or None in ids:
+        return
+
+    def enqueue() -> None:
+        from otklik.notifications.tasks import outbox_deliver_task
+
+        try:
+            outbox_deliver_task(ids)
+        except Exception:  # the queue is down: the rows wait for the periodic sweep
+            log.warning("could not queue delivery of outbox rows %s; the sweep will send them", ids)
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def outbox_retry(*, ids: Iterable[int]) -> int:
+    """Put failed (or waiting) messages back in line for delivery now; return how many."""
+    ids = [int(i) for i in ids]
+    now = clock.now()
+    count = OutboxMessage.objects.filter(
+        pk__in=ids, state__in=[OutboxState.FAILED, OutboxState.PENDING]
+    ).update(state=OutboxState.PENDING, next_attempt_at=now, lease_until=None, claim="")
+    if count:
+        _deliver_after_commit(ids)
+    return count
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait before the next attempt: 30 s, doubling, at most an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))

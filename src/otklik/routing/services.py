@@ -1,0 +1,92 @@
+"""Choose a new ticket's responsible from the settings in the database (F-10).
+
+Reads the module options and the responsibles the SLA and the dictionary entries name, turns them into
+plain candidates and leaves the decision to otklik.routing.decisions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+
+from otklik.accounts.selectors import display_name
+from otklik.routing.decisions import (
+    CATEGORY,
+    CRITICALITY,
+    DEFAULT,
+    MANUAL,
+    SLA,
+    SOURCE,
+    Candidate,
+    Decision,
+    decision_describe,
+    responsible_choose,
+)
+from otklik.sla.models import SlaLevel
+from otklik.tickets.models import DictionaryEntry
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.selectors import options_get
+
+
+@dataclass(frozen=True)
+class ResponsibleChoice:
+    """The responsible for a new ticket (None: nobody) and the decision that explains it."""
+
+    user: User | None
+    decision: Decision
+
+    def describe(self) -> str:
+        """Return the decision for the history in the active language (see decision_describe)."""
+        return decision_describe(self.decision)
+
+
+def responsible_for_new_ticket(
+    *,
+    sla: SlaLevel | None,
+    category: DictionaryEntry | None = None,
+    criticality: DictionaryEntry | None = None,
+    source: DictionaryEntry | None = None,
+    manual: User | None = None,
+) -> ResponsibleChoice:
+    """Choose the responsible of a new ticket by the configured order, skipping people without rights.
+
+    `manual` is staff's explicit choice, already checked by the caller: it wins without a look at the
+    settings. Otherwise this costs one query for the options (usually cached per row), one for the
+    named users and one per distinct named user for their access levels.
+    """
+    if manual is not None:
+        candidate = Candidate(MANUAL, manual.pk, display_name(manual))
+        return ResponsibleChoice(manual, responsible_choose(order="", candidates=[candidate]))
+    options = options_get()
+    named: list[tuple[str, int | None, str]] = [
+        (SLA, sla.responsible_id if sla else None, sla.name if sla else ""),
+        *(
+            (kind, entry.responsible_id if entry else None, entry.name if entry else "")
+            for kind, entry in ((CATEGORY, category), (CRITICALITY, criticality), (SOURCE, source))
+        ),
+        (DEFAULT, options.default_responsible_id, ""),
+    ]
+    ids = {user_id for _kind, user_id, _label in named if user_id}
+    # One instance per user, so the access levels cached on it are looked up once per person.
+    users = User.objects.in_bulk(ids) if ids else {}
+    support: dict[int, bool] = {}
+    candidates = []
+    for kind, user_id, label in named:
+        user = users.get(user_id) if user_id else None
+        if user is None:
+            continue
+        if user.pk not in support:
+            support[user.pk] = TicketPolicy(user).is_support
+        candidates.append(
+            Candidate(
+                kind,
+                user.pk,
+                display_name(user),
+                label=label,
+                active=user.is_active,
+                support=support[user.pk],
+            )
+        )
+    decision = responsible_choose(order=options.responsible_order, candidates=candidates)
+    return ResponsibleChoice(users.get(decision.user_id) if decision.user_id else None, decision)

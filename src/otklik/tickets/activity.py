@@ -1,0 +1,55 @@
+"""What a ticket service announces after a change, for the listeners in the same transaction.
+
+The services emit one `TicketActivity` per call (`otklik.core.events.emit`); the notifications app
+listens and writes its outbox rows in the same transaction, so mail exists exactly for committed changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+
+from otklik.core import events
+from otklik.tickets.models import Message, Ticket
+
+# Changes a ticket's author sees and is told about by mail (F-11 "changed by support (for author)").
+AUTHOR_VISIBLE_FIELDS = frozenset(
+    {"closed", "is_postponed", "responsible", "category", "criticality", "status", "mark", "sla", "title"}
+)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field's change as the history shows it: display values, and whether only staff see it."""
+
+    field: str
+    old: str
+    new: str
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
+class TicketActivity:
+    """One service call's effect on a ticket: created, a new message, changed fields, or several."""
+
+    ticket: Ticket
+    actor: User | None
+    via: str
+    created: bool = False
+    message: Message | None = None
+    changes: tuple[Change, ...] = ()
+    # False when staff ticked "do not notify author" (or hid the message): no mail to the author side.
+    notify_author: bool = True
+
+    @property
+    def author_visible(self) -> bool:
+        """Tell whether the author would see anything of this activity on their ticket page."""
+        if self.message is not None and self.message.kind in ("public", "nostatus"):
+            return True
+        return any(c.field in AUTHOR_VISIBLE_FIELDS and not c.staff_only for c in self.changes)
+
+
+def ticket_activity_announce(activity: TicketActivity) -> None:
+    """Hand the activity to its listeners now, inside the caller's transaction."""
+    events.emit(events.TICKET_ACTIVITY, activity)

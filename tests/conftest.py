@@ -29,6 +29,18 @@ def _isolated_storage(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _no_config_cache(settings):
+    """Read configuration fresh: tests change it with queryset updates, which no signal reports.
+
+    tests/test_config_cache.py turns the cache on and checks it.
+    """
+    from otklik.core.config_cache import config_forget
+
+    settings.OTKLIK_CONFIG_CACHE_SECONDS = 0
+    config_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_working_calendars():
     """Forget cached working calendars: rolled-back tests reuse ids and revisions, which key the cache."""
     from otklik.sla.selectors import calendars_forget

@@ -184,6 +184,9 @@ OTKLIK_SITE_URL = os.environ.get("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
 OTKLIK_SITE_NAME = os.environ.get("OTKLIK_SITE_NAME", "Otklik")
 # The outbox: how long a delivery may hold a message before another worker takes it over, and how
 # many attempts a message gets before it is marked failed (admins can retry it).
+# Configuration read on every ticket write (options, dictionaries, SLA levels, admins, mail templates) is
+# kept per process this many seconds; other processes see an admin's change within it. 0: no cache.
+OTKLIK_CONFIG_CACHE_SECONDS = float(os.environ.get("OTKLIK_CONFIG_CACHE_SECONDS", "5"))
 OUTBOX_LEASE_SECONDS = int(os.environ.get("OTKLIK_OUTBOX_LEASE_SECONDS", "120"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OTKLIK_OUTBOX_MAX_ATTEMPTS", "10"))
 

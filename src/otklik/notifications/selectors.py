@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 
 from otklik.accounts.models import SupportGroup, SupportGroupMember
 from otklik.accounts.selectors import admin_user_list, display_name
+from otklik.core.config_cache import config_cached
 from otklik.notifications.defaults import default_template
 from otklik.notifications.models import MailTemplate, OutboxMessage
 from otklik.notifications.recipients import Audience, Person
@@ -41,8 +42,12 @@ def person_of(user: User | None) -> Person | None:
 
 def admins() -> tuple[Person, ...]:
     """Return the active support admins as recipients."""
-    users = admin_user_list().select_related("profile").order_by("pk")
-    return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+    def load() -> tuple[Person, ...]:
+        users = admin_user_list().select_related("profile").order_by("pk")
+        return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+    return config_cached("support-admins", load)
 
 
 Flagged = tuple[tuple[Person, ...], tuple[Person, ...]]
@@ -108,7 +113,13 @@ def ticket_audience(
     responsible = person_of(ticket.responsible) if ticket.responsible_id else None
     author_key = (ticket.author_id, SupportGroup.Kind.CLIENT)
     staff_key = (ticket.responsible_id, SupportGroup.Kind.STAFF)
-    colleagues = flagged_colleagues([author_key, staff_key]) if with_colleagues else {}
+    colleagues = (
+        config_cached(
+            f"colleagues:{author_key}:{staff_key}", lambda: flagged_colleagues([author_key, staff_key])
+        )
+        if with_colleagues
+        else {}
+    )
     author_new, author_update = colleagues.get(author_key, ((), ()))
     staff_new, staff_update = colleagues.get(staff_key, ((), ()))
     return Audience(
@@ -124,14 +135,13 @@ def ticket_audience(
 
 def templates_for(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
     """Return (subject, body) for each (event, language): the admins' version, else the built-in one."""
-    pairs = set(pairs)
-    found: dict[tuple[str, str], tuple[str, str]] = {}
-    if pairs:
-        events = {e for e, _l in pairs}
-        for row in MailTemplate.objects.filter(event__in=events).only("event", "language", "subject", "body"):
-            if (row.event, row.language) in pairs:
-                found[(row.event, row.language)] = (row.subject, row.body)
-    return {pair: found.get(pair) or default_template(*pair) for pair in pairs}
+    saved = config_cached("mail-templates", _saved_templates)
+    return {pair: saved.get(pair) or default_template(*pair) for pair in set(pairs)}
+
+
+def _saved_templates() -> dict[tuple[str, str], tuple[str, str]]:
+    rows = MailTemplate.objects.only("event", "language", "subject", "body")
+    return {(row.event, row.language): (row.subject, row.body) for row in rows}
 
 
 def outbox_list(*, state: str | None = None, ticket_id: int | None = None) -> QuerySet[OutboxMessage]:

@@ -33,7 +33,7 @@ from otklik.notifications.selectors import admins, templates_for, ticket_audienc
 from otklik.tickets.activity import TicketActivity
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
+from otklik.tickets.selectors import options_cached
 
 log = logging.getLogger(__name__)
 ContextBuilder = Callable[[str], dict[str, str]]
@@ -46,7 +46,7 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
     ticket = activity.ticket
     actor = activity.actor
     by_support = actor is None or TicketPolicy(actor).is_support
-    options = options_get()
+    options = options_cached()
     mailings = mailings_for_activity(
         ticket_audience(ticket),
         actor_id=actor.pk if actor is not None else None,
@@ -80,7 +80,7 @@ def coupon_used_notify(*, ticket: Ticket, coupon: str, actor=None) -> list[Outbo
 
 def sla_batch_notify(event: str, ticket_ids: Sequence[int], *, chunk: int = 500) -> int:
     """Queue reminder, overdue or auto-close mail for tickets the SLA job marked in one tick."""
-    options = options_get()
+    options = options_cached()
     admin_people = admins()
     written = 0
     for start in range(0, len(ticket_ids), chunk):

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from otklik.accounts.selectors import display_name
+from otklik.accounts.selectors import display_name, support_user_list
+from otklik.core.config_cache import config_cached
 from otklik.routing.decisions import (
     CATEGORY,
     CRITICALITY,
@@ -25,8 +26,7 @@ from otklik.routing.decisions import (
 )
 from otklik.sla.models import SlaLevel
 from otklik.tickets.models import DictionaryEntry
-from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
+from otklik.tickets.selectors import options_cached
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def responsible_for_new_ticket(
     if manual is not None:
         candidate = Candidate(MANUAL, manual.pk, display_name(manual))
         return ResponsibleChoice(manual, responsible_choose(order="", candidates=[candidate]))
-    options = options_get()
+    options = options_cached()
     named: list[tuple[str, int | None, str]] = [
         (SLA, sla.responsible_id if sla else None, sla.name if sla else ""),
         *(
@@ -68,16 +68,12 @@ def responsible_for_new_ticket(
         (DEFAULT, options.default_responsible_id, ""),
     ]
     ids = {user_id for _kind, user_id, _label in named if user_id}
-    # One instance per user, so the access levels cached on it are looked up once per person.
-    users = User.objects.in_bulk(ids) if ids else {}
-    support: dict[int, bool] = {}
+    users = config_cached(f"routing-users:{sorted(ids)}", lambda: _candidates_with_rights(ids)) if ids else {}
     candidates = []
     for kind, user_id, label in named:
-        user = users.get(user_id) if user_id else None
+        user, is_support = users.get(user_id, (None, False)) if user_id else (None, False)
         if user is None:
             continue
-        if user.pk not in support:
-            support[user.pk] = TicketPolicy(user).is_support
         candidates.append(
             Candidate(
                 kind,
@@ -85,8 +81,16 @@ def responsible_for_new_ticket(
                 display_name(user),
                 label=label,
                 active=user.is_active,
-                support=support[user.pk],
+                support=is_support,
             )
         )
     decision = responsible_choose(order=options.responsible_order, candidates=candidates)
-    return ResponsibleChoice(users.get(decision.user_id) if decision.user_id else None, decision)
+    chosen = users[decision.user_id][0] if decision.user_id else None
+    return ResponsibleChoice(chosen, decision)
+
+
+def _candidates_with_rights(ids: set[int]) -> dict[int, tuple[User, bool]]:
+    """Return the named users with whether each has staff or admin rights (one query for the rights)."""
+    users = User.objects.in_bulk(ids)
+    support_ids = set(support_user_list().filter(pk__in=ids).values_list("pk", flat=True))
+    return {pk: (user, pk in support_ids) for pk, user in users.items()}

@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 from otklik.sla.calendars import (
     DAY,
@@ -171,18 +172,27 @@ def author_group_ids(author: User | None) -> set[int]:
     """Return the groups that count for the SLA choice: the author's own plus "everyone"."""
     from django.contrib.auth.models import Group
 
-    ids = set(Group.objects.filter(name=EVERYONE_GROUP).values_list("pk", flat=True))
+    ids = set(
+        config_cached(
+            "everyone-group",
+            lambda: list(Group.objects.filter(name=EVERYONE_GROUP).values_list("pk", flat=True)),
+        )
+    )
     if author is not None and author.pk is not None:
         ids |= set(author.groups.values_list("pk", flat=True))
     return ids
+
+
+def _active_levels() -> list[tuple[SlaLevel, frozenset[int]]]:
+    active = SlaLevel.objects.filter(active=True).select_related("timetable", "responsible")
+    return [(sla, frozenset(g.pk for g in sla.groups.all())) for sla in active.prefetch_related("groups")]
 
 
 def sla_for_new_ticket(
     author: User | None, *, explicit: SlaLevel | None = None, coupon_sla: SlaLevel | None = None
 ) -> SlaChoice:
     """Choose the SLA of a new ticket by F-06's order (anonymous and e-mail authors: "everyone")."""
-    active = SlaLevel.objects.filter(active=True).prefetch_related("groups")
-    levels = [(sla, {g.pk for g in sla.groups.all()}) for sla in active]
+    levels = config_cached("sla-levels", _active_levels)
     default = next((sla for sla, _groups in levels if sla.is_default), None)
     return choose_sla(
         explicit=explicit,

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
+from otklik.core.config_cache import config_forget
 from otklik.sla.models import CalendarException, SlaLevel, Timetable
 
 
@@ -20,8 +21,10 @@ def _timetable_changed(sender, instance: Timetable, **kwargs):
 def _bump_for(exception: CalendarException) -> None:
     if exception.timetable_id is not None:
         Timetable.objects.filter(pk=exception.timetable_id).update(revision=F("revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped
     if exception.pk is not None:
         SlaLevel.objects.filter(exceptions=exception).update(exceptions_revision=F("exceptions_revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped
 
 
 @receiver(pre_save, sender=CalendarException)
@@ -32,6 +35,7 @@ def _exception_moving(sender, instance: CalendarException, **kwargs):
     previous = CalendarException.objects.filter(pk=instance.pk).values_list("timetable_id", flat=True).first()
     if previous is not None and previous != instance.timetable_id:
         Timetable.objects.filter(pk=previous).update(revision=F("revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped
 
 
 @receiver(post_save, sender=CalendarException)
@@ -57,8 +61,11 @@ def _sla_exceptions_changed(sender, instance, action, reverse, pk_set, **kwargs)
         return
     if not reverse:
         SlaLevel.objects.filter(pk=instance.pk).update(exceptions_revision=F("exceptions_revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped
         instance.exceptions_revision = (instance.exceptions_revision or 0) + 1
     elif action == "pre_clear":
         SlaLevel.objects.filter(exceptions=instance).update(exceptions_revision=F("exceptions_revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped
     else:
         SlaLevel.objects.filter(pk__in=pk_set or ()).update(exceptions_revision=F("exceptions_revision") + 1)
+        config_forget()  # cached SLA levels hold the revisions just bumped

@@ -11,6 +11,7 @@ from django.db.models import Exists, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from otklik.core import clock
+from otklik.core.config_cache import config_cached
 from otklik.sla.models import SlaLevel
 from otklik.tickets.models import (
     DictionaryEntry,
@@ -38,8 +39,21 @@ def dictionary_list(kind: str, *, active_only: bool = True) -> QuerySet[Dictiona
     return qs.filter(active=True) if active_only else qs
 
 
+def options_cached() -> ModuleOptions:
+    """Return the module options as read at most a few seconds ago (hot paths; never change the result)."""
+    return config_cached("module-options", options_get)
+
+
 def dictionary_default(kind: str) -> DictionaryEntry | None:
-    return DictionaryEntry.objects.filter(kind=kind, is_default=True, active=True).first()
+    """Return the dictionary's active default entry (the first by sort order), or None."""
+    return config_cached("dictionary-defaults", _dictionary_defaults).get(kind)
+
+
+def _dictionary_defaults() -> dict[str, DictionaryEntry]:
+    defaults: dict[str, DictionaryEntry] = {}
+    for entry in DictionaryEntry.objects.filter(is_default=True, active=True).order_by("kind", "sort", "id"):
+        defaults.setdefault(entry.kind, entry)
+    return defaults
 
 
 # -- indicators (лампочки, F-02) ---------------------------------------------------------------
@@ -474,9 +488,8 @@ def sla_allows(sla: SlaLevel | None, entry: DictionaryEntry | None) -> bool:
     """Say whether tickets of the SLA may use the (active) entry; nothing chosen means everything is."""
     if sla is None or entry is None or entry.kind not in SLA_LIMITED_KINDS:
         return True
-    chosen = _sla_chosen(sla, entry.kind)
-    fits = Q(pk__in=chosen.values("dictionaryentry_id")) | ~Exists(chosen)
-    return DictionaryEntry.objects.filter(fits, pk=entry.pk).exists()
+    chosen = config_cached(f"sla-chosen:{sla.pk}", lambda: sla_chosen_entry_ids(sla))[entry.kind]
+    return not chosen or entry.pk in chosen
 
 
 def author_choices(ticket: Ticket) -> dict[str, list[DictionaryEntry]]:

@@ -30,7 +30,7 @@ from otklik.tickets.models import (
     TicketEvent,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import SLA_LIMITED_KINDS, options_get, sla_allows
+from otklik.tickets.selectors import SLA_LIMITED_KINDS, options_cached, sla_allows
 
 TITLE_MAX = 255
 BODY_MAX = 100_000
@@ -214,7 +214,7 @@ def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
 
 
 def upload_limits(policy: TicketPolicy) -> file_checks.UploadLimits:
-    options = options_get()
+    options = options_cached()
     if policy.is_support:
         cap = options.staff_file_limit_mb * file_checks.MB
         return file_checks.UploadLimits(per_file=cap, per_message=cap * 10)
@@ -274,10 +274,11 @@ def _new_message(
     minutes: int = 0,
     source: DictionaryEntry | None = None,
     at=None,
+    number: int | None = None,
 ) -> Message:
     return Message.objects.create(
         ticket=ticket,
-        number=_next_number(ticket),
+        number=number or _next_number(ticket),
         kind=kind,
         body=body,
         author=author,

@@ -16,7 +16,7 @@ from otklik.tickets.models import (
     SpamState,
     Ticket,
 )
-from otklik.tickets.selectors import options_get
+from otklik.tickets.selectors import options_cached
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
     _announce,
@@ -98,7 +98,7 @@ def ticket_update(
     _record(ticket, actor, via, changeset, at=now)
     if any(c.field == "sla" for c in changeset.changes):
         sla_changed(ticket, old_sla)
-    if ticket.is_postponed != was_postponed and options_get().postponed_pauses_sla:
+    if ticket.is_postponed != was_postponed and options_cached().postponed_pauses_sla:
         (sla_pause if ticket.is_postponed else sla_resume)(ticket)
     if "title" in cleaned:
         search_document_refresh(ticket)

@@ -42,7 +42,7 @@ from otklik.tickets.services._base import (
     compose_prompts,
     upload_limits,
 )
-from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.derived import search_document_create, ticket_recompute
 
 # Why the new ticket got its SLA (F-06), for the creation line of the history.
 SLA_REASONS = {
@@ -221,6 +221,7 @@ def ticket_create(
         minutes=minutes,
         source=entries["source"],
         at=now,
+        number=1,
     )
     _store_files(first, checked_files)
     # Creation is an event in the history, but not a log line in the discussion.
@@ -232,8 +233,8 @@ def ticket_create(
         field="created",
         new=_created_line(ticket, choice, routing),
     )
-    ticket_recompute(ticket)
-    search_document_refresh(ticket)
+    ticket_recompute(ticket, only_message=first)
+    search_document_create(ticket, first)
     # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
     _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
     return ticket

@@ -12,23 +12,37 @@ from otklik.tickets.models import (
     Ticket,
     TicketSearchDocument,
 )
-from otklik.tickets.selectors import options_get
+from otklik.tickets.selectors import options_cached
 
 
-def ticket_recompute(ticket: Ticket) -> Ticket:
+def ticket_recompute(ticket: Ticket, *, only_message: Message | None = None) -> Ticket:
     """Recompute the ticket's derived state and SLA deadline from its messages and save it.
 
     Last message: the last public message (hidden and "do not change status" messages are not
     answers). Awaits support: open, and no support answer yet or a client message after it.
     Deadline (F-08): the source instant plus the SLA's response time in working time of its timetable.
+    `only_message` is the new ticket's single message: it saves reading back what was just written.
     """
-    conversation = list(
-        Message.objects.filter(ticket=ticket, kind__in=CLIENT_VISIBLE_KINDS)
-        .order_by("number")
-        .values("kind", "author_id", "by_support", "created_at", "minutes")
-    )
+    if only_message is not None:
+        m = only_message
+        row = {
+            "kind": m.kind,
+            "author_id": m.author_id,
+            "by_support": m.by_support,
+            "created_at": m.created_at,
+        }
+        conversation = [row] if m.kind in CLIENT_VISIBLE_KINDS else []
+        ticket.time_spent_minutes = m.minutes
+    else:
+        conversation = list(
+            Message.objects.filter(ticket=ticket, kind__in=CLIENT_VISIBLE_KINDS)
+            .order_by("number")
+            .values("kind", "author_id", "by_support", "created_at")
+        )
+        ticket.time_spent_minutes = sum(
+            Message.objects.filter(ticket=ticket).values_list("minutes", flat=True)
+        )
     ticket.message_count = len(conversation)
-    ticket.time_spent_minutes = sum(Message.objects.filter(ticket=ticket).values_list("minutes", flat=True))
     public = [m for m in conversation if m["kind"] == MessageKind.PUBLIC]
     last = public[-1] if public else None
     ticket.last_message_at = last["created_at"] if last else ticket.created_at
@@ -84,7 +98,7 @@ def _deadline_update(ticket: Ticket, source, reason: str) -> None:
     if moved:
         ticket.sla_paused_seconds = 0
         ticket.reminder_sent = False
-        if ticket.is_postponed and ticket.sla_paused_at is None and options_get().postponed_pauses_sla:
+        if ticket.is_postponed and ticket.sla_paused_at is None and options_cached().postponed_pauses_sla:
             ticket.sla_paused_at = source  # a postponed ticket's clock starts paused
     ticket.deadline_source_at = source
     ticket.deadline_source_reason = reason
@@ -154,6 +168,14 @@ def sla_resume(ticket: Ticket) -> None:
     ticket_recompute(ticket)
     if ticket.awaits_support:
         timeline_add(ticket, SlaEventKind.RESUMED)
+
+
+def search_document_create(ticket: Ticket, message: Message) -> None:
+    """Write a new ticket's search text from its title and only message (one INSERT)."""
+    public = ticket.title + ("\n" + message.body if message.kind in CLIENT_VISIBLE_KINDS else "")
+    TicketSearchDocument.objects.create(
+        ticket=ticket, public_text=public, staff_text=f"{ticket.title}\n{message.body}"
+    )
 
 
 def search_document_refresh(ticket: Ticket) -> None:

@@ -50,12 +50,12 @@ def subject_with_marker(subject: str, ticket_id: int | None) -> str:
 
 
 def render(subject_source: str, body_source: str, context: dict[str, str], ticket_id: int | None) -> Rendered:
-    """Render subject, text and an HTML alternative made from the same text template (escaped)."""
+    """Render subject, text and an HTML alternative made from the text (escaped, links made clickable)."""
     ctx = Context(context, autoescape=False)
     subject = subject_with_marker(compile_template(subject_source, autoescape=False).render(ctx), ticket_id)
     text = _tidy(compile_template(body_source, autoescape=False).render(ctx))
-    escaped = _tidy(compile_template(body_source, autoescape=True).render(Context(context, autoescape=True)))
-    return Rendered(subject=subject, text=text, html=_html_page(subject, escaped))
+    # The body is plain text: everything in it is escaped, the admin's words as well as the placeholders'.
+    return Rendered(subject=subject, text=text, html=_html_page(subject, html.escape(text)))
 
 
 def _tidy(text: str) -> str:

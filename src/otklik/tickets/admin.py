@@ -53,6 +53,28 @@ class DictionaryEntryAdmin(SupportAdminPermissions, admin.ModelAdmin):
 @admin.register(ModuleOptions, site=admin_site)
 class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
     list_display = ("__str__", "default_responsible", "auto_close_days", "presence_minutes")
+    fieldsets = (
+        (
+            _("Responsible"),
+            {
+                "fields": ("responsible_order", "default_responsible", "staff_see_unassigned"),
+                "description": _("Who gets a new ticket when nobody is chosen by hand."),
+            },
+        ),
+        (_("Tickets"), {"fields": ("auto_close_days", "presence_minutes", "list_page_size")}),
+        (_("SLA"), {"fields": ("postponed_pauses_sla",)}),
+        (_("Mail"), {"fields": ("notify_overdue", "bcc_admins")}),
+        (
+            _("File limits"),
+            {"fields": ("client_file_limit_mb", "client_message_limit_mb", "staff_file_limit_mb")},
+        ),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        # An option added to the model later still shows up, in "Other", until it gets its place above.
+        listed = {name for _title, options in self.fieldsets for name in options["fields"]}
+        rest = [name for name in self.get_fields(request, obj) if name not in listed]
+        return self.fieldsets + (((_("Other"), {"fields": rest}),) if rest else ())
 
     def has_add_permission(self, request, *args):
         return super().has_add_permission(request) and not ModuleOptions.objects.exists()

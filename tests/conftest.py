@@ -29,6 +29,16 @@ def _isolated_storage(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _jobs_in_memory(monkeypatch):
+    """Queue background jobs in memory: committed changes in tests must not fill the data dir's queue."""
+    from huey.contrib.djhuey import HUEY
+    from huey.storage import MemoryStorage
+
+    monkeypatch.setattr(HUEY, "storage", MemoryStorage(HUEY.name))
+    return HUEY
+
+
+@pytest.fixture(autouse=True)
 def _no_config_cache(settings):
     """Read configuration fresh: tests change it with queryset updates, which no signal reports.
 

@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from otklik.accounts.roles import is_admin
@@ -221,7 +221,7 @@ class OutboxMessageAdmin(SupportAdminPermissions, admin.ModelAdmin):
             ((f"{names[a]} <{a}>" if names.get(a) else a,) for a in addresses),
         )
 
-    @admin.display(description=_("to"))
+    @admin.display(description=pgettext_lazy("mail header", "to"))
     def to_text(self, obj: OutboxMessage) -> str:
         return self._addresses(obj, obj.to)
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otklik.notifications.catalog import EVENTS
 
@@ -29,8 +30,8 @@ class OutboxMessage(models.Model):
     # A plain number, not a foreign key: mail about a deleted ticket is still kept and delivered.
     ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES)
-    from_email = models.CharField(_("from"), max_length=254)
-    to = models.JSONField(_("to"), default=list)
+    from_email = models.CharField(pgettext_lazy("mail header", "from"), max_length=254)
+    to = models.JSONField(pgettext_lazy("mail header", "to"), default=list)
     cc = models.JSONField(_("cc"), default=list, blank=True)
     bcc = models.JSONField(_("bcc"), default=list, blank=True)
     # Display names of the visible recipients, for the To and Cc headers ({address: name}).

@@ -189,12 +189,12 @@ def _deliver_after_commit(ids: list[int]) -> None:
 
 @transaction.atomic
 def outbox_retry(*, ids: Iterable[int]) -> int:
-    """Put failed (or waiting) messages back in line for delivery now; return how many."""
+    """Put failed (or waiting) messages back in line for delivery now, with a fresh set of attempts."""
     ids = [int(i) for i in ids]
     now = clock.now()
     count = OutboxMessage.objects.filter(
         pk__in=ids, state__in=[OutboxState.FAILED, OutboxState.PENDING]
-    ).update(state=OutboxState.PENDING, next_attempt_at=now, lease_until=None, claim="")
+    ).update(state=OutboxState.PENDING, next_attempt_at=now, lease_until=None, claim="", attempts=0)
     if count:
         _deliver_after_commit(ids)
     return count

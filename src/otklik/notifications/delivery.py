@@ -197,10 +197,9 @@ def outbox_due_ids(*, limit: int = 10_000) -> list[int]:
 
 def next_retry_at():
     """Return when the earliest waiting row falls due, or None."""
-    row = (
+    return (
         OutboxMessage.objects.filter(state=OutboxState.PENDING)
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)
         .first()
     )
-    return row

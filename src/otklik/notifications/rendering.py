@@ -15,8 +15,8 @@ from django.utils import formats, timezone, translation
 
 from otklik.accounts.selectors import display_name
 from otklik.notifications import catalog
-from otklik.tickets.activity import Change
-from otklik.tickets.models import Message, Ticket
+from otklik.tickets.activity import AUTHOR_VISIBLE_FIELDS, Change
+from otklik.tickets.models import FIELD_LABELS, Message, Ticket
 
 # A template engine of our own: no loaders, no request processors, no app template tags needed.
 _ENGINE = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
@@ -106,10 +106,7 @@ def ticket_context(
         shown_message = None
     shown_changes = [ch for ch in changes if not (for_author and ch.staff_only)]
     if for_author:
-        from otklik.tickets.activity import AUTHOR_VISIBLE_FIELDS
-
         shown_changes = [ch for ch in shown_changes if ch.field in AUTHOR_VISIBLE_FIELDS]
-    from otklik.tickets.models import FIELD_LABELS
 
     def name(entry) -> str:
         return str(entry) if entry is not None else ""

@@ -30,7 +30,7 @@ from otklik.notifications.recipients import (
 )
 from otklik.notifications.rendering import new_message_id, render, thread_root_id, ticket_context
 from otklik.notifications.selectors import admins, templates_for, ticket_audience
-from otklik.tickets.activity import TicketActivity
+from otklik.tickets.activity import Change, TicketActivity
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
@@ -69,7 +69,7 @@ def coupon_used_notify(*, ticket: Ticket, coupon: str, actor=None) -> list[Outbo
     """Queue the "coupon used" mail to the support admins (F-11, for F-21's coupons)."""
     coupon = (coupon or "").strip()
     if not coupon:
-        raise ValidationFailed("Enter the coupon's code.", field="coupon")
+        raise ValidationFailed(translation.gettext("Enter the coupon's code."), field="coupon")
     mailings = mailings_for_coupon(Audience(admins=admins()))
     return outbox_write(
         mailings,
@@ -106,22 +106,19 @@ def sla_batch_notify(event: str, ticket_ids: Sequence[int], *, chunk: int = 500)
                     notify_author=True,
                     bcc_admins=options.bcc_admins,
                 )
-            closed = _closed_change() if event == AUTO_CLOSED else ()
-            written += len(
-                outbox_write(
-                    mailings,
-                    ticket_id=ticket.pk,
-                    context=lambda ev, t=ticket, ch=closed: ticket_context(t, event=ev, changes=ch),
-                )
-            )
+            closed = event == AUTO_CLOSED
+
+            # Built per mailing, under its recipients' language, like every other placeholder.
+            def context(ev: str, t: Ticket = ticket, closed: bool = closed) -> dict[str, str]:
+                return ticket_context(t, event=ev, changes=_closed_change() if closed else ())
+
+            written += len(outbox_write(mailings, ticket_id=ticket.pk, context=context))
     return written
 
 
-def _closed_change():
-    from otklik.tickets.activity import Change
-    from otklik.tickets.models import FIELD_LABELS  # noqa: F401  (the label is looked up when rendering)
-
-    return (Change("closed", str(translation.gettext("no")), str(translation.gettext("yes"))),)
+def _closed_change() -> tuple[Change, ...]:
+    """Describe the auto-close as the history does, in the active (the recipient's) language."""
+    return (Change("closed", translation.gettext("no"), translation.gettext("yes")),)
 
 
 def outbox_write(

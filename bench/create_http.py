@@ -155,7 +155,7 @@ def _ints(text: str) -> list[int]:
 
 
 # -- the load ---------------------------------------------------------------------------------
-def post_tickets(port: int, token: str, count: int, concurrency: int, run: Run) -> Run:
+def post_tickets(port: int, token: str, count: int, concurrency: int, run: Run, path: str = API_PATH) -> Run:
     """POST `count` tickets over `concurrency` keep-alive connections; fill in the run's times and ids."""
     lock = threading.Lock()
     counter = iter(range(count))
@@ -183,7 +183,7 @@ def post_tickets(port: int, token: str, count: int, concurrency: int, run: Run) 
             ).encode()
             began = time.perf_counter()
             try:
-                conn.request("POST", API_PATH, body, headers)
+                conn.request("POST", path, body, headers)
                 response = conn.getresponse()
                 data = response.read()
             except (OSError, http.client.HTTPException) as exc:

@@ -453,6 +453,22 @@ def test_api_ticket_create_by_staff_with_staff_fields_sets_them(cast):
     assert ticket.messages.get(number=1).kind == MessageKind.NO_STATUS
 
 
+@pytest.mark.parametrize("who", ["client", "staff"])
+def test_api_ticket_create_answer_equals_a_fresh_read_of_the_ticket(cast, who):
+    """The 201 answer is built from the ticket in memory: it must say exactly what a GET reads back."""
+    api = Api(getattr(cast, who))
+    body = {"title": "Printer", "message": "It jams.", "criticality": "high"}
+    if who == "staff":
+        body |= {"author": cast.client.pk, "difficulty": "easy", "source": "phone", "admin_comment": "VIP"}
+    created = api.send("POST", "/api/v1/tickets", body)
+    assert created.status_code == 201, created.content
+
+    fresh = api.get(f"/api/v1/tickets/{created.json()['id']}")
+
+    assert fresh.status_code == 200, fresh.content
+    assert created.json() == fresh.json()
+
+
 def test_api_ticket_patch_changes_only_fields_present(cast, make_ticket):
     ticket = make_ticket()
     ticket = services.ticket_update(

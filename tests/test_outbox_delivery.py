@@ -26,7 +26,7 @@ from otklik.notifications import catalog
 from otklik.notifications.delivery import outbox_claim, outbox_deliver
 from otklik.notifications.models import OutboxMessage, OutboxState
 from otklik.notifications.services import outbox_retry
-from otklik.notifications.tasks import outbox_deliver_task
+from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task, outbox_sweep_task
 from otklik.tickets import services
 
 from .smtp_sink import REFUSAL, SmtpSink, free_port
@@ -284,22 +284,59 @@ def test_ticket_create_rolled_back_writes_no_mail_and_queues_no_delivery(cast, m
     assert OutboxMessage.objects.count() == 0  # ...and gone with it
     assert queue.pending_count() == 0
 
-    ticket = make_ticket(title="Committed")  # the control: a commit queues one delivery of its rows
+    make_ticket(title="Committed")  # the control: a commit queues one delivery of everything due
 
-    assert [t.args for t in queue.pending()] == [([r.pk for r in _rows(ticket)],)]
+    assert [t.args for t in queue.pending()] == [()]
 
 
 def test_ticket_create_registers_one_callback_that_queues_the_delivery(
     cast, make_ticket, queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        ticket = make_ticket()
+        make_ticket()
     assert len(callbacks) == 1 and queue.pending_count() == 0
 
     callbacks[0]()
 
     [task] = queue.pending()
-    assert task.name.endswith("outbox_deliver_task") and task.args == ([r.pk for r in _rows(ticket)],)
+    assert task.name.endswith("outbox_deliver_task") and task.args == ()
+
+
+def test_delivery_requests_of_a_burst_queue_one_job_until_it_starts(
+    cast, make_ticket, queue, sink, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = make_ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = make_ticket()
+    [task] = queue.pending()  # the second change found a delivery queued and not started: it covers both
+
+    assert outbox_deliver_task.call_local(*task.args) == 4
+    assert sink.message_ids() == {r.message_id: 1 for r in _rows(first) + _rows(second)}
+    queue.dequeue()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket()  # the job started (and finished): new mail asks for a new one
+    assert [t.args for t in queue.pending()] == [()]
+
+
+def test_outbox_sweep_clears_a_request_whose_job_was_lost(
+    cast, make_ticket, queue, sink, django_capture_on_commit_callbacks
+):
+    queue.storage.put_if_empty(DELIVERY_REQUESTED, b"1")  # as if the enqueue after it had failed
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = make_ticket()
+    assert queue.pending_count() == 0  # the stale flag swallowed the request...
+
+    outbox_sweep_task.call_local()  # ...the sweep (every minute) queues the due rows all the same
+
+    [task] = queue.pending()
+    assert outbox_deliver_task.call_local(*task.args) == 2
+    assert sink.message_ids() == {r.message_id: 1 for r in _rows(ticket)}
+    queue.dequeue()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_ticket()  # and requests work again
+    assert [t.args for t in queue.pending()] == [()]
 
 
 def test_deliver_task_of_a_committed_change_delivers_to_the_server(

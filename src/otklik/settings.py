@@ -100,6 +100,10 @@ TEMPLATES = [
 DATABASE_URL = os.environ.get("OTKLIK_DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters travel apart from the SQL (no quoting in Python) and psycopg prepares the statements
+        # a connection runs often, so PostgreSQL skips parsing and planning the same INSERT every time.
+        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
     DATABASES = {
         "default": {

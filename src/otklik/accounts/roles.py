@@ -3,6 +3,7 @@
 from django.contrib.auth.models import AnonymousUser, User
 
 from otklik.accounts.models import AccessLevel, GroupAccess
+from otklik.core.config_cache import config_cached
 
 _CACHE_ATTR = "_otklik_levels"
 
@@ -14,7 +15,12 @@ def levels_of(user: User | AnonymousUser) -> frozenset[str]:
     cached = getattr(user, _CACHE_ATTR, None)
     if cached is not None:
         return cached
-    levels = set(GroupAccess.objects.filter(group__user=user).values_list("level", flat=True))
+    levels = set(
+        config_cached(
+            f"levels:{user.pk}",
+            lambda: list(GroupAccess.objects.filter(group__user=user).values_list("level", flat=True)),
+        )
+    )
     if user.is_superuser:
         # The site superuser is always a support admin.
         levels.add(AccessLevel.ADMIN)

@@ -4,6 +4,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from otklik.accounts.models import AccessLevel, SupportGroup, SupportGroupMember
+from otklik.core.config_cache import config_cached
 
 
 def support_user_list() -> QuerySet[User]:
@@ -35,8 +36,16 @@ def colleague_ids(user: User, kind: str) -> set[int]:
     """Return ids of members of the user's support groups of `kind` where the user may view the group's tickets."""
     if not user.is_authenticated:
         return set()
-    groups = SupportGroupMember.objects.filter(user=user, can_view=True, group__kind=kind).values("group_id")
-    return set(SupportGroupMember.objects.filter(group_id__in=groups).values_list("user_id", flat=True))
+
+    def load() -> frozenset[int]:
+        groups = SupportGroupMember.objects.filter(user=user, can_view=True, group__kind=kind).values(
+            "group_id"
+        )
+        return frozenset(
+            SupportGroupMember.objects.filter(group_id__in=groups).values_list("user_id", flat=True)
+        )
+
+    return set(config_cached(f"colleagues:{user.pk}:{kind}", load))
 
 
 def support_group_list(kind: str | None = None) -> QuerySet[SupportGroup]:

@@ -1,8 +1,10 @@
 """Writes for users, access groups and API tokens."""
 
+import copy
 import hashlib
 import secrets
 import zoneinfo
+from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
@@ -19,8 +21,9 @@ from otklik.accounts.models import (
     SupportGroup,
     SupportGroupMember,
 )
-from otklik.accounts.roles import forget_levels
+from otklik.accounts.roles import forget_levels, levels_of
 from otklik.core import clock
+from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 
 # The user groups that carry each access level out of the box.
@@ -147,17 +150,42 @@ def token_create(*, user: User, name: str = "") -> str:
 
 
 def token_authenticate(token: str) -> User | None:
-    """Return the active user owning the token, or None."""
+    """Return the active user owning the token, or None.
+
+    The owner (with profile and access levels) is kept in the configuration cache: a revoked token or a
+    deactivated user stops working at once in this process and within OTKLIK_CONFIG_CACHE_SECONDS in
+    the others. Each call gets its own copy, so a request may annotate its user freely.
+    """
     if not token:
         return None
-    row = ApiToken.objects.select_related("user").filter(digest=_digest(token)).first()
+    digest = _digest(token)
+    found = config_cached(f"token:{digest}", lambda: _token_owner(digest))
+    if found is None:
+        return None
+    token_id, last_used_at, owner = found
+    _token_touch(token_id, last_used_at)
+    return copy.copy(owner)
+
+
+def _token_owner(digest: str) -> tuple[int, Any, User] | None:
+    row = ApiToken.objects.select_related("user", "user__profile").filter(digest=digest).first()
     if row is None or not row.user.is_active:
         return None
+    levels_of(row.user)  # computed once here, carried by every copy
+    return row.pk, row.last_used_at, row.user
+
+
+# When this process last wrote each token's last use (token id -> aware datetime).
+_token_written: dict[int, Any] = {}
+
+
+def _token_touch(token_id: int, stored: Any) -> None:
+    """Record the token's use at most once a minute per process: the API must not write on every read."""
     now = clock.now()
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        # Throttle the write: the API must not write on every read.
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
-    return row.user
+    last = _token_written.get(token_id, stored)
+    if last is None or (now - last).total_seconds() > 60:
+        _token_written[token_id] = now
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
 
 
 @transaction.atomic

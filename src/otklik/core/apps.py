@@ -10,6 +10,7 @@ CONFIG_MODELS = frozenset(
         "auth.user",
         "accounts.groupaccess",
         "accounts.profile",
+        "accounts.apitoken",
         "notifications.mailtemplate",
         "accounts.supportgroup",
         "accounts.supportgroupmember",

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.template import Context, Engine, Template
-from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.urls import get_script_prefix, reverse
+from django.utils import dateformat, formats, timezone, translation
 
 from otklik.accounts.selectors import display_name
 from otklik.notifications import catalog
@@ -78,13 +78,32 @@ def _html_page(subject: str, escaped_text: str) -> str:
 
 def ticket_url(ticket_id: int, *, for_author: bool) -> str:
     name = "tickets:client_detail" if for_author else "tickets:staff_detail"
-    return settings.OTKLIK_SITE_URL.rstrip("/") + reverse(name, kwargs={"ticket_id": ticket_id})
+    return settings.OTKLIK_SITE_URL.rstrip("/") + _path_of(name, get_script_prefix()).replace(
+        _ID_SENTINEL, str(ticket_id)
+    )
+
+
+_ID_SENTINEL = "987654321"
+
+
+@functools.lru_cache(maxsize=16)
+def _path_of(name: str, _script_prefix: str) -> str:
+    """Resolve a ticket page's path once (for a sentinel id); each mail only puts its own id in."""
+    return reverse(name, kwargs={"ticket_id": int(_ID_SENTINEL)})
 
 
 def _local(value) -> str:
+    """Format an instant in the active time zone and language, as the pages do (DATETIME_FORMAT)."""
     if value is None:
         return ""
-    return formats.date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return dateformat.format(timezone.localtime(value), _datetime_format(translation.get_language()))
+
+
+@functools.lru_cache(maxsize=8)
+def _datetime_format(language: str) -> str:
+    # get_format looks the format up through the locale's modules on every call; it is fixed per language.
+    with translation.override(language):
+        return formats.get_format("DATETIME_FORMAT")
 
 
 def ticket_context(
@@ -95,10 +114,12 @@ def ticket_context(
     message: Message | None = None,
     changes: tuple[Change, ...] = (),
     coupon: str = "",
+    memo: dict | None = None,
 ) -> dict[str, str]:
-    """Return the placeholders' values for one ticket mail, in the active language.
+    """Return the placeholders' values for one ticket mail, in the active language and time zone.
 
-    Author mail never carries a hidden message or a staff-only change (F-11).
+    Author mail never carries a hidden message or a staff-only change (F-11). `memo`, a dict the caller
+    keeps for one change, holds the values every mail about it shares per language and time zone.
     """
     for_author = event in catalog.AUTHOR_EVENTS
     shown_message = message
@@ -107,22 +128,15 @@ def ticket_context(
     shown_changes = [ch for ch in changes if not (for_author and ch.staff_only)]
     if for_author:
         shown_changes = [ch for ch in shown_changes if ch.field in AUTHOR_VISIBLE_FIELDS]
-
-    def name(entry) -> str:
-        return str(entry) if entry is not None else ""
-
+    key = (translation.get_language(), timezone.get_current_timezone_name())
+    facts = memo.get(key) if memo is not None else None
+    if facts is None:
+        facts = _ticket_facts(ticket, actor)
+        if memo is not None:
+            memo[key] = facts
     return {
-        "ticket_id": str(ticket.pk),
-        "title": ticket.title,
+        **facts,
         "ticket_url": ticket_url(ticket.pk, for_author=for_author),
-        "status": name(ticket.status) if ticket.status_id else "",
-        "category": name(ticket.category) if ticket.category_id else "",
-        "criticality": name(ticket.criticality) if ticket.criticality_id else "",
-        "responsible": display_name(ticket.responsible) if ticket.responsible_id else "",
-        "sla": ticket.sla.name if ticket.sla_id else "",
-        "deadline": _local(ticket.deadline_at),
-        "author": display_name(ticket.author) if ticket.author_id else ticket.author_email,
-        "actor": display_name(actor) if actor is not None else settings.OTKLIK_SITE_NAME,
         "message": shown_message.body if shown_message is not None else "",
         "message_author": (
             (display_name(shown_message.author) if shown_message.author_id else shown_message.author_email)
@@ -132,9 +146,29 @@ def ticket_context(
         "changes": "\n".join(
             f"{FIELD_LABELS.get(ch.field, ch.field)}: {ch.old} → {ch.new}" for ch in shown_changes
         ),
+        "coupon": coupon,
+    }
+
+
+def _ticket_facts(ticket: Ticket, actor) -> dict[str, str]:
+    """The placeholders that depend on the ticket and the reader's language and time zone only."""
+
+    def name(entry) -> str:
+        return str(entry) if entry is not None else ""
+
+    return {
+        "ticket_id": str(ticket.pk),
+        "title": ticket.title,
+        "status": name(ticket.status) if ticket.status_id else "",
+        "category": name(ticket.category) if ticket.category_id else "",
+        "criticality": name(ticket.criticality) if ticket.criticality_id else "",
+        "responsible": display_name(ticket.responsible) if ticket.responsible_id else "",
+        "sla": ticket.sla.name if ticket.sla_id else "",
+        "deadline": _local(ticket.deadline_at),
+        "author": display_name(ticket.author) if ticket.author_id else ticket.author_email,
+        "actor": display_name(actor) if actor is not None else settings.OTKLIK_SITE_NAME,
         "created_at": _local(ticket.created_at),
         "site_name": settings.OTKLIK_SITE_NAME,
-        "coupon": coupon,
     }
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from otklik.core import clock
+from otklik.core.bulk import insert_rows
 from otklik.core.errors import ValidationFailed
 from otklik.notifications import catalog
 from otklik.notifications.models import OutboxMessage, OutboxState
@@ -57,9 +58,11 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         bcc_admins=options.bcc_admins,
     )
 
+    memo: dict = {}
+
     def context(event: str) -> dict[str, str]:
         return ticket_context(
-            ticket, event=event, actor=actor, message=activity.message, changes=activity.changes
+            ticket, event=event, actor=actor, message=activity.message, changes=activity.changes, memo=memo
         )
 
     return outbox_write(mailings, ticket_id=ticket.pk, context=context)
@@ -155,7 +158,7 @@ def outbox_write(
                 next_attempt_at=now,
             )
         )
-    OutboxMessage.objects.bulk_create(rows)
+    insert_rows(rows)
     _deliver_after_commit([row.pk for row in rows])
     return rows
 
@@ -169,15 +172,15 @@ def _names(mailing: Mailing) -> dict[str, str]:
 
 
 def _deliver_after_commit(ids: list[int]) -> None:
-    """Ask a worker to deliver the rows once they are committed; the sweep covers a lost request."""
-    if not ids or None in ids:
+    """Ask a worker for a delivery once the rows are committed; the sweep covers a lost request."""
+    if not ids:
         return
 
     def enqueue() -> None:
-        from otklik.notifications.tasks import outbox_deliver_task
+        from otklik.notifications.tasks import delivery_request
 
         try:
-            outbox_deliver_task(ids)
+            delivery_request()
         except Exception:  # the queue is down: the rows wait for the periodic sweep
             log.warning("could not queue delivery of outbox rows %s; the sweep will send them", ids)
 

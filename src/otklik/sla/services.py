@@ -179,7 +179,9 @@ def author_group_ids(author: User | None) -> set[int]:
         )
     )
     if author is not None and author.pk is not None:
-        ids |= set(author.groups.values_list("pk", flat=True))
+        ids |= set(
+            config_cached(f"groups:{author.pk}", lambda: list(author.groups.values_list("pk", flat=True)))
+        )
     return ids
 
 

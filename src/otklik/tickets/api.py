@@ -274,7 +274,8 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     # Absent booleans and texts mean "not set"; the service treats None, "", False and 0 alike.
     data = {k: v for k, v in data.items() if v is not None}
     ticket = services.ticket_create(actor=request.user, prompts=prompts, via=Channel.API, **data)
-    return Status(201, _detail_after_write(policy, ticket))
+    # The service returns the ticket exactly as written, its relations attached: no need to read it back.
+    return Status(201, _ticket_detail(ticket, policy))
 
 
 @router.get(

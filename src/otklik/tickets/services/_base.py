@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from otklik.accounts.selectors import display_name
 from otklik.core import clock
+from otklik.core.bulk import insert_rows
 from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
@@ -276,7 +277,7 @@ def _new_message(
     at=None,
     number: int | None = None,
 ) -> Message:
-    return Message.objects.create(
+    message = Message(
         ticket=ticket,
         number=number or _next_number(ticket),
         kind=kind,
@@ -290,6 +291,8 @@ def _new_message(
         source=source,
         created_at=at or clock.now(),
     )
+    insert_rows([message])
+    return message
 
 
 def _record(

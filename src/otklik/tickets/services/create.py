@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from otklik.core import clock
+from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
@@ -42,7 +43,7 @@ from otklik.tickets.services._base import (
     compose_prompts,
     upload_limits,
 )
-from otklik.tickets.services.derived import search_document_create, ticket_recompute
+from otklik.tickets.services.derived import new_ticket_derive, search_document_create, timeline_write
 
 # Why the new ticket got its SLA (F-06), for the creation line of the history.
 SLA_REASONS = {
@@ -179,7 +180,7 @@ def ticket_create(
         source=entries["source"],
         manual=the_responsible,
     )
-    ticket = Ticket.objects.create(
+    ticket = Ticket(
         title=clean_title,
         author=the_author,
         author_email=author_email or getattr(the_author, "email", "") or "",
@@ -200,43 +201,48 @@ def ticket_create(
         modified_by=actor,
         modified_via=via,
         last_message_at=now,
-        deadline_source_at=now,
         ticket_type=ticket_type or "",
         tier=tier or "",
     )
-    on_behalf = the_author is not None and the_author != actor
     kind = (
         MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
     )
-    first = _new_message(
-        ticket,
-        kind=kind,
-        body=body,
-        author=the_author,
-        author_email=ticket.author_email,
-        posted_by=actor if on_behalf else None,
-        # The opening message is the client's question, even when staff file it themselves.
-        by_support=False,
-        via=via,
-        minutes=minutes,
-        source=entries["source"],
-        at=now,
-        number=1,
-    )
-    _store_files(first, checked_files)
-    # Creation is an event in the history, but not a log line in the discussion.
-    TicketEvent.objects.create(
-        ticket=ticket,
-        actor=actor,
-        at=now,
-        via=via,
-        field="created",
-        new=_created_line(ticket, choice, routing),
-    )
-    ticket_recompute(ticket, only_message=first)
-    search_document_create(ticket, first)
-    # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
-    _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
+    # The derived state (awaits support, deadline) is known before the row exists: one INSERT.
+    sla_steps = new_ticket_derive(ticket, kind=kind, author=the_author, at=now, minutes=minutes)
+    # Six INSERTs and the outbox's: queued in PostgreSQL's pipeline, they cost four round trips, not eight.
+    with pipelined():
+        insert_rows([ticket])
+        on_behalf = the_author is not None and the_author != actor
+        first = _new_message(
+            ticket,
+            kind=kind,
+            body=body,
+            author=the_author,
+            author_email=ticket.author_email,
+            posted_by=actor if on_behalf else None,
+            # The opening message is the client's question, even when staff file it themselves.
+            by_support=False,
+            via=via,
+            minutes=minutes,
+            source=entries["source"],
+            at=now,
+            number=1,
+        )
+        _store_files(first, checked_files)
+        # Creation is an event in the history, but not a log line in the discussion.
+        creation = TicketEvent(
+            ticket=ticket,
+            actor=actor,
+            at=now,
+            via=via,
+            field="created",
+            new=_created_line(ticket, choice, routing),
+        )
+        insert_rows([creation], returning=False)
+        timeline_write(ticket, sla_steps)
+        search_document_create(ticket, first)
+        # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
+        _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
     return ticket
 
 

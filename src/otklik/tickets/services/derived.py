@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from otklik.core import clock
+from otklik.core.bulk import insert_rows
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason
 from otklik.sla.selectors import deadline_for, working_calendar
 from otklik.tickets.models import (
@@ -21,27 +24,52 @@ def ticket_recompute(ticket: Ticket, *, only_message: Message | None = None) -> 
     Last message: the last public message (hidden and "do not change status" messages are not
     answers). Awaits support: open, and no support answer yet or a client message after it.
     Deadline (F-08): the source instant plus the SLA's response time in working time of its timetable.
-    `only_message` is the new ticket's single message: it saves reading back what was just written.
+    `only_message` is the ticket's single message: it saves reading back what was just written.
     """
     if only_message is not None:
         m = only_message
-        row = {
-            "kind": m.kind,
-            "author_id": m.author_id,
-            "by_support": m.by_support,
-            "created_at": m.created_at,
-        }
-        conversation = [row] if m.kind in CLIENT_VISIBLE_KINDS else []
-        ticket.time_spent_minutes = m.minutes
+        steps = _derive(ticket, _conversation_of(m.kind, m.author_id, m.created_at, m.by_support), m.minutes)
+        if ticket.last_message_by_id is not None and ticket.last_message_by_id == m.author_id:
+            ticket.last_message_by = m.author  # the answer needs no query for it
     else:
         conversation = list(
             Message.objects.filter(ticket=ticket, kind__in=CLIENT_VISIBLE_KINDS)
             .order_by("number")
             .values("kind", "author_id", "by_support", "created_at")
         )
-        ticket.time_spent_minutes = sum(
-            Message.objects.filter(ticket=ticket).values_list("minutes", flat=True)
-        )
+        minutes = sum(Message.objects.filter(ticket=ticket).values_list("minutes", flat=True))
+        steps = _derive(ticket, conversation, minutes)
+    ticket.save()
+    timeline_write(ticket, steps)
+    return ticket
+
+
+def new_ticket_derive(ticket: Ticket, *, kind: str, author: Any, at, minutes: int) -> list[tuple[str, str]]:
+    """Fill a ticket not yet saved with the state its first message gives it; return its timeline steps.
+
+    The caller saves the ticket once (one INSERT instead of an INSERT and an UPDATE of every column) and
+    then writes the steps with `timeline_write`.
+    """
+    author_id = getattr(author, "pk", None)
+    steps = _derive(ticket, _conversation_of(kind, author_id, at, False), minutes)
+    if ticket.last_message_by_id is not None:
+        ticket.last_message_by = author
+    return steps
+
+
+def _conversation_of(kind: str, author_id: int | None, at, by_support: bool) -> list[dict[str, Any]]:
+    """The conversation of a ticket whose only message is this one."""
+    if kind not in CLIENT_VISIBLE_KINDS:
+        return []
+    return [{"kind": kind, "author_id": author_id, "by_support": by_support, "created_at": at}]
+
+
+def _derive(ticket: Ticket, conversation: list[dict[str, Any]], minutes: int) -> list[tuple[str, str]]:
+    """Set the derived fields from the conversation (public and no-status messages, in order).
+
+    Return the SLA timeline steps to write once the ticket is saved, as (kind, reason) pairs.
+    """
+    ticket.time_spent_minutes = minutes
     ticket.message_count = len(conversation)
     public = [m for m in conversation if m["kind"] == MessageKind.PUBLIC]
     last = public[-1] if public else None
@@ -69,13 +97,11 @@ def ticket_recompute(ticket: Ticket, *, only_message: Message | None = None) -> 
     if ticket.deadline_source_reason == SourceReason.SLA_CHANGED and ticket.deadline_source_at:
         restarts.append((ticket.deadline_source_at, SourceReason.SLA_CHANGED))
     ticket.awaits_support = ticket.closed_at is None and waiting
-    _deadline_update(ticket, *max(restarts, key=lambda r: r[0]))
-    ticket.save()
-    return ticket
+    return _deadline_update(ticket, *max(restarts, key=lambda r: r[0]))
 
 
-def _deadline_update(ticket: Ticket, source, reason: str) -> None:
-    """Set the deadline fields from the source instant and write the SLA timeline's steps."""
+def _deadline_update(ticket: Ticket, source, reason: str) -> list[tuple[str, str]]:
+    """Set the deadline fields from the source instant; return the SLA timeline's steps to write."""
     was_running = ticket.deadline_source_at is not None
     if not ticket.awaits_support:
         ticket.is_overdue = False
@@ -88,10 +114,10 @@ def _deadline_update(ticket: Ticket, source, reason: str) -> None:
         ticket.sla_paused_seconds = 0
         if was_running:
             kind = SlaEventKind.ANSWERED if ticket.closed_at is None else SlaEventKind.STOPPED
-            timeline_add(ticket, kind)
-        return
+            return [(kind, "")]
+        return []
     if ticket.is_overdue:
-        return  # While overdue the deadline does not move until support answers (F-08).
+        return []  # While overdue the deadline does not move until support answers (F-08).
     # No reason yet: the clock was never started (a new ticket, or one stored before the SLA engine).
     first_start = not ticket.deadline_source_reason
     moved = source != ticket.deadline_source_at or first_start
@@ -110,12 +136,19 @@ def _deadline_update(ticket: Ticket, source, reason: str) -> None:
         )
     if moved:
         started = first_start and reason == SourceReason.CREATED
-        timeline_add(ticket, SlaEventKind.STARTED if started else SlaEventKind.RESTARTED, reason)
+        return [(SlaEventKind.STARTED if started else SlaEventKind.RESTARTED, reason)]
+    return []
+
+
+def timeline_write(ticket: Ticket, steps: list[tuple[str, str]]) -> None:
+    """Write the SLA timeline steps `_derive` returned, in order."""
+    for kind, reason in steps:
+        timeline_add(ticket, kind, reason)
 
 
 def timeline_add(ticket: Ticket, kind: str, reason: str = "") -> SlaEvent:
     """Write one step of the ticket's SLA timeline with the deadline it leaves."""
-    return SlaEvent.objects.create(
+    step = SlaEvent(
         ticket=ticket,
         at=clock.now(),
         kind=kind,
@@ -125,6 +158,8 @@ def timeline_add(ticket: Ticket, kind: str, reason: str = "") -> SlaEvent:
         reminder_at=ticket.reminder_at,
         sla_name=ticket.sla.name if ticket.sla_id else "",
     )
+    insert_rows([step], returning=False)  # nobody reads its id back; in a pipeline that saves a wait
+    return step
 
 
 def sla_changed(ticket: Ticket, old: SlaLevel | None) -> None:
@@ -173,9 +208,10 @@ def sla_resume(ticket: Ticket) -> None:
 def search_document_create(ticket: Ticket, message: Message) -> None:
     """Write a new ticket's search text from its title and only message (one INSERT)."""
     public = ticket.title + ("\n" + message.body if message.kind in CLIENT_VISIBLE_KINDS else "")
-    TicketSearchDocument.objects.create(
+    document = TicketSearchDocument(
         ticket=ticket, public_text=public, staff_text=f"{ticket.title}\n{message.body}"
     )
+    insert_rows([document], returning=False)
 
 
 def search_document_refresh(ticket: Ticket) -> None:

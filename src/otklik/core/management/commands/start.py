@@ -83,9 +83,13 @@ def server_command(*, host: str, port: int, workers: int, threads: int, access_l
     return command
 
 
+# The consumer shares the machine with the web server: under load requests go first, mail catches up after.
+CONSUMER_NICE = 10
+
+
 def consumer_command() -> list[str]:
     """Return the command line of the job consumer (`otklik worker`) under the same settings."""
-    return [sys.executable, "-m", "otklik", "worker"]
+    return [sys.executable, "-m", "otklik", "worker", "--nice", str(CONSUMER_NICE)]
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ sweep) or let their locks keep concurrent runs apart.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -21,9 +22,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--workers", type=int, default=2, help="Worker threads (default 2).")
         parser.add_argument("--no-periodic", action="store_true", help="Do not run the periodic jobs here.")
+        parser.add_argument(
+            "--nice",
+            type=int,
+            default=0,
+            help="Lower this process's CPU priority by N (0-19): beside a web server on the same machine, "
+            "requests go first and mail catches up when they let it (otklik start uses 10).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from otklik.notifications.tasks import outbox_sweep_task
+
+        if options["nice"]:
+            os.nice(min(max(options["nice"], 0), 19))
 
         # Mail a dead worker left half-sent is due again when its lease ends: look then, not a minute later.
         outbox_sweep_task()

@@ -376,3 +376,49 @@ def test_module_options_page_shows_mail_and_responsible_options(admin):
     ):
         assert f'name="{name}"' in text, name
     assert "Other" not in re.findall(r"<h2[^>]*>(.*?)</h2>", text)
+
+
+# -- the services behind the pages ---------------------------------------------------------------------------
+def test_mail_template_save_service_saves_then_updates_one_row(cast):
+    from otklik.notifications.services import mail_template_save
+
+    first = mail_template_save(
+        actor=cast.admin, event="ticket_reminder", language="en", subject="Hurry {{ ticket_id }}", body="Now"
+    )
+    again = mail_template_save(
+        actor=cast.staff, event="ticket_reminder", language="en", subject="S", body="B"
+    )
+    assert again.pk == first.pk and MailTemplate.objects.count() == 1
+    assert (again.subject, again.body, again.updated_by) == ("S", "B", cast.staff)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"event": "no_such_event"}, "event"),
+        ({"language": "de"}, "language"),
+        ({"subject": "  "}, "subject"),
+        ({"subject": "Two\nlines"}, "subject"),
+        ({"subject": "{% if %}"}, "subject"),
+        ({"body": "{% for x in %}"}, "body"),
+        ({"body": "{% url 'nowhere' %}"}, "body"),
+    ],
+)
+def test_mail_template_save_service_refuses_bad_input_with_field_error(cast, values, field):
+    from otklik.core.errors import ValidationFailed
+    from otklik.notifications.services import mail_template_save
+
+    args = {"event": "ticket_reminder", "language": "en", "subject": "S", "body": "B"} | values
+    with pytest.raises(ValidationFailed) as refused:
+        mail_template_save(actor=cast.admin, **args)
+    assert field in refused.value.errors
+    assert MailTemplate.objects.count() == 0
+
+
+def test_mail_template_reset_service_removes_the_saved_text_only_once(cast):
+    from otklik.notifications.services import mail_template_reset, mail_template_save
+
+    mail_template_save(actor=cast.admin, event="ticket_reminder", language="ru", subject="S", body="B")
+    assert mail_template_reset(event="ticket_reminder", language="ru") is True
+    assert mail_template_reset(event="ticket_reminder", language="ru") is False
+    assert MailTemplate.objects.count() == 0

@@ -29,7 +29,7 @@ from otklik.notifications import catalog
 from otklik.notifications.defaults import default_template
 from otklik.notifications.forms import MailTemplateForm
 from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
-from otklik.notifications.services import outbox_retry
+from otklik.notifications.services import mail_template_reset, mail_template_save, outbox_retry
 from otklik.web.admin_mixins import SupportAdminPermissions
 from otklik.web.admin_site import admin_site
 
@@ -454,9 +454,13 @@ class MailTemplateAdmin(SupportAdminPermissions, admin.ModelAdmin):
 
     def _save(self, request, form: MailTemplateForm, *, added: bool) -> MailTemplate:
         with transaction.atomic():
-            template = form.save(commit=False)
-            template.updated_by = request.user
-            template.save()
+            template = mail_template_save(
+                actor=request.user,
+                event=form.instance.event,
+                language=form.instance.language,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+            )
             change_message = self.construct_change_message(request, form, None, added)
             if added:
                 self.log_addition(request, template, change_message)
@@ -478,7 +482,7 @@ class MailTemplateAdmin(SupportAdminPermissions, admin.ModelAdmin):
         if request.method == "POST":
             with transaction.atomic():
                 self.log_deletions(request, [saved])
-                saved.delete()
+                mail_template_reset(event=event, language=language)
             self.message_user(
                 request,
                 gettext("“%(template)s” uses the built-in text again.") % {"template": saved},

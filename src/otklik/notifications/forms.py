@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 from django import forms
-from django.template import TemplateSyntaxError
 from django.utils import translation
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from otklik.notifications.models import MailTemplate
-from otklik.notifications.rendering import Rendered, compile_template, render, sample_context
-
-# The number the preview's made-up ticket has (sample_context speaks of ticket 1234).
-PREVIEW_TICKET_ID = 1234
-
-
-def template_problem(source: str, language: str) -> str | None:
-    """Return why a template source cannot be used for mail, or None when it compiles and renders.
-
-    Compiling catches syntax errors; rendering with the preview's values catches what only fails at
-    render time (an `{% include %}` or `{% url %}` has nothing to find in the mail template engine).
-    """
-    try:
-        for autoescape in (False, True):
-            compile_template(source, autoescape=autoescape)
-        render(source, source, sample_context(language), PREVIEW_TICKET_ID)
-    except TemplateSyntaxError as exc:
-        return gettext("The template has a syntax error: %(error)s") % {"error": exc}
-    except Exception as exc:  # anything the template engine raises while rendering
-        return gettext("The template fails when it is filled in: %(error)s") % {"error": exc}
-    return None
+from otklik.notifications.rendering import (
+    PREVIEW_TICKET_ID,
+    Rendered,
+    render,
+    sample_context,
+    template_problem,
+)
 
 
 class MailTemplateForm(forms.ModelForm):

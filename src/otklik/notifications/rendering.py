@@ -9,9 +9,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.template import Context, Engine, Template
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.urls import get_script_prefix, reverse
 from django.utils import dateformat, formats, timezone, translation
+from django.utils.translation import gettext
 
 from otklik.accounts.selectors import display_name
 from otklik.notifications import catalog
@@ -195,6 +196,27 @@ def sample_context(language: str) -> dict[str, str]:
             "site_name": settings.OTKLIK_SITE_NAME,
             "coupon": "VIP-2026-0001",
         }
+
+
+# The number the preview's made-up ticket has (sample_context speaks of ticket 1234).
+PREVIEW_TICKET_ID = 1234
+
+
+def template_problem(source: str, language: str) -> str | None:
+    """Return why a template source cannot be used for mail, or None when it compiles and renders.
+
+    Compiling catches syntax errors; rendering with the preview's values catches what only fails at
+    render time (an `{% include %}` or `{% url %}` has nothing to find in the mail template engine).
+    """
+    try:
+        for autoescape in (False, True):
+            compile_template(source, autoescape=autoescape)
+        render(source, source, sample_context(language), PREVIEW_TICKET_ID)
+    except TemplateSyntaxError as exc:
+        return gettext("The template has a syntax error: %(error)s") % {"error": exc}
+    except Exception as exc:  # anything the template engine raises while rendering
+        return gettext("The template fails when it is filled in: %(error)s") % {"error": exc}
+    return None
 
 
 def new_message_id(ticket_id: int | None) -> str:

@@ -18,7 +18,7 @@ from otklik.core import clock
 from otklik.core.bulk import insert_rows
 from otklik.core.errors import ValidationFailed
 from otklik.notifications import catalog
-from otklik.notifications.models import OutboxMessage, OutboxState
+from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
 from otklik.notifications.recipients import (
     Audience,
     Mailing,
@@ -29,7 +29,13 @@ from otklik.notifications.recipients import (
     mailings_for_reminder,
     split_by_language,
 )
-from otklik.notifications.rendering import new_message_id, render, thread_root_id, ticket_context
+from otklik.notifications.rendering import (
+    new_message_id,
+    render,
+    template_problem,
+    thread_root_id,
+    ticket_context,
+)
 from otklik.notifications.selectors import admins, templates_for, ticket_audience
 from otklik.tickets.activity import Change, TicketActivity
 from otklik.tickets.models import Ticket
@@ -198,6 +204,37 @@ def outbox_retry(*, ids: Iterable[int]) -> int:
     if count:
         _deliver_after_commit(ids)
     return count
+
+
+@transaction.atomic
+def mail_template_save(*, actor, event: str, language: str, subject: str, body: str) -> MailTemplate:
+    """Save the admins' subject and text for one event and language (checked as the edit page checks)."""
+    if event not in catalog.EVENT_LABELS:
+        raise ValidationFailed(translation.gettext("Unknown event."), field="event")
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationFailed(translation.gettext("Unknown language."), field="language")
+    errors: dict[str, list[str]] = {}
+    if not subject.strip():
+        errors["subject"] = [translation.gettext("Enter the subject.")]
+    elif "\n" in subject or "\r" in subject:
+        errors["subject"] = [translation.gettext("The subject is one line.")]
+    for field, source in (("subject", subject), ("body", body)):
+        problem = None if field in errors else template_problem(source, language)
+        if problem:
+            errors[field] = [problem]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    template, _created = MailTemplate.objects.update_or_create(
+        event=event, language=language, defaults={"subject": subject, "body": body, "updated_by": actor}
+    )
+    return template
+
+
+@transaction.atomic
+def mail_template_reset(*, event: str, language: str) -> bool:
+    """Drop the saved text of one event and language so the built-in one applies; False if none was saved."""
+    deleted, _by_model = MailTemplate.objects.filter(event=event, language=language).delete()
+    return bool(deleted)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -39,6 +39,7 @@ class Received:
     rcpt_tos: tuple[str, ...]
     data: bytes
     message_id: str
+    peer: tuple = ()  # the client's address: one per SMTP connection
 
     @property
     def message(self) -> EmailMessage:
@@ -63,6 +64,7 @@ class _Handler:
                 rcpt_tos=tuple(envelope.rcpt_tos),
                 data=data,
                 message_id=str(headers["Message-ID"] or "").strip(),
+                peer=tuple(session.peer or ()),
             )
         )
         return "250 2.0.0 Message accepted for delivery"
@@ -140,6 +142,11 @@ class SmtpSink:
     def count(self) -> int:
         with self._lock:
             return len(self._received)
+
+    def connections(self) -> int:
+        """How many SMTP connections the accepted messages came over."""
+        with self._lock:
+            return len({r.peer for r in self._received})
 
     def message_ids(self) -> Counter[str]:
         """How many times each Message-ID arrived."""

@@ -129,6 +129,23 @@ def test_deliver_new_ticket_arrives_with_envelope_threading_headers_and_cyrillic
         assert row.lease_until is None
 
 
+def test_deliver_batch_goes_over_one_smtp_connection_and_a_new_one_after_an_error(cast, make_ticket, sink):
+    rows = _rows(make_ticket()) + _rows(make_ticket()) + _rows(make_ticket())
+
+    report = outbox_deliver(None, drain=100)
+
+    assert len(report.sent) == len(rows) == sink.count() == 6
+    assert sink.connections() == 1  # not an SMTP session (connect, EHLO, QUIT) per message
+    sink.clear()
+    more = _rows(make_ticket()) + _rows(make_ticket())
+    sink.refuse_next(1)  # the first refusal closes the connection; the rest go over a fresh one
+
+    report = outbox_deliver(None, drain=100)
+
+    assert len(report.sent) == len(more) - 1 and len(report.retried) == 1
+    assert sink.connections() == 1
+
+
 def test_deliver_without_smtp_url_writes_readable_mail_files(cast, make_ticket, settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     settings.EMAIL_FILE_PATH = tmp_path / "mail"

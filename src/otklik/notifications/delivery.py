@@ -135,6 +135,9 @@ def _send_one(connection, row: OutboxMessage, report: DeliveryReport) -> None:
         log.warning("outbox #%s: taken over by another delivery, not sent here", row.pk)
         return
     try:
+        # Open (again, after an error closed it) here: send_messages on a closed backend opens a connection
+        # for that one call and closes it after, an SMTP session per message.
+        connection.open()
         if not connection.send_messages([email_of(row)]):
             raise RuntimeError("the mail backend accepted no message")
     except Exception as exc:  # any failure of one message: record it, go on with the next

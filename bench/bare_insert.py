@@ -18,7 +18,15 @@ import tempfile
 import time
 
 from bench.common import BENCH_DATABASE_URL, figure, median, note, percentile
-from bench.create_http import CLEARED_ENV, Run, _free_port, _ints, post_tickets, recreate_database
+from bench.create_http import (
+    CLEARED_ENV,
+    Run,
+    _free_port,
+    _ints,
+    cpu_by_role,
+    post_tickets,
+    recreate_database,
+)
 
 DATABASE = "otklik_bench_bare"
 
@@ -90,9 +98,13 @@ def _measure(env: dict[str, str], workers: int, threads: int, concurrency: int, 
     try:
         _wait_listening(port)
         post_tickets(port, "", 100, concurrency, Run("warm-up", 0, 0, 0), path="/bare/rows")
-        return post_tickets(
-            port, "", requests, concurrency, Run("bare", workers, threads, concurrency), path="/bare/rows"
-        )
+        before = cpu_by_role(server.pid)
+        run = Run("bare", workers, threads, concurrency)
+        post_tickets(port, "", requests, concurrency, run, path="/bare/rows")
+        after = cpu_by_role(server.pid)
+        per_request = {k: (after[k] - before[k]) * 1000 / max(len(run.ids), 1) for k in after}
+        note("CPU per request: " + ", ".join(f"{k} {v:.2f} ms" for k, v in sorted(per_request.items())))
+        return run
     finally:
         server.terminate()
         server.wait(timeout=30)

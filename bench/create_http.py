@@ -1,7 +1,7 @@
 """Create tickets over HTTP against a real `otklik start`, with SLA, assignment and notifications enqueued.
 
     python -m bench.create_http [--backend sqlite|postgresql|all] [--tickets 1000]
-        [--concurrency 4,8,16] [--workers 1,2] [--threads 4,8] [--no-redis] [--no-jobs] [--queries]
+        [--concurrency 4,8,16] [--workers 2,3] [--threads 2,4] [--no-redis] [--no-jobs] [--queries]
 
 For each set-up (SQLite with the SQLite job queue, SQLite with Redis, PostgreSQL with Redis as production
 runs it; `--no-redis` drops the Redis ones and gives PostgreSQL the SQLite queue), the database is made
@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickets", type=int, default=1000, help="Timed tickets per run.")
     parser.add_argument("--warmup", type=int, default=50, help="Untimed tickets before each run.")
     parser.add_argument("--concurrency", default="4,8,16", help="Connections at once (comma-separated).")
-    parser.add_argument("--workers", default="1,2", help="granian worker processes (comma-separated).")
-    parser.add_argument("--threads", default="4,8", help="Request threads per worker (comma-separated).")
+    parser.add_argument("--workers", default="2,3", help="granian worker processes (comma-separated).")
+    parser.add_argument("--threads", default="2,4", help="Request threads per worker (comma-separated).")
     parser.add_argument("--no-redis", action="store_true", help="Use the SQLite job queue everywhere.")
     parser.add_argument("--redis-url", default=REDIS_URL, help="The Redis database of the job queue.")
     parser.add_argument("--queries", action="store_true", help="Also list the SQL of one create request.")
@@ -124,13 +124,17 @@ def main(argv: list[str] | None = None) -> int:
                         post_tickets(
                             server.port, prepared.token, args.warmup, concurrency, Run("warm-up", 0, 0, 0)
                         )
+                        before = cpu_by_role(server.proc.pid)
                         post_tickets(server.port, prepared.token, args.tickets, concurrency, run)
+                        spent = {k: v - before.get(k, 0.0) for k, v in cpu_by_role(server.proc.pid).items()}
                         name = f"create_http_{setup.label}_w{workers}_t{threads}_c{concurrency}"
                         figure(name, run.rate, "tickets/s")
+                        per_ticket = {k: v * 1000 / max(len(run.ids), 1) for k, v in spent.items()}
                         note(
                             f"{name}: {len(run.ids)} created in {run.wall:.2f} s, "
                             f"p50 {median(run.latencies_ms):.1f} ms, p95 {percentile(run.latencies_ms, 95):.1f} ms, "
-                            f"{len(run.errors)} errors{': ' + run.errors[0] if run.errors else ''}"
+                            f"{len(run.errors)} errors{': ' + run.errors[0] if run.errors else ''}; CPU per ticket: "
+                            + ", ".join(f"{k} {v:.1f} ms" for k, v in sorted(per_ticket.items()))
                         )
                         if run.errors:
                             note(f"  the server's log ends with:\n{server.log_tail()}")
@@ -308,6 +312,41 @@ class Prepared:
             report = self.child("_verify", str(ids_file))
         if wait and report["pending"]:
             note(f"  the worker had not delivered {report['pending']} outbox rows after 2 minutes")
+
+
+def cpu_by_role(server_pid: int) -> dict[str, float]:
+    """Return CPU seconds used so far by the server's process tree and by PostgreSQL and Redis (Linux /proc).
+
+    Run before and after a timed run, the difference splits the machine's work per ticket: the web
+    server and job consumer ("otklik"), the database ("postgres"), the queue ("redis").
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    usage: dict[int, tuple[str, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        parents[int(entry)] = int(fields[1])
+        usage[int(entry)] = (name, (int(fields[11]) + int(fields[12])) / ticks)
+    totals = {"otklik": 0.0, "postgres": 0.0, "redis": 0.0}
+    for pid, (name, seconds) in usage.items():
+        ancestor = pid
+        while ancestor not in (0, 1, server_pid) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == server_pid:
+            totals["otklik"] += seconds
+        elif name.startswith("postgres"):
+            totals["postgres"] += seconds
+        elif name.startswith("redis"):
+            totals["redis"] += seconds
+    return totals
 
 
 def recreate_database(url: str) -> None:

@@ -75,10 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             [sys.executable, "-m", "bench.sla_job", "--count", str(args.count)],
             {**env, "OTKLIK_DATABASE_URL": sla_url},
         ),
+        # The calibration: what one-row inserts manage on this stack today (otklik_bench_bare).
+        ([sys.executable, "-m", "bench.bare_insert"], {**env, "OTKLIK_BENCH_DATABASE_URL": url}),
         # These two make their own databases next to the bench one (otklik_bench_create, _deliver).
         # One concurrency keeps `make bench` short; `python -m bench.create_http` alone tries 4, 8 and 16.
         (
-            [sys.executable, "-m", "bench.create_http", "--concurrency", "8", "--queries"],
+            [sys.executable, "-m", "bench.create_http", "--concurrency", "16", "--queries"],
             {**env, "OTKLIK_BENCH_DATABASE_URL": url},
         ),
         ([sys.executable, "-m", "bench.deliver_smtp"], {**env, "OTKLIK_BENCH_DATABASE_URL": url}),

@@ -163,7 +163,7 @@ def token_authenticate(token: str) -> User | None:
     if found is None:
         return None
     token_id, last_used_at, owner = found
-    _token_touch(token_id, last_used_at)
+    _token_touch(token_id, digest, last_used_at)
     return copy.copy(owner)
 
 
@@ -175,16 +175,19 @@ def _token_owner(digest: str) -> tuple[int, Any, User] | None:
     return row.pk, row.last_used_at, row.user
 
 
-# When this process last wrote each token's last use (token id -> aware datetime).
-_token_written: dict[int, Any] = {}
+# When this process last wrote each token's last use (token digest -> aware datetime).
+# Keyed by digest, not id: a new token may get a deleted one's id (SQLite reuses the highest rowid).
+_token_written: dict[str, Any] = {}
 
 
-def _token_touch(token_id: int, stored: Any) -> None:
+def _token_touch(token_id: int, digest: str, stored: Any) -> None:
     """Record the token's use at most once a minute per process: the API must not write on every read."""
     now = clock.now()
-    last = _token_written.get(token_id, stored)
+    last = _token_written.get(digest, stored)
     if last is None or (now - last).total_seconds() > 60:
-        _token_written[token_id] = now
+        if len(_token_written) >= 10_000:  # bounded like the configuration cache
+            _token_written.clear()
+        _token_written[digest] = now
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
 
 

@@ -12,6 +12,7 @@ from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.services import support_group_add_member, user_create
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
+from tests.dovecot import dovecot_server, mailbox_user  # noqa: F401  (fixtures for the mail tests)
 
 
 @pytest.fixture(autouse=True)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "otklik.tickets",
     "otklik.routing",
     "otklik.notifications",
+    "otklik.mail",
     "otklik.api",
     "otklik.web",
 ]

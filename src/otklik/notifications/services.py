@@ -52,11 +52,19 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
     """Queue the mail one ticket activity causes (the listener of `ticket.activity`)."""
     ticket = activity.ticket
     actor = activity.actor
-    by_support = actor is None or TicketPolicy(actor).is_support
+    message = activity.message
+    if message is not None and message.posted_by_id is not None and not activity.created:
+        # Typed by someone else for its author (support on the phone, the mail gateway): the message is
+        # the author's words, and the rules speak of who wrote them.
+        by_support = message.by_support
+        actor_id = message.author_id
+    else:
+        by_support = actor is None or TicketPolicy(actor).is_support
+        actor_id = actor.pk if actor is not None else None
     options = options_cached()
     mailings = mailings_for_activity(
         ticket_audience(ticket),
-        actor_id=actor.pk if actor is not None else None,
+        actor_id=actor_id,
         by_support=by_support,
         created=activity.created,
         author_visible=activity.created or activity.author_visible,

@@ -63,7 +63,7 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
         ),
         (_("Tickets"), {"fields": ("auto_close_days", "presence_minutes", "list_page_size")}),
         (_("SLA"), {"fields": ("postponed_pauses_sla",)}),
-        (_("Mail"), {"fields": ("notify_overdue", "bcc_admins")}),
+        (_("Mail"), {"fields": ("notify_overdue", "bcc_admins", "mail_max_size_mb", "mail_max_seconds")}),
         (
             _("File limits"),
             {"fields": ("client_file_limit_mb", "client_message_limit_mb", "staff_file_limit_mb")},

@@ -36,6 +36,7 @@ _EXECUTABLE_MAGIC = (
 )
 ALLOWED_KINDS = frozenset({"png", "jpeg", "gif", "pdf", "zip", "rar", "7z", "text"})
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
+OPAQUE_TYPE = "application/octet-stream"
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,46 @@ def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> li
                 )
             continue
         checked.append(CheckedUpload(name, size, kind.content_type, digest.hexdigest(), fileobj))
+    if total > limits.per_message and not problems:
+        problems.append(
+            _("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)}
+        )
+    if problems:
+        raise ValidationFailed(" ".join(problems), field="files", errors={"files": problems})
+    return checked
+
+
+def check_mail_files(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> list[CheckedUpload]:
+    """Check a mail's attachments: every type is kept (F-15), only size limits refuse.
+
+    A type the web form would refuse (Word files, winmail.dat, attached messages) is stored as an opaque
+    download (application/octet-stream): the download answer forbids sniffing and running it anyway.
+    Empty parts carry nothing to keep and are left out.
+    """
+    checked: list[CheckedUpload] = []
+    problems: list[str] = []
+    total = 0
+    for raw_name, fileobj in files:
+        name = safe_name(raw_name)
+        fileobj.seek(0)
+        head = fileobj.read(HEAD_SIZE)
+        fileobj.seek(0)
+        data = fileobj.read()
+        fileobj.seek(0)
+        if not data:
+            continue
+        total += len(data)
+        if len(data) > limits.per_file:
+            problems.append(
+                _("%(name)s: the file is larger than %(limit)s MB.")
+                % {"name": name, "limit": _mb(limits.per_file)}
+            )
+            continue
+        kind = sniff(head)
+        content_type = kind.content_type if kind is not None and kind.kind in ALLOWED_KINDS else OPAQUE_TYPE
+        checked.append(
+            CheckedUpload(name, len(data), content_type, hashlib.sha256(data).hexdigest(), fileobj)
+        )
     if total > limits.per_message and not problems:
         problems.append(
             _("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)}

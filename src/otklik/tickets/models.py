@@ -632,6 +632,13 @@ class ModuleOptions(models.Model):
     notify_overdue = models.BooleanField(_("notify the responsible and admins when overdue"), default=True)
     bcc_admins = models.BooleanField(_("send support admins a blind copy of support mail"), default=True)
     postponed_pauses_sla = models.BooleanField(_("postponed tickets pause the SLA clock"), default=False)
+    mail_max_size_mb = models.PositiveIntegerField(
+        _("largest incoming e-mail processed, MB (larger ones are kept in quarantine)"), default=25
+    )
+    mail_max_seconds = models.PositiveIntegerField(
+        _("longest processing of one incoming e-mail, seconds (slower ones are kept in quarantine)"),
+        default=30,
+    )
 
     class Meta:
         verbose_name = _("module options")

@@ -82,12 +82,17 @@ def ticket_create(
     ticket_type: str = "",
     tier: str = "",
     notify_author: bool = True,
+    author_address: str = "",
+    accept_any_file_type: bool = False,
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
     The SLA is chosen by F-06's order: staff's explicit `sla`, else `coupon_sla` (the SLA of a coupon the
     caller has already redeemed, F-21), else the author's groups, else the default. A client's category
     and criticality must be ones that SLA allows.
+
+    `author_address` files the ticket for a person known only by e-mail (no account; the mail channel,
+    support only). `accept_any_file_type` keeps every attachment type, as mail needs (F-15).
     """
     policy = _policy(actor)
     if not policy.can_create():
@@ -107,6 +112,8 @@ def ticket_create(
         "minutes": minutes,
         "ticket_type": ticket_type,
         "tier": tier,
+        "author_address": author_address,
+        "accept_any_file_type": accept_any_file_type,
     }
     if not policy.is_support:
         used = sorted(k for k, v in staff_values.items() if v not in (None, "", False, 0))
@@ -138,7 +145,10 @@ def ticket_create(
         )
     }
     the_author = actor
-    if author not in (None, "", 0):
+    if author_address:
+        the_author = None  # known by address only: an anonymous author (F-15)
+        author_email = author_address
+    elif author not in (None, "", 0):
         the_author = (
             author
             if isinstance(author, User)
@@ -155,9 +165,8 @@ def ticket_create(
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
     else:
         auto_close_days = None
-    checked_files = (
-        collect(file_checks.check_uploads, [(f.name, f.fileobj) for f in files], upload_limits(policy)) or []
-    )
+    check_files = file_checks.check_mail_files if accept_any_file_type else file_checks.check_uploads
+    checked_files = collect(check_files, [(f.name, f.fileobj) for f in files], upload_limits(policy)) or []
     # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
     choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)

@@ -53,8 +53,14 @@ def message_post(
     via: str = Channel.WEB,
     author_email: str = "",
     notify_author: bool = True,
+    author_address: str = "",
+    accept_any_file_type: bool = False,
 ) -> Message:
-    """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02)."""
+    """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02).
+
+    `author_address` posts for a person known only by e-mail (the mail channel, support only): the message
+    is theirs, not support's. `accept_any_file_type` keeps every attachment type, as mail needs (F-15).
+    """
     policy = _policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
@@ -67,7 +73,7 @@ def message_post(
         "hidden": hidden,
         "not_change_status": not_change_status,
         "minutes": bool(minutes),
-        "on_behalf": on_behalf_of not in (None, "", 0),
+        "on_behalf": on_behalf_of not in (None, "", 0) or bool(author_address) or accept_any_file_type,
     }
     refused = [name for name, used in requested.items() if used and name not in options]
     if refused:
@@ -89,7 +95,10 @@ def message_post(
     except ValidationFailed as exc:
         errors.update(exc.errors)
     author = actor
-    if requested["on_behalf"]:
+    if author_address:
+        author = None
+        author_email = author_address
+    elif on_behalf_of not in (None, "", 0):
         author = (
             on_behalf_of
             if isinstance(on_behalf_of, User)
@@ -99,7 +108,8 @@ def message_post(
         if author is None or not TicketPolicy(author).can_view(ticket):
             errors["on_behalf_of"] = [_("Choose a valid value.")]
     try:
-        checked = file_checks.check_uploads([(f.name, f.fileobj) for f in files], upload_limits(policy))
+        check_files = file_checks.check_mail_files if accept_any_file_type else file_checks.check_uploads
+        checked = check_files([(f.name, f.fileobj) for f in files], upload_limits(policy))
     except ValidationFailed as exc:
         errors.update(exc.errors)
         checked = []
@@ -112,14 +122,14 @@ def message_post(
         MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
     )
     # The author decides: a message posted on behalf of a support member is support's answer, on behalf of a client not.
-    by_support = TicketPolicy(author).is_support
+    by_support = author is not None and TicketPolicy(author).is_support
     message = _new_message(
         ticket,
         kind=kind,
         body=body,
         author=author,
         author_email=author_email or getattr(author, "email", ""),
-        posted_by=actor if author != actor else None,
+        posted_by=actor if author != actor else None,  # who typed it for the author, or the mail gateway
         by_support=by_support,
         via=via,
         minutes=minutes,

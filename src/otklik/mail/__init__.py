@@ -1,0 +1,1 @@
+"""Inbound mail (F-15): transports (IMAP, POP3, SMTP/LMTP, stdin), the raw store, parsing, threading, ingest."""

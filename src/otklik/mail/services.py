@@ -1,0 +1,394 @@
+"""Take in mail (F-15): keep the raw message first, then make it a ticket or a message, or quarantine it.
+
+`mail_ingest` is the one entry point of every transport (IMAP, POP3, the SMTP/LMTP listener, the stdin
+pipe). Its first write commits the bytes as they arrived; processing runs in a second transaction, and any
+failure there leaves the mail quarantined with a reason, to be looked at and processed again by an admin.
+Tickets and messages are written through the tickets services, by the mail gateway account on behalf of
+the sender, so the history says who wrote and which channel carried it.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from django.contrib.auth.models import Group, User
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from otklik.accounts.models import AccessLevel, GroupAccess
+from otklik.core import clock
+from otklik.core.config_cache import config_cached
+from otklik.core.errors import DomainError, PermissionDenied, ValidationFailed
+from otklik.mail.models import AppendSecurity, InboundMail, Mailbox, Outcome
+from otklik.mail.parsing import MailParseError, ParsedMail, mail_parse
+from otklik.mail.threading import (
+    is_own_message_id,
+    subject_patterns,
+    ticket_id_from_references,
+    ticket_id_from_subject,
+)
+from otklik.tickets import services as ticket_services
+from otklik.tickets.models import Channel, DictionaryEntry, DictionaryKind, Message, Ticket
+from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.selectors import options_cached
+
+log = logging.getLogger(__name__)
+
+GATEWAY_USERNAME = "otklik-mail-gateway"
+GATEWAY_GROUP = "Otklik mail gateway"
+TITLE_FROM_BODY = 50  # F-15: no subject -> the first 50 characters of the text
+_OWN_HEADER = re.compile(rb"(?im)^x-otklik-event:")
+
+# Why a mail was not made a ticket or a message: code -> what an admin reads.
+REASONS = {
+    "no_sender": gettext_lazy("The message has no usable sender address (From and Reply-To)."),
+    "unparseable": gettext_lazy("The message could not be read as e-mail."),
+    "too_large": gettext_lazy("The message is larger than the limit in the module options."),
+    "too_slow": gettext_lazy("Processing took longer than the limit in the module options."),
+    "bounce": gettext_lazy("A delivery failure report (bounce): nobody wrote it, nothing to answer."),
+    "own_mail": gettext_lazy("Our own notification came back: taking it in would start a mail loop."),
+    "refused": gettext_lazy("The ticket service refused the message."),
+    "error": gettext_lazy("Processing failed with an unexpected error."),
+    "message_id": gettext_lazy("A message with this Message-ID was already taken in."),
+}
+
+
+# What processing writes on an incoming mail's row (everything but the bytes and how they arrived).
+PROCESSED_FIELDS = [
+    "message_id",
+    "sender",
+    "subject",
+    "automatic",
+    "outcome",
+    "reason",
+    "reason_text",
+    "ticket_id",
+    "ticket_message_id",
+    "attempts",
+    "processed_at",
+    "processed_by",
+]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What became of one incoming mail."""
+
+    inbound: int
+    outcome: str
+    ticket: int | None = None
+    reason: str | None = None
+    detail: str = ""
+
+    def as_json(self) -> dict:
+        """The `otklik ingest-mail --json` answer: outcome, ticket, reason (a code, or null)."""
+        return {"outcome": self.outcome, "ticket": self.ticket, "reason": self.reason}
+
+
+class _Quarantine(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def mail_ingest(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "") -> IngestResult:
+    """Keep the message, then process it; never raise for anything the message contains."""
+    inbound = mail_receive(raw, mailbox=mailbox, source=source)
+    return mail_process(inbound=inbound)
+
+
+@transaction.atomic
+def mail_receive(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "") -> InboundMail:
+    """Store the message byte for byte (the first write, committed before any processing)."""
+    return InboundMail.objects.create(
+        mailbox=mailbox, source=source[:255], raw=bytes(raw), size=len(raw), received_at=clock.now()
+    )
+
+
+def mail_reprocess(*, actor: User, inbound: InboundMail) -> IngestResult:
+    """Process a quarantined (or still unprocessed) message again, e.g. after a rule was fixed."""
+    if not TicketPolicy(actor).is_admin:
+        raise PermissionDenied(_("Only support administrators may process mail again."))
+    if inbound.outcome not in (Outcome.QUARANTINED, Outcome.RECEIVED):
+        raise ValidationFailed(_("Only quarantined mail can be processed again."))
+    return mail_process(inbound=inbound, actor=actor)
+
+
+def mail_process(*, inbound: InboundMail, actor: User | None = None) -> IngestResult:
+    """Make the stored message a ticket or a message; on any failure, quarantine it with the reason."""
+    started = time.monotonic()
+    try:
+        with transaction.atomic():
+            row = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+            if row.outcome not in (Outcome.QUARANTINED, Outcome.RECEIVED):
+                return _result(row)  # processed meanwhile by another worker
+            result = _process(row, started)
+            _finish(row, result, actor)
+            return result
+    except _Quarantine as stop:
+        return _quarantine(inbound, stop.reason, stop.detail, actor)
+    except IntegrityError as exc:
+        parsed_id = _message_id_of(inbound)
+        if parsed_id and _taken(parsed_id) is not None:
+            # Another delivery of the same Message-ID was taken in at the same moment (the unique index).
+            return _mark(inbound, Outcome.DUPLICATE, "message_id", "", actor)
+        log.exception("incoming mail #%s could not be processed", inbound.pk)
+        return _quarantine(inbound, "error", f"{type(exc).__name__}: {exc}", actor)
+    except DomainError as exc:
+        return _quarantine(inbound, "refused", str(exc), actor)
+    except Exception as exc:  # one poison message must never stop the mailbox: keep it, tell the admins
+        log.exception("incoming mail #%s could not be processed", inbound.pk)
+        return _quarantine(inbound, "error", f"{type(exc).__name__}: {exc}", actor)
+
+
+def _process(row: InboundMail, started: float) -> IngestResult:
+    options = options_cached()
+    raw = bytes(row.raw)
+    if len(raw) > options.mail_max_size_mb * 1024 * 1024:
+        raise _Quarantine("too_large", f"{len(raw)} bytes")
+    try:
+        parsed = mail_parse(raw)
+    except MailParseError as exc:
+        raise _Quarantine("unparseable", str(exc)) from exc
+    _check_time(started, options)
+    row.message_id = parsed.message_id[:998]
+    row.sender = parsed.sender_address[:254]
+    row.subject = parsed.subject[:998]
+    row.automatic = parsed.automatic
+    if _is_own(parsed, raw):
+        raise _Quarantine("own_mail")
+    if parsed.automatic == "bounce":
+        raise _Quarantine("bounce")
+    if not parsed.sender_address or "@" not in parsed.sender_address:
+        raise _Quarantine("no_sender")
+    earlier = _taken(parsed.message_id) if parsed.message_id else None
+    if earlier is not None:
+        return IngestResult(row.pk, Outcome.DUPLICATE, earlier or None, "message_id")
+    mailbox = row.mailbox
+    user = _registered(parsed.sender_address) if _rule(mailbox, "user_lookup", True) else None
+    ticket = _ticket_for(parsed, mailbox)
+    if ticket is not None and _may_append(ticket, parsed.sender_address, user, mailbox):
+        message = _append(ticket, parsed, user, mailbox, row)
+        outcome = Outcome.APPENDED
+    else:
+        ticket, message = _create(parsed, user, mailbox, row)
+        outcome = Outcome.CREATED
+    _check_time(started, options)
+    row.ticket_message_id = message.pk
+    return IngestResult(row.pk, outcome, ticket.pk)
+
+
+def _check_time(started: float, options) -> None:
+    if time.monotonic() - started > options.mail_max_seconds:
+        raise _Quarantine("too_slow", f"{time.monotonic() - started:.1f} s")
+
+
+def _is_own(parsed: ParsedMail, raw: bytes) -> bool:
+    """Our own notification: our Message-ID form, or our event header (a forwarder may change the id)."""
+    header_block = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    return is_own_message_id(parsed.message_id) or bool(_OWN_HEADER.search(header_block))
+
+
+def _taken(message_id: str) -> int | None:
+    """Return the ticket of an earlier mail with this Message-ID (0 when it had none), or None."""
+    row = (
+        InboundMail.objects.filter(message_id=message_id, outcome__in=[Outcome.CREATED, Outcome.APPENDED])
+        .values_list("ticket_id", flat=True)
+        .first()
+    )
+    return None if row is None else (row or 0)
+
+
+def _rule(mailbox: Mailbox | None, name: str, default):
+    """A rule field of the mailbox; without one (the pipe's default rule) the SPEC's defaults apply."""
+    return getattr(mailbox, name) if mailbox is not None else default
+
+
+def _registered(address: str) -> User | None:
+    """The active account with this address, when exactly one has it (an ambiguous address is nobody)."""
+
+    def load() -> User | None:
+        users = list(User.objects.filter(email__iexact=address, is_active=True).select_related("profile")[:2])
+        return users[0] if len(users) == 1 else None
+
+    user = config_cached(f"user-by-address:{address.lower()}", load)  # a user's save forgets it
+    return copy.copy(user) if user is not None else None
+
+
+def _ticket_for(parsed: ParsedMail, mailbox: Mailbox | None) -> Ticket | None:
+    patterns = subject_patterns(_rule(mailbox, "subject_patterns", ""))
+    ticket_id = ticket_id_from_subject(parsed.subject, patterns)
+    if ticket_id is None:
+        ticket_id = ticket_id_from_references([*parsed.references, *parsed.in_reply_to])
+    if ticket_id is None:
+        return None
+    return Ticket.objects.filter(pk=ticket_id).select_related("author").first()
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower()
+
+
+def _may_append(ticket: Ticket, sender: str, user: User | None, mailbox: Mailbox | None) -> bool:
+    """F-15's append security; support members who work the ticket may always answer by mail."""
+    security = _rule(mailbox, "append_security", AppendSecurity.ADDRESS)
+    author_address = ((ticket.author.email if ticket.author_id else "") or ticket.author_email or "").lower()
+    sender = sender.lower()
+    if security == AppendSecurity.ANYONE:
+        return True
+    if author_address and sender == author_address:
+        return True
+    if security == AppendSecurity.DOMAIN and author_address and _domain(sender) == _domain(author_address):
+        return True
+    return user is not None and TicketPolicy(user).works_ticket(ticket)
+
+
+def gateway_user() -> User:
+    """Return the account the mail channel writes as (created on first use: inactive, cannot sign in)."""
+    user = config_cached("mail-gateway", lambda: User.objects.filter(username=GATEWAY_USERNAME).first())
+    if user is not None:
+        return copy.copy(user)  # a request-like copy: services annotate their actor
+    group, _created = Group.objects.get_or_create(name=GATEWAY_GROUP)
+    GroupAccess.objects.get_or_create(group=group, defaults={"level": AccessLevel.ADMIN})
+    user = User(username=GATEWAY_USERNAME, first_name="Otklik", last_name=_("mail gateway"), is_active=False)
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(group)
+    return user
+
+
+FULL_TEXT_NAME = "message.txt"
+
+
+def _content(parsed: ParsedMail) -> tuple[str, list[ticket_services.Upload]]:
+    """Return the message text and its files; a text longer than a message holds is cut, and kept whole as a file."""
+    text = parsed.body.strip() or parsed.text.strip() or _("(no text)")
+    files = [ticket_services.Upload(name=a.name, fileobj=io.BytesIO(a.data)) for a in parsed.attachments]
+    if len(text) > ticket_services.BODY_MAX:
+        note = "\n\n" + _("[The text is longer than a message holds: all of it is in the file %(name)s.]") % {
+            "name": FULL_TEXT_NAME
+        }
+        files.append(ticket_services.Upload(name=FULL_TEXT_NAME, fileobj=io.BytesIO(text.encode("utf-8"))))
+        text = text[: ticket_services.BODY_MAX - len(note)].rstrip() + note
+    return text, files
+
+
+def _author_args(parsed: ParsedMail, user: User | None, ticket: Ticket | None = None) -> dict:
+    """Who the words are from: the registered sender, else the address alone."""
+    if user is not None and (ticket is None or TicketPolicy(user).can_view(ticket)):
+        return {"author": user} if ticket is None else {"on_behalf_of": user}
+    return {"author_address": parsed.sender_address}
+
+
+def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
+    text, files = _content(parsed)
+    title = parsed.subject.strip() or " ".join(text.split())[:TITLE_FROM_BODY] or _("(no subject)")
+    ticket = ticket_services.ticket_create(
+        actor=gateway_user(),
+        title=title[:255],
+        message=text,
+        files=files,
+        via=Channel.EMAIL,
+        category=_rule(mailbox, "category", None),
+        criticality=_rule(mailbox, "criticality", None),
+        source=_email_source(),
+        # Never answer a robot: auto-replies and bulk mail get no "ticket accepted" mail (F-15).
+        notify_author=not parsed.automatic,
+        accept_any_file_type=True,
+        **_author_args(parsed, user),
+    )
+    message = Message.objects.filter(ticket=ticket, number=1).first()
+    return ticket, message
+
+
+def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
+    gateway = gateway_user()
+    quiet = bool(parsed.automatic)
+    if ticket.closed_at is not None:
+        ticket = ticket_services.ticket_reopen(
+            actor=gateway, ticket=ticket, via=Channel.EMAIL, notify_author=False
+        )
+    text, files = _content(parsed)
+    return ticket_services.message_post(
+        actor=gateway,
+        ticket=ticket,
+        body=text,
+        files=files,
+        hidden=bool(_rule(mailbox, "add_hidden", False)),
+        via=Channel.EMAIL,
+        notify_author=not quiet,
+        accept_any_file_type=True,
+        **_author_args(parsed, user, ticket),
+    )
+
+
+def _email_source() -> DictionaryEntry | None:
+    return config_cached(
+        "mail-source",
+        lambda: DictionaryEntry.objects.filter(kind=DictionaryKind.SOURCE, code="email").first(),
+    )
+
+
+def _finish(row: InboundMail, result: IngestResult, actor: User | None) -> None:
+    row.outcome = result.outcome
+    row.ticket_id = result.ticket or None
+    row.reason = result.reason or ""
+    row.reason_text = str(REASONS.get(result.reason, "")) if result.reason else ""
+    row.attempts += 1
+    row.processed_at = clock.now()
+    row.processed_by = actor
+    row.save(update_fields=PROCESSED_FIELDS)  # never rewrite the raw bytes
+
+
+def _quarantine(inbound: InboundMail, reason: str, detail: str, actor: User | None) -> IngestResult:
+    return _mark(inbound, Outcome.QUARANTINED, reason, detail, actor)
+
+
+@transaction.atomic
+def _mark(inbound: InboundMail, outcome: str, reason: str, detail: str, actor: User | None) -> IngestResult:
+    """Record an outcome reached outside the processing transaction (it rolled back)."""
+    row = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+    _fill_headers(row)
+    explanation = str(REASONS.get(reason, reason))
+    row.outcome = outcome
+    row.reason = reason
+    row.reason_text = f"{explanation} {detail}".strip()
+    row.ticket_id = None
+    row.ticket_message_id = None
+    row.attempts += 1
+    row.processed_at = clock.now()
+    row.processed_by = actor
+    row.save(update_fields=PROCESSED_FIELDS)
+    return IngestResult(row.pk, outcome, None, reason, detail)
+
+
+def _fill_headers(row: InboundMail) -> None:
+    """Give a quarantined row the sender and subject for the admins' list, when the bytes allow it."""
+    if row.sender or row.subject:
+        return
+    try:
+        parsed = mail_parse(bytes(row.raw))
+    except Exception:  # unreadable: the list shows the size and the time
+        return
+    row.message_id = parsed.message_id[:998]
+    row.sender = parsed.sender_address[:254]
+    row.subject = parsed.subject[:998]
+    row.automatic = parsed.automatic
+
+
+def _message_id_of(inbound: InboundMail) -> str:
+    try:
+        return mail_parse(bytes(inbound.raw)).message_id
+    except Exception:  # unreadable bytes have no id to compare
+        return ""
+
+
+def _result(row: InboundMail) -> IngestResult:
+    return IngestResult(row.pk, row.outcome, row.ticket_id, row.reason or None, row.reason_text)

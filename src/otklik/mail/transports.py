@@ -1,0 +1,202 @@
+"""Fetch mail from IMAP and POP3 mailboxes, one message at a time, with a cursor that survives restarts.
+
+Each message is stored (and the mailbox's cursor moved past it) in one transaction, then processed; so a
+poll that dies half-way neither loses a message nor takes one twice: the next poll starts after the last
+stored one, and a stored message not yet processed is picked up by `mail_process_pending`.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import poplib
+import re
+import ssl
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+
+from otklik.core import clock
+from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
+from otklik.mail.services import mail_process
+
+log = logging.getLogger(__name__)
+TIMEOUT = 60  # seconds a server may stay silent before the poll gives up (and tries again next time)
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
+@dataclass
+class PollReport:
+    fetched: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+
+def mailbox_poll(mailbox: Mailbox, *, limit: int | None = None) -> PollReport:
+    """Fetch what is new in the mailbox and take it in; record the time and the error, if any, on it."""
+    report = PollReport()
+    try:
+        if mailbox.protocol == Mailbox.Protocol.IMAP:
+            _imap_poll(mailbox, report, limit)
+        elif mailbox.protocol == Mailbox.Protocol.POP3:
+            _pop3_poll(mailbox, report, limit)
+        else:
+            raise ValueError(f"{mailbox.protocol} mailboxes are not polled")
+    except Exception as exc:  # the server went away, refused us, or spoke nonsense: try again next time
+        report.error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning(
+            "mailbox %s: poll stopped after %d messages: %s", mailbox.code, report.fetched, report.error
+        )
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=clock.now(), last_error=report.error)
+    return report
+
+
+def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, cursor: dict) -> None:
+    """Store the message and move the cursor in one transaction, then process it."""
+    with transaction.atomic():
+        inbound = InboundMail.objects.create(
+            mailbox=mailbox, source=source, raw=raw, size=len(raw), received_at=clock.now()
+        )
+        if "uid" in cursor:
+            Mailbox.objects.filter(pk=mailbox.pk).update(
+                last_uid=cursor["uid"], uid_validity=cursor["validity"]
+            )
+            mailbox.last_uid, mailbox.uid_validity = cursor["uid"], cursor["validity"]
+        if "uidl" in cursor:
+            PopSeen.objects.create(mailbox=mailbox, uidl=cursor["uidl"])
+    report.fetched += 1
+    result = mail_process(inbound=inbound)
+    report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
+
+
+# -- IMAP ------------------------------------------------------------------------------------------------------
+def _imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
+    port = mailbox.port or (993 if mailbox.security == Mailbox.Security.TLS else 143)
+    if mailbox.security == Mailbox.Security.TLS:
+        conn = imaplib.IMAP4_SSL(
+            mailbox.host, port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
+        )
+    else:
+        conn = imaplib.IMAP4(mailbox.host, port, timeout=TIMEOUT)
+        if mailbox.security == Mailbox.Security.STARTTLS:
+            conn.starttls(ssl.create_default_context())
+    conn.login(mailbox.username, mailbox.password)
+    return conn
+
+
+def _imap_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
+    conn = _imap_connect(mailbox)
+    try:
+        typ, _data = conn.select(_quoted(mailbox.folder or "INBOX"), readonly=not mailbox.delete_after_fetch)
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"cannot open folder {mailbox.folder!r}")
+        validity = _uid_validity(conn)
+        last = mailbox.last_uid if mailbox.uid_validity == validity else 0  # a rebuilt folder starts over
+        typ, data = conn.uid("SEARCH", None, f"UID {last + 1}:*")
+        # "N:*" also names the newest message when every UID is below N: keep only the new ones.
+        uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > last)
+        for uid in uids[:limit] if limit else uids:
+            raw = _imap_fetch(conn, uid)
+            if raw is None:
+                continue  # expunged meanwhile
+            _take(mailbox, raw, f"imap uid {uid}", report, cursor={"uid": uid, "validity": validity})
+            if mailbox.delete_after_fetch:
+                conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)")
+        if mailbox.delete_after_fetch:
+            conn.expunge()
+        if not uids and mailbox.uid_validity != validity:
+            Mailbox.objects.filter(pk=mailbox.pk).update(uid_validity=validity, last_uid=0)
+    finally:
+        try:
+            conn.logout()
+        except Exception:  # a dropped connection cannot say goodbye
+            pass
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _uid_validity(conn: imaplib.IMAP4) -> int:
+    _typ, data = conn.response("UIDVALIDITY")
+    if data and data[0]:
+        return int(data[0])
+    _typ, data = conn.status("INBOX", "(UIDVALIDITY)")
+    match = _UIDVALIDITY.search(data[0] or b"")
+    return int(match.group(1)) if match else 0
+
+
+def _imap_fetch(conn: imaplib.IMAP4, uid: int) -> bytes | None:
+    """Fetch one whole message without marking it read (BODY.PEEK)."""
+    typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"FETCH {uid} failed")
+    for part in data:
+        if isinstance(part, tuple) and len(part) == 2:
+            return part[1]
+    return None
+
+
+# -- POP3 ------------------------------------------------------------------------------------------------------
+def _pop3_connect(mailbox: Mailbox) -> poplib.POP3:
+    port = mailbox.port or (995 if mailbox.security == Mailbox.Security.TLS else 110)
+    if mailbox.security == Mailbox.Security.TLS:
+        conn = poplib.POP3_SSL(mailbox.host, port, context=ssl.create_default_context(), timeout=TIMEOUT)
+    else:
+        conn = poplib.POP3(mailbox.host, port, timeout=TIMEOUT)
+        if mailbox.security == Mailbox.Security.STARTTLS:
+            conn.stls(ssl.create_default_context())
+    conn.user(mailbox.username)
+    conn.pass_(mailbox.password)
+    return conn
+
+
+def _pop3_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
+    conn = _pop3_connect(mailbox)
+    quit_cleanly = False
+    try:
+        _resp, listing, _octets = conn.uidl()
+        on_server = []
+        for line in listing:
+            number, _sep, uidl = line.decode("ascii", "replace").partition(" ")
+            on_server.append((int(number), uidl.strip()))
+        seen = set(PopSeen.objects.filter(mailbox=mailbox).values_list("uidl", flat=True))
+        taken = 0
+        for number, uidl in on_server:
+            if uidl in seen:
+                if mailbox.delete_after_fetch:
+                    conn.dele(number)  # stored before, its deletion was cut off
+                continue
+            if limit and taken >= limit:
+                break
+            _resp, lines, _octets = conn.retr(number)
+            raw = b"\r\n".join(lines) + b"\r\n"
+            _take(mailbox, raw, f"pop3 uidl {uidl}", report, cursor={"uidl": uidl})
+            taken += 1
+            if mailbox.delete_after_fetch:
+                conn.dele(number)
+        # Forget the ids the server no longer has, so the table stays the size of the mailbox.
+        gone = seen - {uidl for _n, uidl in on_server}
+        if gone:
+            PopSeen.objects.filter(mailbox=mailbox, uidl__in=gone).delete()
+        quit_cleanly = True
+    finally:
+        try:
+            if quit_cleanly:
+                conn.quit()  # POP3 deletes at QUIT only
+            else:
+                conn.close()
+        except Exception:
+            pass
+
+
+def mail_process_pending(*, older_than_seconds: int = 60) -> int:
+    """Process stored messages whose processing never ran (the process died between the two steps)."""
+    cutoff = clock.now() - timedelta(seconds=older_than_seconds)
+    pending = InboundMail.objects.filter(outcome=Outcome.RECEIVED, received_at__lt=cutoff).order_by("id")
+    count = 0
+    for inbound in pending.only("pk")[:1000]:
+        mail_process(inbound=inbound)
+        count += 1
+    return count

@@ -1,0 +1,116 @@
+"""Admin pages of incoming mail: mailboxes (write-only passwords, checked patterns), the quarantine, re-processing."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from otklik.accounts.models import Profile
+from otklik.mail.models import InboundMail, Mailbox, Outcome
+from otklik.mail.services import mail_ingest
+from tests.test_mail_ingest import mail
+
+pytestmark = pytest.mark.django_db
+MAILBOXES = reverse("admin:mail_mailbox_changelist")
+ADD_MAILBOX = reverse("admin:mail_mailbox_add")
+INBOUND = reverse("admin:mail_inboundmail_changelist")
+
+
+def logged_in(user) -> Client:
+    Profile.objects.filter(user=user).update(language="en")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin(cast) -> Client:
+    return logged_in(cast.admin)
+
+
+def mailbox_form(**values) -> dict:
+    form = {
+        "code": "support",
+        "name": "Support",
+        "protocol": "imap",
+        "active": "on",
+        "host": "imap.example.com",
+        "port": "993",
+        "security": "tls",
+        "username": "support@example.com",
+        "password": "S3cret-pass",
+        "folder": "INBOX",
+        "user_lookup": "on",
+        "append_security": "address",
+        "subject_patterns": r"\[TID#(\d+)\]",
+    }
+    form.update(values)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def test_mailbox_password_is_stored_never_shown_and_kept_when_left_empty(admin):
+    response = admin.post(ADD_MAILBOX, mailbox_form())
+    assert response.status_code == 302, response.content.decode()[:2000]
+    box = Mailbox.objects.get(code="support")
+    assert box.password == "S3cret-pass"
+    change = reverse("admin:mail_mailbox_change", args=[box.pk])
+    assert "S3cret-pass" not in admin.get(change).content.decode()
+    admin.post(change, mailbox_form(password="", name="Support desk"))
+    box.refresh_from_db()
+    assert (box.name, box.password) == ("Support desk", "S3cret-pass")
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"subject_patterns": r"\[TID#\d+"}, "subject_patterns"),
+        ({"subject_patterns": r"TID#\d+"}, "subject_patterns"),  # no group for the number
+        ({"host": ""}, "host"),
+        ({"username": ""}, "username"),
+    ],
+)
+def test_mailbox_bad_values_answer_with_a_field_error(admin, values, field):
+    response = admin.post(ADD_MAILBOX, mailbox_form(**values))
+    assert response.status_code == 200 and field in response.context["adminform"].form.errors
+    assert not Mailbox.objects.exists()
+
+
+def test_inbound_list_shows_outcomes_and_filters_the_quarantine(admin, cast):
+    mail_ingest(mail(subject="Taken in"))
+    mail_ingest(mail(sender="", subject="Nobody sent me"))
+    page = admin.get(INBOUND).content.decode()
+    assert "Taken in" in page and "no_sender" in page
+    quarantine = admin.get(INBOUND, {"outcome__exact": "quarantined"}).content.decode()
+    assert "Nobody sent me" in quarantine and "Taken in" not in quarantine
+
+
+def test_inbound_original_is_shown_escaped_and_downloadable_byte_for_byte(admin, cast):
+    raw = mail(subject="<script>alert(1)</script>", body="Текст <b>письма</b>")
+    inbound = InboundMail.objects.get(pk=mail_ingest(raw).inbound)
+    detail = admin.get(reverse("admin:mail_inboundmail_change", args=[inbound.pk])).content.decode()
+    assert "<script>alert(1)</script>" not in detail and "Download the original" in detail
+    download = admin.get(reverse("admin:mail_inboundmail_original", kwargs={"object_id": inbound.pk}))
+    assert download.status_code == 200 and download.content == raw
+    assert download["Content-Type"] == "message/rfc822" and download["X-Content-Type-Options"] == "nosniff"
+
+
+def test_inbound_process_again_action_takes_in_the_fixed_message(admin, cast, monkeypatch):
+    from otklik.mail import services as mail_services
+
+    monkeypatch.setattr(mail_services.ticket_services, "ticket_create", lambda **kw: 1 / 0)
+    inbound = InboundMail.objects.get(pk=mail_ingest(mail(subject="Second chance")).inbound)
+    assert inbound.outcome == Outcome.QUARANTINED
+    monkeypatch.undo()
+
+    response = admin.post(INBOUND, {"action": "process_again", "_selected_action": [inbound.pk]}, follow=True)
+
+    assert "1 message was taken in." in response.content.decode()
+    inbound.refresh_from_db()
+    assert inbound.outcome == Outcome.CREATED and inbound.ticket_id
+
+
+def test_inbound_pages_are_for_support_admins_only(cast):
+    for who in (cast.staff, cast.client):
+        response = logged_in(who).get(INBOUND)
+        assert response.status_code in (302, 403)

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -101,15 +101,29 @@ class _Quarantine(Exception):
 def mail_ingest(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "") -> IngestResult:
     """Keep the message, then process it; never raise for anything the message contains."""
     inbound = mail_receive(raw, mailbox=mailbox, source=source)
-    return mail_process(inbound=inbound)
+    return mail_process(inbound=inbound, raw=raw)
 
 
 @transaction.atomic
 def mail_receive(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "") -> InboundMail:
     """Store the message byte for byte (the first write, committed before any processing)."""
+    commit_without_waiting()
     return InboundMail.objects.create(
         mailbox=mailbox, source=source[:255], raw=bytes(raw), size=len(raw), received_at=clock.now()
     )
+
+
+def commit_without_waiting() -> None:
+    """Let this transaction's COMMIT return before PostgreSQL has flushed it to disk.
+
+    Safe for storing a received message: no transport acknowledges a message (SMTP's 250, the pipe's exit
+    status, the mailbox cursor, which moves in this same transaction) until processing has committed too,
+    and that second commit waits for the flush of both. A crash in between loses at most a copy the
+    sender still holds. It saves one disk flush per message, the largest wait in taking mail in.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def mail_reprocess(*, actor: User, inbound: InboundMail) -> IngestResult:
@@ -121,15 +135,21 @@ def mail_reprocess(*, actor: User, inbound: InboundMail) -> IngestResult:
     return mail_process(inbound=inbound, actor=actor)
 
 
-def mail_process(*, inbound: InboundMail, actor: User | None = None) -> IngestResult:
-    """Make the stored message a ticket or a message; on any failure, quarantine it with the reason."""
+def mail_process(
+    *, inbound: InboundMail, actor: User | None = None, raw: bytes | None = None
+) -> IngestResult:
+    """Make the stored message a ticket or a message; on any failure, quarantine it with the reason.
+
+    `raw` is the message's bytes when the caller has them (it just stored them): they are not read back.
+    """
     started = time.monotonic()
     try:
         with transaction.atomic():
-            row = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+            rows = InboundMail.objects.select_for_update()
+            row = (rows.defer("raw") if raw is not None else rows).get(pk=inbound.pk)
             if row.outcome not in (Outcome.QUARANTINED, Outcome.RECEIVED):
                 return _result(row)  # processed meanwhile by another worker
-            result = _process(row, started)
+            result = _process(row, started, bytes(row.raw) if raw is None else raw)
             _finish(row, result, actor)
             return result
     except _Quarantine as stop:
@@ -148,9 +168,8 @@ def mail_process(*, inbound: InboundMail, actor: User | None = None) -> IngestRe
         return _quarantine(inbound, "error", f"{type(exc).__name__}: {exc}", actor)
 
 
-def _process(row: InboundMail, started: float) -> IngestResult:
+def _process(row: InboundMail, started: float, raw: bytes) -> IngestResult:
     options = options_cached()
-    raw = bytes(row.raw)
     if len(raw) > options.mail_max_size_mb * 1024 * 1024:
         raise _Quarantine("too_large", f"{len(raw)} bytes")
     try:

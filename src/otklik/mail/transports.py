@@ -19,7 +19,7 @@ from django.db import transaction
 
 from otklik.core import clock
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
-from otklik.mail.services import mail_process
+from otklik.mail.services import commit_without_waiting, mail_process
 
 log = logging.getLogger(__name__)
 TIMEOUT = 60  # seconds a server may stay silent before the poll gives up (and tries again next time)
@@ -55,6 +55,7 @@ def mailbox_poll(mailbox: Mailbox, *, limit: int | None = None) -> PollReport:
 def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, cursor: dict) -> None:
     """Store the message and move the cursor in one transaction, then process it."""
     with transaction.atomic():
+        commit_without_waiting()  # the cursor moves in this transaction: see its docstring
         inbound = InboundMail.objects.create(
             mailbox=mailbox, source=source, raw=raw, size=len(raw), received_at=clock.now()
         )
@@ -66,7 +67,7 @@ def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, curs
         if "uidl" in cursor:
             PopSeen.objects.create(mailbox=mailbox, uidl=cursor["uidl"])
     report.fetched += 1
-    result = mail_process(inbound=inbound)
+    result = mail_process(inbound=inbound, raw=raw)
     report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
 
 

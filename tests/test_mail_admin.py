@@ -114,3 +114,40 @@ def test_inbound_pages_are_for_support_admins_only(cast):
     for who in (cast.staff, cast.client):
         response = logged_in(who).get(INBOUND)
         assert response.status_code in (302, 403)
+
+
+# -- the original e-mail from the ticket page -------------------------------------------------------------------
+def test_staff_ticket_page_links_each_mail_message_to_its_original(cast):
+    from otklik.tickets.models import Ticket
+
+    raw = mail(subject="Оригинал")
+    ticket = Ticket.objects.get(pk=mail_ingest(raw).ticket)
+    first = ticket.messages.get(number=1)
+    staff = logged_in(cast.admin)
+    page = staff.get(reverse("tickets:staff_detail", kwargs={"ticket_id": ticket.pk})).content.decode()
+    link = reverse("mail:message_original", kwargs={"message_id": first.pk})
+    assert link in page and "original e-mail" in page
+
+    download = staff.get(link)
+
+    assert download.status_code == 200 and download.content == raw
+    assert (
+        download["Content-Disposition"].startswith("attachment")
+        and download["X-Content-Type-Options"] == "nosniff"
+    )
+
+
+def test_message_original_hidden_from_clients_and_from_messages_not_from_mail(cast, make_ticket):
+    from otklik.tickets.models import Ticket
+
+    ticket = Ticket.objects.get(pk=mail_ingest(mail(sender=cast.client.email)).ticket)
+    first = ticket.messages.get(number=1)
+    link = reverse("mail:message_original", kwargs={"message_id": first.pk})
+    assert logged_in(cast.client).get(link).status_code == 404  # even the author: originals are support's
+    web_message = make_ticket().messages.get(number=1)
+    not_mail = reverse("mail:message_original", kwargs={"message_id": web_message.pk})
+    assert logged_in(cast.admin).get(not_mail).status_code == 404
+    assert (
+        logged_in(cast.admin).get(reverse("mail:message_original", kwargs={"message_id": 999999})).status_code
+        == 404
+    )

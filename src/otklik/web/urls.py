@@ -6,4 +6,5 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("otklik.accounts.urls")),
     path("", include("otklik.tickets.urls")),
+    path("", include("otklik.mail.urls")),
 ]

@@ -27,6 +27,7 @@ from bench.create_http import (
     post_tickets,
     recreate_database,
 )
+from otklik.core.management.commands.start import server_command
 
 DATABASE = "otklik_bench_bare"
 
@@ -81,19 +82,15 @@ def _create_table(env: dict[str, str]) -> None:
 
 def _measure(env: dict[str, str], workers: int, threads: int, concurrency: int, requests: int) -> Run:
     port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "granian",
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    command += ["--workers", str(workers), "--no-ws", "--blocking-threads", str(threads)]
-    command += ["--backpressure", str(threads), "--no-access-log", "bench.bare_app:application"]
+    # The same command line as `otklik start` (bounded threads and backpressure), serving the bare app.
+    command = server_command(
+        host="127.0.0.1",
+        port=port,
+        workers=workers,
+        threads=threads,
+        access_log=False,
+        app="bench.bare_app:application",
+    )
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         _wait_listening(port)

@@ -102,8 +102,15 @@ def safe_name(name: str) -> str:
     return (name or "file")[:200]
 
 
-def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> list[CheckedUpload]:
-    """Check every (name, file) pair by content and size; raise ValidationFailed naming each bad file."""
+def check_uploads(
+    files: list[tuple[str, BinaryIO]], limits: UploadLimits, *, any_type: bool = False
+) -> list[CheckedUpload]:
+    """Check every (name, file) pair by content and size; raise ValidationFailed naming each bad file.
+
+    With `any_type` (a mail's attachments, F-15) every type is kept: one the web form would refuse (Word
+    files, winmail.dat, attached messages) is stored as an opaque download, which the download answer
+    forbids sniffing and running; empty parts carry nothing to keep and are left out.
+    """
     problems: list[str] = []
     checked: list[CheckedUpload] = []
     total = 0
@@ -120,7 +127,8 @@ def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> li
         fileobj.seek(0)
         total += size
         if size == 0:
-            problems.append(_("%(name)s: the file is empty.") % {"name": name})
+            if not any_type:
+                problems.append(_("%(name)s: the file is empty.") % {"name": name})
             continue
         if size > limits.per_file:
             problems.append(
@@ -129,6 +137,9 @@ def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> li
             )
             continue
         kind = sniff(head)
+        if (kind is None or kind.kind not in ALLOWED_KINDS) and any_type:
+            checked.append(CheckedUpload(name, size, OPAQUE_TYPE, digest.hexdigest(), fileobj))
+            continue
         if kind is None or kind.kind not in ALLOWED_KINDS:
             if kind is not None and kind.kind == "bmp":
                 problems.append(
@@ -148,46 +159,6 @@ def check_uploads(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> li
                 )
             continue
         checked.append(CheckedUpload(name, size, kind.content_type, digest.hexdigest(), fileobj))
-    if total > limits.per_message and not problems:
-        problems.append(
-            _("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)}
-        )
-    if problems:
-        raise ValidationFailed(" ".join(problems), field="files", errors={"files": problems})
-    return checked
-
-
-def check_mail_files(files: list[tuple[str, BinaryIO]], limits: UploadLimits) -> list[CheckedUpload]:
-    """Check a mail's attachments: every type is kept (F-15), only size limits refuse.
-
-    A type the web form would refuse (Word files, winmail.dat, attached messages) is stored as an opaque
-    download (application/octet-stream): the download answer forbids sniffing and running it anyway.
-    Empty parts carry nothing to keep and are left out.
-    """
-    checked: list[CheckedUpload] = []
-    problems: list[str] = []
-    total = 0
-    for raw_name, fileobj in files:
-        name = safe_name(raw_name)
-        fileobj.seek(0)
-        head = fileobj.read(HEAD_SIZE)
-        fileobj.seek(0)
-        data = fileobj.read()
-        fileobj.seek(0)
-        if not data:
-            continue
-        total += len(data)
-        if len(data) > limits.per_file:
-            problems.append(
-                _("%(name)s: the file is larger than %(limit)s MB.")
-                % {"name": name, "limit": _mb(limits.per_file)}
-            )
-            continue
-        kind = sniff(head)
-        content_type = kind.content_type if kind is not None and kind.kind in ALLOWED_KINDS else OPAQUE_TYPE
-        checked.append(
-            CheckedUpload(name, len(data), content_type, hashlib.sha256(data).hexdigest(), fileobj)
-        )
     if total > limits.per_message and not problems:
         problems.append(
             _("The files together are larger than %(limit)s MB.") % {"limit": _mb(limits.per_message)}

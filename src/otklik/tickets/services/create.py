@@ -165,8 +165,15 @@ def ticket_create(
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
     else:
         auto_close_days = None
-    check_files = file_checks.check_mail_files if accept_any_file_type else file_checks.check_uploads
-    checked_files = collect(check_files, [(f.name, f.fileobj) for f in files], upload_limits(policy)) or []
+    checked_files = (
+        collect(
+            lambda named: file_checks.check_uploads(
+                named, upload_limits(policy), any_type=accept_any_file_type
+            ),
+            [(f.name, f.fileobj) for f in files],
+        )
+        or []
+    )
     # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
     choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)

@@ -108,8 +108,9 @@ def message_post(
         if author is None or not TicketPolicy(author).can_view(ticket):
             errors["on_behalf_of"] = [_("Choose a valid value.")]
     try:
-        check_files = file_checks.check_mail_files if accept_any_file_type else file_checks.check_uploads
-        checked = check_files([(f.name, f.fileobj) for f in files], upload_limits(policy))
+        checked = file_checks.check_uploads(
+            [(f.name, f.fileobj) for f in files], upload_limits(policy), any_type=accept_any_file_type
+        )
     except ValidationFailed as exc:
         errors.update(exc.errors)
         checked = []

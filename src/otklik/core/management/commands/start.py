@@ -56,7 +56,15 @@ def _die_with_parent_hook():
     return hook
 
 
-def server_command(*, host: str, port: int, workers: int, threads: int, access_log: bool) -> list[str]:
+def server_command(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    access_log: bool,
+    app: str = "otklik.wsgi:application",
+) -> list[str]:
     """Return the granian command line serving Otklik's WSGI application.
 
     Each worker runs `threads` request threads and admits as many requests at once (backpressure), so
@@ -79,7 +87,7 @@ def server_command(*, host: str, port: int, workers: int, threads: int, access_l
     ]
     command += ["--blocking-threads", str(threads), "--backpressure", str(threads)]
     command.append("--access-log" if access_log else "--no-access-log")
-    command.append("otklik.wsgi:application")
+    command.append(app)
     return command
 
 

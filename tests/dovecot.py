@@ -4,10 +4,16 @@
         server.append("support", b"Subject: hi\\r\\n\\r\\nbody\\r\\n")
         imaplib.IMAP4(server.host, server.imap_port).login("support", "secret")
 
-Each `Dovecot` is a private instance (`dovecot -F -c <config>`) with a throwaway configuration, plain TCP
-on 127.0.0.1 and two free ports, Maildir mailboxes and PLAIN passwords; it is stopped and its directory
-removed on exit. Nothing is downloaded: the Debian packages dovecot-imapd and dovecot-pop3d must be
-installed.
+Each `Dovecot` is a private instance (`dovecot -F -c <config>`) with a throwaway configuration, Maildir
+mailboxes and PLAIN passwords, on 127.0.0.1 and four free ports: `imap_port` and `pop3_port` (plain TCP,
+STARTTLS offered, plain-text login allowed) and `imaps_port` and `pop3s_port` (TLS from the first byte).
+It is stopped and its directory removed on exit. Nothing is downloaded: the Debian packages
+dovecot-imapd and dovecot-pop3d must be installed, and the `openssl` command.
+
+TLS: at start tests/certs.py makes a throwaway CA (`ca_file`, a PEM file) and a server certificate it
+signed for 127.0.0.1 (IP) and localhost (DNS). A client trusts the server through that CA only:
+
+    imaplib.IMAP4_SSL(server.host, server.imaps_port, ssl_context=server.ssl_context())
 
 In a test module, import the fixtures (pytest picks up fixtures imported into a test module):
 
@@ -26,7 +32,8 @@ Running as root: Dovecot refuses to run login processes as root ("This process m
 root") and refuses mail processes with UID 0 ("userdb returned 0 as uid", whatever first_valid_uid
 says). As root the master and the internal services run as root, while login and mail processes run
 as the unprivileged `nobody` user, which owns the mailboxes. Not as root, everything runs as the
-current user.
+current user. The server's private key stays readable by the current user only: Dovecot's config process
+(running as that user) reads the `<file` settings and hands them to the login processes.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ import selectors
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -56,10 +64,12 @@ from typing import NamedTuple
 
 import pytest
 
+from tests.certs import OPENSSL_BINARY, CertificateError, make_certificates
+
 DOVECOT_BINARY = "/usr/sbin/dovecot"
 # The protocol binaries come from separate packages: dovecot-core alone starts but serves nothing.
 DOVECOT_PROTOCOL_BINARIES = ("/usr/lib/dovecot/imap", "/usr/lib/dovecot/pop3")
-INSTALL_HINT = "apt-get install dovecot-imapd dovecot-pop3d"
+INSTALL_HINT = "apt-get install dovecot-imapd dovecot-pop3d openssl"
 
 DEFAULT_USERS = {"support": "support-pass"}
 START_TIMEOUT = 15.0
@@ -82,6 +92,8 @@ class MailAccount(NamedTuple):
 def dovecot_missing() -> str | None:
     """Return why Dovecot cannot run here, or None when it is installed."""
     missing = [path for path in (DOVECOT_BINARY, *DOVECOT_PROTOCOL_BINARIES) if not os.path.exists(path)]
+    if shutil.which(OPENSSL_BINARY) is None:
+        missing.append(OPENSSL_BINARY)
     if missing:
         return f"Dovecot is not installed (missing {', '.join(missing)}); run: {INSTALL_HINT}"
     return None
@@ -99,7 +111,7 @@ class DovecotError(RuntimeError):
 
 
 class Dovecot:
-    """A private Dovecot instance serving IMAP and POP3 on 127.0.0.1; a context manager."""
+    """A private Dovecot instance serving IMAP and POP3, plain and over TLS, on 127.0.0.1; a context manager."""
 
     host = "127.0.0.1"
 
@@ -110,7 +122,10 @@ class Dovecot:
         self.start_timeout = start_timeout
         self.imap_port = 0
         self.pop3_port = 0
+        self.imaps_port = 0
+        self.pop3s_port = 0
         self.directory: Path | None = None
+        self.ca_file: Path | None = None  # the throwaway CA that signed the server's certificate
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.Lock()
         self._serial = 0
@@ -118,7 +133,7 @@ class Dovecot:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def start(self) -> Dovecot:
-        """Start Dovecot and wait until both ports greet; raise DovecotError with the log's tail if not."""
+        """Start Dovecot and wait until all four ports greet; raise DovecotError with the log's tail if not."""
         reason = dovecot_missing()
         if reason:
             raise DovecotError(reason)
@@ -133,10 +148,14 @@ class Dovecot:
             os.chown(home, self._mail_uid, self._mail_gid)
             for name, password in self.users.items():
                 self._write_account(name, password)
+            try:
+                self.ca_file = make_certificates(self.directory / "tls").ca
+            except CertificateError as error:
+                raise DovecotError(str(error)) from error
             last_error = ""
             # A free port can be taken between the probe and Dovecot's bind: retry with new ports.
             for _attempt in range(3):
-                self.imap_port, self.pop3_port = _two_free_ports(self.host)
+                self.imap_port, self.pop3_port, self.imaps_port, self.pop3s_port = _free_ports(self.host, 4)
                 self._write_config()
                 error = self._launch_and_wait()
                 if error is None:
@@ -156,6 +175,7 @@ class Dovecot:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
+            self.ca_file = None
 
     def __enter__(self) -> Dovecot:
         return self.start()
@@ -180,6 +200,30 @@ class Dovecot:
                 if text:
                     parts.append(f"--- {path.name} ---\n" + "\n".join(text.splitlines()[-lines:]))
         return "\n".join(parts) or "(Dovecot wrote no log)"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Return a client context that trusts this server's CA only and checks the host name."""
+        if self.ca_file is None:
+            raise DovecotError("Dovecot is not started")
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def logins(self, user: str, *, count: int = 1, timeout: float = 5.0) -> list[str]:
+        """Return the log lines of `user`'s successful logins, waiting up to `timeout` until there are `count`.
+
+        Dovecot writes its log through a separate process, a moment after the client is logged in. A
+        line ends with the connection's security: ", TLS, session=..." over TLS or STARTTLS, ", secured,
+        session=..." over plain TCP from 127.0.0.1.
+        """
+        marker = f"Login: user=<{user}>,"
+        deadline = time.monotonic() + timeout
+        while True:
+            text = ""
+            with contextlib.suppress(OSError):
+                text = self.log_path.read_text(errors="replace")
+            lines = [line for line in text.splitlines() if marker in line]
+            if len(lines) >= count or time.monotonic() >= deadline:
+                return lines
+            time.sleep(0.05)
 
     # -- accounts --------------------------------------------------------------------------------------------
     def add_user(self, user: str, password: str) -> MailAccount:
@@ -321,7 +365,12 @@ class Dovecot:
             f"instance_name = otklik-{self.imap_port}",
             f"log_path = {root}/dovecot.log",
             f"info_log_path = {root}/dovecot.log",
-            "ssl = no",
+            # STARTTLS on the plain ports, TLS on imaps/pop3s. Not "required": the plain tests log in
+            # without TLS, which disable_plaintext_auth = no allows (auth_allow_cleartext in 2.4).
+            "ssl = yes",
+            f"ssl_cert = <{root}/tls/server.pem",
+            f"ssl_key = <{root}/tls/server.key",
+            "ssl_min_protocol = TLSv1.2",
             "disable_plaintext_auth = no",
             "auth_mechanisms = plain login",
             "protocols = imap pop3",
@@ -346,9 +395,10 @@ class Dovecot:
             f"    address = {self.host}",
             f"    port = {self.imap_port}",
             "  }",
-            # Port 0 disables the implicit-TLS listener: two instances would both try 127.0.0.1:993.
+            # On a free port: the default 993 would be taken by the second instance, or the system's.
             "  inet_listener imaps {",
-            "    port = 0",
+            f"    address = {self.host}",
+            f"    port = {self.imaps_port}",
             "  }",
             "}",
             "service pop3-login {",
@@ -357,7 +407,8 @@ class Dovecot:
             f"    port = {self.pop3_port}",
             "  }",
             "  inet_listener pop3s {",
-            "    port = 0",
+            f"    address = {self.host}",
+            f"    port = {self.pop3s_port}",
             "  }",
             "}",
             # ... and leaves no penalty behind: without this socket, auth turns the per-IP penalty off,
@@ -384,7 +435,7 @@ class Dovecot:
         (root / "dovecot.conf").write_text("\n".join(lines) + "\n")
 
     def _launch_and_wait(self) -> str | None:
-        """Start the master process; return None once both ports greet, else what went wrong."""
+        """Start the master process; return None once all four ports greet, else what went wrong."""
         root = self._dir
         for name in ("dovecot.log", "dovecot.stderr"):
             (root / name).unlink(missing_ok=True)
@@ -400,14 +451,20 @@ class Dovecot:
                 preexec_fn=_parent_death_signal(),
             )
         deadline = time.monotonic() + self.start_timeout
-        ready = {self.imap_port: False, self.pop3_port: False}
-        greetings = {self.imap_port: b"* OK", self.pop3_port: b"+OK"}
+        greetings = {
+            self.imap_port: (b"* OK", None),
+            self.pop3_port: (b"+OK", None),
+            # The TLS ports greet only after a handshake, which also proves the certificate is served.
+            self.imaps_port: (b"* OK", self.ssl_context()),
+            self.pop3s_port: (b"+OK", self.ssl_context()),
+        }
+        ready = dict.fromkeys(greetings, False)
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 return f"dovecot exited with code {self._process.returncode}\n{self.log_tail()}"
             for port, greeted in ready.items():
                 if not greeted:
-                    ready[port] = _greets(self.host, port, greetings[port])
+                    ready[port] = _greets(self.host, port, *greetings[port])
             if all(ready.values()):
                 return None
             time.sleep(0.1)
@@ -575,19 +632,22 @@ def _mail_owner() -> tuple[int, int]:
     return nobody.pw_uid, nobody.pw_gid
 
 
-def _two_free_ports(host: str) -> tuple[int, int]:
+def _free_ports(host: str, count: int) -> tuple[int, ...]:
     while True:
-        first, second = free_port(host), free_port(host)
-        if first != second:
-            return first, second
+        ports = tuple(free_port(host) for _ in range(count))
+        if len(set(ports)) == count:
+            return ports
 
 
-def _greets(host: str, port: int, greeting: bytes) -> bool:
-    """Return whether a server on the port answers a new connection with `greeting`."""
+def _greets(host: str, port: int, greeting: bytes, context: ssl.SSLContext | None = None) -> bool:
+    """Return whether a server on the port answers a new connection (over TLS with `context`) with `greeting`."""
     try:
         with socket.create_connection((host, port), timeout=2) as sock:
-            return sock.recv(64).startswith(greeting)
-    except OSError:
+            if context is None:
+                return sock.recv(64).startswith(greeting)
+            with context.wrap_socket(sock, server_hostname=host) as tls:
+                return tls.recv(64).startswith(greeting)
+    except OSError:  # ssl.SSLError included: not listening yet, or serving no certificate
         return False
 
 

@@ -9,6 +9,14 @@
 `refuse_first` answers that many DATA commands with "451 4.3.0" (a temporary failure, the sender should
 retry); `delay` makes every accepted message take that long, so a test can kill a sender mid-delivery.
 Accepted mail is recorded when the server answers "250", whether or not the sender lives to read it.
+
+TLS, with a certificate from tests/certs.py (the client must trust its CA, see `configure`):
+
+    SmtpSink(tls="starttls", certificates=certs)  # STARTTLS offered, and required before MAIL FROM
+    SmtpSink(tls="smtps", certificates=certs)     # TLS from the first byte
+
+Each received message tells the TLS version it came over (`tls`, "" for plain text) and the common name
+of the client's certificate, if the client sent one signed by the same CA (`client_certificate`).
 The `smtp_sink` fixture below can be imported into a conftest to share one sink per test.
 """
 
@@ -18,15 +26,19 @@ import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Literal
 
 import pytest
 from aiosmtpd.controller import Controller
+
+from tests.certs import Certificates
 
 REFUSAL = "451 4.3.0 Sink says: try again later"
 
@@ -40,6 +52,8 @@ class Received:
     data: bytes
     message_id: str
     peer: tuple = ()  # the client's address: one per SMTP connection
+    tls: str = ""  # the TLS version of the connection ("TLSv1.3"), "" when it was plain text
+    client_certificate: str = ""  # the common name in the client's certificate, if it sent one
 
     @property
     def message(self) -> EmailMessage:
@@ -58,6 +72,7 @@ class _Handler:
             await asyncio.sleep(self.sink.delay)
         data = bytes(envelope.original_content or envelope.content)
         headers = email.message_from_bytes(data.split(b"\r\n\r\n", 1)[0], policy=email.policy.default)
+        tls, client_certificate = _tls_of(server)
         self.sink._record(
             Received(
                 mail_from=envelope.mail_from,
@@ -65,16 +80,40 @@ class _Handler:
                 data=data,
                 message_id=str(headers["Message-ID"] or "").strip(),
                 peer=tuple(session.peer or ()),
+                tls=tls,
+                client_certificate=client_certificate,
             )
         )
         return "250 2.0.0 Message accepted for delivery"
 
 
+def _tls_of(server) -> tuple[str, str]:
+    """Return the TLS version of the connection ("" if plain) and the client certificate's common name."""
+    # The transport is the TLS one after STARTTLS as well as with TLS from the first byte.
+    tls = server.transport.get_extra_info("ssl_object") if server.transport else None
+    if tls is None:
+        return "", ""
+    subject = dict(field for part in (tls.getpeercert() or {}).get("subject", ()) for field in part)
+    return tls.version() or "", subject.get("commonName", "")
+
+
 class SmtpSink:
     """An aiosmtpd server in a background thread that records accepted messages."""
 
-    def __init__(self, *, refuse_first: int = 0, delay: float = 0.0, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        *,
+        refuse_first: int = 0,
+        delay: float = 0.0,
+        host: str = "127.0.0.1",
+        tls: Literal["", "starttls", "smtps"] = "",
+        certificates: Certificates | None = None,
+    ) -> None:
+        if tls not in ("", "starttls", "smtps") or bool(tls) != (certificates is not None):
+            raise ValueError("tls='starttls' or tls='smtps' needs certificates; without tls, none")
         self.host = host
+        self.tls = tls
+        self.certificates = certificates
         self.port = 0
         self.delay = delay
         self.refused = 0
@@ -90,7 +129,9 @@ class SmtpSink:
         last_error: Exception | None = None
         for _attempt in range(5):
             port = free_port(self.host)
-            controller = Controller(_Handler(self), hostname=self.host, port=port, ready_timeout=10)
+            controller = Controller(
+                _Handler(self), hostname=self.host, port=port, ready_timeout=10, **self._tls_options()
+            )
             try:
                 controller.start()
             except Exception as exc:  # the port was taken meanwhile: try another one
@@ -99,6 +140,18 @@ class SmtpSink:
             self._controller, self.port = controller, port
             return self
         raise RuntimeError(f"the SMTP sink could not listen on {self.host}: {last_error}")
+
+    def _tls_options(self) -> dict:
+        if not self.tls:
+            return {}
+        assert self.certificates is not None
+        context = self.certificates.server_context()
+        # Ask for a client certificate without requiring one, and check it against the same CA.
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(self.certificates.ca)
+        if self.tls == "smtps":
+            return {"ssl_context": context}
+        return {"tls_context": context, "require_starttls": True}
 
     def stop(self) -> None:
         if self._controller is not None:
@@ -115,17 +168,23 @@ class SmtpSink:
     @property
     def url(self) -> str:
         """The OTKLIK_SMTP_URL of this sink, for a child process."""
-        return f"smtp://{self.host}:{self.port}"
+        if self.tls == "smtps":
+            return f"smtps://{self.host}:{self.port}"
+        return f"smtp://{self.host}:{self.port}" + ("?starttls=1" if self.tls else "")
 
     def configure(self, settings) -> None:
-        """Point Django's SMTP backend at the sink (`settings`: pytest-django's fixture)."""
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        """Point Otklik's SMTP backend at the sink (`settings`: pytest-django's fixture).
+
+        With TLS, the client still has to trust the sink's CA: settings.MAIL_TLS_CA_FILE, left to the test.
+        """
+        settings.EMAIL_BACKEND = "otklik.notifications.smtp.EmailBackend"
         settings.EMAIL_HOST = self.host
         settings.EMAIL_PORT = self.port
         settings.EMAIL_HOST_USER = ""
         settings.EMAIL_HOST_PASSWORD = ""
-        settings.EMAIL_USE_TLS = False
-        settings.EMAIL_USE_SSL = False
+        settings.EMAIL_USE_TLS = self.tls == "starttls"
+        settings.EMAIL_USE_SSL = self.tls == "smtps"
+        settings.EMAIL_SSL_CERTFILE = settings.EMAIL_SSL_KEYFILE = None
         settings.EMAIL_TIMEOUT = 10
 
     def refuse_next(self, count: int) -> None:

@@ -12,6 +12,7 @@ import imaplib
 import poplib
 import re
 import socket
+import ssl
 import time
 
 import pytest
@@ -245,3 +246,37 @@ def test_dovecot_custom_users_served_and_everything_removed_on_exit():
     assert not server.running
     with pytest.raises(OSError):
         socket.create_connection((server.host, port), timeout=5).close()
+
+
+def test_tls_ports_and_starttls_served_with_a_certificate_from_the_fixture_ca(dovecot_server, mailbox_user):
+    context = dovecot_server.ssl_context()
+    imaps = imaplib.IMAP4_SSL(
+        dovecot_server.host, dovecot_server.imaps_port, ssl_context=context, timeout=TIMEOUT
+    )
+    imaps.login(mailbox_user.user, mailbox_user.password)
+    imaps.logout()
+    pop3s = poplib.POP3_SSL(dovecot_server.host, dovecot_server.pop3s_port, context=context, timeout=TIMEOUT)
+    pop3s.user(mailbox_user.user)
+    pop3s.pass_(mailbox_user.password)
+    pop3s.quit()
+    imap = imaplib.IMAP4("localhost", dovecot_server.imap_port, timeout=TIMEOUT)  # the certificate's DNS name
+    imap.starttls(context)
+    imap.login(mailbox_user.user, mailbox_user.password)
+    imap.logout()
+    pop3 = poplib.POP3(dovecot_server.host, dovecot_server.pop3_port, timeout=TIMEOUT)
+    pop3.stls(context)
+    pop3.user(mailbox_user.user)
+    pop3.pass_(mailbox_user.password)
+    pop3.quit()
+
+    logins = dovecot_server.logins(mailbox_user.user, count=4)
+    assert len(logins) == 4 and all(", TLS, " in line for line in logins), logins
+    assert dovecot_server.ca_file is not None and dovecot_server.ca_file.is_file()
+    # Signed by the fixture's own CA: a client trusting only the system's CAs refuses the server.
+    with pytest.raises(ssl.SSLCertVerificationError):
+        imaplib.IMAP4_SSL(
+            dovecot_server.host,
+            dovecot_server.imaps_port,
+            ssl_context=ssl.create_default_context(),
+            timeout=TIMEOUT,
+        )

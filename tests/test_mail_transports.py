@@ -15,14 +15,16 @@ from tests.test_mail_ingest import mail
 pytestmark = pytest.mark.django_db
 
 
-def box(server, account, protocol: str, *, port: int | None = None, **rule) -> Mailbox:
+def box(
+    server, account, protocol: str, *, port: int | None = None, security: str = Mailbox.Security.PLAIN, **rule
+) -> Mailbox:
     return Mailbox.objects.create(
         code=f"{protocol}-{account.user}"[:50],
         name=account.user,
         protocol=protocol,
         host=server.host,
         port=port or (server.imap_port if protocol == "imap" else server.pop3_port),
-        security=Mailbox.Security.PLAIN,
+        security=security,
         username=account.user,
         password=account.password,
         **rule,

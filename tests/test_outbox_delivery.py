@@ -37,7 +37,7 @@ SETTINGS_FILE = Path(django_settings.BASE_DIR) / "settings.py"
 
 @pytest.fixture
 def sink(settings):
-    """A real SMTP server, with Django's SMTP backend pointed at it."""
+    """A real SMTP server, with the SMTP backend pointed at it."""
     with SmtpSink() as server:
         server.configure(settings)
         yield server
@@ -445,7 +445,7 @@ def _settings_with(monkeypatch, tmp_path, smtp_url: str | None) -> dict:
     return runpy.run_path(str(SETTINGS_FILE))
 
 
-SMTP = "django.core.mail.backends.smtp.EmailBackend"
+SMTP = "otklik.notifications.smtp.EmailBackend"
 
 
 @pytest.mark.parametrize(

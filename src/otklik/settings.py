@@ -173,7 +173,8 @@ if SMTP_URL:
     if _smtp.scheme not in ("smtp", "smtps"):
         raise ValueError(f"OTKLIK_SMTP_URL must start with smtp:// or smtps://, not {_smtp.scheme}://")
     _query = {k: v[-1] for k, v in parse_qs(_smtp.query).items()}
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    # Django's SMTP backend, verifying TLS against the system's CAs and OTKLIK_MAIL_CA_FILE.
+    EMAIL_BACKEND = "otklik.notifications.smtp.EmailBackend"
     EMAIL_HOST = _smtp.hostname or "localhost"
     EMAIL_USE_SSL = _smtp.scheme == "smtps"
     EMAIL_USE_TLS = not EMAIL_USE_SSL and _query.get("starttls", "0").lower() in ("1", "true", "yes", "on")
@@ -184,6 +185,9 @@ if SMTP_URL:
 else:
     EMAIL_BACKEND = os.environ.get("OTKLIK_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("OTKLIK_FROM_EMAIL", "support@otklik.localhost")
+# Mail over TLS or STARTTLS (IMAP and POP3 in, SMTP out) always verifies the server's certificate and name.
+# A PEM file of CA certificates (a company's private CA) trusted in addition to the system's; empty: none.
+MAIL_TLS_CA_FILE = os.environ.get("OTKLIK_MAIL_CA_FILE", "")
 # Links in mail point here; the name signs the mail.
 OTKLIK_SITE_URL = os.environ.get("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
 OTKLIK_SITE_NAME = os.environ.get("OTKLIK_SITE_NAME", "Otklik")

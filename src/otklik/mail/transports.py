@@ -11,13 +11,13 @@ import imaplib
 import logging
 import poplib
 import re
-import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
 
 from otklik.core import clock
+from otklik.core.tls import mail_tls_context
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
 from otklik.mail.services import commit_without_waiting, mail_process
 
@@ -75,13 +75,11 @@ def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, curs
 def _imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
     port = mailbox.port or (993 if mailbox.security == Mailbox.Security.TLS else 143)
     if mailbox.security == Mailbox.Security.TLS:
-        conn = imaplib.IMAP4_SSL(
-            mailbox.host, port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
-        )
+        conn = imaplib.IMAP4_SSL(mailbox.host, port, ssl_context=mail_tls_context(), timeout=TIMEOUT)
     else:
         conn = imaplib.IMAP4(mailbox.host, port, timeout=TIMEOUT)
         if mailbox.security == Mailbox.Security.STARTTLS:
-            conn.starttls(ssl.create_default_context())
+            conn.starttls(mail_tls_context())
     conn.login(mailbox.username, mailbox.password)
     return conn
 
@@ -143,11 +141,11 @@ def _imap_fetch(conn: imaplib.IMAP4, uid: int) -> bytes | None:
 def _pop3_connect(mailbox: Mailbox) -> poplib.POP3:
     port = mailbox.port or (995 if mailbox.security == Mailbox.Security.TLS else 110)
     if mailbox.security == Mailbox.Security.TLS:
-        conn = poplib.POP3_SSL(mailbox.host, port, context=ssl.create_default_context(), timeout=TIMEOUT)
+        conn = poplib.POP3_SSL(mailbox.host, port, context=mail_tls_context(), timeout=TIMEOUT)
     else:
         conn = poplib.POP3(mailbox.host, port, timeout=TIMEOUT)
         if mailbox.security == Mailbox.Security.STARTTLS:
-            conn.stls(ssl.create_default_context())
+            conn.stls(mail_tls_context())
     conn.user(mailbox.username)
     conn.pass_(mailbox.password)
     return conn

@@ -35,8 +35,12 @@ class IngestHandler:
         try:
             result = await loop.run_in_executor(None, self._ingest, raw, f"smtp from {peer}")
         except DatabaseError:
-            return "451 4.3.0 Cannot store the message now, try again later"
-        return f"250 2.0.0 Accepted as #{result.inbound} ({result.outcome})"
+            reply = "451 4.3.0 Cannot store the message now, try again later"
+        else:
+            reply = f"250 2.0.0 Accepted as #{result.inbound} ({result.outcome})"
+        if isinstance(server, LMTP):  # RFC 2033: one reply per recipient, or the client waits for the rest
+            return "\r\n".join([reply] * len(envelope.rcpt_tos))
+        return reply
 
     def _ingest(self, raw: bytes, source: str):
         close_old_connections()
@@ -75,19 +79,36 @@ class Command(BaseCommand):
             data_size_limit=limit,
             ready_timeout=30,
         )
-        controller.start()
-        protocol = "LMTP" if options["lmtp"] else "SMTP"
-        self.stdout.write(f"otklik smtpd: {protocol} on {options['host']}:{options['port']}", ending="\n")
-        self.stdout.flush()
-        stopped = {"flag": False}  # the controller serves from its own thread; this one waits for a signal
-
-        def finish(*_args) -> None:
-            stopped["flag"] = True
-
-        signal.signal(signal.SIGTERM, finish)
-        signal.signal(signal.SIGINT, finish)
+        # Block the stop signals before any thread starts (threads inherit the mask): one that arrives
+        # while starting up, or between two looks at a flag, waits for sigwait below instead of being lost.
+        stop_signals = {signal.SIGTERM, signal.SIGINT}
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         try:
-            while not stopped["flag"]:
-                signal.pause()
+            controller.start()
+            try:
+                protocol = "LMTP" if options["lmtp"] else "SMTP"
+                self.stdout.write(
+                    f"otklik smtpd: {protocol} on {options['host']}:{options['port']}", ending="\n"
+                )
+                self.stdout.flush()
+                signal.sigwait(stop_signals)  # the controller serves from its own thread
+            finally:
+                _stop(controller)
         finally:
-            controller.stop()
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+
+
+def _stop(controller: Controller) -> None:
+    """End the client sessions on the loop, then the loop (a task it leaves pending is reported on stderr)."""
+    try:
+        asyncio.run_coroutine_threadsafe(_end_sessions(), controller.loop).result(timeout=10)
+    finally:
+        controller.stop()
+
+
+async def _end_sessions() -> None:
+    """Cancel the client sessions and wait until they are over (a message being stored is still stored)."""
+    sessions = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in sessions:
+        task.cancel()
+    await asyncio.gather(*sessions, return_exceptions=True)

@@ -137,7 +137,7 @@ def _child_in_process(argv: list[str]) -> int:
     messages = []
     tickets: list[tuple[int, int]] = []  # (ticket, the message number that opened it)
     outcomes: Counter[str] = Counter()
-    began = time.perf_counter()
+    seconds = 0.0  # inside mail_ingest only: writing the synthetic mail is the sender's work, not ours
     for n in range(count):
         if tickets and n % 3 == 2:
             ticket, opener = tickets[n % len(tickets)]
@@ -145,11 +145,12 @@ def _child_in_process(argv: list[str]) -> int:
         else:
             raw = synthetic_mail(n)
         messages.append(len(raw))
+        began = time.perf_counter()
         result = mail_ingest(raw, source="bench")
+        seconds += time.perf_counter() - began
         outcomes[result.outcome] += 1
         if result.outcome == "created":
             tickets.append((result.ticket, n))
-    seconds = time.perf_counter() - began
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps({"rate": count / seconds, "seconds": seconds, "rss_mb": rss, "outcomes": dict(outcomes)})

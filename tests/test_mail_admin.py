@@ -151,3 +151,45 @@ def test_message_original_hidden_from_clients_and_from_messages_not_from_mail(ca
         logged_in(cast.admin).get(reverse("mail:message_original", kwargs={"message_id": 999999})).status_code
         == 404
     )
+
+
+# -- the quoted history, folded ----------------------------------------------------------------------------------
+QUOTING_REPLY = (
+    "Спасибо, теперь работает.\n\n"
+    "23.11.2026, 10:15, Поддержка <support@otklik.localhost> пишет:\n"
+    "> Очистите, пожалуйста, кэш браузера.\n"
+    "> С уважением, поддержка\n"
+)
+
+
+def test_mail_quoted_history_is_kept_folded_for_staff_and_not_shown_to_the_client(cast, make_ticket):
+    from otklik.tickets.models import Message, TicketSearchDocument
+    from otklik.tickets.services import search_document_refresh
+
+    ticket = make_ticket()  # the client's; the reply comes from the client's own address
+    result = mail_ingest(
+        mail(sender=cast.client.email, subject=f"Re: [TID#{ticket.pk}] Вход", body=QUOTING_REPLY)
+    )
+    assert result.outcome == "appended"
+    reply = Message.objects.get(ticket=ticket, number=2)
+    assert reply.body == "Спасибо, теперь работает."
+    assert reply.quoted.startswith("23.11.2026, 10:15, Поддержка") and "> Очистите" in reply.quoted
+
+    staff_page = logged_in(cast.admin).get(reverse("tickets:staff_detail", kwargs={"ticket_id": ticket.pk}))
+    html = staff_page.content.decode()
+    folded = html.split('<details class="quoted">', 1)
+    assert len(folded) == 2 and "quoted history" in folded[1].split("</summary>")[0]
+    assert "Очистите, пожалуйста, кэш браузера." in folded[1].split("</details>")[0]
+
+    client_page = logged_in(cast.client).get(
+        reverse("tickets:client_detail", kwargs={"ticket_id": ticket.pk})
+    )
+    assert client_page.status_code == 200
+    assert "Спасибо, теперь работает." in client_page.content.decode()
+    assert "кэш браузера" not in client_page.content.decode()
+
+    # Not searched: a rebuild of the search text leaves the history out, as the append did.
+    appended = TicketSearchDocument.objects.get(ticket=ticket).staff_text
+    search_document_refresh(ticket)
+    rebuilt = TicketSearchDocument.objects.get(ticket=ticket).staff_text
+    assert appended == rebuilt and "теперь работает" in rebuilt and "кэш браузера" not in rebuilt

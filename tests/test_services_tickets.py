@@ -380,3 +380,37 @@ def test_ticket_update_sla_from_creation_moves_clock_source_to_creation(cast, ma
     t = fresh(ticket)
     assert t.sla == strict and t.deadline_source_at == T0
     assert TicketEvent.objects.filter(ticket=ticket, field="sla", new="Strict").exists()
+
+
+def test_posting_appends_to_the_search_text_exactly_as_a_rebuild_would(cast, make_ticket):
+    ticket = make_ticket(message="Первый вопрос клиента")
+    services.message_post(actor=cast.staff, ticket=ticket, body="Ответ поддержки")
+    services.message_post(actor=cast.staff, ticket=ticket, body="Внутренняя заметка", hidden=True)
+    services.message_post(actor=cast.staff, ticket=ticket, body="Без смены статуса", not_change_status=True)
+    ticket = services.ticket_update(
+        actor=cast.staff, ticket=ticket, changes={"admin_comment": "x"}
+    )  # a log line
+    services.message_post(actor=cast.client, ticket=ticket, body="Уточнение клиента")
+    appended = TicketSearchDocument.objects.get(ticket=ticket)
+
+    services.search_document_refresh(ticket)
+    rebuilt = TicketSearchDocument.objects.get(ticket=ticket)
+
+    assert (appended.public_text, appended.staff_text) == (rebuilt.public_text, rebuilt.staff_text)
+    assert "Внутренняя заметка" in rebuilt.staff_text and "Внутренняя заметка" not in rebuilt.public_text
+    assert rebuilt.public_text.endswith("Уточнение клиента") and "Без смены статуса" in rebuilt.public_text
+
+
+def test_a_reply_writes_only_the_derived_and_touched_columns(cast, make_ticket):
+    """A reply must not write back columns another writer may have changed meanwhile (e.g. the title)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ticket = make_ticket()
+    with CaptureQueriesContext(connection) as queries:
+        services.message_post(actor=cast.staff, ticket=ticket, body="Ответ")
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "tickets_ticket"')]
+    assert len(updates) == 1
+    assert '"title"' not in updates[0] and '"status_id"' not in updates[0] and '"modified_at"' in updates[0]
+    ticket.refresh_from_db()
+    assert ticket.last_message_by_support and not ticket.awaits_support and ticket.modified_by == cast.staff

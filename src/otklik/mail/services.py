@@ -34,7 +34,7 @@ from otklik.mail.threading import (
     ticket_id_from_subject,
 )
 from otklik.tickets import services as ticket_services
-from otklik.tickets.models import Channel, DictionaryEntry, DictionaryKind, Message, Ticket
+from otklik.tickets.models import Channel, DictionaryEntry, DictionaryKind, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
 
@@ -217,12 +217,10 @@ def _is_own(parsed: ParsedMail, raw: bytes) -> bool:
 
 def _taken(message_id: str) -> int | None:
     """Return the ticket of an earlier mail with this Message-ID (0 when it had none), or None."""
-    row = (
-        InboundMail.objects.filter(message_id=message_id, outcome__in=[Outcome.CREATED, Outcome.APPENDED])
-        .values_list("ticket_id", flat=True)
-        .first()
-    )
-    return None if row is None else (row or 0)
+    rows = InboundMail.objects.filter(
+        message_id=message_id, outcome__in=[Outcome.CREATED, Outcome.APPENDED]
+    ).values_list("ticket_id", flat=True)[:1]  # the partial unique index answers; no ORDER BY needed
+    return next((ticket or 0 for ticket in rows), None)
 
 
 def _rule(mailbox: Mailbox | None, name: str, default):
@@ -248,7 +246,7 @@ def _ticket_for(parsed: ParsedMail, mailbox: Mailbox | None) -> Ticket | None:
         ticket_id = ticket_id_from_references([*parsed.references, *parsed.in_reply_to])
     if ticket_id is None:
         return None
-    return Ticket.objects.filter(pk=ticket_id).select_related("author").first()
+    return next(iter(Ticket.objects.filter(pk=ticket_id).select_related("author")), None)
 
 
 def _domain(address: str) -> str:
@@ -299,6 +297,11 @@ def _content(parsed: ParsedMail) -> tuple[str, list[ticket_services.Upload]]:
     return text, files
 
 
+def _quoted(parsed: ParsedMail) -> str:
+    """Return the quoted history to keep beside the text (all of it stays in the original mail)."""
+    return parsed.quoted[: ticket_services.BODY_MAX]
+
+
 def _author_args(parsed: ParsedMail, user: User | None, ticket: Ticket | None = None) -> dict:
     """Who the words are from: the registered sender, else the address alone."""
     if user is not None and (ticket is None or TicketPolicy(user).can_view(ticket)):
@@ -321,10 +324,10 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
         # Never answer a robot: auto-replies and bulk mail get no "ticket accepted" mail (F-15).
         notify_author=not parsed.automatic,
         accept_any_file_type=True,
+        quoted=_quoted(parsed),
         **_author_args(parsed, user),
     )
-    message = Message.objects.filter(ticket=ticket, number=1).first()
-    return ticket, message
+    return ticket, ticket.opening_message
 
 
 def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
@@ -344,6 +347,7 @@ def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mail
         via=Channel.EMAIL,
         notify_author=not quiet,
         accept_any_file_type=True,
+        quoted=_quoted(parsed),
         **_author_args(parsed, user, ticket),
     )
 

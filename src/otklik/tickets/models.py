@@ -460,6 +460,8 @@ class Message(models.Model):
     by_support = models.BooleanField(_("by support"), default=False)
     minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
     body = models.TextField(_("text"))
+    # The history a mail reply quoted (F-15): kept, shown folded to staff, neither searched nor mailed.
+    quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")  # raw INSERTs too
     created_at = models.DateTimeField(_("created"))
     edited_at = models.DateTimeField(_("edited"), null=True, blank=True)
     edited_by = models.ForeignKey(

@@ -14,6 +14,7 @@ from otklik.core import clock
 from otklik.core.config_cache import config_cached
 from otklik.sla.models import SlaLevel
 from otklik.tickets.models import (
+    TICKET_ENTRY_FKS,
     DictionaryEntry,
     DictionaryKind,
     Message,
@@ -47,6 +48,24 @@ def options_cached() -> ModuleOptions:
 def dictionary_default(kind: str) -> DictionaryEntry | None:
     """Return the dictionary's active default entry (the first by sort order), or None."""
     return config_cached("dictionary-defaults", _dictionary_defaults).get(kind)
+
+
+def config_relations_attach(ticket: Ticket) -> Ticket:
+    """Give the ticket its dictionary entries and SLA from the configuration cache instead of a query each.
+
+    Hot writes (a reply, a mail) read them for the deadline and the notifications. The attached objects
+    are shared: never change them.
+    """
+    entries = config_cached("dictionary-entries", DictionaryEntry.objects.in_bulk)
+    for name in TICKET_ENTRY_FKS:
+        entry = entries.get(getattr(ticket, f"{name}_id"))
+        if entry is not None:
+            Ticket._meta.get_field(name).set_cached_value(ticket, entry)
+    if ticket.sla_id is not None:
+        levels = config_cached("sla-levels-by-id", SlaLevel.objects.select_related("timetable").in_bulk)
+        if ticket.sla_id in levels:
+            Ticket._meta.get_field("sla").set_cached_value(ticket, levels[ticket.sla_id])
+    return ticket
 
 
 def _dictionary_defaults() -> dict[str, DictionaryEntry]:

@@ -31,7 +31,12 @@ from otklik.tickets.models import (
     TicketEvent,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import SLA_LIMITED_KINDS, options_cached, sla_allows
+from otklik.tickets.selectors import (
+    SLA_LIMITED_KINDS,
+    config_relations_attach,
+    options_cached,
+    sla_allows,
+)
 
 TITLE_MAX = 255
 BODY_MAX = 100_000
@@ -87,9 +92,19 @@ def _policy(actor: User) -> TicketPolicy:
     return policy
 
 
+# The people a write reads anyway (notifications): joined. Dictionary entries and the SLA come from the
+# configuration cache; joining them too costs PostgreSQL more planning than the queries it saves.
+LOCK_RELATIONS = ("author__profile", "responsible__profile")
+
+
 def _lock(ticket: Ticket) -> Ticket:
-    """Re-read the ticket under a row lock so concurrent writers serialise (numbers, counters)."""
-    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+    """Re-read the ticket under a row lock so concurrent writers serialise (numbers, counters).
+
+    Only the ticket's row is locked (`of`); the people come in the same query, the configuration from
+    the cache.
+    """
+    rows = Ticket.objects.select_for_update(of=("self",)).select_related(*LOCK_RELATIONS)
+    return config_relations_attach(rows.get(pk=ticket.pk))
 
 
 def _dictionary_entry(value: Any, kind: str, field_name: str) -> DictionaryEntry | None:
@@ -276,12 +291,14 @@ def _new_message(
     source: DictionaryEntry | None = None,
     at=None,
     number: int | None = None,
+    quoted: str = "",
 ) -> Message:
     message = Message(
         ticket=ticket,
         number=number or _next_number(ticket),
         kind=kind,
         body=body,
+        quoted=quoted,
         author=author,
         author_email=author_email,
         posted_by=posted_by,
@@ -345,6 +362,9 @@ def _announce(
             notify_author=notify_author,
         )
     )
+
+
+TOUCHED_FIELDS = ("modified_at", "modified_by", "modified_via")  # what _touch changes
 
 
 def _touch(ticket: Ticket, actor: User | None, via: str, at=None) -> None:

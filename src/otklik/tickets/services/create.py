@@ -84,6 +84,7 @@ def ticket_create(
     notify_author: bool = True,
     author_address: str = "",
     accept_any_file_type: bool = False,
+    quoted: str = "",
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
@@ -92,7 +93,9 @@ def ticket_create(
     and criticality must be ones that SLA allows.
 
     `author_address` files the ticket for a person known only by e-mail (no account; the mail channel,
-    support only). `accept_any_file_type` keeps every attachment type, as mail needs (F-15).
+    support only). `accept_any_file_type` keeps every attachment type, as mail needs (F-15); `quoted` is
+    the history a mail quoted, kept beside the first message's text.
+    The ticket comes back with its first message as `opening_message`.
     """
     policy = _policy(actor)
     if not policy.can_create():
@@ -114,6 +117,7 @@ def ticket_create(
         "tier": tier,
         "author_address": author_address,
         "accept_any_file_type": accept_any_file_type,
+        "quoted": quoted,
     }
     if not policy.is_support:
         used = sorted(k for k, v in staff_values.items() if v not in (None, "", False, 0))
@@ -243,6 +247,7 @@ def ticket_create(
             source=entries["source"],
             at=now,
             number=1,
+            quoted=quoted,
         )
         _store_files(first, checked_files)
         # Creation is an event in the history, but not a log line in the discussion.
@@ -259,6 +264,7 @@ def ticket_create(
         search_document_create(ticket, first)
         # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
         _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
+    ticket.opening_message = first
     return ticket
 
 

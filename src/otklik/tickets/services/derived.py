@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason
@@ -17,29 +20,47 @@ from otklik.tickets.models import (
 )
 from otklik.tickets.selectors import options_cached
 
+# The columns ticket_recompute sets: a caller that changed only these (and its own) saves no more.
+DERIVED_FIELDS = (
+    "time_spent_minutes",
+    "message_count",
+    "last_message_at",
+    "last_message_by",
+    "last_message_by_support",
+    "first_client_message_after_support_at",
+    "awaits_support",
+    "is_overdue",
+    "reminder_sent",
+    "deadline_source_at",
+    "deadline_source_reason",
+    "deadline_at",
+    "reminder_at",
+    "sla_paused_at",
+    "sla_paused_seconds",
+)
 
-def ticket_recompute(ticket: Ticket, *, only_message: Message | None = None) -> Ticket:
+
+def ticket_recompute(ticket: Ticket, *, changed: tuple[str, ...] | None = None) -> Ticket:
     """Recompute the ticket's derived state and SLA deadline from its messages and save it.
 
     Last message: the last public message (hidden and "do not change status" messages are not
     answers). Awaits support: open, and no support answer yet or a client message after it.
     Deadline (F-08): the source instant plus the SLA's response time in working time of its timetable.
-    `only_message` is the ticket's single message: it saves reading back what was just written.
+    `changed` names the columns the caller itself changed: only those and the derived ones are written
+    (None writes every column, for callers that changed more than they can tell).
     """
-    if only_message is not None:
-        m = only_message
-        steps = _derive(ticket, _conversation_of(m.kind, m.author_id, m.created_at, m.by_support), m.minutes)
-        if ticket.last_message_by_id is not None and ticket.last_message_by_id == m.author_id:
-            ticket.last_message_by = m.author  # the answer needs no query for it
-    else:
-        conversation = list(
-            Message.objects.filter(ticket=ticket, kind__in=CLIENT_VISIBLE_KINDS)
-            .order_by("number")
-            .values("kind", "author_id", "by_support", "created_at")
-        )
-        minutes = sum(Message.objects.filter(ticket=ticket).values_list("minutes", flat=True))
-        steps = _derive(ticket, conversation, minutes)
-    ticket.save()
+    rows = list(
+        Message.objects.filter(ticket=ticket)
+        .order_by("number")
+        .values_list("kind", "author_id", "by_support", "created_at", "minutes")
+    )
+    conversation = [
+        {"kind": kind, "author_id": author_id, "by_support": by_support, "created_at": at}
+        for kind, author_id, by_support, at, _minutes in rows
+        if kind in CLIENT_VISIBLE_KINDS
+    ]
+    steps = _derive(ticket, conversation, sum(row[4] for row in rows))
+    ticket.save(update_fields=None if changed is None else (*DERIVED_FIELDS, *changed))
     timeline_write(ticket, steps)
     return ticket
 
@@ -212,6 +233,18 @@ def search_document_create(ticket: Ticket, message: Message) -> None:
         ticket=ticket, public_text=public, staff_text=f"{ticket.title}\n{message.body}"
     )
     insert_rows([document], returning=False)
+
+
+def search_document_append(ticket: Ticket, message: Message) -> None:
+    """Add a new message's text to the ticket's search text; equal to a rebuild, as it is the last message."""
+    if message.kind == MessageKind.LOG:
+        return
+    tail = Value("\n" + message.body)
+    changes = {"staff_text": Concat(F("staff_text"), tail)}
+    if message.kind in CLIENT_VISIBLE_KINDS:
+        changes["public_text"] = Concat(F("public_text"), tail)
+    if not TicketSearchDocument.objects.filter(ticket=ticket).update(**changes):
+        search_document_refresh(ticket)  # a ticket stored before search documents existed
 
 
 def search_document_refresh(ticket: Ticket) -> None:

@@ -21,6 +21,7 @@ from otklik.tickets.models import (
 )
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services._base import (
+    TOUCHED_FIELDS,
     Upload,
     _announce,
     _ChangeSet,
@@ -36,7 +37,11 @@ from otklik.tickets.services._base import (
     _touch,
     upload_limits,
 )
-from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.derived import (
+    search_document_append,
+    search_document_refresh,
+    ticket_recompute,
+)
 
 
 @transaction.atomic
@@ -55,11 +60,13 @@ def message_post(
     notify_author: bool = True,
     author_address: str = "",
     accept_any_file_type: bool = False,
+    quoted: str = "",
 ) -> Message:
     """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02).
 
     `author_address` posts for a person known only by e-mail (the mail channel, support only): the message
-    is theirs, not support's. `accept_any_file_type` keeps every attachment type, as mail needs (F-15).
+    is theirs, not support's. `accept_any_file_type` keeps every attachment type, as mail needs (F-15);
+    `quoted` is the history a mail reply quoted, kept beside the text (support only, like both).
     """
     policy = _policy(actor)
     if not policy.can_view(ticket):
@@ -73,7 +80,10 @@ def message_post(
         "hidden": hidden,
         "not_change_status": not_change_status,
         "minutes": bool(minutes),
-        "on_behalf": on_behalf_of not in (None, "", 0) or bool(author_address) or accept_any_file_type,
+        "on_behalf": on_behalf_of not in (None, "", 0)
+        or bool(author_address)
+        or accept_any_file_type
+        or bool(quoted),
     }
     refused = [name for name, used in requested.items() if used and name not in options]
     if refused:
@@ -135,11 +145,12 @@ def message_post(
         via=via,
         minutes=minutes,
         at=now,
+        quoted=quoted,
     )
     _store_files(message, checked)
     _touch(ticket, actor, via, now)
-    ticket_recompute(ticket)
-    search_document_refresh(ticket)
+    ticket_recompute(ticket, changed=TOUCHED_FIELDS)
+    search_document_append(ticket, message)
     _announce(ticket, actor, via, message=message, notify_author=notify_author and not hidden)
     return message
 

@@ -8,9 +8,11 @@ levels, a default responsible), then, in a child process:
 - `in-process`: `mail_ingest` on `--messages` messages made like a mail client makes them (UTF-8 Russian
   text, encoded subjects, a third of them replies carrying [TID#n] to earlier tickets, some with a small
   attachment): each is stored raw, parsed, threaded, written as a ticket or a message with its SLA,
-  responsible and notifications. messages/s over the run, and the child's peak RSS.
-- `imap`: a private Dovecot (tests.dovecot) holding the same number of messages; `otklik mail-poll`
-  fetches them one by one over IMAP and takes each in. messages/s from the command's start, peak RSS.
+  responsible and notifications. messages/s over the time spent inside `mail_ingest` (writing the
+  synthetic mail is the sender's work), and the child's peak RSS.
+- `imap`: a private Dovecot (tests.dovecot) holding the same number of messages, a third of them replies
+  threaded by In-Reply-To only; `otklik mail-poll` fetches them in batches over IMAP and takes each in.
+  messages/s from the command's start (Python and Django start-up included), peak RSS.
 
 Prints `ingest_mail_<backend>_<way> <n> messages/s` and `ingest_mail_<backend>_<way>_rss <n> MB`.
 """
@@ -25,7 +27,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 
 from bench.common import figure, note
@@ -34,10 +36,14 @@ from bench.create_http import Prepared, Setup
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
-def synthetic_mail(n: int, *, reply_to_ticket: int | None = None, sender: int | None = None) -> bytes:
+def synthetic_mail(
+    n: int, *, reply_to_ticket: int | None = None, sender: int | None = None, in_reply_to: int | None = None
+) -> bytes:
     """One message like a mail client writes it; every 10th carries a small PDF.
 
-    A reply comes from the sender of the message that opened the ticket (`sender`), as the rule wants.
+    A reply comes from the sender of the message that opened the ticket (`sender`), as the rule wants,
+    and names the ticket in its subject (`reply_to_ticket`) or only answers that mail (`in_reply_to`,
+    threaded by the headers).
     """
     who = n if sender is None else sender
     message = EmailMessage()
@@ -48,7 +54,10 @@ def synthetic_mail(n: int, *, reply_to_ticket: int | None = None, sender: int | 
         subject = f"Re: [TID#{reply_to_ticket}] {subject}"
     message["Subject"] = subject
     message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(idstring=f"bench{n}", domain="customer.example")
+    message["Message-ID"] = bench_message_id(n)
+    if in_reply_to is not None:
+        message.replace_header("Subject", f"Re: {subject}")
+        message["In-Reply-To"] = message["References"] = bench_message_id(in_reply_to)
     body = (
         f"Здравствуйте!\n\nПри оплате заказа №{n} карта отклоняется с ошибкой 402. Пробовали две карты.\n\n"
         "С уважением,\nИван\n\n> Ранее: письмо поддержки с вопросом о браузере.\n> Уточните, пожалуйста.\n"
@@ -59,6 +68,21 @@ def synthetic_mail(n: int, *, reply_to_ticket: int | None = None, sender: int | 
             b"%PDF-1.4\n% bench\n" + b"0" * 2000, maintype="application", subtype="pdf", filename="счёт.pdf"
         )
     return message.as_bytes()
+
+
+def bench_message_id(n: int) -> str:
+    return f"<bench-{n}@customer.example>"  # each bench run has a database of its own
+
+
+def imap_mails(count: int, first: int = 100_000) -> list[bytes]:
+    """The IMAP box: like the in-process run, every third mail answers an earlier one (by its headers)."""
+    mails = []
+    for n in range(first, first + count):
+        if n - first >= 2 and (n - first) % 3 == 2:
+            mails.append(synthetic_mail(n, sender=n - 2, in_reply_to=n - 2))
+        else:
+            mails.append(synthetic_mail(n))
+    return mails
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,7 +118,7 @@ def _imap(prepared: Prepared, label: str, count: int) -> None:
 
     with Dovecot() as server:
         account = server.new_user()
-        server.append_many(account.user, [synthetic_mail(100_000 + n) for n in range(count)])
+        server.append_many(account.user, imap_mails(count))
         prepared.child("_mailbox", server.host, str(server.imap_port), account.user, account.password)
         began = time.perf_counter()
         result = subprocess.run(

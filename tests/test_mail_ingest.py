@@ -397,3 +397,33 @@ def test_ingest_text_longer_than_a_message_is_cut_and_kept_whole_as_a_file(cast)
     [whole] = Attachment.objects.filter(message=first)
     with whole.file.open("rb") as stored:
         assert stored.read().decode() == body.strip()
+
+
+def test_a_mail_processed_meanwhile_by_another_worker_is_not_taken_twice(cast):
+    """Processing claims the row when it records the outcome: the loser's ticket is rolled back."""
+    first = mail_ingest(mail(subject="Первое"))
+    raw = mail(subject="Второе")
+    inbound = mail_services.mail_receive(raw, source="test")
+    # Another worker finished this mail while we were parsing it (e.g. `mail_process_pending`).
+    InboundMail.objects.filter(pk=inbound.pk).update(outcome=Outcome.CREATED, ticket_id=first.ticket)
+    tickets = Ticket.objects.count()
+
+    result = mail_services.mail_process(inbound=inbound, raw=raw)
+
+    assert (result.outcome, result.ticket) == (Outcome.CREATED, first.ticket)
+    assert Ticket.objects.count() == tickets and not Ticket.objects.filter(title="Второе").exists()
+    assert InboundMail.objects.get(pk=inbound.pk).attempts == 0
+
+
+def test_the_sender_lookup_by_address_is_answered_by_an_index(cast):
+    """Every mail looks its sender up case-insensitively; with many users a scan would cost each mail."""
+    from django.contrib.auth.models import User
+    from django.db import connection, transaction
+
+    lookup = User.objects.filter(email__iexact="Petr@Customer.EXAMPLE", is_active=True).values_list("pk")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # a test-sized table is cheaper to scan: judge the index alone
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan TO off")
+        plan = lookup.explain()
+    assert "otklik_user_email_ci" in plan, plan

@@ -6,6 +6,7 @@ import smtplib
 
 import pytest
 
+from otklik.mail import transports
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
 from otklik.mail.transports import mail_process_pending, mailbox_poll
 from otklik.tickets.models import Ticket
@@ -63,9 +64,16 @@ def test_imap_poll_delete_after_fetch_empties_the_folder(cast, dovecot_server, m
     assert report.fetched == 2 and dovecot_server.count(mailbox_user.user) == 0
 
 
+@pytest.mark.parametrize(
+    ("batch_bytes", "stored_before_the_cut"),
+    [(1, 1), (transports.BATCH_BYTES, 0)],
+    ids=["one message per fetch", "one batch"],
+)
 def test_imap_poll_connection_dropped_mid_fetch_loses_nothing_and_takes_nothing_twice(
-    cast, dovecot_server, mailbox_user
+    cast, dovecot_server, mailbox_user, monkeypatch, batch_bytes, stored_before_the_cut
 ):
+    """A cut fetch stores nothing of its batch; what earlier batches stored stays, and nothing comes twice."""
+    monkeypatch.setattr(transports, "BATCH_BYTES", batch_bytes)
     dovecot_server.append(mailbox_user.user, mail(subject="Small first"))
     dovecot_server.append(mailbox_user.user, mail(subject="Big", body="Строка письма.\n" * 20_000))
     dovecot_server.append(mailbox_user.user, mail(subject="Small last"))
@@ -74,12 +82,12 @@ def test_imap_poll_connection_dropped_mid_fetch_loses_nothing_and_takes_nothing_
 
         cut = mailbox_poll(mailbox)
 
-        assert cut.error and cut.fetched == 1  # the big one was cut half-way: nothing of it stored
+        assert cut.error and cut.fetched == stored_before_the_cut  # the big one was cut half-way
         assert Mailbox.objects.get(pk=mailbox.pk).last_error
         proxy.drop_after_bytes = None
         again = mailbox_poll(Mailbox.objects.get(pk=mailbox.pk))
 
-    assert again.error == "" and again.fetched == 2
+    assert again.error == "" and again.fetched == 3 - stored_before_the_cut
     assert subjects() == ["Big", "Small first", "Small last"]
     assert Mailbox.objects.get(pk=mailbox.pk).last_error == ""
 
@@ -204,3 +212,24 @@ def test_smtpd_command_unknown_mailbox_is_an_error(cast):
 
     with pytest.raises(CommandError, match="unknown mailbox"):
         call_command("smtpd", "--mailbox", "nope")
+
+
+def test_imap_poll_fetches_in_batches_within_the_budget(cast, dovecot_server, mailbox_user, monkeypatch):
+    """Many small mails come in few round trips and commits; the cursor ends after the last one."""
+    monkeypatch.setattr(transports, "BATCH_MESSAGES", 4)
+    fetches: list[int] = []
+    real_fetch = transports._imap_fetch
+    monkeypatch.setattr(
+        transports, "_imap_fetch", lambda conn, uids: fetches.append(len(uids)) or real_fetch(conn, uids)
+    )
+    for n in range(10):
+        dovecot_server.append(mailbox_user.user, mail(subject=f"Batch {n:02d}"))
+    mailbox = box(dovecot_server, mailbox_user, "imap", delete_after_fetch=True)
+
+    report = mailbox_poll(mailbox)
+
+    assert report.error == "" and report.fetched == 10 and fetches == [4, 4, 2]
+    assert subjects() == [f"Batch {n:02d}" for n in range(10)]
+    assert list(InboundMail.objects.order_by("pk").values_list("subject", flat=True)) == subjects()
+    assert dovecot_server.count(mailbox_user.user) == 0  # every fetched one deleted, none other
+    assert mailbox_poll(Mailbox.objects.get(pk=mailbox.pk)).fetched == 0

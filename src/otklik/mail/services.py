@@ -91,6 +91,13 @@ class IngestResult:
         return {"outcome": self.outcome, "ticket": self.ticket, "reason": self.reason}
 
 
+UNPROCESSED = (Outcome.RECEIVED, Outcome.QUARANTINED)  # what processing may (still) change
+
+
+class _ProcessedMeanwhile(Exception):
+    """Another worker recorded an outcome for the mail while this run processed it."""
+
+
 class _Quarantine(Exception):
     def __init__(self, reason: str, detail: str = ""):
         super().__init__(reason)
@@ -130,7 +137,7 @@ def mail_reprocess(*, actor: User, inbound: InboundMail) -> IngestResult:
     """Process a quarantined (or still unprocessed) message again, e.g. after a rule was fixed."""
     if not TicketPolicy(actor).is_admin:
         raise PermissionDenied(_("Only support administrators may process mail again."))
-    if inbound.outcome not in (Outcome.QUARANTINED, Outcome.RECEIVED):
+    if inbound.outcome not in UNPROCESSED:
         raise ValidationFailed(_("Only quarantined mail can be processed again."))
     return mail_process(inbound=inbound, actor=actor)
 
@@ -145,13 +152,17 @@ def mail_process(
     started = time.monotonic()
     try:
         with transaction.atomic():
-            rows = InboundMail.objects.select_for_update()
-            row = (rows.defer("raw") if raw is not None else rows).get(pk=inbound.pk)
-            if row.outcome not in (Outcome.QUARANTINED, Outcome.RECEIVED):
-                return _result(row)  # processed meanwhile by another worker
+            if raw is not None:
+                row = inbound  # just stored by the caller: _finish claims it, no need to read it back
+            else:
+                row = InboundMail.objects.select_for_update().get(pk=inbound.pk)
+                if row.outcome not in UNPROCESSED:
+                    return _result(row)  # processed meanwhile by another worker
             result = _process(row, started, bytes(row.raw) if raw is None else raw)
             _finish(row, result, actor)
             return result
+    except _ProcessedMeanwhile:
+        return _result(InboundMail.objects.defer("raw").get(pk=inbound.pk))
     except _Quarantine as stop:
         return _quarantine(inbound, stop.reason, stop.detail, actor)
     except IntegrityError as exc:
@@ -232,8 +243,11 @@ def _registered(address: str) -> User | None:
     """The active account with this address, when exactly one has it (an ambiguous address is nobody)."""
 
     def load() -> User | None:
-        users = list(User.objects.filter(email__iexact=address, is_active=True).select_related("profile")[:2])
-        return users[0] if len(users) == 1 else None
+        # Most senders of new mail have no account: ask for ids first, load the one user only if found.
+        ids = list(
+            User.objects.filter(email__iexact=address, is_active=True).values_list("pk", flat=True)[:2]
+        )
+        return User.objects.select_related("profile").get(pk=ids[0]) if len(ids) == 1 else None
 
     user = config_cached(f"user-by-address:{address.lower()}", load)  # a user's save forgets it
     return copy.copy(user) if user is not None else None
@@ -360,6 +374,11 @@ def _email_source() -> DictionaryEntry | None:
 
 
 def _finish(row: InboundMail, result: IngestResult, actor: User | None) -> None:
+    """Record the outcome, claiming the row: if another worker processed it meanwhile, undo this run.
+
+    The UPDATE's condition is the claim: a concurrent run waits for the first one's row lock and then
+    finds the outcome already set, so exactly one run's ticket or message survives.
+    """
     row.outcome = result.outcome
     row.ticket_id = result.ticket or None
     row.reason = result.reason or ""
@@ -367,7 +386,11 @@ def _finish(row: InboundMail, result: IngestResult, actor: User | None) -> None:
     row.attempts += 1
     row.processed_at = clock.now()
     row.processed_by = actor
-    row.save(update_fields=PROCESSED_FIELDS)  # never rewrite the raw bytes
+    claimed = InboundMail.objects.filter(pk=row.pk, outcome__in=UNPROCESSED).update(
+        **{name: getattr(row, name) for name in PROCESSED_FIELDS}  # never rewrite the raw bytes
+    )
+    if not claimed:
+        raise _ProcessedMeanwhile
 
 
 def _quarantine(inbound: InboundMail, reason: str, detail: str, actor: User | None) -> IngestResult:

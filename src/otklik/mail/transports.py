@@ -1,8 +1,10 @@
-"""Fetch mail from IMAP and POP3 mailboxes, one message at a time, with a cursor that survives restarts.
+"""Fetch mail from IMAP and POP3 mailboxes with a cursor that survives restarts.
 
-Each message is stored (and the mailbox's cursor moved past it) in one transaction, then processed; so a
+Messages are stored (and the mailbox's cursor moved past them) in one transaction, then processed; so a
 poll that dies half-way neither loses a message nor takes one twice: the next poll starts after the last
-stored one, and a stored message not yet processed is picked up by `mail_process_pending`.
+stored one, and a stored message not yet processed is picked up by `mail_process_pending`. IMAP fetches
+and stores in batches bounded by count and size (one round trip and one commit for many small mails);
+POP3 has no such command and takes one message at a time.
 """
 
 from __future__ import annotations
@@ -52,12 +54,14 @@ def mailbox_poll(mailbox: Mailbox, *, limit: int | None = None) -> PollReport:
     return report
 
 
-def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, cursor: dict) -> None:
-    """Store the message and move the cursor in one transaction, then process it."""
+def _take(mailbox: Mailbox, fetched: list[tuple[bytes, str]], report: PollReport, *, cursor: dict) -> None:
+    """Store the (raw, source) messages and move the cursor past them in one transaction, then process each."""
+    now = clock.now()
     with transaction.atomic():
         commit_without_waiting()  # the cursor moves in this transaction: see its docstring
-        inbound = InboundMail.objects.create(
-            mailbox=mailbox, source=source, raw=raw, size=len(raw), received_at=clock.now()
+        stored = InboundMail.objects.bulk_create(
+            InboundMail(mailbox=mailbox, source=source, raw=raw, size=len(raw), received_at=now)
+            for raw, source in fetched
         )
         if "uid" in cursor:
             Mailbox.objects.filter(pk=mailbox.pk).update(
@@ -66,9 +70,10 @@ def _take(mailbox: Mailbox, raw: bytes, source: str, report: PollReport, *, curs
             mailbox.last_uid, mailbox.uid_validity = cursor["uid"], cursor["validity"]
         if "uidl" in cursor:
             PopSeen.objects.create(mailbox=mailbox, uidl=cursor["uidl"])
-    report.fetched += 1
-    result = mail_process(inbound=inbound, raw=raw)
-    report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
+    report.fetched += len(stored)
+    for inbound, (raw, _source) in zip(stored, fetched, strict=True):
+        result = mail_process(inbound=inbound, raw=raw)
+        report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
 
 
 # -- IMAP ------------------------------------------------------------------------------------------------------
@@ -84,6 +89,13 @@ def _imap_connect(mailbox: Mailbox) -> imaplib.IMAP4:
     return conn
 
 
+# A batch: at most this many messages and bytes (a message larger than the budget comes alone).
+BATCH_MESSAGES = 50
+BATCH_BYTES = 4 * 1024 * 1024
+_FETCHED_SIZE = re.compile(rb"UID (\d+)|RFC822\.SIZE (\d+)")
+_UID = re.compile(rb"UID (\d+)")
+
+
 def _imap_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
     conn = _imap_connect(mailbox)
     try:
@@ -92,16 +104,15 @@ def _imap_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
             raise imaplib.IMAP4.error(f"cannot open folder {mailbox.folder!r}")
         validity = _uid_validity(conn)
         last = mailbox.last_uid if mailbox.uid_validity == validity else 0  # a rebuilt folder starts over
-        typ, data = conn.uid("SEARCH", None, f"UID {last + 1}:*")
-        # "N:*" also names the newest message when every UID is below N: keep only the new ones.
-        uids = sorted(int(u) for u in (data[0] or b"").split() if int(u) > last)
-        for uid in uids[:limit] if limit else uids:
-            raw = _imap_fetch(conn, uid)
-            if raw is None:
-                continue  # expunged meanwhile
-            _take(mailbox, raw, f"imap uid {uid}", report, cursor={"uid": uid, "validity": validity})
-            if mailbox.delete_after_fetch:
-                conn.uid("STORE", str(uid), "+FLAGS.SILENT", r"(\Deleted)")
+        sizes = _imap_new_sizes(conn, last)
+        uids = sorted(sizes)[:limit] if limit else sorted(sizes)
+        for batch in _batches(uids, sizes):
+            fetched = _imap_fetch(conn, batch)
+            present = [uid for uid in batch if uid in fetched]  # an expunged one is simply gone
+            cursor = {"uid": batch[-1], "validity": validity}
+            _take(mailbox, [(fetched[uid], f"imap uid {uid}") for uid in present], report, cursor=cursor)
+            if mailbox.delete_after_fetch and present:
+                conn.uid("STORE", ",".join(map(str, present)), "+FLAGS.SILENT", r"(\Deleted)")
         if mailbox.delete_after_fetch:
             conn.expunge()
         if not uids and mailbox.uid_validity != validity:
@@ -111,6 +122,39 @@ def _imap_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
             conn.logout()
         except Exception:  # a dropped connection cannot say goodbye
             pass
+
+
+def _imap_new_sizes(conn: imaplib.IMAP4, last: int) -> dict[int, int]:
+    """Return {uid: size} of the messages after UID `last`, in one round trip."""
+    typ, data = conn.uid("FETCH", f"{last + 1}:*", "(RFC822.SIZE)")
+    if typ != "OK":
+        raise imaplib.IMAP4.error("FETCH of the message sizes failed")
+    sizes = {}
+    for line in data:
+        if not isinstance(line, bytes):
+            continue
+        uid = size = None
+        for uid_text, size_text in _FETCHED_SIZE.findall(line):
+            uid = int(uid_text) if uid_text else uid
+            size = int(size_text) if size_text else size
+        # "N:*" also names the newest message when every UID is below N: keep only the new ones.
+        if uid is not None and uid > last:
+            sizes[uid] = size or 0
+    return sizes
+
+
+def _batches(uids: list[int], sizes: dict[int, int]):
+    """Yield runs of consecutive new UIDs within the batch budget."""
+    batch: list[int] = []
+    weight = 0
+    for uid in uids:
+        if batch and (len(batch) >= BATCH_MESSAGES or weight + sizes[uid] > BATCH_BYTES):
+            yield batch
+            batch, weight = [], 0
+        batch.append(uid)
+        weight += sizes[uid]
+    if batch:
+        yield batch
 
 
 def _quoted(folder: str) -> str:
@@ -126,15 +170,20 @@ def _uid_validity(conn: imaplib.IMAP4) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _imap_fetch(conn: imaplib.IMAP4, uid: int) -> bytes | None:
-    """Fetch one whole message without marking it read (BODY.PEEK)."""
-    typ, data = conn.uid("FETCH", str(uid), "(BODY.PEEK[])")
+def _imap_fetch(conn: imaplib.IMAP4, uids: list[int]) -> dict[int, bytes]:
+    """Fetch whole messages without marking them read (BODY.PEEK); return {uid: raw}."""
+    typ, data = conn.uid("FETCH", ",".join(map(str, uids)), "(UID BODY.PEEK[])")
     if typ != "OK":
-        raise imaplib.IMAP4.error(f"FETCH {uid} failed")
-    for part in data:
+        raise imaplib.IMAP4.error(f"FETCH of UIDs {uids[0]}..{uids[-1]} failed")
+    fetched = {}
+    for index, part in enumerate(data):
         if isinstance(part, tuple) and len(part) == 2:
-            return part[1]
-    return None
+            # The UID comes before the literal ("* 3 FETCH (UID 7 BODY[] {n}") or after it (" UID 7)").
+            after = data[index + 1] if index + 1 < len(data) else b""
+            match = _UID.search(part[0]) or (_UID.search(after) if isinstance(after, bytes) else None)
+            if match:
+                fetched[int(match.group(1))] = part[1]
+    return fetched
 
 
 # -- POP3 ------------------------------------------------------------------------------------------------------
@@ -171,7 +220,7 @@ def _pop3_poll(mailbox: Mailbox, report: PollReport, limit: int | None) -> None:
                 break
             _resp, lines, _octets = conn.retr(number)
             raw = b"\r\n".join(lines) + b"\r\n"
-            _take(mailbox, raw, f"pop3 uidl {uidl}", report, cursor={"uidl": uidl})
+            _take(mailbox, [(raw, f"pop3 uidl {uidl}")], report, cursor={"uidl": uidl})
             taken += 1
             if mailbox.delete_after_fetch:
                 conn.dele(number)

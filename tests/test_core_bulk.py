@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from otklik.core import clock
-from otklik.core.bulk import insert_rows, pipelined
+from otklik.core.bulk import insert_rows, pipelined, update_row
 from otklik.notifications.models import OutboxMessage
 from otklik.tickets.models import Message, ModuleOptions, Ticket, TicketEvent
 
@@ -92,3 +92,40 @@ def test_pipelined_statements_read_inside_still_get_their_results(cast, make_tic
         insert_rows(rows)  # RETURNING: waits, and the event queued before it goes in the same round trip
         assert all(r.pk for r in rows)
         assert TicketEvent.objects.filter(ticket=ticket, field="note").count() == 1
+
+
+# -- update_row --------------------------------------------------------------------------------------------------
+def test_update_row_writes_only_the_named_columns_with_the_fields_own_conversions():
+    rows = _outbox(2)
+    insert_rows(rows)
+    row = rows[0]
+    OutboxMessage.objects.filter(pk=row.pk).update(subject="Changed by someone else")
+    row.names = {"a@example.com": "Анна «Ромашка»"}
+    row.next_attempt_at = clock.now()
+    row.subject = "Not written: not named"
+
+    with CaptureQueriesContext(connection) as captured:
+        changed = update_row(row, ["names", "next_attempt_at"])
+
+    assert changed == 1 and len(captured.captured_queries) == 1
+    again = OutboxMessage.objects.get(pk=row.pk)
+    assert again.names == row.names and again.next_attempt_at == row.next_attempt_at  # JSON and dates
+    assert again.subject == "Changed by someone else"
+    assert OutboxMessage.objects.get(pk=rows[1].pk).names == rows[1].names  # its neighbour untouched
+
+
+def test_update_row_only_if_is_a_claim_that_leaves_a_changed_row_alone():
+    (row,) = _outbox(1)
+    insert_rows([row])
+    row.attempts = 5
+    assert update_row(row, ["attempts"], only_if=("state", ["pending", "sending"])) == 1
+    OutboxMessage.objects.filter(pk=row.pk).update(state="sent")
+    row.attempts = 9
+    assert update_row(row, ["attempts"], only_if=("state", ["pending", "sending"])) == 0
+    assert OutboxMessage.objects.get(pk=row.pk).attempts == 5
+
+
+def test_update_row_refuses_configuration_models():
+    options = ModuleOptions.objects.get_or_create(pk=1)[0]
+    with pytest.raises(ValueError, match="configuration"):
+        update_row(options, ["mail_max_size_mb"])

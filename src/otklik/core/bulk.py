@@ -3,6 +3,8 @@
 `insert_from_select`: INSERT ... SELECT built from a queryset. `insert_rows`: the plain multi-row INSERT
 that ticket creation uses for its half dozen rows (Model.save costs about three times as much in Python,
 and bulk_create on PostgreSQL turns a few rows into UNNEST arrays that psycopg escapes element by element).
+`update_row`: one row's UPDATE of named columns from a statement built once, with an optional condition
+that makes it a claim (Model.save(update_fields=...) compiles the statement anew every time).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection, models
 
@@ -55,6 +58,48 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def update_row(
+    obj: models.Model, fields: Sequence[str], *, only_if: tuple[str, Sequence[Any]] | None = None
+) -> int:
+    """UPDATE the saved instance's `fields` (names) by primary key; return how many rows changed (0 or 1).
+
+    `only_if=(name, values)` adds "and its column holds one of these values": a row someone else changed
+    meanwhile is left alone, and the 0 tells the caller. Values go through each field's `pre_save` and
+    `get_db_prep_save`, as save() does. No signals are sent, so configuration models are refused.
+    """
+    model = type(obj)
+    if model._meta.label_lower in CONFIG_MODELS:
+        raise ValueError(f"{model._meta.label} is configuration: save it so the cache forgets it")
+    condition = (only_if[0], len(only_if[1])) if only_if else None
+    columns, sql = _update_statement(model, tuple(fields), connection.vendor, condition)
+    params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in columns]
+    params.append(obj.pk)
+    if only_if:
+        condition_field = model._meta.get_field(only_if[0])
+        params.extend(condition_field.get_db_prep_value(value, connection) for value in only_if[1])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@functools.lru_cache(maxsize=64)
+def _update_statement(
+    model: type[models.Model], names: tuple[str, ...], vendor: str, condition: tuple[str, int] | None
+) -> tuple[tuple[models.Field, ...], str]:
+    """Build (once per model, columns, backend and condition) the fields and SQL of a one-row UPDATE."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = tuple(meta.get_field(name) for name in names)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+        f"WHERE {quote(meta.pk.column)} = %s"
+    )
+    if condition:
+        name, count = condition
+        sql += f" AND {quote(meta.get_field(name).column)} IN ({', '.join(['%s'] * count)})"
+    return fields, sql
 
 
 @functools.lru_cache(maxsize=64)

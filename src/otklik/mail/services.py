@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from otklik.accounts.models import AccessLevel, GroupAccess
 from otklik.core import clock
+from otklik.core.bulk import insert_rows, update_row
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import DomainError, PermissionDenied, ValidationFailed
 from otklik.mail.models import AppendSecurity, InboundMail, Mailbox, Outcome
@@ -115,9 +116,11 @@ def mail_ingest(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "")
 def mail_receive(raw: bytes, *, mailbox: Mailbox | None = None, source: str = "") -> InboundMail:
     """Store the message byte for byte (the first write, committed before any processing)."""
     commit_without_waiting()
-    return InboundMail.objects.create(
+    inbound = InboundMail(
         mailbox=mailbox, source=source[:255], raw=bytes(raw), size=len(raw), received_at=clock.now()
     )
+    insert_rows([inbound])
+    return inbound
 
 
 def commit_without_waiting() -> None:
@@ -386,10 +389,8 @@ def _finish(row: InboundMail, result: IngestResult, actor: User | None) -> None:
     row.attempts += 1
     row.processed_at = clock.now()
     row.processed_by = actor
-    claimed = InboundMail.objects.filter(pk=row.pk, outcome__in=UNPROCESSED).update(
-        **{name: getattr(row, name) for name in PROCESSED_FIELDS}  # never rewrite the raw bytes
-    )
-    if not claimed:
+    # Never rewrite the raw bytes: only the processing's columns.
+    if not update_row(row, PROCESSED_FIELDS, only_if=("outcome", UNPROCESSED)):
         raise _ProcessedMeanwhile
 
 

@@ -19,6 +19,7 @@ from datetime import timedelta
 from django.db import transaction
 
 from otklik.core import clock
+from otklik.core.bulk import insert_rows
 from otklik.core.tls import mail_tls_context
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
 from otklik.mail.services import commit_without_waiting, mail_process
@@ -59,10 +60,11 @@ def _take(mailbox: Mailbox, fetched: list[tuple[bytes, str]], report: PollReport
     now = clock.now()
     with transaction.atomic():
         commit_without_waiting()  # the cursor moves in this transaction: see its docstring
-        stored = InboundMail.objects.bulk_create(
+        stored = [
             InboundMail(mailbox=mailbox, source=source, raw=raw, size=len(raw), received_at=now)
             for raw, source in fetched
-        )
+        ]
+        insert_rows(stored)
         if "uid" in cursor:
             Mailbox.objects.filter(pk=mailbox.pk).update(
                 last_uid=cursor["uid"], uid_validity=cursor["validity"]

@@ -8,7 +8,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Concat
 
 from otklik.core import clock
-from otklik.core.bulk import insert_rows
+from otklik.core.bulk import insert_rows, update_row
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason
 from otklik.sla.selectors import deadline_for, working_calendar
 from otklik.tickets.models import (
@@ -60,7 +60,10 @@ def ticket_recompute(ticket: Ticket, *, changed: tuple[str, ...] | None = None) 
         if kind in CLIENT_VISIBLE_KINDS
     ]
     steps = _derive(ticket, conversation, sum(row[4] for row in rows))
-    ticket.save(update_fields=None if changed is None else (*DERIVED_FIELDS, *changed))
+    if changed is None:
+        ticket.save()
+    else:
+        update_row(ticket, (*DERIVED_FIELDS, *changed))
     timeline_write(ticket, steps)
     return ticket
 

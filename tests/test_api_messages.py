@@ -204,3 +204,18 @@ def test_api_attachment_of_other_clients_ticket_answers_404(cast, make_ticket):
     attachment = Attachment.objects.get(ticket=ticket)
     assert Api(cast.other_client).get(f"/api/v1/attachments/{attachment.pk}").status_code == 404
     assert Api(cast.colleague).get(f"/api/v1/attachments/{attachment.pk}").status_code == 200
+
+
+def test_api_message_quoted_history_is_for_staff_only(cast, make_ticket):
+    from otklik.mail.services import mail_ingest
+    from tests.test_mail_admin import QUOTING_REPLY
+    from tests.test_mail_ingest import mail
+
+    ticket = make_ticket()
+    mail_ingest(mail(sender=cast.client.email, subject=f"Re: [TID#{ticket.pk}]", body=QUOTING_REPLY))
+    path = f"/api/v1/tickets/{ticket.pk}/messages"
+    staff_reply = Api(cast.staff).get(path).json()[-1]
+    client_reply = Api(cast.client).get(path).json()[-1]
+    assert staff_reply["body"] == client_reply["body"] == "Спасибо, теперь работает."
+    assert "> Очистите, пожалуйста, кэш браузера." in staff_reply["quoted"]
+    assert "quoted" not in client_reply

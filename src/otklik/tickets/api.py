@@ -180,7 +180,10 @@ def _message(message: Message, policy: TicketPolicy) -> dict[str, Any]:
     }
     if policy.sees_support_view:
         data.update(
-            author_email=message.author_email, posted_by=_user(message.posted_by), minutes=message.minutes
+            author_email=message.author_email,
+            posted_by=_user(message.posted_by),
+            minutes=message.minutes,
+            quoted=message.quoted,
         )
     return data
 

@@ -314,6 +314,7 @@ class MessageOut(Schema):
     author_email: str | None = None
     posted_by: UserRef | None = None
     minutes: int | None = None
+    quoted: str | None = None  # the history a mail reply quoted (F-15)
 
 
 class DictionaryEntryOut(Schema):

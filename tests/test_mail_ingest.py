@@ -427,3 +427,16 @@ def test_the_sender_lookup_by_address_is_answered_by_an_index(cast):
                 cursor.execute("SET LOCAL enable_seqscan TO off")
         plan = lookup.explain()
     assert "otklik_user_email_ci" in plan, plan
+
+
+def test_gateway_account_made_meanwhile_by_another_thread_is_used_not_duplicated(cast, monkeypatch):
+    """Two first mails at once both find no gateway account; the second to create it takes the first's."""
+    made_first = gateway_user()
+    monkeypatch.setattr(mail_services, "config_cached", lambda key, load: None)  # "nobody made it yet"
+
+    again = gateway_user()
+
+    assert again.pk == made_first.pk
+    from django.contrib.auth.models import User
+
+    assert User.objects.filter(username=mail_services.GATEWAY_USERNAME).count() == 1

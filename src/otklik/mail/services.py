@@ -146,11 +146,16 @@ def mail_reprocess(*, actor: User, inbound: InboundMail) -> IngestResult:
 
 
 def mail_process(
-    *, inbound: InboundMail, actor: User | None = None, raw: bytes | None = None
+    *,
+    inbound: InboundMail,
+    actor: User | None = None,
+    raw: bytes | None = None,
+    parsed: ParsedMail | None = None,
 ) -> IngestResult:
     """Make the stored message a ticket or a message; on any failure, quarantine it with the reason.
 
     `raw` is the message's bytes when the caller has them (it just stored them): they are not read back.
+    `parsed` is `mail_parse(raw)` when the caller already has it.
     """
     started = time.monotonic()
     try:
@@ -161,7 +166,7 @@ def mail_process(
                 row = InboundMail.objects.select_for_update().get(pk=inbound.pk)
                 if row.outcome not in UNPROCESSED:
                     return _result(row)  # processed meanwhile by another worker
-            result = _process(row, started, bytes(row.raw) if raw is None else raw)
+            result = _process(row, started, bytes(row.raw) if raw is None else raw, parsed)
             _finish(row, result, actor)
             return result
     except _ProcessedMeanwhile:
@@ -182,12 +187,12 @@ def mail_process(
         return _quarantine(inbound, "error", f"{type(exc).__name__}: {exc}", actor)
 
 
-def _process(row: InboundMail, started: float, raw: bytes) -> IngestResult:
+def _process(row: InboundMail, started: float, raw: bytes, parsed: ParsedMail | None) -> IngestResult:
     options = options_cached()
     if len(raw) > options.mail_max_size_mb * 1024 * 1024:
         raise _Quarantine("too_large", f"{len(raw)} bytes")
     try:
-        parsed = mail_parse(raw)
+        parsed = parsed if parsed is not None else mail_parse(raw)
     except MailParseError as exc:
         raise _Quarantine("unparseable", str(exc)) from exc
     _check_time(started, options)
@@ -293,8 +298,12 @@ def gateway_user() -> User:
     GroupAccess.objects.get_or_create(group=group, defaults={"level": AccessLevel.ADMIN})
     user = User(username=GATEWAY_USERNAME, first_name="Otklik", last_name=_("mail gateway"), is_active=False)
     user.set_unusable_password()
-    user.save()
-    user.groups.add(group)
+    try:
+        with transaction.atomic():
+            user.save()
+            user.groups.add(group)
+    except IntegrityError:  # another thread or process made it first: use theirs
+        return User.objects.get(username=GATEWAY_USERNAME)
     return user
 
 

@@ -13,16 +13,22 @@ import imaplib
 import logging
 import poplib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, connections, transaction
 
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
 from otklik.core.tls import mail_tls_context
+from otklik.mail.batches import balanced, related_groups
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
-from otklik.mail.services import commit_without_waiting, mail_process
+from otklik.mail.parsing import MailParseError, ParsedMail, mail_parse
+from otklik.mail.services import IngestResult, commit_without_waiting, gateway_user, mail_process
+from otklik.mail.threading import subject_patterns
+from otklik.tickets.selectors import options_cached
 
 log = logging.getLogger(__name__)
 TIMEOUT = 60  # seconds a server may stay silent before the poll gives up (and tries again next time)
@@ -73,9 +79,54 @@ def _take(mailbox: Mailbox, fetched: list[tuple[bytes, str]], report: PollReport
         if "uidl" in cursor:
             PopSeen.objects.create(mailbox=mailbox, uidl=cursor["uidl"])
     report.fetched += len(stored)
-    for inbound, (raw, _source) in zip(stored, fetched, strict=True):
-        result = mail_process(inbound=inbound, raw=raw)
+    for result in _process_stored(
+        mailbox, [(inbound, raw) for inbound, (raw, _source) in zip(stored, fetched, strict=True)]
+    ):
         report.outcomes[result.outcome] = report.outcomes.get(result.outcome, 0) + 1
+
+
+def processing_threads() -> int:
+    """How many threads process a fetched batch: OTKLIK_MAIL_THREADS on PostgreSQL, always 1 on SQLite.
+
+    Processing mostly waits for the database's answers, which threads overlap; SQLite writes one
+    transaction at a time, so there threads would only queue for its lock.
+    """
+    return max(1, settings.MAIL_THREADS) if connection.vendor == "postgresql" else 1
+
+
+def _process_stored(mailbox: Mailbox, stored: list[tuple[InboundMail, bytes]]) -> list[IngestResult]:
+    """Process stored mail; on several threads, related mail stays on one thread, in arrival order."""
+    threads = processing_threads()
+    if threads == 1 or len(stored) == 1:
+        return [mail_process(inbound=inbound, raw=raw) for inbound, raw in stored]
+    gateway_user()  # made once here, not raced for by the threads on first use
+    parsed = [_parsed_or_none(raw) for _inbound, raw in stored]
+    patterns = subject_patterns(mailbox.subject_patterns)
+    loads = balanced(related_groups(parsed, patterns), threads)
+    if len(loads) == 1:
+        return [
+            mail_process(inbound=inbound, raw=raw, parsed=parsed[i])
+            for i, (inbound, raw) in enumerate(stored)
+        ]
+
+    def run(load: list[int]) -> list[IngestResult]:
+        try:
+            return [mail_process(inbound=stored[i][0], raw=stored[i][1], parsed=parsed[i]) for i in load]
+        finally:
+            connections.close_all()  # this thread's connections; the pool's threads end with the batch
+
+    with ThreadPoolExecutor(max_workers=len(loads), thread_name_prefix="mail") as pool:
+        return [result for results in pool.map(run, loads) for result in results]
+
+
+def _parsed_or_none(raw: bytes) -> ParsedMail | None:
+    """Parse for grouping; a message over the size limit or unreadable is left to processing alone."""
+    if len(raw) > options_cached().mail_max_size_mb * 1024 * 1024:
+        return None
+    try:
+        return mail_parse(raw)
+    except MailParseError:
+        return None
 
 
 # -- IMAP ------------------------------------------------------------------------------------------------------

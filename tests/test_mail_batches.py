@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from otklik.mail import transports
 from otklik.mail.batches import balanced, related_groups
@@ -53,9 +53,12 @@ def test_balanced_deals_whole_groups_keeping_arrival_order_in_each_load():
     assert balanced([[0], [1]], 8) == [[0], [1]] and balanced([], 3) == []
 
 
-def test_processing_threads_only_on_postgresql(settings):
+@pytest.mark.django_db(transaction=True)
+def test_processing_threads_only_on_postgresql_and_outside_a_transaction(settings):
     settings.MAIL_THREADS = 3
     assert transports.processing_threads() == (3 if connection.vendor == "postgresql" else 1)
+    with transaction.atomic():  # threads could not see what this transaction wrote
+        assert transports.processing_threads() == 1
 
 
 @pytest.mark.django_db(transaction=True)  # the processing threads have connections of their own

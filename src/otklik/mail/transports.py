@@ -89,9 +89,13 @@ def processing_threads() -> int:
     """How many threads process a fetched batch: OTKLIK_MAIL_THREADS on PostgreSQL, always 1 on SQLite.
 
     Processing mostly waits for the database's answers, which threads overlap; SQLite writes one
-    transaction at a time, so there threads would only queue for its lock.
+    transaction at a time, so there threads would only queue for its lock. Inside a transaction (a
+    caller's, or a test's) it is 1 as well: the threads' own connections could not see its writes and
+    would wait for its locks.
     """
-    return max(1, settings.MAIL_THREADS) if connection.vendor == "postgresql" else 1
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return max(1, settings.MAIL_THREADS)
 
 
 def _process_stored(mailbox: Mailbox, stored: list[tuple[InboundMail, bytes]]) -> list[IngestResult]:

@@ -118,3 +118,14 @@ def make_ticket(cast):
 
 def upload(name: str, data: bytes) -> services.Upload:
     return services.Upload(name=name, fileobj=io.BytesIO(data))
+
+
+@pytest.fixture
+def frozen():
+    """Freeze the clock now; the test moves it with `frozen.advance(seconds=...)`."""
+    from django.utils import timezone
+
+    from otklik.core import clock
+
+    with clock.frozen(timezone.now()) as mover:
+        yield mover

@@ -49,13 +49,6 @@ def queue(_jobs_in_memory):
     return _jobs_in_memory
 
 
-@pytest.fixture
-def frozen():
-    """Freeze the clock now; the test moves it with `frozen.advance(seconds=...)`."""
-    with clock.frozen(timezone.now()) as mover:
-        yield mover
-
-
 def _rows(ticket) -> list[OutboxMessage]:
     return list(OutboxMessage.objects.filter(ticket_id=ticket.pk).order_by("id"))
 

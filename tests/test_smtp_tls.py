@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
-from otklik.core import clock
 from otklik.notifications.delivery import outbox_deliver
-from otklik.notifications.models import OutboxMessage, OutboxState
+from otklik.notifications.models import OutboxState
 from otklik.notifications.smtp import EmailBackend
 from tests.certs import make_certificates, require_openssl
 from tests.dovecot import DroppingProxy
 from tests.smtp_sink import SmtpSink
+from tests.test_outbox_delivery import _rows
 
 pytestmark = pytest.mark.django_db
 
@@ -43,16 +42,6 @@ def sink(request, settings, certificates):
         server.configure(settings)
         settings.MAIL_TLS_CA_FILE = ""
         yield server
-
-
-@pytest.fixture
-def frozen():
-    with clock.frozen(timezone.now()) as mover:
-        yield mover
-
-
-def _rows(ticket) -> list[OutboxMessage]:
-    return list(OutboxMessage.objects.filter(ticket_id=ticket.pk).order_by("id"))
 
 
 def test_deliver_over_tls_with_the_ca_configured_arrives_encrypted(

@@ -25,7 +25,7 @@ from otklik.core.bulk import insert_rows
 from otklik.core.tls import mail_tls_context
 from otklik.mail.batches import balanced, related_groups
 from otklik.mail.models import InboundMail, Mailbox, Outcome, PopSeen
-from otklik.mail.parsing import MailParseError, ParsedMail, mail_parse
+from otklik.mail.parsing import ParsedMail, mail_parse
 from otklik.mail.services import IngestResult, commit_without_waiting, gateway_user, mail_process
 from otklik.mail.threading import subject_patterns
 from otklik.tickets.selectors import options_cached
@@ -107,15 +107,16 @@ def _process_stored(mailbox: Mailbox, stored: list[tuple[InboundMail, bytes]]) -
     parsed = [_parsed_or_none(raw) for _inbound, raw in stored]
     patterns = subject_patterns(mailbox.subject_patterns)
     loads = balanced(related_groups(parsed, patterns), threads)
+
+    def process(load: list[int]) -> list[IngestResult]:
+        return [mail_process(inbound=stored[i][0], raw=stored[i][1], parsed=parsed[i]) for i in load]
+
     if len(loads) == 1:
-        return [
-            mail_process(inbound=inbound, raw=raw, parsed=parsed[i])
-            for i, (inbound, raw) in enumerate(stored)
-        ]
+        return process(loads[0])
 
     def run(load: list[int]) -> list[IngestResult]:
         try:
-            return [mail_process(inbound=stored[i][0], raw=stored[i][1], parsed=parsed[i]) for i in load]
+            return process(load)
         finally:
             connections.close_all()  # this thread's connections; the pool's threads end with the batch
 
@@ -129,7 +130,7 @@ def _parsed_or_none(raw: bytes) -> ParsedMail | None:
         return None
     try:
         return mail_parse(raw)
-    except MailParseError:
+    except Exception:  # MailParseError or worse: processing meets it again and quarantines the mail
         return None
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
+from django.test import Client
 
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.services import support_group_add_member, user_create
@@ -129,3 +130,13 @@ def frozen():
 
     with clock.frozen(timezone.now()) as mover:
         yield mover
+
+
+def logged_in(user: User, language: str = "en") -> Client:
+    """Return a test client logged in as `user`, whose interface language is `language`."""
+    from otklik.accounts.models import Profile
+
+    Profile.objects.filter(user=user).update(language=language)
+    client = Client()
+    client.force_login(user)
+    return client

@@ -6,22 +6,15 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from otklik.accounts.models import Profile
 from otklik.mail.models import InboundMail, Mailbox, Outcome
 from otklik.mail.services import mail_ingest
+from tests.conftest import logged_in
 from tests.test_mail_ingest import mail
 
 pytestmark = pytest.mark.django_db
 MAILBOXES = reverse("admin:mail_mailbox_changelist")
 ADD_MAILBOX = reverse("admin:mail_mailbox_add")
 INBOUND = reverse("admin:mail_inboundmail_changelist")
-
-
-def logged_in(user) -> Client:
-    Profile.objects.filter(user=user).update(language="en")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -22,17 +22,11 @@ from otklik.notifications import catalog
 from otklik.notifications.defaults import default_template
 from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
 from otklik.tickets.services import ticket_create
+from tests.conftest import logged_in
 
 OUTBOX = reverse("admin:notifications_outboxmessage_changelist")
 TEMPLATES = reverse("admin:notifications_mailtemplate_changelist")
 _serial = itertools.count(1)
-
-
-def logged_in(user: User) -> Client:
-    Profile.objects.filter(user=user).update(language="en")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

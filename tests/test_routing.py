@@ -12,11 +12,10 @@ from __future__ import annotations
 import pytest
 from django import forms
 from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from otklik.accounts.models import AccessLevel, Profile
+from otklik.accounts.models import AccessLevel
 from otklik.routing.decisions import (
     CATEGORY,
     CRITICALITY,
@@ -39,7 +38,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
-from tests.conftest import make_user
+from tests.conftest import logged_in, make_user
 
 AUTOMATIC = (SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
 LABELS = {SLA: "VIP", CATEGORY: "Billing", CRITICALITY: "High", SOURCE: "E-mail", DEFAULT: ""}
@@ -336,11 +335,6 @@ def test_responsible_for_new_ticket_returns_user_object_of_decision(cast, people
 
 
 # -- web: the ticket page, the buttons, the module options -------------------------------------
-def logged_in(user: User) -> Client:
-    Profile.objects.filter(user=user).update(language="en")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_staff_detail_shows_responsible_reason_and_skip(cast, people, world):

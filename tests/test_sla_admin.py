@@ -7,17 +7,16 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 
-from otklik.accounts.models import Profile
 from otklik.core import clock
 from otklik.sla.forms import intervals_format, intervals_parse
 from otklik.sla.models import CalendarException, ExceptionKind, SlaLevel, Timetable, TimeUnit
 from otklik.sla.selectors import calendars_forget
 from otklik.sla.services import timetable_apply_calendar
+from tests.conftest import logged_in
 
 WORKDAYS_10_19 = [[[36000, 68400]]] * 5 + [[], []]
 WARNING = "The production calendar for 2027 is not bundled yet; add its exceptions by hand or update Otklik."
@@ -29,13 +28,6 @@ def _fresh_calendars():
     calendars_forget()
     yield
     calendars_forget()
-
-
-def logged_in(user: User) -> Client:
-    Profile.objects.filter(user=user).update(language="en")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -11,17 +11,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from otklik.accounts.models import Profile
 from otklik.accounts.services import token_create
 from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, Ticket
 from otklik.tickets.services._base import _entries_outside_sla
+from tests.conftest import logged_in
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:
@@ -30,13 +30,6 @@ def entry(kind: str, code: str) -> DictionaryEntry:
 
 def codes(entries) -> list[str]:
     return [e.code for e in entries]
-
-
-def logged_in(user: User) -> Client:
-    Profile.objects.filter(user=user).update(language="en")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def choice_values(form, name: str) -> list[str]:

@@ -26,7 +26,7 @@ from otklik.accounts.roles import levels_of
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, Message, MessageKind, SavedFilter, Ticket
 from otklik.tickets.views.staff import EXPORT_COLUMNS
-from tests.conftest import upload
+from tests.conftest import logged_in, upload
 from tests.samples import bmp_bytes
 
 
@@ -58,14 +58,6 @@ def png_image(width: int = 8, height: int = 6) -> bytes:
 
 def entry(kind: str, code: str) -> DictionaryEntry:
     return DictionaryEntry.objects.get(kind=kind, code=code)
-
-
-def logged_in(user: User, language: str = "en") -> Client:
-    """Return a test client logged in as `user`, whose interface language is `language`."""
-    Profile.objects.filter(user=user).update(language=language)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def listed_ids(response) -> list[int]:

@@ -224,3 +224,38 @@ LOGGING = {
     # Huey logs through its own handler too; without this every line is printed twice.
     "loggers": {"huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
+
+# -- Identity and access (issue 12): deny by default, address confirmation, password reset, login throttling
+from datetime import timedelta  # noqa: E402
+
+# Every page needs a login unless its view opts out with `login_not_required` (the API answers 401 itself).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+)
+# How long the link confirming a registered address works, in days (F-12).
+OTKLIK_CONFIRM_DAYS = int(os.environ.get("OTKLIK_CONFIRM_DAYS", "3"))
+# How long a password reset link works (it also stops working once used or once the password changed).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("OTKLIK_PASSWORD_RESET_HOURS", "24")) * 3600
+# Password reset requests: at most this many per hour from one IP address and per e-mail address.
+OTKLIK_PASSWORD_RESET_PER_HOUR = int(os.environ.get("OTKLIK_PASSWORD_RESET_PER_HOUR", "5"))
+# Login throttling (django-axes, database handler: shared by every process): after this many failures for
+# one login or from one IP address, both are refused for the lockout time (then the count starts over).
+OTKLIK_LOGIN_FAILURE_LIMIT = int(os.environ.get("OTKLIK_LOGIN_FAILURE_LIMIT", "5"))
+OTKLIK_LOGIN_LOCKOUT_MINUTES = int(os.environ.get("OTKLIK_LOGIN_LOCKOUT_MINUTES", "15"))
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes asks
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = OTKLIK_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=OTKLIK_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one's failures lock it
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; a row per successful login is not needed
+AXES_USERNAME_CALLABLE = "otklik.accounts.throttle.axes_username"
+AXES_CLIENT_IP_CALLABLE = "otklik.accounts.throttle.client_ip"
+AXES_LOCKOUT_CALLABLE = "otklik.accounts.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429

@@ -1,5 +1,11 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import (
+    AuthenticationForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+)
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from otklik.web.forms import KeyboardFriendlyMixin
@@ -28,6 +34,24 @@ TIME_ZONES = [
 
 
 class LoginForm(KeyboardFriendlyMixin, AuthenticationForm):
+    pass
+
+
+class ResetRequestForm(KeyboardFriendlyMixin, PasswordResetForm):
+    """Ask for a reset link; the link goes through the outbox, never by a send in the request."""
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kw):
+        from otklik.accounts.services import password_reset_mail_send
+
+        path = reverse("accounts:password_reset_confirm", args=[context["uid"], context["token"]])
+        password_reset_mail_send(user=context["user"], email=to_email, path=path)
+
+
+class NewPasswordForm(KeyboardFriendlyMixin, SetPasswordForm):
+    pass
+
+
+class ChangePasswordForm(KeyboardFriendlyMixin, PasswordChangeForm):
     pass
 
 

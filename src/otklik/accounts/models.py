@@ -30,19 +30,34 @@ class GroupAccess(models.Model):
 
 
 class Profile(models.Model):
-    """Per-user preferences: interface language and time zone."""
+    """Per-user preferences (interface language and time zone) and the user's confirmed address."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="ru")
     time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Moscow")
-    email_confirmed = models.BooleanField(_("e-mail confirmed"), default=False)
+    # The address (lower case) whose owner confirmed it belongs to this account, or empty. Only this
+    # address makes mail from it the user's (F-12); a changed user e-mail is unconfirmed until confirmed.
+    confirmed_email = models.CharField(_("confirmed e-mail"), max_length=254, blank=True, default="")
 
     class Meta:
         verbose_name = _("profile")
         verbose_name_plural = _("profiles")
+        constraints = [
+            # One account per confirmed address: mail from it has exactly one owner.
+            models.UniqueConstraint(
+                fields=["confirmed_email"],
+                condition=~models.Q(confirmed_email=""),
+                name="profile_confirmed_email_unique",
+            )
+        ]
 
     def __str__(self) -> str:
         return str(self.user)
+
+    @property
+    def email_confirmed(self) -> bool:
+        """Whether the user's current address is the confirmed one."""
+        return bool(self.confirmed_email) and self.confirmed_email == (self.user.email or "").strip().lower()
 
 
 class SupportGroup(models.Model):

@@ -6,13 +6,23 @@ import secrets
 import zoneinfo
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from otklik.accounts.mailing import (
+    AddressConfirmed,
+    ConfirmationMail,
+    PasswordResetMail,
+    confirm_days,
+    confirmation_url,
+    site_url,
+)
 from otklik.accounts.models import (
     AccessLevel,
     ApiToken,
@@ -22,7 +32,7 @@ from otklik.accounts.models import (
     SupportGroupMember,
 )
 from otklik.accounts.roles import forget_levels, levels_of
-from otklik.core import clock
+from otklik.core import clock, events
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 
@@ -57,8 +67,13 @@ def user_create(
     levels: tuple[str, ...] = (AccessLevel.CLIENT,),
     language: str = "ru",
     time_zone: str = "Europe/Moscow",
+    email_confirmed: bool = False,
 ) -> User:
-    """Create a user with a profile and the given access levels."""
+    """Create a user with a profile and the given access levels.
+
+    `email_confirmed`: staff vouch for the address (staff-created and imported users), as if its owner had
+    confirmed it; the address's earlier tickets become the user's.
+    """
     groups = access_groups_ensure()
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     if password:
@@ -69,6 +84,8 @@ def user_create(
     Profile.objects.create(user=user, language=language, time_zone=time_zone)
     user.groups.add(*(groups[level] for level in levels))
     forget_levels(user)
+    if email_confirmed and email:
+        email_confirm(user=user, email=email)
     return user
 
 
@@ -81,9 +98,11 @@ def user_register(
     last_name: str = "",
     language: str = "ru",
 ) -> User:
-    """Register a visitor as a support client at once; the e-mail is confirmed later.
+    """Register a visitor as a support client at once and mail a link confirming the address (F-12).
 
-    Raise ValidationFailed with per-field messages for bad input.
+    An address already used by another account is accepted alike (registration never tells whether an
+    address is registered); the mail to it then says so. Until confirmed, the address gives the new
+    account nothing: mail from it is not the user's. Raise ValidationFailed with per-field messages.
     """
     errors: dict[str, list[str]] = {}
     username = (username or "").strip()
@@ -100,25 +119,117 @@ def user_register(
         validate_email(email)
     except DjangoValidationError:
         errors.setdefault("email", []).append(_("Enter a valid e-mail address."))
-    else:
-        if User.objects.filter(email__iexact=email).exists():
-            errors.setdefault("email", []).append(
-                _("A user with this e-mail already exists; log in instead.")
-            )
     try:
         validate_password(password or "", User(username=username, email=email))
     except DjangoValidationError as exc:
         errors.setdefault("password", []).extend(exc.messages)
     if errors:
         raise ValidationFailed(errors=errors)
-    return user_create(
-        username=username,
-        email=email,
-        password=password,
-        first_name=(first_name or "").strip()[:150],
-        last_name=(last_name or "").strip()[:150],
-        language=language if language in {"ru", "en"} else "ru",
+    with transaction.atomic():
+        user = user_create(
+            username=username,
+            email=email,
+            password=password,
+            first_name=(first_name or "").strip()[:150],
+            last_name=(last_name or "").strip()[:150],
+            language=language if language in {"ru", "en"} else "ru",
+        )
+        email_confirmation_send(user=user)
+    return user
+
+
+@transaction.atomic
+def email_confirmation_send(*, user: User) -> None:
+    """Mail the user's address a signed, expiring link that confirms it for this account (via the outbox).
+
+    When other accounts already use the address, the mail tells its owner so (the page never does).
+    """
+    email = (user.email or "").strip().lower()
+    if not email:
+        raise ValidationFailed(_("The account has no e-mail address."), field="email")
+    others = tuple(
+        User.objects.filter(email__iexact=email, is_active=True)
+        .exclude(pk=user.pk)
+        .order_by("pk")
+        .values_list("username", flat=True)[:5]
     )
+    events.emit(
+        events.ACCOUNT_CONFIRMATION_MAIL,
+        ConfirmationMail(
+            user=user,
+            email=email,
+            confirm_url=confirmation_url(user, email),
+            reset_url=site_url(reverse("accounts:password_reset")),
+            days=confirm_days(),
+            other_accounts=others,
+        ),
+    )
+
+
+@transaction.atomic
+def password_reset_mail_send(*, user: User, email: str, path: str) -> None:
+    """Mail the user a password reset link (a path of this site) through the outbox."""
+    events.emit(
+        events.ACCOUNT_PASSWORD_RESET_MAIL,
+        PasswordResetMail(
+            user=user,
+            email=email,
+            reset_url=site_url(path),
+            days=max(1, int(settings.PASSWORD_RESET_TIMEOUT) // (24 * 3600)),
+        ),
+    )
+
+
+@transaction.atomic
+def email_confirm(*, user: User, email: str, actor: User | None = None) -> Profile:
+    """Make `email` the user's confirmed address; the address's tickets become the user's.
+
+    At most one account holds a confirmed address: an inactive account, or one whose e-mail changed
+    since, gives it up; an active one keeps it and the call fails. Confirming again changes nothing.
+    """
+    email = (email or "").strip().lower()
+    if not email or (user.email or "").strip().lower() != email:
+        raise ValidationFailed(_("This link is for an address the account no longer has."), field="email")
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.confirmed_email == email:
+        return profile
+    holder = (
+        Profile.objects.select_for_update()
+        .select_related("user")
+        .filter(confirmed_email=email)
+        .exclude(user=user)
+        .first()
+    )
+    if holder is not None:
+        if holder.user.is_active and holder.email_confirmed:
+            raise ValidationFailed(
+                _("This address is already confirmed for another account; log in to that one."),
+                field="email",
+            )
+        holder.confirmed_email = ""
+        holder.save(update_fields=["confirmed_email"])
+    profile.confirmed_email = email
+    try:
+        with transaction.atomic():  # a concurrent confirmation of the same address loses cleanly
+            profile.save(update_fields=["confirmed_email"])
+    except IntegrityError:
+        raise ValidationFailed(
+            _("This address is already confirmed for another account; log in to that one."), field="email"
+        ) from None
+    events.emit(events.ACCOUNT_ADDRESS_CONFIRMED, AddressConfirmed(user=user, email=email, actor=actor))
+    return profile
+
+
+@transaction.atomic
+def email_confirmed_set(*, user: User, confirmed: bool, actor: User | None = None) -> Profile:
+    """Let staff mark the user's current address confirmed (they vouch for it) or not confirmed."""
+    if confirmed:
+        return email_confirm(user=user, email=user.email, actor=actor)
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    if profile.confirmed_email:
+        profile.confirmed_email = ""
+        profile.save(update_fields=["confirmed_email"])
+    return profile
 
 
 @transaction.atomic

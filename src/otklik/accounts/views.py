@@ -1,20 +1,37 @@
 """Log in and out, quick registration, personal settings."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from otklik.accounts.forms import LoginForm, ProfileForm, RegistrationForm
+from otklik.accounts.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    ProfileForm,
+    RegistrationForm,
+    ResetRequestForm,
+)
+from otklik.accounts.mailing import confirmation_read
 from otklik.accounts.middleware import SESSION_LANGUAGE_KEY
 from otklik.accounts.roles import is_demo_only
-from otklik.accounts.services import profile_update, user_register
+from otklik.accounts.services import (
+    email_confirm,
+    email_confirmation_send,
+    profile_update,
+    user_register,
+)
+from otklik.accounts.throttle import client_ip, too_often
 from otklik.core.errors import ValidationFailed
 from otklik.web.forms import apply_errors
 
@@ -25,6 +42,92 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def lockout_message() -> str:
+    return _(
+        "Too many failed attempts to log in. Logging in from here or to this account is locked for "
+        "%(minutes)s minutes; try again later or reset your password."
+    ) % {"minutes": settings.OTKLIK_LOGIN_LOCKOUT_MINUTES}
+
+
+def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """Answer a locked-out login (axes) with the login page, the reason, and 429 Too Many Requests."""
+    form = LoginForm(request)
+    form.add_error(None, lockout_message())
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "next": request.POST.get("next", ""), "locked": True},
+        status=429,
+    )
+
+
+def _is_locked(request: HttpRequest, username: str = "") -> bool:
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.is_locked(request, {"username": username} if username else None)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Ask for a reset link: the same answer for any address; limited per IP and per address.
+
+    Only active users of the address get mail (Django's form), through the outbox. An IP address locked
+    out for failed logins cannot ask either.
+    """
+
+    template_name = "accounts/password_reset.html"
+    form_class = ResetRequestForm
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request, *args, **kwargs):
+        if _is_locked(request):
+            return locked_out(request)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        limit = settings.OTKLIK_PASSWORD_RESET_PER_HOUR
+        if too_often("reset-ip", client_ip(self.request), limit=limit, seconds=3600):
+            form.add_error(None, _("Too many requests from your address; try again in an hour."))
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        address = form.cleaned_data["email"].strip().lower()
+        if too_often("reset-address", address, limit=limit, seconds=3600):
+            # Silently: telling it apart would say the address was asked for before.
+            return redirect(self.success_url)
+        return super().form_valid(form)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    form_class = NewPasswordForm
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Change one's own password (the old one is asked); demo access cannot."""
+
+    template_name = "accounts/password_change.html"
+    form_class = ChangePasswordForm
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def post(self, request, *args, **kwargs):
+        if is_demo_only(request.user):
+            messages.warning(request, _("Demo access is read-only: nothing was saved."))
+            return redirect("accounts:password_change")
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     """Register a visitor as a client and log them in at once (F-12); the e-mail is confirmed later."""
@@ -47,7 +150,15 @@ def register(request: HttpRequest) -> HttpResponse:
             apply_errors(form, exc)
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, _("Welcome! You are registered and logged in."))
+            # The same words whether or not the address was known: registration reveals nothing (F-12).
+            messages.success(
+                request,
+                _(
+                    "Welcome! You are registered and logged in. We sent a link to %(email)s: open it to "
+                    "confirm the address, and your mail to support will join your account."
+                )
+                % {"email": user.email},
+            )
             return redirect(next_url or "tickets:client_new")
     return render(
         request,
@@ -57,7 +168,6 @@ def register(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
     """Let the user choose the interface language and time zone."""
@@ -79,9 +189,61 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Settings saved."))
             return redirect("accounts:profile")
-    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "address_confirmed": bool(current and current.email_confirmed)}
+    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
 
+@require_http_methods(["POST"])
+def confirmation_send(request: HttpRequest) -> HttpResponse:
+    """Mail the signed-in user a new link confirming their address (a few times an hour at most)."""
+    if is_demo_only(request.user):
+        messages.warning(request, _("Demo access is read-only: nothing was saved."))
+    elif too_often("confirm-send", str(request.user.pk), limit=3, seconds=3600):
+        messages.warning(request, _("A link was sent a moment ago; look for it or try again later."))
+    else:
+        email_confirmation_send(user=request.user)
+        messages.success(request, _("We sent a new link to %(email)s.") % {"email": request.user.email})
+    return redirect("accounts:profile")
+
+
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Confirm an address from the mailed link, signed in as the account it names (F-12).
+
+    The link proves the reader holds the mailbox; the login proves they hold the account. Both are needed:
+    the owner of an address must not confirm a stranger's account by one careless click, and a mail
+    scanner that opens links (GET) confirms nothing.
+    """
+    found = confirmation_read(token)
+    account = None
+    if found is not None:
+        account = User.objects.filter(pk=found[0], is_active=True).select_related("profile").first()
+    context = {"account": account, "email": found[1] if found else "", "state": "invalid"}
+    if account is None or (account.email or "").strip().lower() != found[1]:
+        return render(request, "accounts/confirm.html", context, status=400)
+    if not request.user.is_authenticated:
+        context["state"] = "login"
+    elif request.user.pk != account.pk:
+        context["state"] = "other"
+    elif account.profile.email_confirmed:
+        context["state"] = "done"
+    else:
+        context["state"] = "ask"
+        if request.method == "POST":
+            try:
+                email_confirm(user=account, email=found[1], actor=account)
+            except ValidationFailed as exc:
+                context.update(state="refused", error=exc.message)
+                return render(request, "accounts/confirm.html", context, status=409)
+            messages.success(
+                request, _("Thank you: the address %(email)s is confirmed.") % {"email": found[1]}
+            )
+            return redirect("home")
+    return render(request, "accounts/confirm.html", context)
+
+
+@login_not_required
 @require_http_methods(["POST"])
 def set_language(request: HttpRequest) -> HttpResponse:
     """Switch the language: saved in the profile for users, in a cookie for visitors."""

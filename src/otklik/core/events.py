@@ -33,6 +33,11 @@ TICKET_OVERDUE = "ticket.overdue"
 TICKET_AUTO_CLOSED = "ticket.auto_closed"
 # Emitted inside the service's transaction with a `otklik.tickets.activity.TicketActivity`.
 TICKET_ACTIVITY = "ticket.activity"
+# Emitted by accounts inside the service's transaction (data: the dataclasses of `otklik.accounts.mailing`):
+# a confirmation link to mail, a password reset link to mail, an address just confirmed for a user.
+ACCOUNT_CONFIRMATION_MAIL = "account.confirmation_mail"
+ACCOUNT_PASSWORD_RESET_MAIL = "account.password_reset_mail"
+ACCOUNT_ADDRESS_CONFIRMED = "account.address_confirmed"
 
 
 def listen(name: str, listener: Callable[[Any], None]) -> Callable[[], None]:

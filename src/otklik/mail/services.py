@@ -248,12 +248,18 @@ def _rule(mailbox: Mailbox | None, name: str, default):
 
 
 def _registered(address: str) -> User | None:
-    """The active account with this address, when exactly one has it (an ambiguous address is nobody)."""
+    """The active account that confirmed this address (F-12); an unconfirmed address is nobody's.
+
+    Registering with someone else's address must not make their mail the stranger's tickets.
+    """
 
     def load() -> User | None:
         # Most senders of new mail have no account: ask for ids first, load the one user only if found.
+        # The confirmed address is unique (and indexed); the user must still have it as their e-mail.
         ids = list(
-            User.objects.filter(email__iexact=address, is_active=True).values_list("pk", flat=True)[:2]
+            User.objects.filter(
+                profile__confirmed_email=address.strip().lower(), email__iexact=address, is_active=True
+            ).values_list("pk", flat=True)[:2]
         )
         return User.objects.select_related("profile").get(pk=ids[0]) if len(ids) == 1 else None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 
 from otklik.core.errors import NotFound
@@ -10,7 +9,6 @@ from otklik.mail.selectors import message_original_get
 from otklik.tickets.policies import TicketPolicy
 
 
-@login_required
 def message_original(request: HttpRequest, message_id: int) -> HttpResponse:
     """Send the message's original e-mail, byte for byte, as a download (never shown inline)."""
     try:

@@ -23,6 +23,16 @@ EVENTS = (
     (OVERDUE, _("Overdue")),
     (COUPON_USED, _("Coupon used")),
 )
+# Mail about a person's account (not a ticket): Otklik's built-in texts in both languages, not editable,
+# not in the model's choices (their placeholders are not a ticket's).
+ADDRESS_CONFIRM = "address_confirm"
+ADDRESS_REGISTERED_AGAIN = "address_registered_again"
+PASSWORD_RESET = "password_reset"
+ACCOUNT_EVENTS = (
+    (ADDRESS_CONFIRM, _("Confirm your e-mail address")),
+    (ADDRESS_REGISTERED_AGAIN, _("A new account with your address")),
+    (PASSWORD_RESET, _("Password reset")),
+)
 EVENT_LABELS = dict(EVENTS)
 # Mail to the ticket's author side: links lead to the client's page, hidden content never appears.
 AUTHOR_EVENTS = frozenset({NEW_FOR_AUTHOR, CHANGED_BY_SUPPORT_FOR_AUTHOR, CHANGED_BY_AUTHOR_FOR_AUTHOR})

@@ -154,6 +154,55 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         + _TICKET_FACTS_RU
         + "\n",
     ),
+    # Account mail (catalog.ACCOUNT_EVENTS): placeholders username, email, confirm_url, reset_url,
+    # other_accounts, days, site_name.
+    (c.ADDRESS_CONFIRM, "en"): (
+        "Confirm your e-mail address",
+        "Hello,\n\nthe account “{{ username }}” was registered at {{ site_name }} with the address "
+        "{{ email }}. If it was you, log in as “{{ username }}” and confirm the address here "
+        "(the link works {{ days }} days):\n{{ confirm_url }}\n\nOnce confirmed, your mail to support "
+        "and the tickets of this address belong to this account.\n\nIf it was not you, ignore this mail: "
+        "the account gets nothing of yours.\n\n{{ site_name }}\n",
+    ),
+    (c.ADDRESS_CONFIRM, "ru"): (
+        "Подтвердите адрес электронной почты",
+        "Здравствуйте!\n\nВ {{ site_name }} зарегистрирована учётная запись «{{ username }}» с адресом "
+        "{{ email }}. Если это были вы, войдите как «{{ username }}» и подтвердите адрес по ссылке "
+        "(она действует {{ days }} дн.):\n{{ confirm_url }}\n\nПосле подтверждения ваши письма в поддержку "
+        "и обращения с этого адреса будут принадлежать этой учётной записи.\n\nЕсли это были не вы, "
+        "просто не отвечайте на это письмо: учётная запись ничего вашего не получит.\n\n{{ site_name }}\n",
+    ),
+    (c.ADDRESS_REGISTERED_AGAIN, "en"): (
+        "Someone registered with your address",
+        "Hello,\n\nsomeone registered the account “{{ username }}” at {{ site_name }} with your address "
+        "{{ email }}, which is already used by: {{ other_accounts }}.\n\nIf it was you and you forgot "
+        "your password, set a new one here:\n{{ reset_url }}\n\nIf you do want the new account "
+        "“{{ username }}”, log in as it and confirm the address (the link works {{ days }} days):\n"
+        "{{ confirm_url }}\n\nIf it was not you, ignore this mail: the new account gets no access to "
+        "your mail and tickets.\n\n{{ site_name }}\n",
+    ),
+    (c.ADDRESS_REGISTERED_AGAIN, "ru"): (
+        "Кто-то зарегистрировался с вашим адресом",
+        "Здравствуйте!\n\nКто-то зарегистрировал в {{ site_name }} учётную запись «{{ username }}» с вашим "
+        "адресом {{ email }}, который уже указан у: {{ other_accounts }}.\n\nЕсли это были вы и вы забыли "
+        "пароль, задайте новый здесь:\n{{ reset_url }}\n\nЕсли вам нужна новая учётная запись "
+        "«{{ username }}», войдите в неё и подтвердите адрес (ссылка действует {{ days }} дн.):\n"
+        "{{ confirm_url }}\n\nЕсли это были не вы, ничего не делайте: новая учётная запись не получит "
+        "доступа к вашей почте и обращениям.\n\n{{ site_name }}\n",
+    ),
+    (c.PASSWORD_RESET, "en"): (
+        "Password reset",
+        "Hello,\n\nsomeone asked to reset the password of the account “{{ username }}” at {{ site_name }}. "
+        "Set a new password here (the link works once, {{ days }} days at most):\n{{ reset_url }}\n\n"
+        "If it was not you, ignore this mail: your password stays as it is.\n\n{{ site_name }}\n",
+    ),
+    (c.PASSWORD_RESET, "ru"): (
+        "Восстановление пароля",
+        "Здравствуйте!\n\nКто-то попросил сбросить пароль учётной записи «{{ username }}» в {{ site_name }}. "
+        "Задайте новый пароль по ссылке (она действует один раз, не дольше {{ days }} дн.):\n"
+        "{{ reset_url }}\n\nЕсли это были не вы, ничего не делайте: пароль останется прежним.\n\n"
+        "{{ site_name }}\n",
+    ),
 }
 
 

@@ -36,7 +36,7 @@ from otklik.notifications.rendering import (
     thread_root_id,
     ticket_context,
 )
-from otklik.notifications.selectors import admins, templates_for, ticket_audience
+from otklik.notifications.selectors import admins, person_of, templates_for, ticket_audience
 from otklik.tickets.activity import Change, TicketActivity
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
@@ -80,6 +80,17 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         )
 
     return outbox_write(mailings, ticket_id=ticket.pk, context=context)
+
+
+def account_mail_notify(*, event: str, user, email: str, context: dict[str, str]) -> list[OutboxMessage]:
+    """Queue one account mail (catalog.ACCOUNT_EVENTS) to `email`, in the user's language."""
+    person = person_of(user)
+    if person is None or not email:
+        return []
+    person = Person(email, person.name, person.language, person.user_id, person.time_zone)
+    values = {"site_name": settings.OTKLIK_SITE_NAME, "username": user.get_username(), "email": email}
+    values.update(context)
+    return outbox_write([Mailing(event, (person,))], ticket_id=None, context=lambda _event: values)
 
 
 def coupon_used_notify(*, ticket: Ticket, coupon: str, actor=None) -> list[OutboxMessage]:

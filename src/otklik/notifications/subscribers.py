@@ -32,6 +32,34 @@ def _on_ticket_activity(activity) -> None:
     ticket_activity_notify(activity)
 
 
+def _on_confirmation_mail(mail) -> None:
+    from otklik.notifications.services import account_mail_notify
+
+    event = catalog.ADDRESS_REGISTERED_AGAIN if mail.other_accounts else catalog.ADDRESS_CONFIRM
+    account_mail_notify(
+        event=event,
+        user=mail.user,
+        email=mail.email,
+        context={
+            "confirm_url": mail.confirm_url,
+            "reset_url": mail.reset_url,
+            "days": str(mail.days),
+            "other_accounts": ", ".join(mail.other_accounts),
+        },
+    )
+
+
+def _on_password_reset_mail(mail) -> None:
+    from otklik.notifications.services import account_mail_notify
+
+    account_mail_notify(
+        event=catalog.PASSWORD_RESET,
+        user=mail.user,
+        email=mail.email,
+        context={"reset_url": mail.reset_url, "days": str(mail.days)},
+    )
+
+
 def connect() -> None:
     """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
     global _connected
@@ -39,5 +67,7 @@ def connect() -> None:
         return
     _connected = True
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity)
+    events.listen(events.ACCOUNT_CONFIRMATION_MAIL, _on_confirmation_mail)
+    events.listen(events.ACCOUNT_PASSWORD_RESET_MAIL, _on_password_reset_mail)
     for name in SLA_EVENTS:
         events.subscribe(name, _on_sla_event)

@@ -26,6 +26,7 @@ from otklik.tickets.services.attributes import (
 from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
+from otklik.tickets.services.ownership import tickets_claim_by_address
 from otklik.tickets.services.workspace import (
     BULK_ACTIONS,
     BulkResult,
@@ -63,6 +64,7 @@ __all__ = [
     "ticket_set_spam",
     "ticket_split",
     "ticket_update",
+    "tickets_claim_by_address",
     "tickets_bulk",
     "upload_limits",
 ]

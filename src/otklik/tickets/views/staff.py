@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -96,7 +95,6 @@ def _attributes_form(ticket, policy, ctx, data=None) -> TicketAttributesForm:
     return form
 
 
-@login_required
 @domain_errors
 def staff_list(request: HttpRequest) -> HttpResponse:
     """List tickets with every filter, sorting and paging; export CSV with ?export=csv."""
@@ -199,7 +197,6 @@ def _export_xlsx(qs) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 @domain_errors
 def staff_bulk(request: HttpRequest) -> HttpResponse:
@@ -243,7 +240,6 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-@login_required
 @require_POST
 @domain_errors
 def staff_filter_save(request: HttpRequest) -> HttpResponse:
@@ -262,7 +258,6 @@ def staff_filter_save(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("tickets:staff_list") + ("?" + query if query else ""))
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def staff_new(request: HttpRequest) -> HttpResponse:
@@ -291,7 +286,6 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/staff_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -358,7 +352,6 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 @domain_errors
 def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -405,7 +398,6 @@ def _quiet(request: HttpRequest) -> bool:
     return request.POST.get("quiet") in ("on", "1", "true")
 
 
-@login_required
 @require_POST
 @domain_errors
 def staff_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -442,7 +434,6 @@ def _responsible_set_default(request: HttpRequest, ticket: Ticket, user_id: int)
         messages.success(request, _("Saved."))
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def staff_delete(request: HttpRequest, ticket_id: int) -> HttpResponse:
@@ -468,7 +459,6 @@ def _message_page(request: HttpRequest, ticket_id: int, number: int, allowed) ->
     return policy, ticket, message
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
@@ -492,7 +482,6 @@ def message_edit(request: HttpRequest, ticket_id: int, number: int) -> HttpRespo
     )
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
@@ -506,7 +495,6 @@ def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpRes
     return render(request, "tickets/message_delete.html", {"ticket": ticket, "message": message})
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 @domain_errors
 def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
@@ -539,7 +527,6 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
     )
 
 
-@login_required
 @require_POST
 def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """htmx: record presence (answering when the answer box is in use) and return the presence line."""
@@ -564,7 +551,6 @@ def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     )
 
 
-@login_required
 @domain_errors
 def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Export the ticket's change history (who, when, channel, field, old -> new) as CSV."""

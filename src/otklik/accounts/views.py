@@ -51,12 +51,10 @@ def lockout_message() -> str:
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     """Answer a locked-out login (axes) with the login page, the reason, and 429 Too Many Requests."""
-    form = LoginForm(request)
-    form.add_error(None, lockout_message())
     return render(
         request,
         "accounts/login.html",
-        {"form": form, "next": request.POST.get("next", ""), "locked": True},
+        {"form": LoginForm(request), "next": request.POST.get("next", ""), "locked": lockout_message()},
         status=429,
     )
 

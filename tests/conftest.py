@@ -53,6 +53,14 @@ def _no_config_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Start with an empty cache: rate limits (password reset, confirmation mail) count in it."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_working_calendars():
     """Forget cached working calendars: rolled-back tests reuse ids and revisions, which key the cache."""
     from otklik.sla.selectors import calendars_forget

@@ -153,6 +153,11 @@ class InboundMailAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def has_reprocess_permission(self, request, obj=None):
         return is_admin(request.user)
 
+    def get_fields(self, request, obj=None):
+        # The original carries the quoted history, which may quote internal notes: not for demo access.
+        fields = super().get_fields(request, obj)
+        return fields if is_admin(request.user) else [f for f in fields if f != "original"]
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("mailbox")
         if request.resolver_match and request.resolver_match.url_name.endswith("_changelist"):
@@ -172,7 +177,7 @@ class InboundMailAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def original_view(self, request, object_id: int):
         """Download the message exactly as it arrived (.eml)."""
         row = self.get_object(request, str(object_id))
-        if row is None or not self.has_view_permission(request, row):
+        if row is None or not self.has_view_permission(request, row) or not is_admin(request.user):
             return HttpResponse(status=404)
         response = HttpResponse(bytes(row.raw), content_type="message/rfc822")
         response["Content-Disposition"] = f'attachment; filename="mail-{row.pk}.eml"'

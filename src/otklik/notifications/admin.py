@@ -127,6 +127,17 @@ class OutboxMessageAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def has_retry_permission(self, request, obj=None):
         return is_admin(request.user)
 
+    def get_fieldsets(self, request, obj=None):
+        # Mail to support may carry a hidden message's text: demo access sees who got what, not the text.
+        fieldsets = super().get_fieldsets(request, obj)
+        if is_admin(request.user):
+            return fieldsets
+        hidden = {"text_block", "html_block"}
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+            for name, opts in fieldsets
+        ]
+
     def get_queryset(self, request):
         # The list never shows the bodies: leave the biggest columns in the database.
         queryset = super().get_queryset(request)

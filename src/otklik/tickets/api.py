@@ -183,7 +183,7 @@ def _message(message: Message, policy: TicketPolicy) -> dict[str, Any]:
             author_email=message.author_email,
             posted_by=_user(message.posted_by),
             minutes=message.minutes,
-            quoted=message.quoted,
+            quoted=message.quoted if policy.sees_quoted else None,
         )
     return data
 

@@ -84,6 +84,14 @@ class TicketPolicy:
         """Hidden and log messages: staff and admins; never clients, never demo."""
         return self.is_support
 
+    @property
+    def sees_quoted(self) -> bool:
+        """A mail's quoted history (F-15): staff and admins only; never clients, never demo.
+
+        A support member's mail may quote internal notes, so the history counts as hidden content.
+        """
+        return self.is_support
+
     @cached_property
     def _staff_colleagues(self) -> set[int]:
         return colleague_ids(self.user, SupportGroup.Kind.STAFF) if self.is_staff else set()

@@ -1,6 +1,6 @@
 """Let support administrators (not only Django superusers) use the configuration pages."""
 
-from otklik.accounts.roles import is_admin, is_demo
+from otklik.accounts.roles import is_admin, is_demo, is_demo_only
 
 
 class SupportAdminPermissions:
@@ -20,3 +20,9 @@ class SupportAdminPermissions:
 
     def has_delete_permission(self, request, obj=None):
         return is_admin(request.user)
+
+    def get_actions(self, request):
+        # Every list action writes something: demo gets none (and no action bar).
+        if is_demo_only(request.user):
+            return {}
+        return super().get_actions(request)

@@ -1,9 +1,16 @@
-"""The configuration pages (Django admin) opened to support administrators."""
+"""The configuration pages (Django admin) opened to support administrators, and read-only to demo access."""
 
-from django.contrib import admin
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from otklik.accounts.roles import is_admin
+from otklik.accounts.roles import is_admin, is_demo, is_demo_only
+
+# What demo access may still POST on these pages: leaving.
+DEMO_POST_ALLOWED = frozenset({"logout"})
 
 
 class OtklikAdminSite(admin.AdminSite):
@@ -12,7 +19,25 @@ class OtklikAdminSite(admin.AdminSite):
     index_title = _("Dictionaries, groups, SLA and options")
 
     def has_permission(self, request):
-        return request.user.is_active and is_admin(request.user)
+        # Demo sees every configuration page (SPEC F-01); what it may do there is read-only.
+        return request.user.is_active and (is_admin(request.user) or is_demo(request.user))
+
+    def admin_view(self, view, cacheable=False):
+        """Refuse every write of demo access on every page of the site, before the page's own code runs."""
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(inner)
+        def guarded(request, *args, **kwargs):
+            if (
+                request.method not in ("GET", "HEAD", "OPTIONS")
+                and is_demo_only(request.user)
+                and getattr(view, "__name__", "") not in DEMO_POST_ALLOWED
+            ):
+                messages.warning(request, gettext("Demo access is read-only: nothing was saved."))
+                return redirect(request.get_full_path())
+            return inner(request, *args, **kwargs)
+
+        return guarded
 
 
 admin_site = OtklikAdminSite(name="admin")

@@ -30,11 +30,11 @@ def admin_routes() -> list[tuple[str, str]]:
 
 def existing_change_pages() -> list[str]:
     pages = []
-    for model, model_admin in admin_site._registry.items():
+    for model in admin_site._registry:
         obj = model.objects.order_by("pk").first()
         if obj is not None:
-            info = (model._meta.app_label, model._meta.model_name)
-            pages.append(reverse("admin:%s_%s_change" % info, args=[obj.pk]))
+            name = f"admin:{model._meta.app_label}_{model._meta.model_name}_change"
+            pages.append(reverse(name, args=[obj.pk]))
     return pages
 
 

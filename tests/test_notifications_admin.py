@@ -69,7 +69,8 @@ def reset_url(event: str, language: str) -> str:
 
 
 # -- who may open the pages ------------------------------------------------------------------------
-@pytest.mark.parametrize("who", ["staff", "client", "demo"])
+# Demo access sees these pages read-only (SPEC F-01): tests/test_demo_readonly.py.
+@pytest.mark.parametrize("who", ["staff", "client"])
 def test_notification_pages_non_admin_redirected_to_login(cast, who):
     row = outbox_row(state=OutboxState.FAILED)
     browser = logged_in(getattr(cast, who))

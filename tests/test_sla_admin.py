@@ -103,7 +103,19 @@ def test_sla_pages_support_admin_gets_200(admin, moscow):
         assert admin.get(url).status_code == 200, url
 
 
-@pytest.mark.parametrize("who", ["staff", "client", "demo"])
+def test_sla_pages_demo_reads_without_save_buttons(cast, moscow):
+    # Demo access sees every configuration page read-only (SPEC F-01); adding is refused.
+    browser = logged_in(cast.demo)
+    for url in admin_urls(moscow):
+        response = browser.get(url)
+        if url.endswith("/add/"):
+            assert response.status_code == 403, url
+        else:
+            assert response.status_code == 200, url
+            assert 'name="_save"' not in response.content.decode(), url
+
+
+@pytest.mark.parametrize("who", ["staff", "client"])
 def test_sla_pages_non_admin_redirected_to_login(cast, moscow, who):
     browser = logged_in(getattr(cast, who))
     for url in admin_urls(moscow):

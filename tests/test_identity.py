@@ -280,3 +280,10 @@ def test_make_user_fixture_users_are_confirmed(cast):
         Profile.objects.select_related("user").get(user=u).email_confirmed
         for u in (cast.client, cast.staff, cast.admin)
     )
+
+
+def test_registration_per_ip_limited_no_flood_of_someones_mailbox(db, settings):
+    settings.OTKLIK_REGISTRATIONS_PER_HOUR = 3
+    answers = [register_on_page(f"spam{n}", VICTIM)[1].status_code for n in range(5)]
+    assert answers[:3] == [200] * 3 and answers[3:] == [429, 429]
+    assert User.objects.filter(email=VICTIM).count() == 3

@@ -96,3 +96,25 @@ def test_login_success_resets_the_failure_count(cast, settings):
             assert attempt(browser, "client", f"wrong-{n}").status_code == 200
         assert attempt(browser, "client", PASSWORD).status_code == 302
         browser.post(reverse("accounts:logout"))
+
+
+def test_password_reset_by_mail_lifts_the_account_lock(cast, settings):
+    import re
+    from urllib.parse import urlsplit
+
+    from otklik.notifications import catalog
+    from otklik.notifications.models import OutboxMessage
+
+    for n in range(settings.OTKLIK_LOGIN_FAILURE_LIMIT + 1):
+        Client(REMOTE_ADDR=f"10.0.0.{n + 1}").post(
+            reverse("accounts:login"), {"username": "client", "password": "nope"}
+        )
+    owner = Client(REMOTE_ADDR="10.0.2.1")
+    assert attempt(owner, "client", PASSWORD).status_code == 429
+    owner.post(reverse("accounts:password_reset"), {"email": "client@example.com"})
+    body = OutboxMessage.objects.get(event=catalog.PASSWORD_RESET).body_text
+    link = urlsplit(re.search(r"https?://\S+/password/reset/\S+/\S+/", body).group(0)).path
+    form = owner.get(link, follow=True)
+    new = "Kw9$Zyxqu!Vbfp2"
+    owner.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert attempt(owner, "client", new).status_code == 302

@@ -235,6 +235,8 @@ MIDDLEWARE.insert(
 )
 # How long the link confirming a registered address works, in days (F-12).
 OTKLIK_CONFIRM_DAYS = int(os.environ.get("OTKLIK_CONFIRM_DAYS", "3"))
+# Registrations from one IP address per hour (each one mails its address).
+OTKLIK_REGISTRATIONS_PER_HOUR = int(os.environ.get("OTKLIK_REGISTRATIONS_PER_HOUR", "10"))
 # How long a password reset link works (it also stops working once used or once the password changed).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("OTKLIK_PASSWORD_RESET_HOURS", "24")) * 3600
 # Password reset requests: at most this many per hour from one IP address and per e-mail address.

@@ -98,9 +98,19 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Set a new password from the mailed link; the account's login lock (failed logins) is lifted."""
+
     template_name = "accounts/password_reset_confirm.html"
     form_class = NewPasswordForm
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form):
+        from axes.utils import reset as axes_reset
+
+        response = super().form_valid(form)
+        # The mailbox's owner chose a new password: failures by whoever guessed the old one stop counting.
+        axes_reset(username=form.user.get_username().strip().lower())
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
@@ -135,6 +145,12 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        # Each registration mails its address: one IP address must not flood someone's mailbox.
+        if too_often(
+            "register-ip", client_ip(request), limit=settings.OTKLIK_REGISTRATIONS_PER_HOUR, seconds=3600
+        ):
+            form.add_error(None, _("Too many requests from your address; try again in an hour."))
+            return render(request, "accounts/register.html", {"form": form, "next": next_url}, status=429)
         try:
             user = user_register(
                 username=data["username"],

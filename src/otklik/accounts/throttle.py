@@ -26,9 +26,13 @@ def too_often(scope: str, key: str, *, limit: int, seconds: int) -> bool:
     return count > limit
 
 
-def client_ip(request) -> str:
-    """The address the request came from (REMOTE_ADDR; a trusted proxy sets it, see the README)."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def client_ip(request) -> str | None:
+    """The address the request came from (REMOTE_ADDR; a trusted proxy sets it, see the README), or None.
+
+    None (not a made-up word) when there is none, e.g. a login made in the process: axes keeps the
+    address in a column of IP addresses.
+    """
+    return request.META.get("REMOTE_ADDR") or None
 
 
 def axes_username(request, credentials) -> str:

@@ -83,7 +83,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         limit = settings.OTKLIK_PASSWORD_RESET_PER_HOUR
-        if too_often("reset-ip", client_ip(self.request), limit=limit, seconds=3600):
+        if too_often("reset-ip", client_ip(self.request) or "-", limit=limit, seconds=3600):
             form.add_error(None, _("Too many requests from your address; try again in an hour."))
             return self.render_to_response(self.get_context_data(form=form), status=429)
         address = form.cleaned_data["email"].strip().lower()
@@ -147,7 +147,10 @@ def register(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         # Each registration mails its address: one IP address must not flood someone's mailbox.
         if too_often(
-            "register-ip", client_ip(request), limit=settings.OTKLIK_REGISTRATIONS_PER_HOUR, seconds=3600
+            "register-ip",
+            client_ip(request) or "-",
+            limit=settings.OTKLIK_REGISTRATIONS_PER_HOUR,
+            seconds=3600,
         ):
             form.add_error(None, _("Too many requests from your address; try again in an hour."))
             return render(request, "accounts/register.html", {"form": form, "next": next_url}, status=429)

@@ -154,3 +154,8 @@ def test_demo_never_downloads_inbound_original(cast):
     page = demo.get(reverse("admin:mail_inboundmail_change", args=[row.pk])).content.decode()
     assert "QUOTED-SECRET" not in page
     assert demo.get(reverse("admin:mail_inboundmail_original", args=[row.pk])).status_code == 404
+
+
+def test_demo_user_page_shows_the_confirmed_box_read_only(cast):
+    html = logged_in(cast.demo).get(reverse("admin:auth_user_change", args=[cast.client.pk])).content.decode()
+    assert "field-email_confirmed" in html and "icon-yes" in html and 'name="email_confirmed"' not in html

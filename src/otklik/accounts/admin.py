@@ -97,6 +97,12 @@ class OtklikUserAdmin(SupportAdminPermissions, UserAdmin):
         ),
     )
 
+    @admin.display(description=_("e-mail confirmed"), boolean=True)
+    def email_confirmed(self, obj):
+        """The box as read-only pages (demo access) show it."""
+        profile = Profile.objects.filter(user_id=obj.pk).select_related("user").first()
+        return bool(profile and profile.email_confirmed)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # After the profile inline: the confirmation is the profile's, written by the accounts service.

@@ -127,3 +127,14 @@ def test_password_change_demo_saves_nothing(cast):
 def test_password_change_anonymous_redirected_to_login(db):
     response = Client().get(reverse("accounts:password_change"))
     assert response.status_code == 302 and response["Location"].startswith(reverse("accounts:login"))
+
+
+def test_password_reset_user_without_password_gets_a_link_to_set_one(db):
+    user_create(username="imported", email="imp@customer.example", password=None, email_confirmed=True)
+    browser = Client()
+    ask(browser, "imp@customer.example")
+    (message,) = reset_mail("imp@customer.example")
+    link = urlsplit(RESET_LINK.search(message.body_text).group(0)).path
+    form = browser.get(link, follow=True)
+    browser.post(form.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert User.objects.get(username="imported").check_password(NEW_PASSWORD)

@@ -40,6 +40,20 @@ class LoginForm(KeyboardFriendlyMixin, AuthenticationForm):
 class ResetRequestForm(KeyboardFriendlyMixin, PasswordResetForm):
     """Ask for a reset link; the link goes through the outbox, never by a send in the request."""
 
+    def get_users(self, email):
+        """Return every active user of the address, also one without a password yet (staff-made, imported).
+
+        The link is how such a user gets a password at all.
+        """
+        from django.contrib.auth.models import User
+
+        address = (email or "").strip().lower()
+        return (
+            user
+            for user in User.objects.filter(email__iexact=address, is_active=True).order_by("pk")
+            if (user.email or "").strip().lower() == address
+        )
+
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kw):
         from otklik.accounts.services import password_reset_mail_send
 

@@ -159,3 +159,15 @@ def test_demo_never_downloads_inbound_original(cast):
 def test_demo_user_page_shows_the_confirmed_box_read_only(cast):
     html = logged_in(cast.demo).get(reverse("admin:auth_user_change", args=[cast.client.pk])).content.decode()
     assert "field-email_confirmed" in html and "icon-yes" in html and 'name="email_confirmed"' not in html
+
+
+def test_demo_mail_template_preview_works_save_refused(cast):
+    from otklik.notifications.models import MailTemplate
+
+    demo = logged_in(cast.demo)
+    url = reverse("admin:notifications_mailtemplate_edit", args=["ticket_new_for_author", "en"])
+    data = {"subject": "Zebra {{ title }}", "body": "Zebra-body of {{ title }}"}
+    preview = demo.post(url, {**data, "_preview": "1"})
+    assert preview.status_code == 200 and "Zebra-body" in preview.content.decode()
+    saved = demo.post(url, {**data, "_save": "1"})
+    assert saved.status_code == 302 and not MailTemplate.objects.exists()

@@ -463,6 +463,9 @@ class MailTemplateAdmin(SupportAdminPermissions, admin.ModelAdmin):
         )
         return TemplateResponse(request, "notifications/admin/mail_template_edit.html", context)
 
+    # "Preview" posts the unsaved text and saves nothing: demo access may use it (web/admin_site.py).
+    edit_view.demo_may_post = lambda request: "_preview" in request.POST
+
     def _save(self, request, form: MailTemplateForm, *, added: bool) -> MailTemplate:
         with transaction.atomic():
             template = mail_template_save(

@@ -28,10 +28,12 @@ class OtklikAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def guarded(request, *args, **kwargs):
+            reads_only = getattr(view, "demo_may_post", None)  # a POST that only shows (a preview)
             if (
                 request.method not in ("GET", "HEAD", "OPTIONS")
                 and is_demo_only(request.user)
                 and getattr(view, "__name__", "") not in DEMO_POST_ALLOWED
+                and not (reads_only is not None and reads_only(request))
             ):
                 messages.warning(request, gettext("Demo access is read-only: nothing was saved."))
                 return redirect(request.get_full_path())

@@ -43,6 +43,7 @@ class LoginView(auth_views.LoginView):
 
 
 def lockout_message() -> str:
+    """Say why the login is refused and for how long, in the active language."""
     return _(
         "Too many failed attempts to log in. Logging in from here or to this account is locked for "
         "%(minutes)s minutes; try again later or reset your password."
@@ -59,17 +60,18 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     )
 
 
-def _is_locked(request: HttpRequest, username: str = "") -> bool:
+def _ip_locked(request: HttpRequest) -> bool:
+    """Whether failed logins locked the request's IP address out (axes)."""
     from axes.handlers.proxy import AxesProxyHandler
 
-    return AxesProxyHandler.is_locked(request, {"username": username} if username else None)
+    return AxesProxyHandler.is_locked(request, None)
 
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Ask for a reset link: the same answer for any address; limited per IP and per address.
 
-    Only active users of the address get mail (Django's form), through the outbox. An IP address locked
-    out for failed logins cannot ask either.
+    Only active users of the address get mail (ResetRequestForm), through the outbox. An IP address
+    locked out for failed logins cannot ask either.
     """
 
     template_name = "accounts/password_reset.html"
@@ -77,7 +79,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def post(self, request, *args, **kwargs):
-        if _is_locked(request):
+        if _ip_locked(request):
             return locked_out(request)
         return super().post(request, *args, **kwargs)
 

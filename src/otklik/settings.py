@@ -7,6 +7,7 @@ the SQLite database, uploaded files and the job queue.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -40,7 +41,6 @@ DEBUG = _env_bool("OTKLIK_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 ]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OTKLIK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -171,6 +171,28 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# HTTPS deployment (README "Deploying safely"): OTKLIK_HTTPS=1 when users reach Otklik over https://,
+# usually through a reverse proxy that terminates TLS and says so in a header.
+HTTPS = _env_bool("OTKLIK_HTTPS", False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # A year by default; browsers then refuse plain http for the host and its subdomains.
+    SECURE_HSTS_SECONDS = int(os.environ.get("OTKLIK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("OTKLIK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("OTKLIK_HSTS_PRELOAD", False)
+    # "HEADER,value": the request came over https when the proxy set HEADER to value. Empty: no proxy
+    # (granian terminates TLS itself). Only set it when the proxy overwrites the header from clients.
+    _proxy_header = os.environ.get("OTKLIK_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https")
+    if _proxy_header.strip():
+        _name, _, _value = _proxy_header.partition(",")
+        SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip())
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a separate, hard-to-undo decision (submitting the domain to the browsers' list):
+        # off unless OTKLIK_HSTS_PRELOAD=1, so Django's advice to turn it on is not a deployment warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 # Outgoing mail. OTKLIK_SMTP_URL, e.g. smtp://user:pass@host:587?starttls=1 (smtps:// for TLS from the
 # start; ?timeout=S), sends through SMTP; without it mail is written to files in the data directory's
 # mail/ folder, so nothing is lost and a person can read it.
@@ -178,7 +200,7 @@ SMTP_URL = os.environ.get("OTKLIK_SMTP_URL", "")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_TIMEOUT = 30
 if SMTP_URL:
-    from urllib.parse import parse_qs, unquote, urlsplit
+    from urllib.parse import parse_qs, unquote
 
     _smtp = urlsplit(SMTP_URL)
     if _smtp.scheme not in ("smtp", "smtps"):
@@ -204,6 +226,11 @@ MAIL_THREADS = int(os.environ.get("OTKLIK_MAIL_THREADS", "3"))
 # Links in mail point here; the name signs the mail.
 OTKLIK_SITE_URL = os.environ.get("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
 OTKLIK_SITE_NAME = os.environ.get("OTKLIK_SITE_NAME", "Otklik")
+# Forms posted from the site's own address are trusted (behind a proxy the Host may differ), plus any others.
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OTKLIK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+if OTKLIK_SITE_URL.startswith(("https://", "http://")):
+    _site = urlsplit(OTKLIK_SITE_URL)
+    CSRF_TRUSTED_ORIGINS.insert(0, f"{_site.scheme}://{_site.netloc}")
 # The outbox: how long a delivery may hold a message before another worker takes it over, and how
 # many attempts a message gets before it is marked failed (admins can retry it).
 # Configuration read on every ticket write (options, dictionaries, SLA levels, admins, mail templates) is

@@ -61,10 +61,15 @@ INSTALLED_APPS = [
     "otklik.mail",
     "otklik.api",
     "otklik.web",
+    # django-ninja's own files: the API docs page (Swagger UI) is served from here, not from a CDN.
+    # Last, so otklik.web's template ninja/swagger.html (nonce, no remote validator) wins.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "otklik.core.middleware.ServerTimingMiddleware",
+    # Outermost but timing: every response, error pages included, carries the policy.
+    "otklik.core.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "otklik.web.context_processors.otklik",
+                "otklik.core.csp.csp_nonce",
             ],
         },
     }

@@ -174,9 +174,7 @@ class Command(BaseCommand):
             if verbosity:
                 self.stdout.write("Applying migrations…")
             call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
-        # granian serves the static files from STATIC_ROOT: collect them (only changed files are copied).
-        os.makedirs(settings.STATIC_ROOT, exist_ok=True)
-        call_command("collectstatic", interactive=False, verbosity=0)
+        _collect_static()
 
         env = os.environ.copy()
         env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "otklik.settings")
@@ -202,6 +200,21 @@ class Command(BaseCommand):
         )
         if code:
             raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
+
+
+def _collect_static() -> None:
+    """Copy the static files afresh into STATIC_ROOT, where granian serves them.
+
+    Afresh (a tenth of a second): after an upgrade no stale file can stay. Plain copies: granian sends
+    files as they are, so compressing them here would only slow the start.
+    """
+    from django.contrib.staticfiles.management.commands.collectstatic import Command as CollectStatic
+    from django.contrib.staticfiles.storage import StaticFilesStorage
+
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)
+    command = CollectStatic()
+    command.storage = StaticFilesStorage(location=settings.STATIC_ROOT, base_url=settings.STATIC_URL)
+    call_command(command, interactive=False, clear=True, verbosity=0)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -4,10 +4,11 @@ Static files are collected into the data directory and served by granian itself,
 threads, so they never wait behind application requests. Idle and slow clients hold only a connection,
 never a request thread: granian admits many connections per worker (its backpressure counts connections,
 not requests), gives a client a few seconds to send its headers, and runs requests on a bounded thread
-pool (which also bounds the database connections). The server and the
-consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to them, stops the
-consumer when the server stops, restarts a consumer that dies, and exits with the server's exit code, so
-it behaves like `exec granian` with a job consumer attached. SIGHUP reloads: granian respawns its workers
+pool (which also bounds the database connections).
+
+The server and the consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to
+them, stops the consumer when the server stops, restarts a consumer that dies, and exits with the
+server's exit code, so it behaves like `exec granian` with a job consumer attached. SIGHUP reloads: granian respawns its workers
 and the consumer is restarted after finishing its current jobs.
 """
 

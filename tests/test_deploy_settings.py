@@ -14,7 +14,9 @@ STRONG_KEY = "k7Qw-2mZp9Lx_Vb4Nc8Rt1Yh6Jd3Fs0Ga5He2Uo9Ii7Pl4Mk1Nj8Bh5Vg2Cf6Xd3Sz
 
 
 def _env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTKLIK_")}
+    # Only our variables: e.g. the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process, which
+    # check --deploy rightly reports.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "DJANGO_"))}
     env.update(
         OTKLIK_DATA_DIR=str(data_dir),
         DJANGO_SETTINGS_MODULE="otklik.settings",

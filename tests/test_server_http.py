@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 
 def _server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "GRANIAN_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "GRANIAN_", "DJANGO_"))}
     env.update(OTKLIK_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="otklik.settings", **extra)
     return env
 

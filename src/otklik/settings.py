@@ -7,6 +7,7 @@ the SQLite database, uploaded files and the job queue.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -40,7 +41,6 @@ DEBUG = _env_bool("OTKLIK_DEBUG", False)
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("OTKLIK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 ]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OTKLIK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,10 +61,15 @@ INSTALLED_APPS = [
     "otklik.mail",
     "otklik.api",
     "otklik.web",
+    # django-ninja's own files: the API docs page (Swagger UI) is served from here, not from a CDN.
+    # Last, so otklik.web's template ninja/swagger.html (nonce, no remote validator) wins.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "otklik.core.middleware.ServerTimingMiddleware",
+    # Outermost but timing: every response, error pages included, carries the policy.
+    "otklik.core.csp.ContentSecurityPolicyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -93,10 +98,28 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "otklik.web.context_processors.otklik",
+                "otklik.core.csp.csp_nonce",
             ],
         },
     }
 ]
+
+
+def _sqlite_options(database: dict) -> dict:
+    """Give a SQLite database Otklik's options, however it was configured (default or OTKLIK_DATABASE_URL).
+
+    WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so two writers wait
+    for each other (busy_timeout) instead of failing with "database is locked" on a lock upgrade.
+    """
+    options = database.setdefault("OPTIONS", {})
+    options.setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+    )
+    options.setdefault("transaction_mode", "IMMEDIATE")
+    # Opening a SQLite file costs microseconds: one connection per request, as in the default setup.
+    database["CONN_MAX_AGE"] = 0
+    return database
+
 
 DATABASE_URL = os.environ.get("OTKLIK_DATABASE_URL", "")
 if DATABASE_URL:
@@ -107,17 +130,10 @@ if DATABASE_URL:
         # and measured ingest and create rates did not move with preparing on.
         DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "otklik.sqlite3",
-            "OPTIONS": {
-                # WAL lets readers run beside the writer; IMMEDIATE avoids lock upgrades that deadlock.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
-                "transaction_mode": "IMMEDIATE",
-            },
-        }
-    }
+    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "otklik.sqlite3"}}
+for _database in DATABASES.values():
+    if _database["ENGINE"] == "django.db.backends.sqlite3":
+        _sqlite_options(_database)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -161,6 +177,28 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# HTTPS deployment (README "Deploying safely"): OTKLIK_HTTPS=1 when users reach Otklik over https://,
+# usually through a reverse proxy that terminates TLS and says so in a header.
+HTTPS = _env_bool("OTKLIK_HTTPS", False)
+if HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # A year by default; browsers then refuse plain http for the host and its subdomains.
+    SECURE_HSTS_SECONDS = int(os.environ.get("OTKLIK_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("OTKLIK_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("OTKLIK_HSTS_PRELOAD", False)
+    # "HEADER,value": the request came over https when the proxy set HEADER to value. Empty: no proxy
+    # (granian terminates TLS itself). Only set it when the proxy overwrites the header from clients.
+    _proxy_header = os.environ.get("OTKLIK_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https")
+    if _proxy_header.strip():
+        _name, _, _value = _proxy_header.partition(",")
+        SECURE_PROXY_SSL_HEADER = (_name.strip(), _value.strip())
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading is a separate, hard-to-undo decision (submitting the domain to the browsers' list):
+        # off unless OTKLIK_HSTS_PRELOAD=1, so Django's advice to turn it on is not a deployment warning.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
 # Outgoing mail. OTKLIK_SMTP_URL, e.g. smtp://user:pass@host:587?starttls=1 (smtps:// for TLS from the
 # start; ?timeout=S), sends through SMTP; without it mail is written to files in the data directory's
 # mail/ folder, so nothing is lost and a person can read it.
@@ -168,7 +206,7 @@ SMTP_URL = os.environ.get("OTKLIK_SMTP_URL", "")
 EMAIL_FILE_PATH = DATA_DIR / "mail"
 EMAIL_TIMEOUT = 30
 if SMTP_URL:
-    from urllib.parse import parse_qs, unquote, urlsplit
+    from urllib.parse import parse_qs, unquote
 
     _smtp = urlsplit(SMTP_URL)
     if _smtp.scheme not in ("smtp", "smtps"):
@@ -194,6 +232,11 @@ MAIL_THREADS = int(os.environ.get("OTKLIK_MAIL_THREADS", "3"))
 # Links in mail point here; the name signs the mail.
 OTKLIK_SITE_URL = os.environ.get("OTKLIK_SITE_URL", "http://127.0.0.1:8000")
 OTKLIK_SITE_NAME = os.environ.get("OTKLIK_SITE_NAME", "Otklik")
+# Forms posted from the site's own address are trusted (behind a proxy the Host may differ), plus any others.
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OTKLIK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+if OTKLIK_SITE_URL.startswith(("https://", "http://")):
+    _site = urlsplit(OTKLIK_SITE_URL)
+    CSRF_TRUSTED_ORIGINS.insert(0, f"{_site.scheme}://{_site.netloc}")
 # The outbox: how long a delivery may hold a message before another worker takes it over, and how
 # many attempts a message gets before it is marked failed (admins can retry it).
 # Configuration read on every ticket write (options, dictionaries, SLA levels, admins, mail templates) is

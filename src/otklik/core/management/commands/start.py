@@ -1,9 +1,14 @@
 """`otklik start`: migrate, then serve Otklik with granian (WSGI) and run the Huey job consumer beside it.
 
-Static files are served by whitenoise from the finders (no collectstatic needed). The server and the
-consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to them, stops the
-consumer when the server stops, restarts a consumer that dies, and exits with the server's exit code, so
-it behaves like `exec granian` with a job consumer attached. SIGHUP reloads: granian respawns its workers
+Static files are collected into the data directory and served by granian itself, outside the request
+threads, so they never wait behind application requests. Idle and slow clients hold only a connection,
+never a request thread: granian admits many connections per worker (its backpressure counts connections,
+not requests), gives a client a few seconds to send its headers, and runs requests on a bounded thread
+pool (which also bounds the database connections).
+
+The server and the consumer are child processes; this process forwards SIGINT, SIGTERM and SIGHUP to
+them, stops the consumer when the server stops, restarts a consumer that dies, and exits with the
+server's exit code, so it behaves like `exec granian` with a job consumer attached. SIGHUP reloads: granian respawns its workers
 and the consumer is restarted after finishing its current jobs.
 """
 
@@ -29,6 +34,17 @@ POLL_SECONDS = 0.2
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # Request threads per worker: 8 at most, and no more than granian advises for the machine (2 per core + 1).
 DEFAULT_THREADS = min(8, 2 * (os.cpu_count() or 1) + 1)
+# Connections each worker holds open at once, idle keep-alive ones included. granian's backpressure counts
+# connections, not requests: set to the number of request threads, a handful of silent clients froze the
+# site. Requests still run on at most `threads` threads; the other connections wait in Rust, cheaply.
+CONNECTIONS_PER_WORKER = 1024
+# Pending connections the kernel queues before granian accepts them.
+BACKLOG = 2048
+# A client must send its request headers within this time (slowloris); an idle keep-alive connection is
+# closed after it too, freeing its slot.
+HEADER_READ_TIMEOUT_MS = 10_000
+# Static files in the browser's cache: short, because their names carry no hash of their content.
+STATIC_EXPIRES_SECONDS = 300
 
 
 def _die_with_parent_hook():
@@ -63,12 +79,14 @@ def server_command(
     workers: int,
     threads: int,
     access_log: bool,
+    static_root: str | None = None,
     app: str = "otklik.wsgi:application",
 ) -> list[str]:
-    """Return the granian command line serving Otklik's WSGI application.
+    """Return the granian command line serving Otklik's WSGI application (and `static_root` at /static).
 
-    Each worker runs `threads` request threads and admits as many requests at once (backpressure), so
-    the number of database connections stays bounded (granian's WSGI default allows hundreds).
+    Each worker runs requests on `threads` threads, so the number of database connections stays bounded
+    (granian's WSGI default allows hundreds), while it holds up to CONNECTIONS_PER_WORKER connections:
+    idle, slow or kept-alive clients wait without taking a thread from anyone.
     """
     command = [
         sys.executable,
@@ -85,7 +103,18 @@ def server_command(
         "--no-ws",
         "--respawn-failed-workers",
     ]
-    command += ["--blocking-threads", str(threads), "--backpressure", str(threads)]
+    command += ["--blocking-threads", str(threads), "--backpressure", str(CONNECTIONS_PER_WORKER)]
+    command += ["--backlog", str(BACKLOG), "--http1-header-read-timeout", str(HEADER_READ_TIMEOUT_MS)]
+    # A worker still busy with a stuck request when asked to stop is killed before the supervisor gives up.
+    command += ["--workers-kill-timeout", str(STOP_TIMEOUT_SECONDS - 5)]
+    if static_root:
+        command += [
+            "--static-path-route",
+            settings.STATIC_URL.rstrip("/"),
+            "--static-path-mount",
+            static_root,
+        ]
+        command += ["--static-path-expires", str(STATIC_EXPIRES_SECONDS)]
     command.append("--access-log" if access_log else "--no-access-log")
     command.append(app)
     return command
@@ -102,7 +131,7 @@ def consumer_command() -> list[str]:
 
 class Command(BaseCommand):
     help = (
-        "Apply migrations, then serve Otklik with granian (WSGI, static files through whitenoise) "
+        "Apply migrations, collect static files, then serve Otklik with granian (WSGI and static files) "
         "and run the background job consumer next to it. Stop with Ctrl-C or SIGTERM."
     )
 
@@ -146,8 +175,7 @@ class Command(BaseCommand):
             if verbosity:
                 self.stdout.write("Applying migrations…")
             call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
-        # whitenoise warns at start-up when STATIC_ROOT is missing; files come from the finders anyway.
-        os.makedirs(settings.STATIC_ROOT, exist_ok=True)
+        _collect_static()
 
         env = os.environ.copy()
         env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "otklik.settings")
@@ -162,6 +190,7 @@ class Command(BaseCommand):
             workers=workers,
             threads=options["threads"],
             access_log=options["access_log"],
+            static_root=str(settings.STATIC_ROOT),
         )
         code = supervisor.run(
             server_cmd,
@@ -172,6 +201,21 @@ class Command(BaseCommand):
         )
         if code:
             raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
+
+
+def _collect_static() -> None:
+    """Copy the static files afresh into STATIC_ROOT, where granian serves them.
+
+    Afresh (a tenth of a second): after an upgrade no stale file can stay. Plain copies: granian sends
+    files as they are, so compressing them here would only slow the start.
+    """
+    from django.contrib.staticfiles.management.commands.collectstatic import Command as CollectStatic
+    from django.contrib.staticfiles.storage import StaticFilesStorage
+
+    os.makedirs(settings.STATIC_ROOT, exist_ok=True)
+    command = CollectStatic()
+    command.storage = StaticFilesStorage(location=settings.STATIC_ROOT, base_url=settings.STATIC_URL)
+    call_command(command, interactive=False, clear=True, verbosity=0)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -67,6 +67,10 @@ def _pydantic_message(err: dict) -> str:
         return _("Enter a value of at least %(limit)s.") % {"limit": ctx.get("ge", ctx.get("gt"))}
     if kind in ("less_than_equal", "less_than"):
         return _("Enter a value of at most %(limit)s.") % {"limit": ctx.get("le", ctx.get("lt"))}
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return _("This field cannot be empty.")
+        return _("Enter at least %(limit)s characters.") % {"limit": ctx.get("min_length")}
     if kind == "string_too_long":
         return _("Enter at most %(limit)s characters.") % {"limit": ctx.get("max_length")}
     if kind == "literal_error":
@@ -74,15 +78,29 @@ def _pydantic_message(err: dict) -> str:
     return err.get("msg", _("Invalid value."))
 
 
+# Where ninja says a value came from; the first element of every error location is one of them.
+_SOURCES = ("body", "query", "path", "form", "file", "header", "cookie")
+
+
+def _field_path(loc) -> list[str]:
+    """Return the client's field path of an error location: ("body", "payload", "title") -> ["title"].
+
+    Only the source and the view's parameter name are dropped, so a field itself called "body" keeps its
+    name.
+    """
+    parts = list(loc)
+    if parts and parts[0] in _SOURCES:
+        parts = parts[1:]
+        if len(parts) > 1 and parts[0] in ("payload", "filters", "data"):
+            parts = parts[1:]
+    return [str(p) for p in parts]
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError):
     errors: dict[str, list[str]] = {}
     for err in exc.errors:
-        loc = [
-            str(p)
-            for p in err.get("loc", [])
-            if p not in ("body", "query", "path", "payload", "form", "data")
-        ]
+        loc = _field_path(err.get("loc", ()))
         errors.setdefault(".".join(loc) or "__all__", []).append(_pydantic_message(err))
     return api.create_response(request, {"detail": _("Invalid input."), "errors": errors}, status=422)
 

@@ -28,6 +28,7 @@ from otklik.tickets.api_schemas import (
     MessageCreateIn,
     MessageOut,
     MessagePatchIn,
+    MessageText,
     TicketCreateIn,
     TicketDetailOut,
     TicketListOut,
@@ -392,7 +393,7 @@ def message_post(request: HttpRequest, ticket_id: int, payload: MessageCreateIn)
 def message_upload(
     request: HttpRequest,
     ticket_id: int,
-    body: Form[str],
+    body: Form[MessageText],
     files: File[list[UploadedFile]] = None,
     hidden: Form[bool] = False,
     not_change_status: Form[bool] = False,
@@ -402,8 +403,6 @@ def message_upload(
 ):
     """Add a message with files sent as multipart/form-data (`files`, or `files[]`); types are checked by content."""
     uploads = list(files or []) + request.FILES.getlist("files[]")
-    if "\x00" in body:
-        raise ValidationFailed(_("Null characters are not allowed."), field="body")
     fields = {
         "body": body,
         "hidden": hidden,

@@ -2,6 +2,7 @@
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -96,12 +97,35 @@ def _field_path(loc) -> list[str]:
     return [str(p) for p in parts]
 
 
+# An answer names at most this many fields; the rest are counted (thousands of unknown keys stay cheap).
+MAX_ERROR_FIELDS = 20
+MAX_FIELD_NAME = 100
+
+
+def _shown_field(path: list[str]) -> str:
+    """Return a field path fit to echo back: at most MAX_FIELD_NAME characters, valid Unicode."""
+    name = ".".join(path) or "__all__"
+    name = name.encode("utf-8", "replace").decode("utf-8")
+    return name if len(name) <= MAX_FIELD_NAME else name[: MAX_FIELD_NAME - 1] + "\u2026"
+
+
 @api.exception_handler(ValidationError)
 def _invalid(request: HttpRequest, exc: ValidationError):
     errors: dict[str, list[str]] = {}
+    left_out = 0
     for err in exc.errors:
-        loc = _field_path(err.get("loc", ()))
-        errors.setdefault(".".join(loc) or "__all__", []).append(_pydantic_message(err))
+        field = _shown_field(_field_path(err.get("loc", ())))
+        if field not in errors and len(errors) >= MAX_ERROR_FIELDS:
+            left_out += 1
+            continue
+        messages = errors.setdefault(field, [])
+        if len(messages) < 5:
+            messages.append(_pydantic_message(err))
+    if left_out:
+        errors.setdefault("__all__", []).append(
+            ngettext("%(count)s more error is not listed.", "%(count)s more errors are not listed.", left_out)
+            % {"count": left_out}
+        )
     return api.create_response(request, {"detail": _("Invalid input."), "errors": errors}, status=422)
 
 

@@ -1,6 +1,7 @@
 """The one NinjaAPI object mounted at /api/v1/; each app contributes a router from its api.py."""
 
 from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import NinjaAPI
@@ -32,13 +33,23 @@ def _unauthenticated(request: HttpRequest, exc: AuthenticationError):
     return api.create_response(request, {"detail": _("Authentication required.")}, status=401)
 
 
+def _unreadable_body(request: HttpRequest):
+    message = _("The request body cannot be read: send valid JSON (or multipart/form-data for files).")
+    return api.create_response(request, {"detail": message, "errors": {"__all__": [message]}}, status=400)
+
+
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError):
     # ninja raises HttpError(400) for a body it cannot parse (not JSON, bad multipart).
     if exc.status_code == 400:
-        message = _("The request body cannot be read: send valid JSON (or multipart/form-data for files).")
-        return api.create_response(request, {"detail": message, "errors": {"__all__": [message]}}, status=400)
+        return _unreadable_body(request)
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(MultiPartParserError)
+def _bad_multipart(request: HttpRequest, exc: MultiPartParserError):
+    """Answer a multipart body Django cannot parse (no boundary, cut off) like any unreadable body."""
+    return _unreadable_body(request)
 
 
 def _pydantic_message(err: dict) -> str:

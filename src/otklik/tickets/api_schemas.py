@@ -14,6 +14,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, PlainValidator, StrictInt, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from otklik.core.api_errors import ErrorOut  # noqa: F401  (re-exported: the tickets API documents it)
 from otklik.core.text_input import Text, storable_text, unstorable_text_message
 from otklik.tickets.services._base import BODY_MAX, TITLE_MAX
 
@@ -330,8 +331,3 @@ class DictionaryEntryOut(Schema):
     description: str
     sort: int
     is_default: bool
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] | None = None

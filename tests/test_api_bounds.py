@@ -122,3 +122,12 @@ def test_api_wrong_method_answers_json_405_with_allow(cast, make_ticket, who, me
     body = _json_error(response, 405)
     assert response["Allow"]
     assert "GET" in body["detail"]
+
+
+@pytest.mark.parametrize("raw", ["[1, 2]", '"text"', "null", "\x00"])
+def test_api_body_not_an_object_error_names_the_request_not_an_internal_name(cast, raw):
+    response = Api(cast.staff).send("POST", "/api/v1/tickets", raw=raw)
+    body = _json_error(response, response.status_code)
+    assert response.status_code in (400, 422)
+    assert "payload" not in body.get("errors", {})
+    assert body["errors"]["__all__"]

@@ -92,6 +92,8 @@ def _pydantic_message(err: dict) -> str:
 
 # Where ninja says a value came from; the first element of every error location is one of them.
 _SOURCES = ("body", "query", "path", "form", "file", "header", "cookie")
+# The names the API's views give their schema parameters (`payload: TicketCreateIn`).
+_PARAMETERS = ("payload", "filters")
 
 
 def _field_path(loc) -> list[str]:
@@ -103,7 +105,8 @@ def _field_path(loc) -> list[str]:
     parts = list(loc)
     if parts and parts[0] in _SOURCES:
         parts = parts[1:]
-        if len(parts) > 1 and parts[0] in ("payload", "filters", "data"):
+        # The view's parameter itself (a body that is no JSON object) is the request as a whole.
+        if parts and parts[0] in _PARAMETERS:
             parts = parts[1:]
     return [str(p) for p in parts]
 

@@ -102,3 +102,18 @@ def test_api_upload_multipart_without_boundary_answers_400_json(cast, make_ticke
     )
     assert response.status_code == 400
     assert response.json()["errors"]["__all__"]
+
+
+@pytest.mark.parametrize("service", ["create", "update"])
+def test_ticket_tier_and_type_longer_than_column_cut_to_fit(cast, make_ticket, service):
+    """The services cut these to the column (tier 8, type 32); PostgreSQL refused the old cut at 32 with a 500."""
+    from otklik.tickets import services
+
+    if service == "create":
+        ticket = make_ticket(actor=cast.staff, author=cast.client, tier="t" * 20, ticket_type="y" * 40)
+    else:
+        ticket = services.ticket_update(
+            actor=cast.staff, ticket=make_ticket(), changes={"tier": "t" * 20, "ticket_type": "y" * 40}
+        )
+    ticket.refresh_from_db()
+    assert (ticket.tier, ticket.ticket_type) == ("t" * 8, "y" * 32)

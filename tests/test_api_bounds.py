@@ -131,3 +131,18 @@ def test_api_body_not_an_object_error_names_the_request_not_an_internal_name(cas
     assert response.status_code in (400, 422)
     assert "payload" not in body.get("errors", {})
     assert body["errors"]["__all__"]
+
+
+def test_api_unknown_path_with_login_required_middleware_answers_json_404_not_redirect(settings):
+    """Deny-by-default on the web (LoginRequiredMiddleware) must not send API callers to the login page."""
+    login_required = "django.contrib.auth.middleware.LoginRequiredMiddleware"
+    if login_required not in settings.MIDDLEWARE:
+        auth = settings.MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+        settings.MIDDLEWARE = [
+            *settings.MIDDLEWARE[: auth + 1],
+            login_required,
+            *settings.MIDDLEWARE[auth + 1 :],
+        ]
+    response = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/nope")
+    body = _json_error(response, 404)
+    assert body["detail"] == "Not found."

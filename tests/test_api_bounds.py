@@ -146,3 +146,10 @@ def test_api_unknown_path_with_login_required_middleware_answers_json_404_not_re
     response = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/nope")
     body = _json_error(response, 404)
     assert body["detail"] == "Not found."
+
+
+def test_api_thousands_of_query_parameters_answers_json_400(cast):
+    api = Api(cast.staff)
+    query = "&".join(f"p{i}=1" for i in range(6_000))
+    response = api.client.get(f"/api/v1/tickets?{query}", **api.headers)
+    _json_error(response, 400)

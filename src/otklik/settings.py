@@ -70,10 +70,13 @@ MIDDLEWARE = [
     "otklik.core.middleware.ServerTimingMiddleware",
     # Outermost but timing: every response, error pages included, carries the policy.
     "otklik.core.csp.ContentSecurityPolicyMiddleware",
+    # Before CSRF reads the upload: Django drops files whose names reduce to nothing; keep them to refuse.
+    "otklik.core.uploads.KeepNamelessFilesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "otklik.api.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -168,7 +171,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Uploads: keep big files on disk while the request is parsed, never in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest API request body (JSON) in bytes; a larger one answers 413. Uploads (multipart) have their own
+# per-file and per-message limits (F-04).
+API_MAX_BODY_BYTES = int(os.environ.get("OTKLIK_API_MAX_BODY_BYTES", str(1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(10 * 1024 * 1024, API_MAX_BODY_BYTES)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
 
 SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from otklik.accounts.roles import levels_of
+from otklik.core.api_errors import ErrorOut
 
 router = Router(tags=["accounts"])
 
@@ -17,7 +18,7 @@ class MeOut(Schema):
     time_zone: str
 
 
-@router.get("/me", response=MeOut, summary="The calling user")
+@router.get("/me", response={200: MeOut, 401: ErrorOut}, summary="The calling user")
 def me(request: HttpRequest):
     user = request.user
     profile = getattr(user, "profile", None)

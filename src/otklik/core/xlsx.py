@@ -25,7 +25,8 @@ _WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
 <Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
 </Relationships>"""
-_ILLEGAL = {c: None for c in range(32) if c not in (9, 10, 13)}
+# Characters XML 1.0 does not allow: a workbook holding one does not open.
+_ILLEGAL = {c: None for c in [*range(32), 0xFFFE, 0xFFFF] if c not in (9, 10, 13)}
 
 
 def _column(index: int) -> str:
@@ -44,6 +45,7 @@ def _cell(ref: str, value: object) -> str:
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, (int, float)):
         return f'<c r="{ref}"><v>{value}</v></c>'
+    # Text is always an inline string, never a formula (<f>): "=1+1" stays the text it was.
     text = escape(str(value).translate(_ILLEGAL))
     return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 

@@ -28,6 +28,7 @@ from otklik.tickets.api_schemas import (
     MessageCreateIn,
     MessageOut,
     MessagePatchIn,
+    MessageText,
     TicketCreateIn,
     TicketDetailOut,
     TicketListOut,
@@ -47,7 +48,19 @@ from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["tickets"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+
+def _errors(*codes: int) -> dict[int, type[ErrorOut]]:
+    """Document the error answers an operation can really give, each a JSON ErrorOut.
+
+    400 the body cannot be read; 401 no or a bad token; 403 the caller may not (F-13, demo); 404 no such
+    object or not visible; 413 a JSON body over OTKLIK_API_MAX_BODY_BYTES; 422 a field is wrong.
+    """
+    return {code: ErrorOut for code in codes}
+
+
+# Every operation: 401 without a valid token or session.
+READ_ERRORS = _errors(401, 404)
+WRITE_ERRORS = _errors(400, 401, 403, 404, 413, 422)
 DICTIONARY_REF_FIELDS = {
     "category": DictionaryKind.CATEGORY,
     "criticality": DictionaryKind.CRITICALITY,
@@ -247,7 +260,9 @@ def _sort_key(sort: str) -> str:
 
 
 # -- tickets ---------------------------------------------------------------------------------
-@router.get("/tickets", response={200: TicketListOut, **ERRORS}, exclude_unset=True, summary="List tickets")
+@router.get(
+    "/tickets", response={200: TicketListOut, **_errors(401, 422)}, exclude_unset=True, summary="List tickets"
+)
 def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
     """List the tickets the caller may see, filtered, sorted and paged like the staff list (F-14)."""
     policy = _policy(request)
@@ -264,7 +279,10 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
 
 
 @router.post(
-    "/tickets", response={201: TicketDetailOut, **ERRORS}, exclude_unset=True, summary="Create a ticket"
+    "/tickets",
+    response={201: TicketDetailOut, **_errors(400, 401, 403, 413, 422)},
+    exclude_unset=True,
+    summary="Create a ticket",
 )
 def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     """Create a ticket with its first message; staff fields are refused for clients (F-13)."""
@@ -283,7 +301,7 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
 
 @router.get(
     "/tickets/{int:ticket_id}",
-    response={200: TicketDetailOut, **ERRORS},
+    response={200: TicketDetailOut, **READ_ERRORS},
     exclude_unset=True,
     summary="One ticket",
 )
@@ -295,7 +313,7 @@ def ticket_get(request: HttpRequest, ticket_id: int):
 
 @router.patch(
     "/tickets/{int:ticket_id}",
-    response={200: TicketDetailOut, **ERRORS},
+    response={200: TicketDetailOut, **WRITE_ERRORS},
     exclude_unset=True,
     summary="Change a ticket",
 )
@@ -327,7 +345,9 @@ def ticket_patch(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
     return _detail_after_write(policy, ticket)
 
 
-@router.delete("/tickets/{int:ticket_id}", response={204: None, **ERRORS}, summary="Delete a ticket")
+@router.delete(
+    "/tickets/{int:ticket_id}", response={204: None, **_errors(401, 403, 404)}, summary="Delete a ticket"
+)
 def ticket_delete(request: HttpRequest, ticket_id: int):
     """Delete the ticket with its messages and files (admins only)."""
     ticket = selectors.ticket_get(_policy(request), ticket_id)
@@ -338,7 +358,7 @@ def ticket_delete(request: HttpRequest, ticket_id: int):
 # -- messages --------------------------------------------------------------------------------
 @router.get(
     "/tickets/{int:ticket_id}/messages",
-    response={200: list[MessageOut], **ERRORS},
+    response={200: list[MessageOut], **READ_ERRORS},
     exclude_unset=True,
     summary="Messages of a ticket",
 )
@@ -374,7 +394,7 @@ def _post(request: HttpRequest, ticket_id: int, fields: dict[str, Any], files: l
 
 @router.post(
     "/tickets/{int:ticket_id}/messages",
-    response={201: MessageOut, **ERRORS},
+    response={201: MessageOut, **WRITE_ERRORS},
     exclude_unset=True,
     summary="Add a message",
 )
@@ -385,14 +405,14 @@ def message_post(request: HttpRequest, ticket_id: int, payload: MessageCreateIn)
 
 @router.post(
     "/tickets/{int:ticket_id}/messages/upload",
-    response={201: MessageOut, **ERRORS},
+    response={201: MessageOut, **_errors(400, 401, 403, 404, 422)},
     exclude_unset=True,
     summary="Add a message with files (multipart)",
 )
 def message_upload(
     request: HttpRequest,
     ticket_id: int,
-    body: Form[str],
+    body: Form[MessageText],
     files: File[list[UploadedFile]] = None,
     hidden: Form[bool] = False,
     not_change_status: Form[bool] = False,
@@ -402,8 +422,6 @@ def message_upload(
 ):
     """Add a message with files sent as multipart/form-data (`files`, or `files[]`); types are checked by content."""
     uploads = list(files or []) + request.FILES.getlist("files[]")
-    if "\x00" in body:
-        raise ValidationFailed(_("Null characters are not allowed."), field="body")
     fields = {
         "body": body,
         "hidden": hidden,
@@ -424,7 +442,7 @@ def _visible_message(policy: TicketPolicy, ticket: Ticket, number: int) -> Messa
 
 @router.patch(
     "/tickets/{int:ticket_id}/messages/{int:number}",
-    response={200: MessageOut, **ERRORS},
+    response={200: MessageOut, **WRITE_ERRORS},
     exclude_unset=True,
     summary="Edit a message (admins)",
 )
@@ -443,7 +461,7 @@ def message_edit(request: HttpRequest, ticket_id: int, number: int, payload: Mes
 
 @router.delete(
     "/tickets/{int:ticket_id}/messages/{int:number}",
-    response={204: None, **ERRORS},
+    response={204: None, **_errors(401, 403, 404)},
     summary="Delete a message (admins)",
 )
 def message_delete(request: HttpRequest, ticket_id: int, number: int):
@@ -459,9 +477,18 @@ def message_delete(request: HttpRequest, ticket_id: int, number: int):
 # -- attachments -----------------------------------------------------------------------------
 @router.get(
     "/attachments/{int:attachment_id}",
-    response={200: None, **ERRORS},
+    response={200: None, **READ_ERRORS},
     url_name="attachment_download",
     summary="Download a file",
+    # The file itself, sent with the type its content was checked to be (F-04).
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The file, as an attachment.",
+                "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
 )
 def attachment_download(request: HttpRequest, attachment_id: int):
     """Send the file if the caller may see its ticket and its message (hidden-message files never reach clients)."""
@@ -513,7 +540,7 @@ def _dictionary_entry(entry: DictionaryEntry) -> dict[str, Any]:
 
 @router.get(
     "/dictionaries",
-    response={200: dict[str, list[DictionaryEntryOut]], **ERRORS},
+    response={200: dict[str, list[DictionaryEntryOut]], **_errors(401)},
     summary="Every dictionary the caller may read",
 )
 def dictionaries(request: HttpRequest):
@@ -524,7 +551,9 @@ def dictionaries(request: HttpRequest):
 
 
 @router.get(
-    "/dictionaries/{kind}", response={200: list[DictionaryEntryOut], **ERRORS}, summary="One dictionary"
+    "/dictionaries/{kind}",
+    response={200: list[DictionaryEntryOut], **_errors(401, 403, 404)},
+    summary="One dictionary",
 )
 def dictionary(request: HttpRequest, kind: str):
     """Return the active entries of one dictionary (category, criticality, status, mark, answer, source, difficulty)."""

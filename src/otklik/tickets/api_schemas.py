@@ -11,21 +11,18 @@ from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, PlainValidator, StrictInt, StrictStr, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, PlainValidator, StrictInt, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from otklik.core.api_errors import ErrorOut  # noqa: F401  (re-exported: the tickets API documents it)
+from otklik.core.text_input import Text, storable_text, unstorable_text_message
+from otklik.tickets.services._base import BODY_MAX, TITLE_MAX
 
 # Ids are 64-bit in the database; anything larger is refused before it reaches a query.
 MAX_ID = 2**63 - 1
 MAX_PAGE = 1_000_000
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-
-
-def _no_nul(value: object) -> object:
-    """Refuse NUL characters: PostgreSQL cannot store them and no human types them."""
-    if isinstance(value, str) and "\x00" in value:
-        raise PydanticCustomError("null_character", _("Null characters are not allowed."))
-    return value
 
 
 def _blank_to_none(value: object) -> object:
@@ -35,8 +32,13 @@ def _blank_to_none(value: object) -> object:
     return value
 
 
-# A string without NUL characters.
-Text = Annotated[StrictStr, BeforeValidator(_no_nul)]
+# Texts the services refuse when empty (after trimming) or longer than they keep.
+Title = Annotated[Text, Field(min_length=1, max_length=TITLE_MAX)]
+MessageText = Annotated[Text, Field(min_length=1, max_length=BODY_MAX)]
+Prompt = Annotated[Text, Field(max_length=BODY_MAX)]
+AdminComment = Annotated[Text, Field(max_length=10_000)]
+TicketType = Annotated[Text, Field(max_length=32)]
+Tier = Annotated[Text, Field(max_length=8)]
 # A positive id.
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
@@ -45,7 +47,9 @@ def _dictionary_ref(value: object) -> int | str:
     """Accept a dictionary entry's id (a whole number) or its symbolic code (a short string)."""
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_ID:
         return value
-    if isinstance(value, str) and len(value) <= 64 and "\x00" not in value:
+    if isinstance(value, str) and len(value) <= 64:
+        if message := unstorable_text_message(value):
+            raise PydanticCustomError("unstorable_text", message)
         return value
     raise PydanticCustomError("dictionary_ref", _("Give the entry's id or its symbolic code."))
 
@@ -62,9 +66,10 @@ QId = Annotated[Annotated[int, Field(ge=1, le=MAX_ID)] | None, BeforeValidator(_
 QCount = Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, BeforeValidator(_blank_to_none)]
 QBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 QWhen = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
-QText = Annotated[str, Field(max_length=500), BeforeValidator(_no_nul)]
+QText = Annotated[str, Field(max_length=500), AfterValidator(storable_text)]
 QDictRef = Annotated[
-    Annotated[str, Field(max_length=64)] | None, BeforeValidator(_no_nul), BeforeValidator(_blank_to_none)
+    Annotated[str, Field(max_length=64), AfterValidator(storable_text)] | None,
+    BeforeValidator(_blank_to_none),
 ]
 
 
@@ -125,15 +130,15 @@ class _StrictIn(Schema):
 
 
 class TicketCreateIn(_StrictIn):
-    title: Text
-    message: Text
+    title: Title
+    message: MessageText
     category: DictRef | None = None
     criticality: DictRef | None = None
     # The regulation's prompts (F-12), appended to the message.
-    looked: Text | None = None
-    did: Text | None = None
-    expected: Text | None = None
-    saw: Text | None = None
+    looked: Prompt | None = None
+    did: Prompt | None = None
+    expected: Prompt | None = None
+    saw: Prompt | None = None
     # Staff only (F-13 "staff on new"); a client sending any of them gets 403.
     status: DictRef | None = None
     difficulty: DictRef | None = None
@@ -141,21 +146,21 @@ class TicketCreateIn(_StrictIn):
     responsible: Id | None = None
     sla: Id | None = None
     author: Id | None = None
-    admin_comment: Text | None = None
+    admin_comment: AdminComment | None = None
     auto_close_days: StrictInt | None = None
     is_postponed: bool | None = None
     hidden: bool | None = None
     not_change_status: bool | None = None
     minutes: StrictInt | None = None
-    ticket_type: Text | None = None
-    tier: Text | None = None
+    ticket_type: TicketType | None = None
+    tier: Tier | None = None
     notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
 
 
 class TicketPatchIn(_StrictIn):
     """Only the fields present in the request are changed; null clears a field."""
 
-    title: Text | None = None
+    title: Title | None = None
     category: DictRef | None = None
     criticality: DictRef | None = None
     status: DictRef | None = None
@@ -165,11 +170,11 @@ class TicketPatchIn(_StrictIn):
     responsible: Id | None = None
     sla: Id | None = None
     author: Id | None = None
-    admin_comment: Text | None = None
+    admin_comment: AdminComment | None = None
     auto_close_days: StrictInt | None = None
     is_postponed: bool | None = None
-    ticket_type: Text | None = None
-    tier: Text | None = None
+    ticket_type: TicketType | None = None
+    tier: Tier | None = None
     planned_effort_minutes: StrictInt | None = None
     expected_date: date | None = None
     closed: bool | None = Field(None, description="true closes the ticket, false reopens it.")
@@ -180,7 +185,7 @@ class TicketPatchIn(_StrictIn):
 
 
 class MessageCreateIn(_StrictIn):
-    body: Text
+    body: MessageText
     hidden: bool = False
     not_change_status: bool = False
     minutes: StrictInt = 0
@@ -189,7 +194,7 @@ class MessageCreateIn(_StrictIn):
 
 
 class MessagePatchIn(_StrictIn):
-    body: Text
+    body: MessageText
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -326,8 +331,3 @@ class DictionaryEntryOut(Schema):
     description: str
     sort: int
     is_default: bool
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] | None = None

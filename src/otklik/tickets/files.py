@@ -34,6 +34,16 @@ _EXECUTABLE_MAGIC = (
     b"\xca\xfe\xba\xbe",  # Mach-O
     b"#!",  # scripts
 )
+# Windows runs or installs these on a double click; most are text and pass a content check, so the name decides.
+SCRIPT_EXTENSIONS = frozenset(
+    {
+        "ade", "adp", "app", "application", "appref-ms", "bas", "bat", "chm", "cmd", "com", "cpl", "crt",
+        "dll", "exe", "gadget", "hta", "inf", "ins", "isp", "jar", "js", "jse", "lnk", "mde", "msc",
+        "msh", "msh1", "msh2", "mshxml", "msi", "msp", "mst", "ocx", "pif", "ps1", "ps1xml", "ps2",
+        "ps2xml", "psc1", "psc2", "psd1", "psm1", "reg", "scf", "scr", "sct", "shb", "shs", "sys", "url",
+        "vb", "vbe", "vbs", "vxd", "ws", "wsc", "wsf", "wsh", "xbap", "xll",
+    }
+)  # fmt: skip
 ALLOWED_KINDS = frozenset({"png", "jpeg", "gif", "pdf", "zip", "rar", "7z", "text"})
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif"})
 OPAQUE_TYPE = "application/octet-stream"
@@ -96,10 +106,16 @@ class CheckedUpload:
 
 
 def safe_name(name: str) -> str:
-    """Keep a display name without path parts or control characters."""
-    name = (name or "file").replace("\\", "/").rsplit("/", 1)[-1]
+    """Keep a display name without path parts or control characters; "" when nothing usable is left."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable() and ch not in '"<>|:*?').strip(" .")
-    return (name or "file")[:200]
+    return name[:200]
+
+
+def is_script_name(name: str) -> bool:
+    """Return True for a name Windows would run or install (`fix.bat`, `invoice.pdf.js`)."""
+    _stem, dot, extension = name.rpartition(".")
+    return bool(dot) and extension.lower() in SCRIPT_EXTENSIONS
 
 
 def check_uploads(
@@ -116,6 +132,11 @@ def check_uploads(
     total = 0
     for raw_name, fileobj in files:
         name = safe_name(raw_name)
+        if not name:
+            if not any_type:
+                problems.append(_("A file has no usable name: rename the file and attach it again."))
+                continue
+            name = "file"
         fileobj.seek(0)
         head = fileobj.read(HEAD_SIZE)
         digest = hashlib.sha256()
@@ -137,6 +158,8 @@ def check_uploads(
             )
             continue
         kind = sniff(head)
+        if is_script_name(name) and not any_type:
+            kind = SniffedType("executable", OPAQUE_TYPE)
         if (kind is None or kind.kind not in ALLOWED_KINDS) and any_type:
             checked.append(CheckedUpload(name, size, OPAQUE_TYPE, digest.hexdigest(), fileobj))
             continue

@@ -138,7 +138,8 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
             elif name == "is_postponed":
                 cleaned[name] = bool(value)
             elif name in ("ticket_type", "tier"):
-                cleaned[name] = str(value or "")[:32]
+                # Cut to the column's length (tier: 8): a longer value is a database error on PostgreSQL.
+                cleaned[name] = str(value or "")[: Ticket._meta.get_field(name).max_length]
             elif name == "expected_date":
                 cleaned[name] = _date(value)
             elif name == "custom":

@@ -221,8 +221,8 @@ def ticket_create(
         modified_by=actor,
         modified_via=via,
         last_message_at=now,
-        ticket_type=ticket_type or "",
-        tier=tier or "",
+        ticket_type=(ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
+        tier=(tier or "")[: Ticket._meta.get_field("tier").max_length],
     )
     kind = (
         MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)

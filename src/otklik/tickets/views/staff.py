@@ -15,6 +15,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.accounts.selectors import display_name, support_group_list, support_user_list
+from otklik.core.csv_safe import csv_safe_row
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_timeline
@@ -166,7 +167,7 @@ def _export_csv(qs) -> StreamingHttpResponse:
     def rows():
         yield "\ufeff" + writer.writerow([name for name, _value in EXPORT_COLUMNS])
         for ticket in qs.iterator_with_relations(chunk_size=2000):
-            yield writer.writerow([value(ticket) for _name, value in EXPORT_COLUMNS])
+            yield writer.writerow(csv_safe_row(value(ticket) for _name, value in EXPORT_COLUMNS))
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="tickets.csv"'
@@ -566,13 +567,15 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
     writer.writerow(["at", "actor", "via", "field", "old", "new"])
     for event in events:
         writer.writerow(
-            [
-                timezone.localtime(event.at).isoformat(),
-                display_name(event.actor),
-                event.via,
-                event.field_label,
-                event.old,
-                event.new,
-            ]
+            csv_safe_row(
+                [
+                    timezone.localtime(event.at).isoformat(),
+                    display_name(event.actor),
+                    event.via,
+                    event.field_label,
+                    event.old,
+                    event.new,
+                ]
+            )
         )
     return response

@@ -241,6 +241,24 @@ def test_mail_by_registered_author_is_judged_as_the_authors_change(cast, make_ti
     assert catalog.CHANGED_BY_SUPPORT_FOR_AUTHOR not in events and catalog.CHANGED_FOR_SUPPORT in events
 
 
+@pytest.mark.parametrize("registered", [True, False], ids=["user", "address"])
+def test_mail_reply_support_mail_names_the_sender_as_who_changed_it(cast, make_ticket, registered):
+    from otklik.notifications import catalog
+    from otklik.notifications.models import OutboxMessage
+
+    if registered:
+        ticket, sender, shown = make_ticket(), cast.client.email, "Ivan Petrov"
+    else:
+        ticket = Ticket.objects.get(pk=mail_ingest(mail(sender=ADDRESS)).ticket)
+        sender = shown = ADDRESS
+    services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff})
+    mail_ingest(mail(sender=sender, subject=f"Re: [TID#{ticket.pk}]", body="Ещё деталь."))
+    told = OutboxMessage.objects.filter(ticket_id=ticket.pk, event=catalog.CHANGED_FOR_SUPPORT).order_by(
+        "-id"
+    )[0]
+    assert shown in told.subject and "gateway" not in told.subject + told.body_text
+
+
 # -- 2. a deleted ticket leaves a record ---------------------------------------------------------------------
 def test_ticket_delete_keeps_a_deletion_record(cast, make_ticket, frozen):
     ticket = make_ticket(files=[upload("log.txt", b"log")])

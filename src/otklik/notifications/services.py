@@ -79,7 +79,13 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
 
     def context(event: str) -> dict[str, str]:
         return ticket_context(
-            ticket, event=event, actor=actor, message=activity.message, changes=activity.changes, memo=memo
+            ticket,
+            event=event,
+            actor=actor,
+            actor_email=activity.actor_email,
+            message=activity.message,
+            changes=activity.changes,
+            memo=memo,
         )
 
     return outbox_write(mailings, ticket_id=ticket.pk, context=context)

@@ -80,6 +80,16 @@ def test_mail_reply_reopening_ticket_address_sender_history_names_the_address(ca
     assert last.body == "Ещё вопрос." and last.author_email == ADDRESS and not last.by_support
 
 
+def test_ticket_page_log_line_of_address_sender_shows_the_address(cast):
+    ticket = Ticket.objects.get(pk=mail_ingest(mail(sender=ADDRESS)).ticket)
+    services.ticket_close(actor=cast.admin, ticket=ticket)
+    mail_ingest(mail(sender=ADDRESS, subject=f"Re: [TID#{ticket.pk}]", body="Ещё вопрос."))
+    log = ticket.messages.filter(kind=MessageKind.LOG).order_by("-number").first()
+    html = logged_in(cast.admin).get(reverse("tickets:staff_detail", kwargs={"ticket_id": ticket.pk})).content
+    header = html.decode().split(f'id="m{log.number}"')[1].split("</header>")[0]
+    assert ADDRESS in header and "gateway" not in header
+
+
 def test_history_csv_address_actor_shows_the_address(cast):
     ticket = Ticket.objects.get(pk=mail_ingest(mail(sender=ADDRESS)).ticket)
     services.ticket_close(actor=cast.admin, ticket=ticket)

@@ -3,8 +3,9 @@
 `mail_ingest` is the one entry point of every transport (IMAP, POP3, the SMTP/LMTP listener, the stdin
 pipe). Its first write commits the bytes as they arrived; processing runs in a second transaction, and any
 failure there leaves the mail quarantined with a reason, to be looked at and processed again by an admin.
-Tickets and messages are written through the tickets services, by the mail gateway account on behalf of
-the sender, so the history says who wrote and which channel carried it.
+Tickets and messages are written through the tickets services by the mail channel's system principal
+(`gateway_user`, with only the rights mail needs) on behalf of the sender, so the history names the
+sender as the actor and says which channel carried it.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ import re
 import time
 from dataclasses import dataclass
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from otklik.accounts.models import AccessLevel, GroupAccess
+from otklik.accounts.principals import MAIL_PRINCIPAL_USERNAME
 from otklik.core import clock
 from otklik.core.bulk import insert_rows, update_row
 from otklik.core.config_cache import config_cached
@@ -41,8 +42,7 @@ from otklik.tickets.selectors import options_cached
 
 log = logging.getLogger(__name__)
 
-GATEWAY_USERNAME = "otklik-mail-gateway"
-GATEWAY_GROUP = "Otklik mail gateway"
+GATEWAY_USERNAME = MAIL_PRINCIPAL_USERNAME
 TITLE_FROM_BODY = 50  # F-15: no subject -> the first 50 characters of the text
 _OWN_HEADER = re.compile(rb"(?im)^x-otklik-event:")
 
@@ -296,18 +296,21 @@ def _may_append(ticket: Ticket, sender: str, user: User | None, mailbox: Mailbox
 
 
 def gateway_user() -> User:
-    """Return the account the mail channel writes as (created on first use: inactive, cannot sign in)."""
+    """Return the mail channel's system principal (created on first use).
+
+    It is not a person and not a login: inactive, an unusable password, no group and so no access
+    level. `TicketPolicy` grants it exactly what mail needs (file a ticket for a sender, add a sender's
+    message to a ticket the mailbox rule allowed, reopening it) and nothing else; the history names the
+    sender, the principal stays only as who typed it (`created_by`, `posted_by`).
+    """
     user = config_cached("mail-gateway", lambda: User.objects.filter(username=GATEWAY_USERNAME).first())
     if user is not None:
         return copy.copy(user)  # a request-like copy: services annotate their actor
-    group, _created = Group.objects.get_or_create(name=GATEWAY_GROUP)
-    GroupAccess.objects.get_or_create(group=group, defaults={"level": AccessLevel.ADMIN})
     user = User(username=GATEWAY_USERNAME, first_name="Otklik", last_name=_("mail gateway"), is_active=False)
     user.set_unusable_password()
     try:
         with transaction.atomic():
             user.save()
-            user.groups.add(group)
     except IntegrityError:  # another thread or process made it first: use theirs
         return User.objects.get(username=GATEWAY_USERNAME)
     return user
@@ -365,9 +368,15 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
 def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
     gateway = gateway_user()
     quiet = bool(parsed.automatic)
+    sender = _author_args(parsed, user, ticket)
     if ticket.closed_at is not None:
         ticket = ticket_services.ticket_reopen(
-            actor=gateway, ticket=ticket, via=Channel.EMAIL, notify_author=False
+            actor=gateway,
+            ticket=ticket,
+            via=Channel.EMAIL,
+            notify_author=False,
+            on_behalf_of=sender.get("on_behalf_of"),
+            author_address=sender.get("author_address", ""),
         )
     text, files = _content(parsed)
     return ticket_services.message_post(
@@ -380,7 +389,7 @@ def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mail
         notify_author=not quiet,
         accept_any_file_type=True,
         quoted=_quoted(parsed),
-        **_author_args(parsed, user, ticket),
+        **sender,
     )
 
 

@@ -116,11 +116,13 @@ def ticket_context(
     changes: tuple[Change, ...] = (),
     coupon: str = "",
     memo: dict | None = None,
+    actor_email: str = "",
 ) -> dict[str, str]:
     """Return the placeholders' values for one ticket mail, in the active language and time zone.
 
     Author mail never carries a hidden message or a staff-only change (F-11). `memo`, a dict the caller
     keeps for one change, holds the values every mail about it shares per language and time zone.
+    `actor_email` names an actor known only by address (a sender through the mail channel).
     """
     for_author = event in catalog.AUTHOR_EVENTS
     shown_message = message
@@ -132,7 +134,7 @@ def ticket_context(
     key = (translation.get_language(), timezone.get_current_timezone_name())
     facts = memo.get(key) if memo is not None else None
     if facts is None:
-        facts = _ticket_facts(ticket, actor)
+        facts = _ticket_facts(ticket, actor, actor_email)
         if memo is not None:
             memo[key] = facts
     return {
@@ -151,7 +153,7 @@ def ticket_context(
     }
 
 
-def _ticket_facts(ticket: Ticket, actor) -> dict[str, str]:
+def _ticket_facts(ticket: Ticket, actor, actor_email: str = "") -> dict[str, str]:
     """The placeholders that depend on the ticket and the reader's language and time zone only."""
 
     def name(entry) -> str:
@@ -167,7 +169,7 @@ def _ticket_facts(ticket: Ticket, actor) -> dict[str, str]:
         "sla": ticket.sla.name if ticket.sla_id else "",
         "deadline": _local(ticket.deadline_at),
         "author": display_name(ticket.author) if ticket.author_id else ticket.author_email,
-        "actor": display_name(actor) if actor is not None else settings.OTKLIK_SITE_NAME,
+        "actor": display_name(actor) if actor is not None else (actor_email or settings.OTKLIK_SITE_NAME),
         "created_at": _local(ticket.created_at),
         "site_name": settings.OTKLIK_SITE_NAME,
     }

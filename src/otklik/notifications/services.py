@@ -54,12 +54,15 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
     actor = activity.actor
     message = activity.message
     if message is not None and message.posted_by_id is not None and not activity.created:
-        # Typed by someone else for its author (support on the phone, the mail gateway): the message is
+        # Typed by someone else for its author (support on the phone, the mail principal): the message is
         # the author's words, and the rules speak of who wrote them.
         by_support = message.by_support
         actor_id = message.author_id
     else:
-        by_support = actor is None or TicketPolicy(actor).is_support
+        # No actor is the system (support's side), unless the actor is a sender known by address only.
+        by_support = (actor is None and not activity.actor_email) or (
+            actor is not None and TicketPolicy(actor).is_support
+        )
         actor_id = actor.pk if actor is not None else None
     options = options_cached()
     mailings = mailings_for_activity(
@@ -76,7 +79,13 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
 
     def context(event: str) -> dict[str, str]:
         return ticket_context(
-            ticket, event=event, actor=actor, message=activity.message, changes=activity.changes, memo=memo
+            ticket,
+            event=event,
+            actor=actor,
+            actor_email=activity.actor_email,
+            message=activity.message,
+            changes=activity.changes,
+            memo=memo,
         )
 
     return outbox_write(mailings, ticket_id=ticket.pk, context=context)

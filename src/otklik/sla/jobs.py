@@ -35,6 +35,7 @@ from otklik.core import clock, events
 from otklik.core.bulk import insert_from_select
 from otklik.core.models import DomainEvent
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
+from otklik.tickets.history import history_seal
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import options_get
 
@@ -137,6 +138,9 @@ def _log_insert(
     insert_from_select(
         TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only"], rows
     )
+    # The INSERT stays set-based; chaining needs each ticket's previous hash, so the new events are
+    # sealed right after, under the rows' locks this job's UPDATE holds (otklik.tickets.history).
+    history_seal(ticket_ids=marked.values_list("pk", flat=True))
 
 
 def _system_text(message: str) -> str:

@@ -36,6 +36,8 @@ class TicketActivity:
     ticket: Ticket
     actor: User | None
     via: str
+    # The actor when known only by address (a sender through the mail channel); `actor` is then None.
+    actor_email: str = ""
     created: bool = False
     message: Message | None = None
     changes: tuple[Change, ...] = ()

@@ -1,10 +1,13 @@
-"""Configuration pages: dictionaries and module options (Django admin, opened to support admins)."""
+"""Configuration pages: dictionaries and module options (Django admin, opened to support admins).
+
+Also the record of deleted tickets: read-only for everyone, admins and demo access look at it.
+"""
 
 from django.contrib import admin, messages
 from django.db.models.deletion import ProtectedError
 from django.utils.translation import gettext_lazy as _
 
-from otklik.tickets.models import CustomField, DictionaryEntry, ModuleOptions
+from otklik.tickets.models import CustomField, DictionaryEntry, ModuleOptions, TicketDeletion
 from otklik.web.admin_mixins import SupportAdminPermissions
 from otklik.web.admin_site import admin_site
 
@@ -95,3 +98,59 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
 class CustomFieldAdmin(SupportAdminPermissions, admin.ModelAdmin):
     list_display = ("code", "name_ru", "name_en", "kind", "staff_only", "sort", "active")
     list_filter = ("kind", "active", "staff_only")
+
+
+@admin.register(TicketDeletion, site=admin_site)
+class TicketDeletionAdmin(SupportAdminPermissions, admin.ModelAdmin):
+    """Deleted tickets, newest first: written by the delete service only, never changed or removed here."""
+
+    list_display = (
+        "ticket_number",
+        "title",
+        "author_shown",
+        "created_at",
+        "deleted_at",
+        "deleted_by_shown",
+        "message_count",
+        "attachment_count",
+    )
+    list_display_links = ("ticket_number", "title")
+    search_fields = ("=ticket_id", "title", "author_email", "author_name", "deleted_by_name")
+    date_hierarchy = "deleted_at"
+    ordering = ("-deleted_at", "-id")
+    list_per_page = 50
+    fields = (
+        "ticket_id",
+        "title",
+        "author_shown",
+        "author_email",
+        "created_at",
+        "deleted_at",
+        "deleted_by_shown",
+        "message_count",
+        "attachment_count",
+        "event_count",
+        "last_event_hash",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the trace of a deletion is not deleted in turn
+
+    @admin.display(description=_("ticket"), ordering="ticket_id")
+    def ticket_number(self, obj: TicketDeletion) -> str:
+        return f"#{obj.ticket_id}"
+
+    @admin.display(description=_("author"), ordering="author_name")
+    def author_shown(self, obj: TicketDeletion) -> str:
+        return obj.author_name or obj.author_email or "—"
+
+    @admin.display(description=_("deleted by"), ordering="deleted_by_name")
+    def deleted_by_shown(self, obj: TicketDeletion) -> str:
+        return obj.deleted_by_name or "—"

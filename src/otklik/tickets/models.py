@@ -553,6 +553,10 @@ class TicketEvent(models.Model):
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The actor known only by e-mail (a sender without an account, through the mail channel).
+    actor_email = models.CharField(
+        _("actor's address"), max_length=254, blank=True, default="", db_default=""
+    )
     at = models.DateTimeField(db_index=True)
     via = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     # The log message that lists this change in the discussion.
@@ -564,6 +568,10 @@ class TicketEvent(models.Model):
     new = models.TextField(blank=True)
     # Staff-only changes (difficulty, comment...) are hidden from the author.
     staff_only = models.BooleanField(default=False)
+    # The tamper-evident chain (otklik.tickets.history): the previous event's hash in this ticket's
+    # history, and this event's own. Empty until sealed (set-based writers insert first, seal after).
+    prev_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    hash = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     @property
     def field_label(self) -> str:
@@ -575,6 +583,42 @@ class TicketEvent(models.Model):
         ordering = ["at", "id"]
         verbose_name = _("ticket event")
         verbose_name_plural = _("ticket history")
+        indexes = [
+            # Sealing finds the few unsealed events without reading the history.
+            models.Index(fields=["ticket"], condition=models.Q(hash=""), name="ticketevent_unsealed"),
+        ]
+
+
+class TicketDeletion(models.Model):
+    """What is left of a deleted ticket: who deleted it, when, what it was, and its history's last hash."""
+
+    ticket_id = models.PositiveBigIntegerField(_("ticket number"), db_index=True)
+    title = models.CharField(_("title"), max_length=255)
+    author = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("author")
+    )
+    author_email = models.CharField(_("author's address"), max_length=254, blank=True)
+    # Names as they were at the deletion: a person's account may be deleted later too.
+    author_name = models.CharField(_("author"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    deleted_at = models.DateTimeField(_("deleted"))
+    deleted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("deleted by")
+    )
+    deleted_by_name = models.CharField(_("deleted by"), max_length=300, blank=True)
+    message_count = models.PositiveIntegerField(_("messages"), default=0)
+    attachment_count = models.PositiveIntegerField(_("files"), default=0)
+    event_count = models.PositiveIntegerField(_("history events"), default=0)
+    last_event_hash = models.CharField(_("last history hash"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-deleted_at", "-id"]
+        verbose_name = _("deleted ticket")
+        verbose_name_plural = _("deleted tickets")
+        indexes = [models.Index(fields=["-deleted_at", "-id"], name="ticketdeletion_newest")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.title}"
 
 
 class TicketPresence(models.Model):

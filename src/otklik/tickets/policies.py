@@ -12,6 +12,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 
 from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.principals import is_mail_principal
 from otklik.accounts.roles import levels_of
 from otklik.accounts.selectors import colleague_ids
 from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess
@@ -43,6 +44,23 @@ STAFF_FIELDS = frozenset(
 # F-13: staff / responsible / admin may change these later (mark is the author's alone).
 STAFF_LATER_FIELDS = STAFF_FIELDS | {"title", "category", "criticality"}
 STAFF_MESSAGE_OPTIONS = frozenset({"hidden", "not_change_status", "minutes", "on_behalf"})
+# The mail principal files a ticket for its sender (a user or an address), with the mailbox rule's fields.
+MAIL_CREATE_FIELDS = frozenset(
+    {
+        "title",
+        "message",
+        "files",
+        "category",
+        "criticality",
+        "source",
+        "author",
+        "author_address",
+        "accept_any_file_type",
+        "quoted",
+    }
+)
+# ... and appends a message for its sender, hidden when the mailbox rule says so.
+MAIL_MESSAGE_OPTIONS = frozenset({"hidden", "on_behalf"})
 
 
 class TicketPolicy:
@@ -50,7 +68,9 @@ class TicketPolicy:
 
     def __init__(self, user: User | AnonymousUser):
         self.user = user
-        self.levels = levels_of(user)
+        # The mail principal holds no access level, whatever groups someone may have put it in.
+        self.is_mail_principal = is_mail_principal(user)
+        self.levels = frozenset() if self.is_mail_principal else levels_of(user)
 
     # -- who the user is ---------------------------------------------------------------------
     @property
@@ -114,7 +134,7 @@ class TicketPolicy:
     # -- visibility ----------------------------------------------------------------------------
     def visible_q(self) -> Q | None:
         """Return the Q that selects the tickets this user may see; None means all of them."""
-        if not self.user.is_authenticated:
+        if not self.user.is_authenticated or self.is_mail_principal:
             return Q(pk__in=[])
         if self.is_admin or AccessLevel.DEMO in self.levels:
             return None
@@ -139,6 +159,10 @@ class TicketPolicy:
     def can_view(self, ticket: Ticket) -> bool:
         if not self.user.is_authenticated:
             return False
+        if self.is_mail_principal:
+            # Mail reaches a ticket only by the number a reply carries, and the mailbox rule decides
+            # whether the sender may add to it; the principal never lists tickets (`visible_q`).
+            return True
         if self.is_admin or AccessLevel.DEMO in self.levels:
             return True
         uid = self.user.pk
@@ -187,6 +211,8 @@ class TicketPolicy:
             raise ReadOnlyAccess()
 
     def can_create(self) -> bool:
+        if self.is_mail_principal:
+            return True  # on behalf of a sender only: `create_fields` has no way to file for itself
         return (
             self.user.is_authenticated
             and not self.is_demo
@@ -197,6 +223,8 @@ class TicketPolicy:
         """Fields this user may fill in on a new ticket (F-13, the first two columns)."""
         if not self.can_create():
             return frozenset()
+        if self.is_mail_principal:
+            return MAIL_CREATE_FIELDS
         if self.is_support:
             return CLIENT_CREATE_FIELDS | STAFF_FIELDS | STAFF_MESSAGE_OPTIONS
         return CLIENT_CREATE_FIELDS
@@ -219,6 +247,8 @@ class TicketPolicy:
         """Author and staff add messages; a closed ticket takes new messages from staff only (F-02)."""
         if not self.user.is_authenticated or self.is_demo or not self.can_view(ticket):
             return False
+        if self.is_mail_principal:
+            return ticket.closed_at is None  # a closed ticket is reopened first (`can_reopen`)
         if self.works_ticket(ticket):
             return True
         if ticket.closed_at is not None:
@@ -228,6 +258,8 @@ class TicketPolicy:
 
     def message_options(self, ticket: Ticket | None) -> frozenset[str]:
         """Staff-only message options this user may use (hidden, do-not-change-status, minutes, on behalf)."""
+        if self.is_mail_principal:
+            return MAIL_MESSAGE_OPTIONS
         if self.is_demo or not self.is_support:
             return frozenset()
         if ticket is not None and not self.works_ticket(ticket):
@@ -238,6 +270,8 @@ class TicketPolicy:
         return ticket.closed_at is None and self._author_or_worker(ticket)
 
     def can_reopen(self, ticket: Ticket) -> bool:
+        if self.is_mail_principal:
+            return ticket.closed_at is not None  # a sender's mail to a closed ticket reopens it (F-15)
         return ticket.closed_at is not None and self._author_or_worker(ticket)
 
     def _author_or_worker(self, ticket: Ticket) -> bool:

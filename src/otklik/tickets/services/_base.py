@@ -20,6 +20,7 @@ from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
+from otklik.tickets.history import events_chain, history_head
 from otklik.tickets.models import (
     FIELD_LABELS,
     Attachment,
@@ -231,7 +232,7 @@ def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
 
 def upload_limits(policy: TicketPolicy) -> file_checks.UploadLimits:
     options = options_cached()
-    if policy.is_support:
+    if policy.is_support or policy.is_mail_principal:  # mail has its own size limit (F-15)
         cap = options.staff_file_limit_mb * file_checks.MB
         return file_checks.UploadLimits(per_file=cap, per_message=cap * 10)
     return file_checks.UploadLimits(
@@ -313,20 +314,32 @@ def _new_message(
 
 
 def _record(
-    ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet, *, at=None
+    ticket: Ticket, actor: User | None, via: str, changeset: _ChangeSet, *, at=None, actor_email: str = ""
 ) -> Message | None:
-    """Write the changes as events and one log message listing them (ARCHITECTURE rule 5)."""
+    """Write the changes as events and one log message listing them (ARCHITECTURE rule 5).
+
+    `actor_email` names an actor known only by address (a sender through the mail channel). The events
+    are chained to the ticket's history (`otklik.tickets.history`); the caller holds the ticket's lock.
+    """
     if not changeset.changes:
         return None
     at = at or clock.now()
     lines = [f"{FIELD_LABELS.get(c.field, c.field)}: {c.old} → {c.new}" for c in changeset.changes]
     log = _new_message(
-        ticket, kind=MessageKind.LOG, body="\n".join(lines), author=actor, by_support=True, via=via, at=at
+        ticket,
+        kind=MessageKind.LOG,
+        body="\n".join(lines),
+        author=actor,
+        author_email=actor_email,
+        by_support=True,
+        via=via,
+        at=at,
     )
-    TicketEvent.objects.bulk_create(
+    events = [
         TicketEvent(
             ticket=ticket,
             actor=actor,
+            actor_email=actor_email,
             at=at,
             via=via,
             field=c.field,
@@ -336,8 +349,29 @@ def _record(
             message=log,
         )
         for c in changeset.changes
-    )
+    ]
+    events_chain(history_head(ticket.pk), events)
+    TicketEvent.objects.bulk_create(events)
     return log
+
+
+@dataclass(frozen=True)
+class HistoryActor:
+    """Who the history names for a write: a user, or a sender known only by address."""
+
+    user: User | None
+    email: str = ""
+
+
+def _history_actor(
+    policy: TicketPolicy, actor: User, *, author: Any = None, address: str = ""
+) -> HistoryActor:
+    """Name the actor of a write: the caller, or for the mail principal the sender it writes for."""
+    if policy.is_mail_principal:
+        if isinstance(author, User):
+            return HistoryActor(author)
+        return HistoryActor(None, address)
+    return HistoryActor(actor)
 
 
 def _announce(
@@ -349,12 +383,14 @@ def _announce(
     message: Message | None = None,
     changes: _ChangeSet | None = None,
     notify_author: bool = True,
+    actor_email: str = "",
 ) -> None:
     """Tell the listeners (notifications) what this call did, inside its transaction (ARCHITECTURE rule 4)."""
     ticket_activity_announce(
         TicketActivity(
             ticket=ticket,
             actor=actor,
+            actor_email=actor_email,
             via=via,
             created=created,
             message=message,

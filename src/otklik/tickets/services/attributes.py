@@ -8,13 +8,17 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.history import history_head
 from otklik.tickets.models import (
+    CONVERSATION_KINDS,
     Attachment,
     Channel,
     SpamState,
     Ticket,
+    TicketDeletion,
 )
 from otklik.tickets.selectors import options_cached
 from otklik.tickets.services._base import (
@@ -25,6 +29,7 @@ from otklik.tickets.services._base import (
     _delete_files_after_commit,
     _dictionary_entry,
     _entries_outside_sla,
+    _history_actor,
     _int,
     _lock,
     _policy,
@@ -217,17 +222,33 @@ def ticket_close(
 
 @transaction.atomic
 def ticket_reopen(
-    *, actor: User, ticket: Ticket, via: str = Channel.WEB, notify_author: bool = True
+    *,
+    actor: User,
+    ticket: Ticket,
+    via: str = Channel.WEB,
+    notify_author: bool = True,
+    on_behalf_of: User | None = None,
+    author_address: str = "",
 ) -> Ticket:
-    """Reopen the ticket (author or staff); the response clock restarts from now (F-02)."""
+    """Reopen the ticket (author or staff); the response clock restarts from now (F-02).
+
+    The mail principal reopens only for the sender of a mail: a user (`on_behalf_of`) or an address
+    (`author_address`), whom the history names; nobody else may give either.
+    """
     policy = _policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
+    for_sender = on_behalf_of is not None or bool(author_address)
+    if for_sender != policy.is_mail_principal:
+        raise PermissionDenied()
     ticket = _lock(ticket)
     if ticket.closed_at is None:
         return ticket
     policy.require(policy.can_reopen(ticket))
-    return _set_closed(ticket, actor, via, closed=False, notify_author=notify_author)
+    history = _history_actor(policy, actor, author=on_behalf_of, address=author_address)
+    return _set_closed(
+        ticket, history.user, via, closed=False, notify_author=notify_author, actor_email=history.email
+    )
 
 
 def _set_closed(
@@ -238,6 +259,7 @@ def _set_closed(
     closed: bool,
     auto: bool = False,
     notify_author: bool = True,
+    actor_email: str = "",
 ) -> Ticket:
     now = clock.now()
     changeset = _ChangeSet()
@@ -252,10 +274,10 @@ def _set_closed(
         ticket.is_overdue = False
     _touch(ticket, actor, via, now)
     ticket.save()
-    _record(ticket, actor, via, changeset, at=now)
+    _record(ticket, actor, via, changeset, at=now, actor_email=actor_email)
     # Reopening means the client is waiting again, from now (reopened_at restarts the clock).
     ticket_recompute(ticket)
-    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
+    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author, actor_email=actor_email)
     return ticket
 
 
@@ -288,6 +310,33 @@ def ticket_delete(*, actor: User, ticket: Ticket) -> None:
     if not policy.can_view(ticket):
         raise NotFound()
     policy.require(policy.can_delete(ticket))
+    ticket = _lock(ticket)
     names = list(Attachment.objects.filter(ticket=ticket).values_list("file", flat=True))
+    _deletion_record(actor=actor, ticket=ticket, attachment_count=len(names))
     ticket.delete()
     _delete_files_after_commit(names)
+
+
+def _deletion_record(*, actor: User, ticket: Ticket, attachment_count: int) -> TicketDeletion:
+    """Keep what is left of a ticket about to be deleted: who, when, what it was, its history's last hash.
+
+    Called by `ticket_delete` in its transaction, holding the ticket's lock (so the history is complete).
+    """
+    author = ticket.author
+    record = TicketDeletion(
+        ticket_id=ticket.pk,
+        title=ticket.title,
+        author=author,
+        author_email=ticket.author_email,
+        author_name=display_name(author) if author is not None else "",
+        created_at=ticket.created_at,
+        deleted_at=clock.now(),
+        deleted_by=actor,
+        deleted_by_name=display_name(actor),
+        message_count=ticket.messages.filter(kind__in=CONVERSATION_KINDS).count(),  # not log lines
+        attachment_count=attachment_count,
+        event_count=ticket.events.count(),
+        last_event_hash=history_head(ticket.pk),  # seals what a set-based writer left unsealed
+    )
+    record.save()
+    return record

@@ -17,6 +17,7 @@ from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticke
 from otklik.sla.models import SlaLevel
 from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
+from otklik.tickets.history import events_chain
 from otklik.tickets.models import (
     Channel,
     DictionaryKind,
@@ -34,6 +35,7 @@ from otklik.tickets.services._base import (
     _clean_title,
     _dictionary_entry,
     _entries_outside_sla,
+    _history_actor,
     _int,
     _new_message,
     _policy,
@@ -120,12 +122,17 @@ def ticket_create(
         "quoted": quoted,
     }
     if not policy.is_support:
-        used = sorted(k for k, v in staff_values.items() if v not in (None, "", False, 0))
+        allowed = policy.create_fields()  # the mail principal's include filing for a sender
+        used = sorted(
+            k for k, v in staff_values.items() if v not in (None, "", False, 0) and k not in allowed
+        )
         if used:
             raise PermissionDenied(
                 _("Only support staff may set: %(fields)s.") % {"fields": ", ".join(used)},
                 errors={name: [_("Only support staff may set this field.")] for name in used},
             )
+    if policy.is_mail_principal and not author_address and (author in (None, "", 0) or author == actor):
+        raise PermissionDenied(_("The mail channel files tickets only for the sender of a mail."))
     errors: dict[str, list[str]] = {}
 
     def collect(fn, *args):
@@ -182,7 +189,7 @@ def ticket_create(
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
     choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)
     # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
-    limited = not policy.is_support
+    limited = not (policy.is_support or policy.is_mail_principal)  # the mailbox rule is the admins' choice
     if limited:
         for name, messages in _entries_outside_sla(choice.sla, entries).items():
             errors.setdefault(name, []).extend(messages)
@@ -190,6 +197,7 @@ def ticket_create(
         raise ValidationFailed(errors=errors)
 
     now = clock.now()
+    history = _history_actor(policy, actor, author=the_author, address=author_address)
     the_sla = choice.sla
     category_entry = entries["category"] or _default_entry(DictionaryKind.CATEGORY, the_sla, limited)
     criticality_entry = entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited)
@@ -218,7 +226,7 @@ def ticket_create(
         is_postponed=bool(is_postponed),
         created_at=now,
         modified_at=now,
-        modified_by=actor,
+        modified_by=history.user,
         modified_via=via,
         last_message_at=now,
         ticket_type=(ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
@@ -253,17 +261,27 @@ def ticket_create(
         # Creation is an event in the history, but not a log line in the discussion.
         creation = TicketEvent(
             ticket=ticket,
-            actor=actor,
+            actor=history.user,
+            actor_email=history.email,
             at=now,
             via=via,
             field="created",
             new=_created_line(ticket, choice, routing),
         )
+        events_chain("", [creation])  # a new ticket's history starts here
         insert_rows([creation], returning=False)
         timeline_write(ticket, sla_steps)
         search_document_create(ticket, first)
         # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
-        _announce(ticket, actor, via, created=True, message=first, notify_author=notify_author and not hidden)
+        _announce(
+            ticket,
+            history.user,
+            via,
+            created=True,
+            message=first,
+            notify_author=notify_author and not hidden,
+            actor_email=history.email,
+        )
     ticket.opening_message = first
     return ticket
 

@@ -28,6 +28,7 @@ from otklik.tickets.services._base import (
     _clean_body,
     _clean_minutes,
     _delete_files_after_commit,
+    _history_actor,
     _int,
     _lock,
     _new_message,
@@ -85,6 +86,8 @@ def message_post(
         or accept_any_file_type
         or bool(quoted),
     }
+    if policy.is_mail_principal and not author_address and on_behalf_of in (None, "", 0):
+        raise PermissionDenied(_("The mail channel posts only for the sender of a mail."))
     refused = [name for name, used in requested.items() if used and name not in options]
     if refused:
         raise PermissionDenied(
@@ -148,10 +151,18 @@ def message_post(
         quoted=quoted,
     )
     _store_files(message, checked)
-    _touch(ticket, actor, via, now)
+    history = _history_actor(policy, actor, author=author, address=author_address)
+    _touch(ticket, history.user, via, now)
     ticket_recompute(ticket, changed=TOUCHED_FIELDS)
     search_document_append(ticket, message)
-    _announce(ticket, actor, via, message=message, notify_author=notify_author and not hidden)
+    _announce(
+        ticket,
+        history.user,
+        via,
+        message=message,
+        notify_author=notify_author and not hidden,
+        actor_email=history.email,
+    )
     return message
 
 

@@ -570,7 +570,7 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
             csv_safe_row(
                 [
                     timezone.localtime(event.at).isoformat(),
-                    display_name(event.actor),
+                    display_name(event.actor) or event.actor_email,  # a sender known by address only
                     event.via,
                     event.field_label,
                     event.old,

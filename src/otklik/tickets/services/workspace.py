@@ -58,6 +58,7 @@ def ticket_split(
     policy.require(policy.can_split(ticket))
     if message.ticket_id != ticket.pk or message.kind == MessageKind.LOG:
         raise ValidationFailed(_("Choose a message of this ticket."), field="message")
+    policy.require(policy.can_split_message(message, ticket=ticket))
     new_title = _clean_title(title or f"{ticket.title} ({_('split')})"[:TITLE_MAX])
     wanted = set(int(i) for i in attachment_ids)
     chosen = list(message.attachments.filter(pk__in=wanted))

@@ -328,12 +328,13 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user
     )
+    discussion = list(selectors.message_list(policy, ticket))
     return render(
         request,
         "tickets/staff_detail.html",
         {
             "ticket": ticket,
-            "messages_list": selectors.message_list(policy, ticket),
+            "messages_list": discussion,
             "creation": selectors.creation_event_get(ticket),
             "sla_timeline": sla_timeline(ticket),
             "reply_form": reply_form,
@@ -344,7 +345,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "can_close": policy.can_close(ticket),
             "can_reopen": policy.can_reopen(ticket),
             "can_delete": policy.can_delete(ticket),
-            "can_split": policy.can_split(ticket),
+            "split_numbers": {m.number for m in discussion if policy.can_split_message(m, ticket=ticket)},
             "spam_states": [
                 (s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)
             ],
@@ -512,7 +513,10 @@ def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpRes
 def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
     """Move one problem into a new ticket for the same author, with the chosen files."""
     _policy, ticket, message = _message_page(
-        request, ticket_id, number, lambda policy, ticket, message: policy.can_split(ticket)
+        request,
+        ticket_id,
+        number,
+        lambda policy, ticket, message: policy.can_split_message(message, ticket=ticket),
     )
     error = ""
     if request.method == "POST":

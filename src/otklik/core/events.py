@@ -33,6 +33,9 @@ TICKET_OVERDUE = "ticket.overdue"
 TICKET_AUTO_CLOSED = "ticket.auto_closed"
 # Emitted inside the service's transaction with a `otklik.tickets.activity.TicketActivity`.
 TICKET_ACTIVITY = "ticket.activity"
+# Emitted after commit with the id of an `otklik.sla.models.DeadlineRecompute`: SLA configuration changed,
+# so the open tickets of those SLA levels need their deadlines computed again (tickets listens).
+SLA_DEADLINES_STALE = "sla.deadlines_stale"
 
 
 def listen(name: str, listener: Callable[[Any], None]) -> Callable[[], None]:

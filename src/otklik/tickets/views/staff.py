@@ -32,6 +32,8 @@ from otklik.tickets.views.common import (
 )
 from otklik.web.forms import apply_errors
 
+# How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
+PRESENCE_REFRESH_SECONDS = 5
 # Filters always in view; the rest fold under "More filters".
 MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible")
 # Columns of the CSV export: (header, value of a ticket).
@@ -396,6 +398,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "answering": answering,
             "other_tickets": selectors.author_other_tickets(policy, ticket),
             "presence_minutes": options.presence_minutes,
+            "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
         },
         status=400 if reply_form.errors else 200,
     )
@@ -586,14 +589,17 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """htmx: record presence (answering when the answer box is in use) and return the presence line."""
+    """htmx: return the presence line; a POST first records presence (answering when the answer box is
+    in use), a GET only reads, so the line can refresh every few seconds without a write."""
     policy = policy_for(request)
     ticket = policy.visible().filter(pk=ticket_id).first()
     if ticket is None:
         return HttpResponse(status=404)
-    services.presence_touch(user=request.user, ticket=ticket, answering=request.POST.get("answering") == "1")
+    if request.method == "POST":
+        answering = request.POST.get("answering") == "1"
+        services.presence_touch(user=request.user, ticket=ticket, answering=answering)
     options = policy.options
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user

@@ -48,10 +48,6 @@ def test_presence_agent_typing_shows_answering_now_to_other_agent(live_server, n
     b.goto(url)
     a.goto(url)
     assert "answering" not in b.locator("#presence").inner_text().lower()
-    # No inline script or handler is left on the page (a nonce-based CSP would block them).
-    html = a.content()
-    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
-    assert not re.search(r"\son[a-z]+=", html)
 
     a.locator("#id_reply-body").press_sequentially("We are looking into it", delay=20)
     presence_b = b.locator("#presence .answering")

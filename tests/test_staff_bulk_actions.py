@@ -124,6 +124,8 @@ def test_bulk_action_without_confirmation_asks_and_changes_nothing(cast, make_ti
     assert label in html and "3 tickets" in html
     assert 'name="confirmed" value="yes"' in html
     assert re.search(r"<button[^>]*type=\"submit\"", html)
+    # Keyboard first: the safe choice has the focus (Cancel for a deletion, else the confirmation).
+    assert "autofocus" in html
     assert [(t.pk, _fresh(t).closed_at, _fresh(t).spam, _fresh(t).responsible_id) for t in tickets] == before
     assert OutboxMessage.objects.filter(id__gt=first).count() == 0
 

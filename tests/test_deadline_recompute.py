@@ -318,3 +318,31 @@ def test_recompute_after_timedelta_unchanged_source(cast, make_ticket, sla):
         deadlines_recompute(job_id=job.pk)
     assert fresh(ticket).deadline_source_at == source
     assert fresh(ticket).deadline_at == msk(2026, 3, 3, 15, 0)
+
+
+def test_admin_save_of_sla_response_time_queues_one_job_after_commit(
+    cast, make_ticket, sla, django_capture_on_commit_callbacks
+):
+    with clock.frozen(MONDAY):
+        ticket = make_ticket()
+    client = logged_in(cast.admin)
+    url = reverse("admin:sla_slalevel_change", args=[sla.pk])
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name, field.initial)
+        if isinstance(value, list | tuple | set) or hasattr(value, "all"):
+            data[name] = [getattr(v, "pk", v) for v in (value.all() if hasattr(value, "all") else value)]
+        elif isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = getattr(value, "pk", value)
+    data["response_time"] = 9
+    with clock.frozen(MONDAY), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert DeadlineRecompute.objects.count() == 1
+    with clock.frozen(MONDAY):
+        assert run_jobs() == 1
+    assert fresh(ticket).deadline_at == msk(2026, 3, 3, 17, 0)

@@ -458,19 +458,33 @@ ROWS: dict[str, Row] = {
     ),
     # Bulk actions from the staff list.
     "bulk_close": Row(
-        _bulk, lambda w: {"action": "close", "ids": [w.tid]}, BULK_WORKERS, _ticket_attr("closed_at")
+        _bulk,
+        lambda w: {"action": "close", "ids": [w.tid], "confirmed": "yes"},
+        BULK_WORKERS,
+        _ticket_attr("closed_at"),
     ),
     "bulk_assign": Row(
         _bulk,
-        lambda w: {"action": "assign", "ids": [w.tid], "responsible": w.users["staff"].pk},
+        lambda w: {
+            "action": "assign",
+            "ids": [w.tid],
+            "responsible": w.users["staff"].pk,
+            "confirmed": "yes",
+        },
         BULK_WORKERS,
         _ticket_attr("responsible_id"),
     ),
     "bulk_possible_spam": Row(
-        _bulk, lambda w: {"action": "possible_spam", "ids": [w.tid]}, BULK_WORKERS, _ticket_attr("spam")
+        _bulk,
+        lambda w: {"action": "possible_spam", "ids": [w.tid], "confirmed": "yes"},
+        BULK_WORKERS,
+        _ticket_attr("spam"),
     ),
     "bulk_spam": Row(
-        _bulk, lambda w: {"action": "spam", "ids": [w.tid]}, BULK_ADMIN_ONLY, _ticket_attr("spam")
+        _bulk,
+        lambda w: {"action": "spam", "ids": [w.tid], "confirmed": "yes"},
+        BULK_ADMIN_ONLY,
+        _ticket_attr("spam"),
     ),
     "bulk_delete_asks_first": Row(
         _bulk,

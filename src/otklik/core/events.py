@@ -38,6 +38,9 @@ TICKET_ACTIVITY = "ticket.activity"
 ACCOUNT_CONFIRMATION_MAIL = "account.confirmation_mail"
 ACCOUNT_PASSWORD_RESET_MAIL = "account.password_reset_mail"
 ACCOUNT_ADDRESS_CONFIRMED = "account.address_confirmed"
+# Emitted after commit with the id of an `otklik.sla.models.DeadlineRecompute`: SLA configuration changed,
+# so the open tickets of those SLA levels need their deadlines computed again (tickets listens).
+SLA_DEADLINES_STALE = "sla.deadlines_stale"
 
 
 def listen(name: str, listener: Callable[[Any], None]) -> Callable[[], None]:

@@ -27,7 +27,7 @@ from otklik.sla import services
 from otklik.sla.calendars import DAY, local_working_line
 from otklik.sla.forms import ApplyCalendarForm, TimetableForm, intervals_format
 from otklik.sla.models import CalendarException, SlaLevel, Timetable, TimeUnit
-from otklik.sla.selectors import calendar_year_missing, working_calendar
+from otklik.sla.selectors import calendar_year_missing, deadlines_recompute_running, working_calendar
 from otklik.web.admin_mixins import SupportAdminPermissions
 from otklik.web.admin_site import admin_site
 
@@ -77,8 +77,9 @@ def week_summary(week) -> str:
 
 
 def _warning_context() -> dict:
-    """Return the banner's context: the next calendar year when the bundled data lacks it (F-07)."""
-    return {"missing_calendar_year": calendar_year_missing()}
+    """Return the banners' context: the next calendar year when the bundled data lacks it (F-07), and
+    the deadline recomputations still running (F-08)."""
+    return {"missing_calendar_year": calendar_year_missing(), "recompute_jobs": deadlines_recompute_running()}
 
 
 class CalendarWarningMixin:
@@ -454,7 +455,7 @@ class CalendarExceptionAdmin(CalendarWarningMixin, SupportAdminPermissions, admi
 
 # -- SLA levels ----------------------------------------------------------------------------------
 @admin.register(SlaLevel, site=admin_site)
-class SlaLevelAdmin(SupportAdminPermissions, admin.ModelAdmin):
+class SlaLevelAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin):
     list_display = (
         "name",
         "priority",
@@ -487,6 +488,25 @@ class SlaLevelAdmin(SupportAdminPermissions, admin.ModelAdmin):
         (_("Allowed values"), {"fields": ("categories", "criticalities", "marks")}),
         (_("Responsible"), {"fields": ("responsible",)}),
     )
+
+    def get_urls(self):
+        custom = [
+            path(
+                "recompute-progress/",
+                self.admin_site.admin_view(self.recompute_progress_view),
+                name="sla_recompute_progress",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def recompute_progress_view(self, request):
+        """htmx: the progress line of the deadline recomputations; 286 (stop polling) once none runs."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        jobs = deadlines_recompute_running()
+        response = TemplateResponse(request, "sla/admin/_recompute_progress.html", {"recompute_jobs": jobs})
+        response.status_code = 200 if jobs else 286
+        return response
 
     @admin.display(description=_("response time"), ordering="response_time")
     def response_text(self, obj: SlaLevel) -> str:

@@ -253,6 +253,7 @@ class SlaEventKind(models.TextChoices):
     PAUSED = "paused", _("clock paused")
     RESUMED = "resumed", _("clock resumed")
     SLA_CHANGED = "sla_changed", _("SLA changed")
+    RECOMPUTED = "recomputed", _("deadline recomputed")
 
 
 class SourceReason(models.TextChoices):
@@ -260,6 +261,16 @@ class SourceReason(models.TextChoices):
     REOPENED = "reopened", _("ticket reopened")
     CLIENT_REPLY = "client_reply", _("client replied after support")
     SLA_CHANGED = "sla_changed", _("SLA changed to a shorter response time")
+
+
+class RecomputeReason(models.TextChoices):
+    """Why open tickets' deadlines were computed again (the reason of a "recomputed" timeline step)."""
+
+    SLA_TIMES = "sla_times", _("the SLA's response or reminder time changed")
+    SLA_TIMETABLE = "sla_timetable", _("the SLA's timetable changed")
+    SLA_EXCEPTIONS = "sla_exceptions", _("the SLA's exceptions changed")
+    TIMETABLE = "timetable", _("the timetable's working hours changed")
+    EXCEPTION = "exception", _("a calendar exception changed")
 
 
 class SlaEvent(models.Model):
@@ -271,7 +282,9 @@ class SlaEvent(models.Model):
     )
     at = models.DateTimeField()
     kind = models.CharField(max_length=20, choices=SlaEventKind.choices)
-    reason = models.CharField(max_length=20, choices=SourceReason.choices, blank=True)
+    reason = models.CharField(
+        max_length=20, choices=SourceReason.choices + RecomputeReason.choices, blank=True
+    )
     source_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     reminder_at = models.DateTimeField(null=True, blank=True)
@@ -282,3 +295,28 @@ class SlaEvent(models.Model):
         indexes = [models.Index(fields=["ticket", "at"], name="sla_event_ticket_at")]
         verbose_name = _("SLA event")
         verbose_name_plural = _("SLA timeline")
+
+
+class DeadlineRecompute(models.Model):
+    """One recomputation of open tickets' deadlines after an SLA configuration change, with its progress.
+
+    Written in the transaction of the change; a background job does the work after commit and counts
+    the tickets it went through, so admins see "Recomputing deadlines: 1200 of 5000 tickets".
+    """
+
+    reason = models.CharField(max_length=20, choices=RecomputeReason.choices)
+    sla_ids = models.JSONField(default=list)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("deadline recomputation")
+        verbose_name_plural = _("deadline recomputations")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.done}/{self.total}"

@@ -20,7 +20,7 @@ from otklik.sla.calendars import (
     bundled_production_calendar,
     resolve_exceptions,
 )
-from otklik.sla.models import CalendarException, SlaEvent, SlaLevel, Timetable
+from otklik.sla.models import CalendarException, DeadlineRecompute, SlaEvent, SlaLevel, Timetable
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -137,3 +137,8 @@ def calendar_year_missing(today=None) -> int | None:
         return None
     next_year = today.year + 1
     return None if str(next_year) in bundled_production_calendar() else next_year
+
+
+def deadlines_recompute_running() -> list[DeadlineRecompute]:
+    """Return the recomputations not finished yet, oldest first (the admin pages' progress line)."""
+    return list(DeadlineRecompute.objects.filter(finished_at__isnull=True).order_by("id")[:20])

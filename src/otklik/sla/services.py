@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, time, timedelta
@@ -10,6 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from otklik.core import clock, events
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 from otklik.sla.calendars import (
@@ -18,7 +20,15 @@ from otklik.sla.calendars import (
     merge,
     production_calendar_exceptions,
 )
-from otklik.sla.models import EVERYONE_GROUP, CalendarException, ExceptionKind, SlaLevel, Timetable
+from otklik.sla.models import (
+    EVERYONE_GROUP,
+    CalendarException,
+    DeadlineRecompute,
+    ExceptionKind,
+    RecomputeReason,
+    SlaLevel,
+    Timetable,
+)
 from otklik.sla.selectors import week_schedule
 
 Week = Sequence[Sequence[Sequence[int]]]
@@ -131,12 +141,67 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
                     end_time=_clock(end),
                 )
             )
-    CalendarException.objects.bulk_create(rows)
+    CalendarException.objects.bulk_create(rows)  # sends no signal: ask for the recomputation here
+    deadlines_recompute_request(
+        sla_ids=sla_ids_using(timetable_ids=[timetable.pk]), reason=RecomputeReason.EXCEPTION
+    )
     years = sorted(set(timetable.calendar_years) | {year})
     # save() bumps the revision, so cached calendars see the new exceptions.
     timetable.calendar_years = years
     timetable.save(update_fields=["calendar_years", "revision"])
     return len(rows)
+
+
+# -- deadlines computed again after a configuration change (F-08) ---------------------------------
+_pending = threading.local()
+
+
+def _still_pending(job: DeadlineRecompute | None, callback) -> bool:
+    """Tell whether `callback` still waits for this transaction's commit (not run, not rolled back)."""
+    connection = transaction.get_connection()
+    if job is None or not connection.in_atomic_block:
+        return False
+    # Django keeps the callbacks of the open transaction here and empties it on commit or rollback.
+    return any(entry[1] is callback for entry in connection.run_on_commit)
+
+
+def deadlines_recompute_request(*, sla_ids: Iterable[int], reason: str) -> DeadlineRecompute | None:
+    """Record that the open tickets of these SLA levels need their deadlines computed again.
+
+    One request per transaction: an admin save that changes a time and the exceptions, or a production
+    calendar year that replaces thirty exceptions, makes one job. The job row commits with the change;
+    after commit the event tells the tickets layer, which runs the job in the background.
+    """
+    ids = sorted({int(i) for i in sla_ids if i is not None})
+    if not ids:
+        return None
+    job, callback = getattr(_pending, "state", (None, None))
+    if _still_pending(job, callback):
+        merged = sorted(set(job.sla_ids) | set(ids))
+        if merged != job.sla_ids:
+            job.sla_ids = merged
+            job.save(update_fields=["sla_ids"])
+        return job
+    job = DeadlineRecompute.objects.create(reason=reason, sla_ids=ids, created_at=clock.now())
+    job_id = job.pk
+
+    def announce() -> None:
+        _pending.state = (None, None)
+        events.emit(events.SLA_DEADLINES_STALE, job_id)
+
+    _pending.state = (job, announce)
+    transaction.on_commit(announce)
+    return job
+
+
+def sla_ids_using(*, timetable_ids: Iterable[int] = (), exception_id: int | None = None) -> list[int]:
+    """Return the SLA levels whose working calendar these timetables or this exception shape."""
+    from django.db.models import Q
+
+    condition = Q(timetable_id__in=[i for i in timetable_ids if i is not None])
+    if exception_id is not None:
+        condition |= Q(exceptions=exception_id)
+    return sorted(set(SlaLevel.objects.filter(condition).values_list("pk", flat=True)))
 
 
 # -- choice of SLA on creation (F-06) ----------------------------------------------------------

@@ -8,7 +8,8 @@ class TicketsConfig(AppConfig):
     verbose_name = _("Tickets")
 
     def ready(self) -> None:
-        # Take over an address's tickets when accounts confirm the address for a user.
+        # Take over an address's tickets when accounts confirm it; recompute open tickets' deadlines when the
+        # SLA configuration changes (the lower layers announce, tickets listen).
         from otklik.tickets import subscribers
 
         subscribers.connect()

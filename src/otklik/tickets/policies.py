@@ -301,6 +301,13 @@ class TicketPolicy:
     def can_split(self, ticket: Ticket) -> bool:
         return not self.is_demo and self.works_ticket(ticket)
 
+    def can_split_message(self, message: Message, *, ticket: Ticket | None = None) -> bool:
+        """Only a client's own words can become a ticket of their own: not log lines, not support's
+        answers, not the notes Otklik writes (F-02). `ticket` is the message's, when already loaded."""
+        if message.kind == MessageKind.LOG or message.by_support:
+            return False
+        return self.can_split(ticket if ticket is not None else message.ticket)
+
     def can_view_admin_comment(self) -> bool:
         return self.sees_support_view
 

@@ -255,6 +255,38 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
     return qs
 
 
+def auto_close_left_q(low: int | None, high: int | None) -> Q:
+    """Match tickets whose days left before auto-close lie within [low, high] (F-14).
+
+    Days left = the ticket's auto-close days (or the module default) minus the whole days since
+    support's last answer, for tickets auto-close can close: open, support answered last, days > 0.
+    Whole days passed lie in [days - high, days - low], so the answer's instant lies in a window per
+    number of days: one condition per distinct number in use, no date arithmetic in SQL.
+    """
+    now = clock.now()
+    default_days = options_get().auto_close_days
+    candidates = Q(closed_at__isnull=True, last_message_by_support=True, awaits_support=False)
+    overrides = set(
+        Ticket.objects.filter(candidates, auto_close_days__gt=0)
+        .values_list("auto_close_days", flat=True)
+        .distinct()
+    )
+    groups = [(Q(auto_close_days__isnull=True), default_days)] + [
+        (Q(auto_close_days=days), days) for days in sorted(overrides)
+    ]
+    matched = Q(pk__in=[])
+    for condition, days in groups:
+        if not days:
+            continue
+        window = Q()
+        if high is not None:  # at least days - high whole days passed
+            window &= Q(last_message_at__lte=now - timedelta(days=days - high))
+        if low is not None:  # fewer than days - low + 1 whole days passed
+            window &= Q(last_message_at__gt=now - timedelta(days=days - low + 1))
+        matched |= condition & window
+    return candidates & matched
+
+
 def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
     """Filters on staff-only attributes (a client's request for them is ignored, never leaked)."""
     if f.responsible_none:
@@ -282,14 +314,7 @@ def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticke
         if hi is not None:
             qs = qs.filter(**{f"{field}__lte": hi})
     if f.auto_close_days_min is not None or f.auto_close_days_max is not None:
-        from django.db.models import Value
-        from django.db.models.functions import Coalesce
-
-        qs = qs.annotate(_auto_close=Coalesce("auto_close_days", Value(options_get().auto_close_days)))
-        if f.auto_close_days_min is not None:
-            qs = qs.filter(_auto_close__gte=f.auto_close_days_min)
-        if f.auto_close_days_max is not None:
-            qs = qs.filter(_auto_close__lte=f.auto_close_days_max)
+        qs = qs.filter(auto_close_left_q(f.auto_close_days_min, f.auto_close_days_max))
     if f.comment:
         qs = qs.filter(admin_comment__icontains=f.comment)
     if f.coupon:

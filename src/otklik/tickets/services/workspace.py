@@ -58,6 +58,7 @@ def ticket_split(
     policy.require(policy.can_split(ticket))
     if message.ticket_id != ticket.pk or message.kind == MessageKind.LOG:
         raise ValidationFailed(_("Choose a message of this ticket."), field="message")
+    policy.require(policy.can_split_message(message, ticket=ticket))
     new_title = _clean_title(title or f"{ticket.title} ({_('split')})"[:TITLE_MAX])
     wanted = set(int(i) for i in attachment_ids)
     chosen = list(message.attachments.filter(pk__in=wanted))
@@ -159,13 +160,27 @@ class BulkResult:
     failed: dict[int, str] = field(default_factory=dict)
 
 
-BULK_ACTIONS = ("close", "open", "assign", "spam", "possible_spam", "not_spam", "delete")
+BULK_ACTIONS = (
+    "close",
+    "close_notify",
+    "open",
+    "open_notify",
+    "assign",
+    "spam",
+    "possible_spam",
+    "not_spam",
+    "delete",
+)
 
 
 def tickets_bulk(
     *, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None
 ) -> BulkResult:
-    """Apply one action to many tickets, each through its own service call; report what failed and why."""
+    """Apply one action to many tickets, each through its own service call; report what failed and why.
+
+    "close" and "open" are quiet for the author (support still gets its copy); "close_notify" and
+    "open_notify" mail the author exactly as a single close or reopen by staff does (F-14).
+    """
     policy = _policy(actor)
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_("Choose an action."), field="action")
@@ -178,10 +193,10 @@ def tickets_bulk(
             result.failed[tid] = str(_("Not found."))
             continue
         try:
-            if action == "close":
-                ticket_close(actor=actor, ticket=ticket)
-            elif action == "open":
-                ticket_reopen(actor=actor, ticket=ticket)
+            if action in ("close", "close_notify"):
+                ticket_close(actor=actor, ticket=ticket, notify_author=action == "close_notify")
+            elif action in ("open", "open_notify"):
+                ticket_reopen(actor=actor, ticket=ticket, notify_author=action == "open_notify")
             elif action == "assign":
                 ticket_update(actor=actor, ticket=ticket, changes={"responsible": responsible})
             elif action in ("spam", "possible_spam", "not_spam"):

@@ -32,6 +32,8 @@ from otklik.tickets.views.common import (
 )
 from otklik.web.forms import apply_errors
 
+# How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
+PRESENCE_REFRESH_SECONDS = 5
 # Filters always in view; the rest fold under "More filters".
 MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible")
 # Columns of the CSV export: (header, value of a ticket).
@@ -139,20 +141,15 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
 
 def _bulk_actions(policy) -> list[tuple[str, str]]:
+    """Return the bulk actions the list offers this user, in the order of F-14."""
     if policy.is_demo or not policy.is_support:
         return []
-    actions = [
-        ("close", _("Close")),
-        ("close_notify", _("Close and notify")),
-        ("open", _("Open")),
-        ("open_notify", _("Open and notify")),
-        ("assign", _("Assign to…")),
-        ("possible_spam", _("Mark as possible spam")),
-        ("not_spam", _("Mark as not spam")),
+    admin_only = ("spam", "delete")
+    return [
+        (value, label)
+        for value, label in _bulk_labels().items()
+        if policy.is_admin or value not in admin_only
     ]
-    if policy.is_admin:
-        actions += [("spam", _("Mark as spam")), ("delete", _("Delete"))]
-    return actions
 
 
 class _Echo:
@@ -198,35 +195,55 @@ def _export_xlsx(qs) -> HttpResponse:
     )
 
 
+def _bulk_labels() -> dict[str, str]:
+    """Name every bulk action (whoever may use it: the service refuses what the user may not do)."""
+    return {
+        "close": _("Close"),
+        "close_notify": _("Close and notify"),
+        "open": _("Open"),
+        "open_notify": _("Open and notify"),
+        "assign": _("Assign to…"),
+        "possible_spam": _("Mark as possible spam"),
+        "not_spam": _("Mark as not spam"),
+        "spam": _("Mark as spam"),
+        "delete": _("Delete"),
+    }
+
+
+# Tickets named on the confirmation step; the rest are counted.
+CONFIRM_LIST_LIMIT = 50
+
+
 @require_POST
 @domain_errors
 def staff_bulk(request: HttpRequest) -> HttpResponse:
-    """Apply a bulk action to the chosen tickets; the list shows what failed and why."""
+    """Apply a bulk action to the chosen tickets once confirmed; the list shows what failed and why.
+
+    Every action asks first: a POST without `confirmed=yes` only shows the confirmation step, which
+    names the action and the number of tickets and posts the same choice back with the confirmation.
+    """
     policy = _require_staff_view(request)
     policy.require(policy.is_support)  # demo access saves nothing
     action = request.POST.get("action", "")
-    # Deleting is the admin's alone: do not ask other staff to confirm what will be refused anyway.
-    policy.require(action != "delete" or policy.is_admin)
-    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
     back = reverse("tickets:staff_list") + (
         "?" + request.POST.get("back", "") if request.POST.get("back") else ""
     )
+    labels = _bulk_labels()
+    if action not in labels:
+        messages.warning(request, _("Choose an action: nothing was changed."))
+        return redirect(back)
+    # Deleting is the admin's alone: do not ask other staff to confirm what will be refused anyway.
+    policy.require(action != "delete" or policy.is_admin)
+    ids = [i for i in request.POST.getlist("ids") if i.isdigit()]
     if not ids:
         messages.warning(request, _("Choose at least one ticket."))
         return redirect(back)
-    if action == "delete" and request.POST.get("confirmed") != "yes":
-        return render(
-            request,
-            "tickets/staff_bulk_confirm.html",
-            {"ids": ids, "action": action, "back": request.POST.get("back", "")},
-        )
-    service_action = action.removesuffix("_notify")
+    responsible = request.POST.get("responsible") or None
+    if request.POST.get("confirmed") != "yes":
+        return _bulk_confirm(request, policy, action, labels[action], ids, responsible)
     try:
         result = services.tickets_bulk(
-            actor=request.user,
-            ticket_ids=ids,
-            action=service_action,
-            responsible=request.POST.get("responsible") or None,
+            actor=request.user, ticket_ids=ids, action=action, responsible=responsible
         )
     except ValidationFailed as exc:
         messages.error(request, exc.message)
@@ -239,6 +256,33 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
     for tid, reason in result.failed.items():
         messages.error(request, _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason})
     return redirect(back)
+
+
+def _bulk_confirm(request, policy, action: str, label: str, ids: list[str], responsible) -> HttpResponse:
+    """Render the confirmation step: the action, how many tickets, which ones; nothing is changed yet."""
+    chosen = list(
+        policy.visible()
+        .filter(pk__in=[int(i) for i in ids[:CONFIRM_LIST_LIMIT]])
+        .order_by("pk")
+        .values_list("pk", "title")
+    )
+    assignee = None
+    if action == "assign" and responsible and str(responsible).isdigit():
+        assignee = User.objects.filter(pk=int(responsible)).first()
+    return render(
+        request,
+        "tickets/staff_bulk_confirm.html",
+        {
+            "ids": ids,
+            "action": action,
+            "label": label,
+            "chosen": chosen,
+            "more": max(0, len(ids) - CONFIRM_LIST_LIMIT),
+            "responsible": responsible or "",
+            "assignee": assignee,
+            "back": request.POST.get("back", ""),
+        },
+    )
 
 
 @require_POST
@@ -323,12 +367,13 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user
     )
+    discussion = list(selectors.message_list(policy, ticket))
     return render(
         request,
         "tickets/staff_detail.html",
         {
             "ticket": ticket,
-            "messages_list": selectors.message_list(policy, ticket),
+            "messages_list": discussion,
             "creation": selectors.creation_event_get(ticket),
             "sla_timeline": sla_timeline(ticket),
             "reply_form": reply_form,
@@ -339,7 +384,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "can_close": policy.can_close(ticket),
             "can_reopen": policy.can_reopen(ticket),
             "can_delete": policy.can_delete(ticket),
-            "can_split": policy.can_split(ticket),
+            "split_numbers": {m.number for m in discussion if policy.can_split_message(m, ticket=ticket)},
             "spam_states": [
                 (s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)
             ],
@@ -348,6 +393,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "answering": answering,
             "other_tickets": selectors.author_other_tickets(policy, ticket),
             "presence_minutes": options.presence_minutes,
+            "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
         },
         status=400 if reply_form.errors else 200,
     )
@@ -501,7 +547,10 @@ def message_delete(request: HttpRequest, ticket_id: int, number: int) -> HttpRes
 def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResponse:
     """Move one problem into a new ticket for the same author, with the chosen files."""
     _policy, ticket, message = _message_page(
-        request, ticket_id, number, lambda policy, ticket, message: policy.can_split(ticket)
+        request,
+        ticket_id,
+        number,
+        lambda policy, ticket, message: policy.can_split_message(message, ticket=ticket),
     )
     error = ""
     if request.method == "POST":
@@ -529,13 +578,17 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
 
 
 @require_POST
+@require_http_methods(["GET", "POST"])
 def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """htmx: record presence (answering when the answer box is in use) and return the presence line."""
+    """htmx: return the presence line; a POST first records presence (answering when the answer box is
+    in use), a GET only reads, so the line can refresh every few seconds without a write."""
     policy = policy_for(request)
     ticket = policy.visible().filter(pk=ticket_id).first()
     if ticket is None:
         return HttpResponse(status=404)
-    services.presence_touch(user=request.user, ticket=ticket, answering=request.POST.get("answering") == "1")
+    if request.method == "POST":
+        answering = request.POST.get("answering") == "1"
+        services.presence_touch(user=request.user, ticket=ticket, answering=answering)
     options = policy.options
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user

@@ -1,0 +1,34 @@
+// The staff answer box's helpers: quote a message, insert a frequent answer.
+(function () {
+  "use strict";
+  const body = document.getElementById("id_reply-body");
+  if (!body) return;
+
+  function append(text) {
+    body.value = (body.value ? body.value + "\n\n" : "") + text;
+    body.focus();
+    // Typing and inserting both count as answering (presence.js listens for "input").
+    body.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  // Quote: put the message's text into the answer box as [quote].
+  for (const link of document.querySelectorAll("a.quote")) {
+    link.addEventListener("click", function () {
+      const source = document.querySelector("#m" + link.dataset.number + " .body");
+      const raw = (source && source.dataset.raw) || "";
+      body.value += (body.value ? "\n" : "") + "[quote]" + raw + "[/quote]\n";
+      body.focus();
+    });
+  }
+
+  // Frequent answers: the chosen one is appended, and the picker goes back to its prompt.
+  const picker = document.getElementById("frequent");
+  if (picker) {
+    picker.addEventListener("change", function () {
+      if (picker.value) {
+        append(picker.value);
+        picker.value = "";
+      }
+    });
+  }
+})();

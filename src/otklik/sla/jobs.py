@@ -60,18 +60,29 @@ def _text(value: str):
     return _const(value, CharField())
 
 
-def _sla_name():
-    return Coalesce(Subquery(SlaLevel.objects.filter(pk=OuterRef("sla_id")).values("name")[:1]), _text(""))
+def _sla_name(column: str):
+    level = SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(column)[:1]
+    return Coalesce(Subquery(level), _text(""))
 
 
 def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
     rows = marked.values_list(
         "pk", _const(now, DateTimeField()), _text(kind), _text(""),
-        "deadline_source_at", "deadline_at", "reminder_at", _sla_name(),
+        "deadline_source_at", "deadline_at", "reminder_at", _sla_name("name_ru"), _sla_name("name_en"),
     )  # fmt: skip
     insert_from_select(
         SlaEvent,
-        ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", "sla_name"],
+        [
+            "ticket",
+            "at",
+            "kind",
+            "reason",
+            "source_at",
+            "deadline_at",
+            "reminder_at",
+            "sla_name",
+            "sla_name_en",
+        ],
         rows,
     )
 

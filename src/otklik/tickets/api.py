@@ -74,6 +74,15 @@ def _user(user) -> dict | None:
     return None if user is None else {"id": user.pk, "username": user.username, "name": display_name(user)}
 
 
+def _sla(sla) -> dict | None:
+    """Shape an SLA level: its name in the caller's language and in both."""
+    return (
+        None
+        if sla is None
+        else {"id": sla.pk, "name": sla.name, "name_ru": sla.name_ru, "name_en": sla.name_en}
+    )
+
+
 def _entry(entry: DictionaryEntry | None) -> dict | None:
     return None if entry is None else {"id": entry.pk, "code": entry.code, "name": entry.name}
 
@@ -99,7 +108,7 @@ def _ticket_summary(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
         "criticality": _entry(ticket.criticality),
         "mark": _entry(ticket.mark),
         "source": _entry(ticket.source),
-        "sla": None if ticket.sla is None else {"id": ticket.sla.pk, "name": ticket.sla.name},
+        "sla": _sla(ticket.sla),
     }
     if policy.sees_support_view:
         data.update(
@@ -122,7 +131,14 @@ def _ticket_detail(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
     data = _ticket_summary(ticket, policy)
     sla = ticket.sla
     data.update(
-        sla=None if sla is None else {"id": sla.pk, "name": sla.name, "description": sla.description},
+        sla=None
+        if sla is None
+        else {
+            **_sla(sla),
+            "description": sla.description,
+            "description_ru": sla.description_ru,
+            "description_en": sla.description_en,
+        },
         auto_closed=ticket.auto_closed,
         split_from=ticket.split_from_id,
         actions={

@@ -206,12 +206,18 @@ class UserRef(Schema):
 
 
 class SlaRef(Schema):
+    """An SLA level: `name` in the caller's language, and the name in both languages."""
+
     id: int
     name: str
+    name_ru: str
+    name_en: str
 
 
 class SlaOut(SlaRef):
     description: str
+    description_ru: str
+    description_en: str
 
 
 class TicketSummaryOut(Schema):

@@ -130,7 +130,14 @@ def ticket_as_dict(ticket: Ticket, messages: list[Message]) -> dict[str, Any]:
         "status": _entry(ticket.status),
         "difficulty": _entry(ticket.difficulty),
         "mark": _entry(ticket.mark),
-        "sla": {"id": ticket.sla.pk, "name": ticket.sla.name} if ticket.sla else None,
+        "sla": {
+            "id": ticket.sla.pk,
+            "name": ticket.sla.name,
+            "name_ru": ticket.sla.name_ru,
+            "name_en": ticket.sla.name_en,
+        }
+        if ticket.sla
+        else None,
         "responsible": _user(ticket.responsible),
         "is_special": ticket.is_special,
         "coupon_code": ticket.coupon_code,

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
@@ -181,8 +183,14 @@ def _message(message: Message, policy: TicketPolicy) -> dict[str, Any]:
         "via": message.via,
         "created_at": message.created_at,
         "edited_at": message.edited_at,
-        "body": message.body,
-        "html": str(render_markup(message.body)),
+        # A log message's lines are data, rendered in the caller's language (and given as data too).
+        "body": message.shown_text,
+        "html": (
+            str(format_html_join(mark_safe("<br>"), "{}", ((line,) for line in message.log_lines)))
+            if message.data
+            else str(render_markup(message.body))
+        ),
+        "data": message.data,
         "attachments": [
             {
                 "id": a.pk,

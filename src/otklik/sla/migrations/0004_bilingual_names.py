@@ -6,8 +6,24 @@ second, and a value without the separator goes to both languages. Descriptions t
 """
 
 from django.db import migrations, models
+from django.utils import translation
 
 SEPARATOR = " · "
+# The names `sla apply-calendar` gave its rows, in the language of the moment (English msgids).
+CALENDAR_NAMES = ("Public holiday", "Public holidays", "Transferred working day", "Pre-holiday short day")
+
+
+def calendar_names():
+    """Return {name as written in either language: (Russian, English)} for the calendar's rows."""
+    names = {}
+    for msgid in CALENDAR_NAMES:
+        both = []
+        for language in ("ru", "en"):
+            with translation.override(language):
+                both.append(translation.gettext(msgid))
+        for text in both:
+            names[text] = tuple(both)
+    return names
 
 
 def split(value, separators=(SEPARATOR,)):
@@ -20,11 +36,14 @@ def split(value, separators=(SEPARATOR,)):
 
 
 def forwards(apps, schema_editor):
+    generated = calendar_names()
     for model_name in ("Timetable", "CalendarException", "SlaLevel"):
         model = apps.get_model("sla", model_name)
         rows = list(model.objects.all())
         for row in rows:
             row.name_ru, row.name_en = split(row.name)
+            if getattr(row, "origin", "").startswith("calendar:") and row.name in generated:
+                row.name_ru, row.name_en = generated[row.name]
             if model_name == "SlaLevel":
                 row.description_ru, row.description_en = split(row.description, (SEPARATOR, " / "))
         fields = ["name_ru", "name_en"] + (
@@ -127,6 +146,19 @@ class Migration(migrations.Migration):
                 "verbose_name": "SLA level",
                 "verbose_name_plural": "SLA levels",
             },
+        ),
+        # A default first, so that undoing the removal can add the columns back to filled tables.
+        migrations.AlterField(
+            model_name="timetable", name="name", field=models.CharField(default="", max_length=200)
+        ),
+        migrations.AlterField(
+            model_name="calendarexception", name="name", field=models.CharField(default="", max_length=200)
+        ),
+        migrations.AlterField(
+            model_name="slalevel", name="name", field=models.CharField(default="", max_length=200)
+        ),
+        migrations.AlterField(
+            model_name="slalevel", name="description", field=models.TextField(blank=True, default="")
         ),
         migrations.RemoveField(model_name="timetable", name="name"),
         migrations.RemoveField(model_name="calendarexception", name="name"),

@@ -77,7 +77,8 @@ def test_new_ticket_mail_sla_name_in_each_recipients_language(cast, gold):
     make_user("english_admin", "admin", language="en")
     ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
     bodies = {
-        m.language: m.body_text for m in OutboxMessage.objects.filter(ticket_id=ticket.pk, event=c.NEW_FOR_SUPPORT)
+        m.language: m.body_text
+        for m in OutboxMessage.objects.filter(ticket_id=ticket.pk, event=c.NEW_FOR_SUPPORT)
     }
     assert "Service level: Gold" in bodies["en"] and "Золотой" not in bodies["en"]
     assert "Уровень поддержки: Золотой" in bodies["ru"] and "Gold" not in bodies["ru"]

@@ -364,7 +364,12 @@ def test_exception_list_filters_and_search(admin, moscow):
 
 
 def test_exception_add_timed_without_times_shows_model_errors(admin, moscow):
-    data = {"name_ru": "Планёрка", "name_en": "Staff meeting", "kind": ExceptionKind.HOLIDAY_TIME, "timetable": moscow.pk}
+    data = {
+        "name_ru": "Планёрка",
+        "name_en": "Staff meeting",
+        "kind": ExceptionKind.HOLIDAY_TIME,
+        "timetable": moscow.pk,
+    }
     data |= {
         "first_day": "2025-11-12",
         "last_day": "2025-11-12",
@@ -381,7 +386,12 @@ def test_exception_add_timed_without_times_shows_model_errors(admin, moscow):
 
 
 def test_exception_add_by_hand_shows_in_month_view(admin, moscow):
-    data = {"name_ru": "Планёрка", "name_en": "Staff meeting", "kind": ExceptionKind.HOLIDAY_TIME, "timetable": moscow.pk}
+    data = {
+        "name_ru": "Планёрка",
+        "name_en": "Staff meeting",
+        "kind": ExceptionKind.HOLIDAY_TIME,
+        "timetable": moscow.pk,
+    }
     data |= {"first_day": "2025-11-12", "last_day": "2025-11-12", "start_time": "12:00", "end_time": "14:00"}
     data["weekday"] = ""
     assert admin.post(reverse("admin:sla_calendarexception_add"), data).status_code == 302

@@ -231,3 +231,17 @@ def test_migration_converts_stored_rows(cast, make_ticket):
     ]
     with translation.override("en"):
         assert russian.log_lines == ["postponed: no → yes"]
+
+
+def test_creation_line_shown_in_readers_language(cast, db):
+    SlaLevel.objects.create(name_ru="Золотой", name_en="Gold", response_time=2, is_default=True)
+    with translation.override("ru"):
+        ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+    english = (
+        logged_in(cast.staff, "en").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
+    )
+    assert "SLA: Gold (the default level)" in english and "Золотой" not in english
+    russian = (
+        logged_in(cast.staff2, "ru").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
+    )
+    assert "SLA: Золотой" in russian

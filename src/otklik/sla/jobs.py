@@ -151,12 +151,15 @@ def _log_insert(
         .order_by("-number")
         .values("pk")[:1]
     )
+    # The event's values as data too, from the log item of the same field (both languages).
+    values = next((item for item in data if item.get("field") == field), None)
+    event_data = {"old": values["old"], "new": values["new"]} if values else None
     rows = marked.values_list(
         "pk", _const(now, DateTimeField()), _text(Channel.SYSTEM), log_id, _text(field), _text(old),
-        _text(new), _const(False, BooleanField()),
+        _text(new), _const(False, BooleanField()), _const(event_data, JSONField()),
     )  # fmt: skip
     insert_from_select(
-        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only"], rows
+        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only", "data"], rows
     )
 
 

@@ -47,6 +47,27 @@ def in_active_language(ru: str, en: str) -> str:
     return ru or en
 
 
+class BilingualText(str):
+    """A text in Russian and English that formats (str(), %s) in the active language.
+
+    It is a str holding the Russian text, so code that only stores or compares it keeps working.
+    """
+
+    ru: str
+    en: str
+
+    def __new__(cls, ru: str, en: str) -> BilingualText:
+        text = super().__new__(cls, ru or en)
+        text.ru, text.en = ru or en, en or ru
+        return text
+
+    def __str__(self) -> str:
+        return in_active_language(self.ru, self.en)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 class BilingualName(models.Model):
     """A name kept in Russian and English (at least one), shown in the viewer's language."""
 

@@ -136,12 +136,14 @@ def log_text_default(data: Any) -> str:
         return log_text(data)
 
 
-def event_values(event, data: Any) -> tuple[str, str]:
+def event_values(event, data: Any = None) -> tuple[str, str]:
     """Return a history event's old and new values in the active language.
 
-    The values come from the item of the event's log message that names the same field; an event with
-    no such item (the creation line, rows older than the data) shows the text it was written with.
+    They come from the event's own data, else from the item of its log message's `data` that names the
+    same field (rows written before events had data); failing both, the text the event was written with.
     """
+    if isinstance(event.data, dict):
+        return value_text(event.data.get("old")), value_text(event.data.get("new"))
     for item in data or ():
         if isinstance(item, dict) and item.get("field") == event.field:
             return value_text(item.get("old")), value_text(item.get("new"))

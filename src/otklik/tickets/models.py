@@ -579,6 +579,23 @@ class TicketEvent(models.Model):
     new = models.TextField(blank=True)
     # Staff-only changes (difficulty, comment...) are hidden from the author.
     staff_only = models.BooleanField(default=False)
+    # The values as log data ({"old": V, "new": V}, see tickets.loglines), rendered in each reader's
+    # language; old/new keep them as text in the site's language. None on rows older than the data.
+    data = models.JSONField(null=True, blank=True)
+
+    @property
+    def old_shown(self) -> str:
+        """Return the old value in the active language."""
+        from otklik.tickets.loglines import event_values
+
+        return event_values(self)[0]
+
+    @property
+    def new_shown(self) -> str:
+        """Return the new value in the active language."""
+        from otklik.tickets.loglines import event_values
+
+        return event_values(self)[1]
 
     @property
     def field_label(self) -> str:

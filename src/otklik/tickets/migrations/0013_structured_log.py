@@ -209,5 +209,10 @@ class Migration(migrations.Migration):
             name="data",
             field=models.JSONField(blank=True, null=True, verbose_name="log data"),
         ),
+        migrations.AddField(
+            model_name="ticketevent",
+            name="data",
+            field=models.JSONField(blank=True, null=True),
+        ),
         migrations.RunPython(forwards, migrations.RunPython.noop),
     ]

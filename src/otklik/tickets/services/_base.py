@@ -336,6 +336,7 @@ def _record(
                 new=value_text(c.new),
                 staff_only=c.staff_only,
                 message=log,
+                data={"old": c.old, "new": c.new},
             )
             for c in changeset.changes
         ]

@@ -581,7 +581,9 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
     writer.writerow(["at", "actor", "via", "field", "old", "new"])
     for event in events:
         # The values come from the log data, in the reader's language; older rows keep their text.
-        old, new = event_values(event, event.message.data if event.message_id else None)
+        old, new = event_values(
+            event, event.message.data if event.message_id and event.data is None else None
+        )
         writer.writerow(
             [
                 timezone.localtime(event.at).isoformat(),

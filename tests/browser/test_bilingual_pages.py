@@ -21,6 +21,7 @@ from otklik.tickets.models import DictionaryEntry
 
 pytestmark = [pytest.mark.browser]
 
+# The elements that stick out on the right, named in the failure message.
 WIDEST = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.innerText || '').slice(0, 60))"""
 EXPECTED = {
     ("staff", "en"): ["SLA: Gold", "Office hours", "Overdue: the response deadline passed.", "status: "],
@@ -82,8 +83,6 @@ def test_ticket_pages_show_sla_and_log_in_viewers_language_at_both_widths(live_s
                 for snippet in expected:
                     assert snippet in text, (page_name, language, width, snippet)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                if overflow > 0:
-                    print(page.evaluate(WIDEST))
-                assert overflow <= 0, (page_name, language, width, overflow)
+                assert overflow <= 0, (page_name, language, width, page.evaluate(WIDEST))
             finally:
                 context.close()

@@ -245,3 +245,14 @@ def test_creation_line_shown_in_readers_language(cast, db):
         logged_in(cast.staff2, "ru").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
     )
     assert "SLA: Золотой" in russian
+
+
+def test_edited_split_note_shows_the_admins_text(cast, make_ticket):
+    ticket = make_ticket()
+    reply = services.message_post(actor=cast.client, ticket=ticket, body="Another problem: the printer.")
+    new = services.ticket_split(actor=cast.staff, ticket=ticket, message=reply)
+    note = Message.objects.filter(ticket=new, kind=MessageKind.NO_STATUS).first()
+    assert note.data
+    services.message_edit(actor=cast.admin, message=note, body="Split from the printer ticket.")
+    note.refresh_from_db()
+    assert note.data is None and note.shown_text == "Split from the printer ticket."

@@ -184,7 +184,8 @@ def ticket_as_dict(ticket: Ticket, messages: list[Message]) -> dict[str, Any]:
                 "by_support": m.by_support,
                 "via": m.via,
                 "minutes": m.minutes,
-                "body": m.body,
+                "body": m.shown_text,  # log lines in the command's language
+                "data": m.data,
                 "attachments": [a.name for a in m.attachments.all()],
                 "created_at": _time(m.created_at),
                 "edited_at": _time(m.edited_at),

@@ -86,3 +86,33 @@ def test_ticket_pages_show_sla_and_log_in_viewers_language_at_both_widths(live_s
                 assert overflow <= 0, (page_name, language, width, page.evaluate(WIDEST))
             finally:
                 context.close()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_sla_admin_form_edits_both_languages_side_by_side(live_server, chromium, artifacts):
+    base = live_server.url
+    sla = SlaLevel.objects.create(
+        name_ru="Золотой", name_en="Gold", description_ru="Ответ за два часа.", description_en="Two hours."
+    )
+    admin = user_create(
+        username="olga", email="olga@example.com", password="pass-Word-123", levels=[AccessLevel.ADMIN]
+    )
+    for language in ("en", "ru"):
+        Profile.objects.filter(user=admin).update(language=language)
+        for width in (1366, 390):
+            context = chromium.new_context(viewport={"width": width, "height": 900})
+            try:
+                context.add_cookies([_session_cookie(admin, base)])
+                page = context.new_page()
+                page.goto(f"{base}/admin/sla/slalevel/{sla.pk}/change/")
+                page.screenshot(path=str(artifacts / f"bilingual-sla-admin-{language}-{width}.png"))
+                assert page.locator("#id_name_ru").input_value() == "Золотой"
+                assert page.locator("#id_name_en").input_value() == "Gold"
+                if width == 1366:  # side by side: the two names on one row
+                    ru, en = (
+                        page.locator("#id_name_ru").bounding_box(),
+                        page.locator("#id_name_en").bounding_box(),
+                    )
+                    assert abs(ru["y"] - en["y"]) < 5 and en["x"] > ru["x"]
+            finally:
+                context.close()

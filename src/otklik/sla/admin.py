@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -527,6 +528,12 @@ class SlaLevelAdmin(BilingualNameMixin, SupportAdminPermissions, admin.ModelAdmi
     @admin.display(description=_("reminder"), ordering="reminder_time")
     def reminder_text(self, obj: SlaLevel) -> str:
         return _amount_text(obj.reminder_time, obj.reminder_unit)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in ("description_ru", "description_en"):
+            # Compact, so the two languages fit side by side.
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 36})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "responsible":

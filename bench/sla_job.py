@@ -40,11 +40,13 @@ def _populate(count: int) -> None:
         note(f"{existing} awaiting tickets already there")
         return
     timetable, _created = Timetable.objects.get_or_create(
-        code="bench-msk", defaults={"name": "Bench", "week": [[[36000, 68400]]] * 5 + [[], []]}
+        code="bench-msk",
+        defaults={"name_ru": "Bench", "name_en": "Bench", "week": [[[36000, 68400]]] * 5 + [[], []]},
     )
     sla, _created = SlaLevel.objects.get_or_create(
-        name="Bench 6h",
+        name_ru="Bench 6h",
         defaults={
+            "name_en": "Bench 6h",
             "response_time": 6,
             "reminder_time": 60,
             "reminder_unit": "minutes",

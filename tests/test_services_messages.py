@@ -10,6 +10,7 @@ from django.utils import translation
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.tickets import services
+from otklik.tickets.loglines import event_values
 from otklik.tickets.models import (
     DictionaryEntry,
     Message,
@@ -460,7 +461,10 @@ def test_ticket_close_and_reopen_logged_as_events(cast, make_ticket):
     with translation.override("en"):
         services.ticket_close(actor=cast.staff, ticket=fresh(ticket))
     last = TicketEvent.objects.filter(ticket=ticket, field="closed").last()
-    assert (last.old, last.new) == ("no", "yes")
+    # The event's text is in the site's language whoever made the change; readers get the log data.
+    assert (last.old, last.new) == ("нет", "да")
+    with translation.override("en"):
+        assert event_values(last, last.message.data) == ("no", "yes")
 
 
 # -- change history: every change is an event, one log message per save -------------------------
@@ -480,9 +484,13 @@ def test_ticket_update_several_fields_events_with_actor_old_new_and_one_log_mess
     events = {e.field: e for e in TicketEvent.objects.filter(ticket=ticket).exclude(field="created")}
     assert set(events) == {"title", "category", "status", "difficulty"}
     assert (events["title"].old, events["title"].new) == ("Old title", "New title")
-    assert (events["category"].old, events["category"].new) == ("Errors", "Order payment")
-    assert (events["status"].old, events["status"].new) == ("Accepted for consideration", "Being solved")
-    assert (events["difficulty"].old, events["difficulty"].new) == ("—", "Hard")
+    with translation.override("en"):
+        shown = {f: event_values(e, e.message.data) for f, e in events.items()}
+    assert shown["category"] == ("Errors", "Order payment")
+    assert shown["status"] == ("Accepted for consideration", "Being solved")
+    assert shown["difficulty"] == ("—", "Hard")
+    # The events keep the text in the site's language (Russian) for older readers.
+    assert events["category"].new == entry("category", "payment").name_ru
     assert all(e.actor == cast.staff for e in events.values())
     assert {f for f, e in events.items() if e.staff_only} == {"difficulty"}
     logs = {e.message_id for e in events.values()}

@@ -48,7 +48,8 @@ def moscow(db) -> Timetable:
 def week_data(timetable: Timetable | None = None, **days: str) -> dict:
     """Return POST data for the timetable form; `days` maps day_N to "closed", "24/7" or intervals text."""
     data = {
-        "name": timetable.name if timetable else "Night desk",
+        "name_ru": timetable.name_ru if timetable else "Ночная смена",
+        "name_en": timetable.name_en if timetable else "Night desk",
         "code": timetable.code if timetable else "night-desk",
         "time_zone": timetable.time_zone if timetable else "Europe/Moscow",
         # The exceptions inline only lists rows; its management form still comes with the page.
@@ -375,7 +376,12 @@ def test_exception_list_filters_and_search(admin, moscow):
 
 
 def test_exception_add_timed_without_times_shows_model_errors(admin, moscow):
-    data = {"name": "Staff meeting", "kind": ExceptionKind.HOLIDAY_TIME, "timetable": moscow.pk}
+    data = {
+        "name_ru": "Планёрка",
+        "name_en": "Staff meeting",
+        "kind": ExceptionKind.HOLIDAY_TIME,
+        "timetable": moscow.pk,
+    }
     data |= {
         "first_day": "2025-11-12",
         "last_day": "2025-11-12",
@@ -388,11 +394,16 @@ def test_exception_add_timed_without_times_shows_model_errors(admin, moscow):
     errors = response.context["adminform"].form.errors
     assert errors["start_time"] == ["A timed exception needs a start time."]
     assert errors["end_time"] == ["A timed exception needs an end time."]
-    assert not CalendarException.objects.filter(name="Staff meeting").exists()
+    assert not CalendarException.objects.filter(name_en="Staff meeting").exists()
 
 
 def test_exception_add_by_hand_shows_in_month_view(admin, moscow):
-    data = {"name": "Staff meeting", "kind": ExceptionKind.HOLIDAY_TIME, "timetable": moscow.pk}
+    data = {
+        "name_ru": "Планёрка",
+        "name_en": "Staff meeting",
+        "kind": ExceptionKind.HOLIDAY_TIME,
+        "timetable": moscow.pk,
+    }
     data |= {"first_day": "2025-11-12", "last_day": "2025-11-12", "start_time": "12:00", "end_time": "14:00"}
     data["weekday"] = ""
     assert admin.post(reverse("admin:sla_calendarexception_add"), data).status_code == 302
@@ -419,8 +430,10 @@ def test_sla_list_shows_times_with_units(admin, moscow):
 
 def test_sla_add_reminder_after_deadline_shows_field_error(admin, moscow):
     data = {
-        "name": "VIP",
-        "description": "",
+        "name_ru": "VIP",
+        "name_en": "",
+        "description_ru": "",
+        "description_en": "",
         "priority": "10",
         "response_time": "2",
         "response_unit": TimeUnit.HOURS,

@@ -130,14 +130,14 @@ def test_ticket_create_by_client_gets_group_level_and_logs_reason(cast, levels, 
     ticket = make_ticket(actor=cast.other_client)
     assert ticket.sla == levels["vip"]
     created = TicketEvent.objects.get(ticket=ticket, field="created")
-    assert created.new.startswith(f"#{ticket.pk}")
-    assert "VIP" in created.new and "by the author's group" in created.new
+    assert created.new_shown.startswith(f"#{ticket.pk}")
+    assert "VIP" in created.new_shown and "by the author's group" in created.new_shown
 
 
 def test_ticket_create_staff_explicit_sla_overrides_author_groups(cast, levels, make_ticket):
     ticket = make_ticket(actor=cast.staff, author=cast.other_client, sla=levels["standard"])
     assert ticket.sla == levels["standard"]
-    assert "chosen by support" in TicketEvent.objects.get(ticket=ticket, field="created").new
+    assert "chosen by support" in TicketEvent.objects.get(ticket=ticket, field="created").new_shown
 
 
 def test_ticket_create_staff_for_client_without_explicit_sla_uses_author_groups(cast, levels, make_ticket):
@@ -156,7 +156,7 @@ def test_ticket_create_coupon_sla_wins_over_author_groups(cast, levels, make_tic
     special = SlaLevel.objects.create(name="Special", priority=70, response_time=1)
     ticket = make_ticket(actor=cast.other_client, coupon_sla=special)
     assert ticket.sla == special
-    assert "by the coupon" in TicketEvent.objects.get(ticket=ticket, field="created").new
+    assert "by the coupon" in TicketEvent.objects.get(ticket=ticket, field="created").new_shown
 
 
 @pytest.mark.parametrize("criticality", ["low", "middle", "high"])
@@ -171,13 +171,13 @@ def test_ticket_create_criticality_does_not_change_sla(cast, levels, make_ticket
 def test_ticket_create_without_any_level_logs_plain_number(cast, make_ticket):
     ticket = make_ticket()
     assert ticket.sla is None
-    assert TicketEvent.objects.get(ticket=ticket, field="created").new == f"#{ticket.pk}"
+    assert TicketEvent.objects.get(ticket=ticket, field="created").new_shown == f"#{ticket.pk}"
 
 
 def test_ticket_create_default_level_reason_is_logged(cast, levels, make_ticket):
     ticket = make_ticket(actor=cast.staff)
     assert ticket.sla == levels["default"]
-    assert "the default level" in TicketEvent.objects.get(ticket=ticket, field="created").new
+    assert "the default level" in TicketEvent.objects.get(ticket=ticket, field="created").new_shown
 
 
 # -- demo data: the regulation's timetables and SLA table ---------------------------------------

@@ -12,10 +12,11 @@ import pytest
 
 from otklik.core import clock, events
 from otklik.core.models import DomainEvent
-from otklik.sla.jobs import OVERDUE_LINE, _system_text, marked_ticket_ids, sla_tick
+from otklik.sla.jobs import OVERDUE_LOG, marked_ticket_ids, sla_tick
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason, Timetable
 from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
+from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import Message, MessageKind, ModuleOptions, Ticket, TicketEvent
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -100,7 +101,7 @@ def test_reminder_then_overdue_marked_once_with_log_history_timeline_and_events(
     log = Message.objects.filter(ticket=ticket, kind=MessageKind.LOG).order_by("-number").first()
     assert log.created_at == msk(2025, 11, 1, 14, 0) and log.body
     assert log.number == Message.objects.filter(ticket=ticket).count()
-    assert log.body == _system_text(OVERDUE_LINE)  # in the site's language
+    assert log.data == OVERDUE_LOG and log.body == log_text_default(OVERDUE_LOG)  # body: the site's language
     assert timeline(ticket) == [SlaEventKind.STARTED, SlaEventKind.REMINDER, SlaEventKind.OVERDUE]
     recorded = [(e.name, marked_ticket_ids(e)) for e in DomainEvent.objects.order_by("id")]
     assert recorded == [(events.TICKET_REMINDER, [ticket.pk]), (events.TICKET_OVERDUE, [ticket.pk])]

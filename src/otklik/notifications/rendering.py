@@ -17,7 +17,8 @@ from django.utils.translation import gettext
 from otklik.accounts.selectors import display_name
 from otklik.notifications import catalog
 from otklik.tickets.activity import AUTHOR_VISIBLE_FIELDS, Change
-from otklik.tickets.models import FIELD_LABELS, Message, Ticket
+from otklik.tickets.loglines import change_line
+from otklik.tickets.models import Message, Ticket
 
 # A template engine of our own: no loaders, no request processors, no app template tags needed.
 _ENGINE = Engine(debug=False, libraries={}, builtins=["django.template.defaultfilters"])
@@ -140,15 +141,14 @@ def ticket_context(
     return {
         **facts,
         "ticket_url": ticket_url(ticket.pk, for_author=for_author),
-        "message": shown_message.body if shown_message is not None else "",
+        "message": shown_message.shown_text if shown_message is not None else "",
         "message_author": (
             (display_name(shown_message.author) if shown_message.author_id else shown_message.author_email)
             if shown_message is not None
             else ""
         ),
-        "changes": "\n".join(
-            f"{FIELD_LABELS.get(ch.field, ch.field)}: {ch.old} → {ch.new}" for ch in shown_changes
-        ),
+        # The values are log data: rendered now, in the recipient's language.
+        "changes": "\n".join(change_line(ch.field, ch.old, ch.new) for ch in shown_changes),
         "coupon": coupon,
     }
 

@@ -24,7 +24,7 @@ from otklik.routing.decisions import (
     decision_describe,
     responsible_choose,
 )
-from otklik.sla.models import SlaLevel
+from otklik.sla.models import BilingualText, SlaLevel
 from otklik.tickets.models import DictionaryEntry
 from otklik.tickets.selectors import options_cached
 
@@ -60,9 +60,14 @@ def responsible_for_new_ticket(
         return ResponsibleChoice(manual, responsible_choose(order="", candidates=[candidate]))
     options = options_cached()
     named: list[tuple[str, int | None, str]] = [
-        (SLA, sla.responsible_id if sla else None, sla.name if sla else ""),
+        # The labels format in the reader's language: the history shows the decision in both.
+        (SLA, sla.responsible_id if sla else None, BilingualText(sla.name_ru, sla.name_en) if sla else ""),
         *(
-            (kind, entry.responsible_id if entry else None, entry.name if entry else "")
+            (
+                kind,
+                entry.responsible_id if entry else None,
+                BilingualText(entry.name_ru, entry.name_en) if entry else "",
+            )
             for kind, entry in ((CATEGORY, category), (CRITICALITY, criticality), (SOURCE, source))
         ),
         (DEFAULT, options.default_responsible_id, ""),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -191,13 +192,21 @@ def _shift_month(first: date, months: int) -> date | None:
     return date(year, month + 1, 1)
 
 
+class BilingualNameMixin:
+    """Show a name kept in both languages in the viewer's language, sorted by the Russian one."""
+
+    @admin.display(description=_("name"), ordering="name_ru")
+    def name_text(self, obj) -> str:
+        return obj.name
+
+
 # -- timetables ---------------------------------------------------------------------------------
-class TimetableExceptionInline(SupportAdminPermissions, admin.TabularInline):
+class TimetableExceptionInline(BilingualNameMixin, SupportAdminPermissions, admin.TabularInline):
     """List the timetable's exceptions; they are edited on their own pages (re-applying a year replaces
     calendar rows, which would fight edits made in the same save)."""
 
     model = CalendarException
-    fields = ("name", "kind", "first_day", "last_day", "start_time", "end_time", "weekday", "origin")
+    fields = ("name_text", "kind", "first_day", "last_day", "start_time", "end_time", "weekday", "origin")
     readonly_fields = fields
     extra = 0
     show_change_link = True
@@ -215,15 +224,23 @@ class TimetableExceptionInline(SupportAdminPermissions, admin.TabularInline):
 
 
 @admin.register(Timetable, site=admin_site)
-class TimetableAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin):
+class TimetableAdmin(BilingualNameMixin, CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin):
     form = TimetableForm
-    list_display = ("name", "code", "time_zone", "week_text", "years_text", "exception_count", "month_link")
-    search_fields = ("name", "code")
+    list_display = (
+        "name_text",
+        "code",
+        "time_zone",
+        "week_text",
+        "years_text",
+        "exception_count",
+        "month_link",
+    )
+    search_fields = ("name_ru", "name_en", "code")
     readonly_fields = ("years_text",)
     inlines = [TimetableExceptionInline]
     actions = ["apply_production_calendar"]
     fieldsets = (
-        (None, {"fields": ("name", "code", "time_zone")}),
+        (None, {"fields": (("name_ru", "name_en"), "code", "time_zone")}),
         (
             _("Working hours per weekday"),
             {
@@ -408,9 +425,11 @@ def _month_name(first: date) -> str:
 
 # -- exceptions ---------------------------------------------------------------------------------
 @admin.register(CalendarException, site=admin_site)
-class CalendarExceptionAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin):
+class CalendarExceptionAdmin(
+    BilingualNameMixin, CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin
+):
     list_display = (
-        "name",
+        "name_text",
         "kind",
         "first_day",
         "last_day",
@@ -422,11 +441,11 @@ class CalendarExceptionAdmin(CalendarWarningMixin, SupportAdminPermissions, admi
     )
     list_filter = ("kind", "timetable", "origin")
     list_select_related = ("timetable",)
-    search_fields = ("name",)
+    search_fields = ("name_ru", "name_en")
     date_hierarchy = "first_day"
     readonly_fields = ("origin_text",)
     fieldsets = (
-        (None, {"fields": ("name", "kind", "timetable", "origin_text")}),
+        (None, {"fields": (("name_ru", "name_en"), "kind", "timetable", "origin_text")}),
         (_("Days"), {"fields": (("first_day", "last_day"),)}),
         (
             _("Time of day"),
@@ -455,9 +474,9 @@ class CalendarExceptionAdmin(CalendarWarningMixin, SupportAdminPermissions, admi
 
 # -- SLA levels ----------------------------------------------------------------------------------
 @admin.register(SlaLevel, site=admin_site)
-class SlaLevelAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAdmin):
+class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermissions, admin.ModelAdmin):
     list_display = (
-        "name",
+        "name_text",
         "priority",
         "response_text",
         "reminder_text",
@@ -468,10 +487,24 @@ class SlaLevelAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAd
     )
     list_filter = ("active", "is_default", "timetable")
     list_select_related = ("timetable", "responsible")
-    search_fields = ("name", "description")
+    search_fields = ("name_ru", "name_en", "description_ru", "description_en")
     filter_horizontal = ("groups", "exceptions", "categories", "criticalities", "marks")
     fieldsets = (
-        (_("General"), {"fields": ("name", "description", "priority", "is_default", "active")}),
+        (
+            _("General"),
+            {
+                "fields": (
+                    ("name_ru", "name_en"),
+                    ("description_ru", "description_en"),
+                    "priority",
+                    "is_default",
+                    "active",
+                ),
+                "description": _(
+                    "Give the name in at least one language; the other is shown when one is empty."
+                ),
+            },
+        ),
         (_("Who gets it"), {"fields": ("groups",)}),
         (
             _("Times"),
@@ -515,6 +548,12 @@ class SlaLevelAdmin(CalendarWarningMixin, SupportAdminPermissions, admin.ModelAd
     @admin.display(description=_("reminder"), ordering="reminder_time")
     def reminder_text(self, obj: SlaLevel) -> str:
         return _amount_text(obj.reminder_time, obj.reminder_unit)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in ("description_ru", "description_en"):
+            # Compact, so the two languages fit side by side.
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 36})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "responsible":

@@ -126,7 +126,7 @@ class TimetableForm(forms.ModelForm):
 
     class Meta:
         model = Timetable
-        fields = ["code", "name", "time_zone"]
+        fields = ["code", "name_ru", "name_en", "time_zone"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

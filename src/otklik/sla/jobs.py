@@ -19,6 +19,7 @@ from django.db.models import (
     DateTimeField,
     F,
     IntegerField,
+    JSONField,
     Max,
     OuterRef,
     Q,
@@ -29,21 +30,22 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 
 from otklik.core import clock, events
 from otklik.core.bulk import insert_from_select
 from otklik.core.models import DomainEvent
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.tickets.history import history_seal
+from otklik.tickets.loglines import NO, YES, change_item, in_both_languages, log_text_default
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import options_get
 
-# Log lines the jobs write, translated into the site's language when written.
-OVERDUE_LINE = gettext_noop("Overdue: the response deadline passed.")
-AUTO_CLOSED_LINE = gettext_noop("Closed automatically: the client did not reply.")
-YES = gettext_noop("yes")
-NO = gettext_noop("no")
+# The log lines the jobs write, as data rendered in each reader's language (tickets.loglines).
+OVERDUE_LOG = [{"code": "overdue"}]
+
+
+def _auto_closed_log() -> list:
+    return [{"code": "auto_closed"}, change_item("closed", in_both_languages(NO), in_both_languages(YES))]
 
 
 @dataclass(frozen=True)
@@ -61,18 +63,29 @@ def _text(value: str):
     return _const(value, CharField())
 
 
-def _sla_name():
-    return Coalesce(Subquery(SlaLevel.objects.filter(pk=OuterRef("sla_id")).values("name")[:1]), _text(""))
+def _sla_name(column: str):
+    level = SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(column)[:1]
+    return Coalesce(Subquery(level), _text(""))
 
 
 def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
     rows = marked.values_list(
         "pk", _const(now, DateTimeField()), _text(kind), _text(""),
-        "deadline_source_at", "deadline_at", "reminder_at", _sla_name(),
+        "deadline_source_at", "deadline_at", "reminder_at", _sla_name("name_ru"), _sla_name("name_en"),
     )  # fmt: skip
     insert_from_select(
         SlaEvent,
-        ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", "sla_name"],
+        [
+            "ticket",
+            "at",
+            "kind",
+            "reason",
+            "source_at",
+            "deadline_at",
+            "reminder_at",
+            "sla_name",
+            "sla_name_en",
+        ],
         rows,
     )
 
@@ -101,10 +114,14 @@ def marked_ticket_ids(event: DomainEvent) -> list[int]:
 
 
 def _log_insert(
-    marked: QuerySet, body: str, now: datetime, change: tuple[str, str, str] | None = None
+    marked: QuerySet, data: list, now: datetime, change: tuple[str, str, str] | None = None
 ) -> None:
-    """Write a log message into each marked ticket, and the history event of a field `change`
-    (field, old, new) when there is one (ARCHITECTURE rule 5)."""
+    """Write a log message with the log `data` into each marked ticket, and the history event of a field
+    `change` (field, old, new) when there is one (ARCHITECTURE rule 5).
+
+    The data is one constant for every row, so the INSERT ... SELECT stays one statement; `body` keeps
+    its text in the site's language for search and older readers.
+    """
     next_number = Coalesce(
         Subquery(
             Message.objects.filter(ticket=OuterRef("pk"))
@@ -115,14 +132,18 @@ def _log_insert(
         _const(0, IntegerField()),
     ) + _const(1, IntegerField())
     rows = marked.values_list(
-        "pk", next_number, _text(MessageKind.LOG), _text(body), _const(True, BooleanField()),
-        _text(Channel.SYSTEM), _const(0, IntegerField()), _const(now, DateTimeField()), _text(""),
+        "pk", next_number, _text(MessageKind.LOG), _text(log_text_default(data)), _const(data, JSONField()),
+        _const(True, BooleanField()), _text(Channel.SYSTEM), _const(0, IntegerField()),
+        _const(now, DateTimeField()), _text(""),
     )  # fmt: skip
     insert_from_select(
         Message,
-        ["ticket", "number", "kind", "body", "by_support", "via", "minutes", "created_at", "author_email"],
+        [
+            "ticket", "number", "kind", "body", "data", "by_support", "via", "minutes", "created_at",
+            "author_email",
+        ],
         rows,
-    )
+    )  # fmt: skip
     if change is None:
         return
     field, old, new = change
@@ -131,12 +152,15 @@ def _log_insert(
         .order_by("-number")
         .values("pk")[:1]
     )
+    # The event's values as data too, from the log item of the same field (both languages).
+    values = next((item for item in data if item.get("field") == field), None)
+    event_data = {"old": values["old"], "new": values["new"]} if values else None
     rows = marked.values_list(
         "pk", _const(now, DateTimeField()), _text(Channel.SYSTEM), log_id, _text(field), _text(old),
-        _text(new), _const(False, BooleanField()),
+        _text(new), _const(False, BooleanField()), _const(event_data, JSONField()),
     )  # fmt: skip
     insert_from_select(
-        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only"], rows
+        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only", "data"], rows
     )
     # The INSERT stays set-based; chaining needs each ticket's previous hash, so the new events are
     # sealed right after, under the rows' locks this job's UPDATE holds (otklik.tickets.history).
@@ -172,9 +196,8 @@ def overdue_mark(now: datetime) -> int:
     )
     if count:
         marked = Ticket.objects.filter(is_overdue=True, overdue_at=now)
-        body = _system_text(OVERDUE_LINE)
         # The log line and the timeline step are the record; "overdue" is not a field anyone changed.
-        _log_insert(marked, body, now)
+        _log_insert(marked, OVERDUE_LOG, now)
         _timeline_insert(marked, SlaEventKind.OVERDUE, now)
         _batch_event(events.TICKET_OVERDUE, now, count, notify=options_get().notify_overdue)
     return count
@@ -205,8 +228,7 @@ def auto_close(now: datetime) -> int:
         )
     if total:
         marked = Ticket.objects.filter(closed_at=now, auto_closed=True)
-        body = _system_text(AUTO_CLOSED_LINE)
-        _log_insert(marked, body, now, ("closed", _system_text(NO), _system_text(YES)))
+        _log_insert(marked, _auto_closed_log(), now, ("closed", _system_text(NO), _system_text(YES)))
         _batch_event(events.TICKET_AUTO_CLOSED, now, total)
     return total
 

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 # Every user, signed in or not, belongs to this group for the SLA choice (Bitrix: "all users").
@@ -25,7 +26,83 @@ def empty_week() -> list:
     return [[] for _day in range(7)]
 
 
-class Timetable(models.Model):
+# How the names were written when they were single strings: "Russian · English".
+BILINGUAL_SEPARATOR = " · "
+
+
+def bilingual_split(value: str, separators: tuple[str, ...] = (BILINGUAL_SEPARATOR,)) -> tuple[str, str]:
+    """Split "ru · en" into its two languages (Russian first); a value without a separator is both."""
+    value = (value or "").strip()
+    for separator in separators:
+        ru, found, en = value.partition(separator)
+        if found:
+            return ru.strip(), en.strip()
+    return value, value
+
+
+def in_active_language(ru: str, en: str) -> str:
+    """Return the text in the active language, or the other language's when that one is empty."""
+    if (get_language() or "ru").startswith("en"):
+        return en or ru
+    return ru or en
+
+
+class BilingualText(str):
+    """A text in Russian and English that formats (str(), %s) in the active language.
+
+    It is a str holding the Russian text, so code that only stores or compares it keeps working.
+    """
+
+    ru: str
+    en: str
+
+    def __new__(cls, ru: str, en: str) -> BilingualText:
+        text = super().__new__(cls, ru or en)
+        text.ru, text.en = ru or en, en or ru
+        return text
+
+    def __str__(self) -> str:
+        return in_active_language(self.ru, self.en)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class BilingualName(models.Model):
+    """A name kept in Russian and English (at least one), shown in the viewer's language."""
+
+    name_ru = models.CharField(_("name (Russian)"), max_length=200, blank=True)
+    name_en = models.CharField(_("name (English)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        """Return the name in the active language (the other language's when this one is empty)."""
+        return in_active_language(self.name_ru, self.name_en)
+
+    @name.setter
+    def name(self, value: str) -> None:
+        # Model(name="ru · en") and Model(name="VIP") keep working: the value is split or used for both.
+        self.name_ru, self.name_en = bilingual_split(value)
+
+    def name_errors(self) -> dict:
+        """Return the field error when neither language has a name (call from clean())."""
+        if not (self.name_ru or "").strip() and not (self.name_en or "").strip():
+            return {"name_ru": _("Enter a name in at least one language.")}
+        return {}
+
+    def clean(self) -> None:
+        errors = self.name_errors()
+        if errors:
+            raise ValidationError(errors)
+
+
+class Timetable(BilingualName):
     """Working hours per weekday in one time zone (F-07).
 
     `week` holds seven lists (Monday first) of [start, end] pairs in seconds from local midnight, merged;
@@ -38,7 +115,6 @@ class Timetable(models.Model):
         unique=True,
         validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", _("Use only Latin letters, digits, - and _."))],
     )
-    name = models.CharField(_("name"), max_length=200)
     time_zone = models.CharField(
         _("time zone"), max_length=64, default="Europe/Moscow", validators=[validate_time_zone]
     )
@@ -48,12 +124,9 @@ class Timetable(models.Model):
     revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name_ru", "name_en"]
         verbose_name = _("timetable")
         verbose_name_plural = _("timetables")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class ExceptionKind(models.TextChoices):
@@ -73,7 +146,7 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, _("Sunday")
 
 
-class CalendarException(models.Model):
+class CalendarException(BilingualName):
     """A dated exception to a weekly schedule (F-07), in the timetable's local time.
 
     Whole-day kinds (holiday, work as weekday) cover the days first_day..last_day. Timed kinds cover the
@@ -81,7 +154,6 @@ class CalendarException(models.Model):
     on it) or is chosen on individual SLA levels.
     """
 
-    name = models.CharField(_("name"), max_length=200)
     kind = models.CharField(_("kind"), max_length=20, choices=ExceptionKind.choices)
     first_day = models.DateField(_("from"))
     last_day = models.DateField(_("to"))
@@ -112,7 +184,7 @@ class CalendarException(models.Model):
         return f"{self.name} ({self.first_day:%Y-%m-%d})"
 
     def clean(self) -> None:
-        errors = {}
+        errors = self.name_errors()
         if self.first_day and self.last_day and self.last_day < self.first_day:
             errors["last_day"] = _("The end must not be before the start.")
         if self.kind in (ExceptionKind.HOLIDAY_TIME, ExceptionKind.WORKING_TIME):
@@ -141,11 +213,11 @@ class TimeUnit(models.TextChoices):
 UNIT_SECONDS = {TimeUnit.MINUTES: 60, TimeUnit.HOURS: 3600}
 
 
-class SlaLevel(models.Model):
-    name = models.CharField(_("name"), max_length=200)
-    description = models.TextField(
-        _("description"), blank=True, help_text=_("Shown to the client on the ticket page.")
+class SlaLevel(BilingualName):
+    description_ru = models.TextField(
+        _("description (Russian)"), blank=True, help_text=_("Shown to the client on the ticket page.")
     )
+    description_en = models.TextField(_("description (English)"), blank=True)
     priority = models.IntegerField(
         _("priority"), default=0, help_text=_("Higher wins when several SLAs fit.")
     )
@@ -223,12 +295,18 @@ class SlaLevel(models.Model):
     exceptions_revision = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
-        ordering = ["-priority", "name"]
+        ordering = ["-priority", "name_ru", "name_en"]
         verbose_name = _("SLA level")
         verbose_name_plural = _("SLA levels")
 
-    def __str__(self) -> str:
-        return self.name
+    @property
+    def description(self) -> str:
+        """Return the description in the active language (the other language's when this one is empty)."""
+        return in_active_language(self.description_ru, self.description_en)
+
+    @description.setter
+    def description(self, value: str) -> None:
+        self.description_ru, self.description_en = bilingual_split(value)
 
     @property
     def response_seconds(self) -> int:
@@ -239,8 +317,11 @@ class SlaLevel(models.Model):
         return self.reminder_time * UNIT_SECONDS[self.reminder_unit]
 
     def clean(self) -> None:
+        errors = self.name_errors()
         if self.reminder_time and self.reminder_seconds >= self.response_seconds:
-            raise ValidationError({"reminder_time": _("The reminder must come before the deadline.")})
+            errors["reminder_time"] = _("The reminder must come before the deadline.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class SlaEventKind(models.TextChoices):
@@ -288,13 +369,20 @@ class SlaEvent(models.Model):
     source_at = models.DateTimeField(null=True, blank=True)
     deadline_at = models.DateTimeField(null=True, blank=True)
     reminder_at = models.DateTimeField(null=True, blank=True)
+    # The SLA's name when the step happened, in both languages (the level may be renamed later).
     sla_name = models.CharField(max_length=200, blank=True)
+    sla_name_en = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["ticket", "at"], name="sla_event_ticket_at")]
         verbose_name = _("SLA event")
         verbose_name_plural = _("SLA timeline")
+
+    @property
+    def sla_label(self) -> str:
+        """Return the SLA's name in the viewer's language."""
+        return in_active_language(self.sla_name, self.sla_name_en)
 
 
 class DeadlineRecompute(models.Model):

@@ -9,7 +9,9 @@ from datetime import date, time, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from otklik.core import clock, events
 from otklik.core.config_cache import config_cached
@@ -32,6 +34,21 @@ from otklik.sla.models import (
 from otklik.sla.selectors import week_schedule
 
 Week = Sequence[Sequence[Sequence[int]]]
+
+# The names of the exceptions the production calendar makes, stored in both languages.
+PUBLIC_HOLIDAY = gettext_noop("Public holiday")
+PUBLIC_HOLIDAYS = gettext_noop("Public holidays")
+TRANSFERRED_WORKING_DAY = gettext_noop("Transferred working day")
+SHORT_DAY = gettext_noop("Pre-holiday short day")
+
+
+def _both_languages(message: str) -> dict[str, str]:
+    """Return the name fields of `message` translated into Russian and English."""
+    names = {}
+    for language in ("ru", "en"):
+        with translation.override(language):
+            names[f"name_{language}"] = _(message)
+    return names
 
 
 def week_validate(week: Week) -> list[list[list[int]]]:
@@ -108,7 +125,7 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
             timetable=timetable,
             origin=origin,
             kind=ExceptionKind.HOLIDAY,
-            name=_("Public holiday") if first == last else _("Public holidays"),
+            **_both_languages(PUBLIC_HOLIDAY if first == last else PUBLIC_HOLIDAYS),
             first_day=first,
             last_day=last,
         )
@@ -119,7 +136,7 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
             timetable=timetable,
             origin=origin,
             kind=ExceptionKind.AS_WEEKDAY,
-            name=_("Transferred working day"),
+            **_both_languages(TRANSFERRED_WORKING_DAY),
             first_day=day,
             last_day=day,
             weekday=weekday,
@@ -133,7 +150,7 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
                     timetable=timetable,
                     origin=origin,
                     kind=ExceptionKind.HOLIDAY_TIME,
-                    name=_("Pre-holiday short day"),
+                    **_both_languages(SHORT_DAY),
                     first_day=day + timedelta(days=start // DAY),
                     # A cut of a midnight-crossing interval ends on the next date.
                     last_day=day + timedelta(days=(end - 1) // DAY),

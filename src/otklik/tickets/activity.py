@@ -7,6 +7,7 @@ listens and writes its outbox rows in the same transaction, so mail exists exact
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 
@@ -21,11 +22,13 @@ AUTHOR_VISIBLE_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Change:
-    """One field's change as the history shows it: display values, and whether only staff see it."""
+    """One field's change: the values as log data stores them (`tickets.loglines.log_value`: None, a
+    plain string or both languages' names), rendered in each reader's language, and whether only staff
+    see it."""
 
     field: str
-    old: str
-    new: str
+    old: Any
+    new: Any
     staff_only: bool = False
 
 

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.http import FileResponse, HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
@@ -87,6 +89,15 @@ def _user(user) -> dict | None:
     return None if user is None else {"id": user.pk, "username": user.username, "name": display_name(user)}
 
 
+def _sla(sla) -> dict | None:
+    """Shape an SLA level: its name in the caller's language and in both."""
+    return (
+        None
+        if sla is None
+        else {"id": sla.pk, "name": sla.name, "name_ru": sla.name_ru, "name_en": sla.name_en}
+    )
+
+
 def _entry(entry: DictionaryEntry | None) -> dict | None:
     return None if entry is None else {"id": entry.pk, "code": entry.code, "name": entry.name}
 
@@ -112,7 +123,7 @@ def _ticket_summary(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
         "criticality": _entry(ticket.criticality),
         "mark": _entry(ticket.mark),
         "source": _entry(ticket.source),
-        "sla": None if ticket.sla is None else {"id": ticket.sla.pk, "name": ticket.sla.name},
+        "sla": _sla(ticket.sla),
     }
     if policy.sees_support_view:
         data.update(
@@ -135,7 +146,14 @@ def _ticket_detail(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
     data = _ticket_summary(ticket, policy)
     sla = ticket.sla
     data.update(
-        sla=None if sla is None else {"id": sla.pk, "name": sla.name, "description": sla.description},
+        sla=None
+        if sla is None
+        else {
+            **_sla(sla),
+            "description": sla.description,
+            "description_ru": sla.description_ru,
+            "description_en": sla.description_en,
+        },
         auto_closed=ticket.auto_closed,
         split_from=ticket.split_from_id,
         actions={
@@ -178,8 +196,14 @@ def _message(message: Message, policy: TicketPolicy) -> dict[str, Any]:
         "via": message.via,
         "created_at": message.created_at,
         "edited_at": message.edited_at,
-        "body": message.body,
-        "html": str(render_markup(message.body)),
+        # A log message's lines are data, rendered in the caller's language (and given as data too).
+        "body": message.shown_text,
+        "html": (
+            str(format_html_join(mark_safe("<br>"), "{}", ((line,) for line in message.log_lines)))
+            if message.data
+            else str(render_markup(message.body))
+        ),
+        "data": message.data,
         "attachments": [
             {
                 "id": a.pk,

@@ -7,7 +7,7 @@ the services so that the web, mail and the API refuse the same things with the s
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Schema
@@ -211,12 +211,18 @@ class UserRef(Schema):
 
 
 class SlaRef(Schema):
+    """An SLA level: `name` in the caller's language, and the name in both languages."""
+
     id: int
     name: str
+    name_ru: str
+    name_en: str
 
 
 class SlaOut(SlaRef):
     description: str
+    description_ru: str
+    description_en: str
 
 
 class TicketSummaryOut(Schema):
@@ -314,6 +320,8 @@ class MessageOut(Schema):
     edited_at: datetime | None
     body: str
     html: str
+    # A log message's lines as data (field changes and system lines); null for other messages.
+    data: list[dict[str, Any]] | None = None
     attachments: list[AttachmentOut]
     # staff
     author_email: str | None = None

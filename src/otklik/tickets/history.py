@@ -33,7 +33,9 @@ SEAL_CHUNK = 500  # tickets sealed per round: bounded memory for a first seal of
 
 # The stored columns an event's hash covers (`message`, the link to its log line, is left out: an admin
 # may delete log lines, which must not read as tampering; the event itself holds the change).
-CHAINED_FIELDS = ("ticket_id", "actor_id", "actor_email", "at", "via", "field", "old", "new", "staff_only")
+CHAINED_FIELDS = (
+    "ticket_id", "actor_id", "actor_email", "at", "via", "field", "old", "new", "staff_only", "data",
+)  # fmt: skip
 
 
 def event_canonical(event: TicketEvent) -> bytes:

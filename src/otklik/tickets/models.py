@@ -460,6 +460,9 @@ class Message(models.Model):
     by_support = models.BooleanField(_("by support"), default=False)
     minutes = models.PositiveIntegerField(_("time spent, minutes"), default=0)
     body = models.TextField(_("text"))
+    # A log message's lines as data (see tickets.loglines), rendered in each reader's language; `body`
+    # keeps them in the site's language for search and older readers.
+    data = models.JSONField(_("log data"), null=True, blank=True)
     # The history a mail reply quoted (F-15): kept, shown folded to staff, neither searched nor mailed.
     quoted = models.TextField(_("quoted history"), blank=True, default="", db_default="")  # raw INSERTs too
     created_at = models.DateTimeField(_("created"))
@@ -486,6 +489,18 @@ class Message(models.Model):
     @property
     def is_client_visible(self) -> bool:
         return self.kind in CLIENT_VISIBLE_KINDS
+
+    @property
+    def log_lines(self) -> list[str]:
+        """Return the log data's lines in the active language (none for a message without data)."""
+        from otklik.tickets.loglines import log_lines
+
+        return log_lines(self.data)
+
+    @property
+    def shown_text(self) -> str:
+        """Return the text a reader sees: the log data rendered in their language, else the body."""
+        return "\n".join(self.log_lines) if self.data else self.body
 
 
 class MessageRevision(models.Model):
@@ -572,6 +587,23 @@ class TicketEvent(models.Model):
     # history, and this event's own. Empty until sealed (set-based writers insert first, seal after).
     prev_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # The values as log data ({"old": V, "new": V}, see tickets.loglines), rendered in each reader's
+    # language; old/new keep them as text in the site's language. None on rows older than the data.
+    data = models.JSONField(null=True, blank=True)
+
+    @property
+    def old_shown(self) -> str:
+        """Return the old value in the active language."""
+        from otklik.tickets.loglines import event_values
+
+        return event_values(self)[0]
+
+    @property
+    def new_shown(self) -> str:
+        """Return the new value in the active language."""
+        from otklik.tickets.loglines import event_values
+
+        return event_values(self)[1]
 
     @property
     def field_label(self) -> str:

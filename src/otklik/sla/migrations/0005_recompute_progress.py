@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sla", "0003_fewer_indexes"),
+        ("sla", "0004_bilingual_names"),
     ]
 
     operations = [

@@ -157,7 +157,9 @@ def _timetables() -> tuple[dict[str, Timetable], int]:
     for row in TIMETABLES:
         timetable = Timetable.objects.filter(code=row.code).first()
         if timetable is None:
-            timetable = Timetable.objects.create(code=row.code, name=row.name, time_zone="Europe/Moscow")
+            timetable = Timetable.objects.create(
+                code=row.code, name_ru=row.name_ru, name_en=row.name_en, time_zone="Europe/Moscow"
+            )
             timetable_save_week(timetable, row.week)
             made += 1
         # Years applied once stay as they are (the admin may have re-applied or edited them since).
@@ -175,9 +177,11 @@ def _sla_levels(timetables: dict[str, Timetable]) -> int:
     has_default = SlaLevel.objects.filter(is_default=True).exists()
     for row in SLA_TABLE:
         sla, created = SlaLevel.objects.get_or_create(
-            name=row.name,
+            name_ru=row.name_ru,
             defaults={
-                "description": row.description,
+                "name_en": row.name_en,
+                "description_ru": row.description_ru,
+                "description_en": row.description_en,
                 "priority": row.priority,
                 "response_time": row.hours,
                 "response_unit": TimeUnit.HOURS,

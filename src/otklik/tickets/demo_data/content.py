@@ -146,7 +146,8 @@ HOUR = 3600
 @dataclass(frozen=True)
 class TimetableRow:
     code: str
-    name: str
+    name_ru: str
+    name_en: str
     week: tuple[tuple[tuple[int, int], ...], ...]  # Monday first, [start, end] seconds from midnight
     calendar_years: tuple[int, ...] = ()  # years of the bundled production calendar to apply
 
@@ -154,14 +155,16 @@ class TimetableRow:
 TIMETABLES: tuple[TimetableRow, ...] = (
     TimetableRow(
         WORKDAYS_TIMETABLE,
-        "Пн–пт 10:00–19:00 МСК · Mon–Fri 10:00–19:00 Moscow time",
+        "Пн–пт 10:00–19:00 МСК",
+        "Mon–Fri 10:00–19:00 Moscow time",
         ((((10 * HOUR, 19 * HOUR),),) * 5) + ((), ()),
         # Russian public holidays, transferred working days and short pre-holiday days (the regulation).
         calendar_years=(2024, 2025, 2026),
     ),
     TimetableRow(
         AROUND_THE_CLOCK_TIMETABLE,
-        "Круглосуточно · Around the clock (24/7)",
+        "Круглосуточно",
+        "Around the clock (24/7)",
         (((0, 24 * HOUR),),) * 7,
     ),
 )
@@ -169,10 +172,12 @@ TIMETABLES: tuple[TimetableRow, ...] = (
 
 @dataclass(frozen=True)
 class SlaRow:
-    name: str
+    name_ru: str
+    name_en: str
     hours: int
     priority: int
-    description: str
+    description_ru: str
+    description_en: str
     is_default: bool = False
     for_clients: bool = False  # the level of every support client (the clients' access group)
     group: str = ""  # or of the members of this user group
@@ -183,54 +188,66 @@ class SlaRow:
 # must outrank the clients' standard one, or the choice (highest priority wins) would give them 6 hours.
 SLA_TABLE: tuple[SlaRow, ...] = (
     SlaRow(
-        "Некоммерческий · Non-commercial",
+        "Некоммерческий",
+        "Non-commercial",
         24,
         10,
-        "Ответ в течение 24 рабочих часов (пн–пт 10:00–19:00 МСК). / Answer within 24 working hours "
-        "(Mon–Fri 10:00–19:00 Moscow time).",
+        "Ответ в течение 24 рабочих часов (пн–пт 10:00–19:00 МСК).",
+        "Answer within 24 working hours (Mon–Fri 10:00–19:00 Moscow time).",
         is_default=True,
     ),
     SlaRow(
-        "Клиенты: стандартный · Clients: standard",
+        "Клиенты: стандартный",
+        "Clients: standard",
         6,
         40,
-        "Ответ в течение 6 рабочих часов (пн–пт 10:00–19:00 МСК). / Answer within 6 working hours.",
+        "Ответ в течение 6 рабочих часов (пн–пт 10:00–19:00 МСК).",
+        "Answer within 6 working hours.",
         for_clients=True,
     ),
     SlaRow(
-        "Клиенты: оперативный · Clients: operative",
+        "Клиенты: оперативный",
+        "Clients: operative",
         4,
         50,
-        "Ответ в течение 4 рабочих часов. / Answer within 4 working hours.",
+        "Ответ в течение 4 рабочих часов.",
+        "Answer within 4 working hours.",
         group=CLIENTS_OPERATIVE,
     ),
     SlaRow(
-        "Клиенты: VIP · Clients: VIP",
+        "Клиенты: VIP",
+        "Clients: VIP",
         2,
         60,
-        "Ответ в течение 2 рабочих часов. / Answer within 2 working hours.",
+        "Ответ в течение 2 рабочих часов.",
+        "Answer within 2 working hours.",
         group=CLIENTS_VIP,
     ),
     SlaRow(
-        "Партнёры: стандартный · Partners: standard",
+        "Партнёры: стандартный",
+        "Partners: standard",
         5,
         45,
-        "Ответ в течение 5 рабочих часов. / Answer within 5 working hours.",
+        "Ответ в течение 5 рабочих часов.",
+        "Answer within 5 working hours.",
         group=PARTNERS_STANDARD,
     ),
     SlaRow(
-        "Партнёры: оперативный · Partners: operative",
+        "Партнёры: оперативный",
+        "Partners: operative",
         3,
         55,
-        "Ответ в течение 3 рабочих часов. / Answer within 3 working hours.",
+        "Ответ в течение 3 рабочих часов.",
+        "Answer within 3 working hours.",
         group=PARTNERS_OPERATIVE,
     ),
     SlaRow(
-        "Спецобращения · Special tickets",
+        "Спецобращения",
+        "Special tickets",
         1,
         70,
-        "Ответ в течение 1 часа круглосуточно, 7 дней в неделю (купон Enterprise). / Answer within 1 hour, "
-        "24/7 (Enterprise coupon).",
+        "Ответ в течение 1 часа круглосуточно, 7 дней в неделю (купон Enterprise).",
+        "Answer within 1 hour, 24/7 (Enterprise coupon).",
         # No group: only a coupon gives this level (F-21).
         timetable=AROUND_THE_CLOCK_TIMETABLE,
     ),

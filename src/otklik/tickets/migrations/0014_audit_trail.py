@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0012_message_quoted"),
+        ("tickets", "0013_structured_log"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Max
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
 from otklik.core.errors import ValidationFailed
@@ -21,8 +22,8 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
 from otklik.tickets.history import events_chain, history_head
+from otklik.tickets.loglines import change_item, log_text_default, log_value, value_text
 from otklik.tickets.models import (
-    FIELD_LABELS,
     Attachment,
     DictionaryEntry,
     DictionaryKind,
@@ -73,17 +74,7 @@ class _ChangeSet:
     changes: list[Change] = field(default_factory=list)
 
     def add(self, name: str, old: Any, new: Any) -> None:
-        self.changes.append(Change(name, _display(old), _display(new), name in STAFF_ONLY_FIELDS))
-
-
-def _display(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return _("yes") if value else _("no")
-    if isinstance(value, User):
-        return display_name(value)
-    return str(value)
+        self.changes.append(Change(name, log_value(old), log_value(new), name in STAFF_ONLY_FIELDS))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -293,6 +284,7 @@ def _new_message(
     at=None,
     number: int | None = None,
     quoted: str = "",
+    data: list | None = None,
 ) -> Message:
     message = Message(
         ticket=ticket,
@@ -300,6 +292,7 @@ def _new_message(
         kind=kind,
         body=body,
         quoted=quoted,
+        data=data,
         author=author,
         author_email=author_email,
         posted_by=posted_by,
@@ -324,32 +317,36 @@ def _record(
     if not changeset.changes:
         return None
     at = at or clock.now()
-    lines = [f"{FIELD_LABELS.get(c.field, c.field)}: {c.old} → {c.new}" for c in changeset.changes]
+    data = [change_item(c.field, c.old, c.new) for c in changeset.changes]
     log = _new_message(
         ticket,
         kind=MessageKind.LOG,
-        body="\n".join(lines),
+        body=log_text_default(data),
+        data=data,
         author=actor,
         author_email=actor_email,
         by_support=True,
         via=via,
         at=at,
     )
-    events = [
-        TicketEvent(
-            ticket=ticket,
-            actor=actor,
-            actor_email=actor_email,
-            at=at,
-            via=via,
-            field=c.field,
-            old=c.old,
-            new=c.new,
-            staff_only=c.staff_only,
-            message=log,
-        )
-        for c in changeset.changes
-    ]
+    # The events keep their values as text in the site's language; readers get them from the log data.
+    with translation.override(settings.LANGUAGE_CODE):
+        events = [
+            TicketEvent(
+                ticket=ticket,
+                actor=actor,
+                actor_email=actor_email,
+                at=at,
+                via=via,
+                field=c.field,
+                old=value_text(c.old),
+                new=value_text(c.new),
+                staff_only=c.staff_only,
+                message=log,
+                data={"old": c.old, "new": c.new},
+            )
+            for c in changeset.changes
+        ]
     events_chain(history_head(ticket.pk), events)
     TicketEvent.objects.bulk_create(events)
     return log

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -266,7 +268,7 @@ def ticket_create(
             at=now,
             via=via,
             field="created",
-            new=_created_line(ticket, choice, routing),
+            **_created_values(ticket, choice, routing),
         )
         events_chain("", [creation])  # a new ticket's history starts here
         insert_rows([creation], returning=False)
@@ -292,6 +294,15 @@ def _default_entry(kind: str, sla: SlaLevel | None, limited: bool):
     if limited and not sla_allows(sla, default):
         return None
     return default
+
+
+def _created_values(ticket: Ticket, choice: SlaChoice, routing: ResponsibleChoice) -> dict:
+    """Return the creation event's text (the site's language) and data (both languages, for readers)."""
+    both = {}
+    for language in ("ru", "en"):
+        with translation.override(language):
+            both[language] = _created_line(ticket, choice, routing)
+    return {"new": both.get(settings.LANGUAGE_CODE[:2], both["ru"]), "data": {"old": None, "new": both}}
 
 
 def _created_line(ticket: Ticket, choice: SlaChoice, routing: ResponsibleChoice) -> str:

@@ -179,9 +179,11 @@ def message_edit(*, actor: User, message: Message, body: str, via: str = Channel
     now = clock.now()
     MessageRevision.objects.create(message=message, body=message.body, edited_by=actor, edited_at=now)
     message.body = body
+    # Edited text is the admin's words: it replaces data a note was written from (split notes).
+    message.data = None
     message.edited_at = now
     message.edited_by = actor
-    message.save(update_fields=["body", "edited_at", "edited_by"])
+    message.save(update_fields=["body", "data", "edited_at", "edited_by"])
     ticket = _lock(message.ticket)
     changes = _ChangeSet()
     changes.add("message_edited", None, f"#{message.number}")

@@ -101,17 +101,29 @@ def _batch_write(rows: list[tuple], levels: dict[int, SlaLevel], job: DeadlineRe
                 When(pk__in=[pk for pk, v in new.items() if v[2]], then=Value(True)), default=Value(False)
             ),
         )
-        sla_name = Coalesce(
-            Subquery(SlaLevel.objects.filter(pk=OuterRef("sla_id")).values("name")[:1]),
-            Value("", output_field=CharField()),
-        )
+
+        def sla_name(column: str):
+            level = SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(column)[:1]
+            return Coalesce(Subquery(level), Value("", output_field=CharField()))
+
         steps = Ticket.objects.filter(pk__in=ids).values_list(
             "pk", Value(now, output_field=DateTimeField()), Value(SlaEventKind.RECOMPUTED, output_field=CharField()),
-            Value(job.reason, output_field=CharField()), "deadline_source_at", "deadline_at", "reminder_at", sla_name,
+            Value(job.reason, output_field=CharField()), "deadline_source_at", "deadline_at", "reminder_at",
+            sla_name("name_ru"), sla_name("name_en"),
         )  # fmt: skip
         insert_from_select(
             SlaEvent,
-            ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", "sla_name"],
+            [
+                "ticket",
+                "at",
+                "kind",
+                "reason",
+                "source_at",
+                "deadline_at",
+                "reminder_at",
+                "sla_name",
+                "sla_name_en",
+            ],
             steps,
         )
     DeadlineRecompute.objects.filter(pk=job.pk).update(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import (
     Attachment,
     Channel,
@@ -113,15 +114,24 @@ def ticket_split(
             dup.file.save(attachment.name, File(fh), save=False)
             dup.save()
             copied.append(dup)
-    note_new = _("This ticket was split from ticket #%(id)s.") % {"id": original.pk}
-    note_old = _("Message #%(n)s was split into ticket #%(id)s.") % {"n": message.number, "id": new.pk}
+    # The notes are data too, so each reader sees them in their language (the body: the site's).
+    data_new = [{"code": "split_from", "id": original.pk}]
+    data_old = [{"code": "split_into", "n": message.number, "id": new.pk}]
     _new_message(
-        new, kind=MessageKind.NO_STATUS, body=note_new, author=actor, by_support=True, via=Channel.WEB, at=now
+        new,
+        kind=MessageKind.NO_STATUS,
+        body=log_text_default(data_new),
+        data=data_new,
+        author=actor,
+        by_support=True,
+        via=Channel.WEB,
+        at=now,
     )
     note = _new_message(
         original,
         kind=MessageKind.NO_STATUS,
-        body=note_old,
+        body=log_text_default(data_old),
+        data=data_old,
         author=actor,
         by_support=True,
         via=Channel.WEB,

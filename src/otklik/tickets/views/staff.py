@@ -21,6 +21,7 @@ from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_timeline
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
+from otklik.tickets.loglines import event_values
 from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState, Ticket
 from otklik.tickets.views.common import (
     domain_errors,
@@ -612,13 +613,17 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = selectors.ticket_get(policy, ticket_id)
     # The history is the log: demo access does not see log messages, so it does not get this either.
     policy.require(policy.sees_hidden)
-    events = ticket.events.select_related("actor").order_by("at", "id")
+    events = ticket.events.select_related("actor", "message").order_by("at", "id")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="ticket-{ticket.pk}-history.csv"'
     response.write("\ufeff")
     writer = csv.writer(response)
     writer.writerow(["at", "actor", "via", "field", "old", "new"])
     for event in events:
+        # The values come from the log data, in the reader's language; older rows keep their text.
+        old, new = event_values(
+            event, event.message.data if event.message_id and event.data is None else None
+        )
         writer.writerow(
             csv_safe_row(
                 [
@@ -626,8 +631,8 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
                     display_name(event.actor) or event.actor_email,  # a sender known by address only
                     event.via,
                     event.field_label,
-                    event.old,
-                    event.new,
+                    old,
+                    new,
                 ]
             )
         )

@@ -130,7 +130,14 @@ def ticket_as_dict(ticket: Ticket, messages: list[Message]) -> dict[str, Any]:
         "status": _entry(ticket.status),
         "difficulty": _entry(ticket.difficulty),
         "mark": _entry(ticket.mark),
-        "sla": {"id": ticket.sla.pk, "name": ticket.sla.name} if ticket.sla else None,
+        "sla": {
+            "id": ticket.sla.pk,
+            "name": ticket.sla.name,
+            "name_ru": ticket.sla.name_ru,
+            "name_en": ticket.sla.name_en,
+        }
+        if ticket.sla
+        else None,
         "responsible": _user(ticket.responsible),
         "is_special": ticket.is_special,
         "coupon_code": ticket.coupon_code,
@@ -177,7 +184,8 @@ def ticket_as_dict(ticket: Ticket, messages: list[Message]) -> dict[str, Any]:
                 "by_support": m.by_support,
                 "via": m.via,
                 "minutes": m.minutes,
-                "body": m.body,
+                "body": m.shown_text,  # log lines in the command's language
+                "data": m.data,
                 "attachments": [a.name for a in m.attachments.all()],
                 "created_at": _time(m.created_at),
                 "edited_at": _time(m.edited_at),

@@ -476,13 +476,15 @@ def test_form_labels_and_plurals_follow_the_language(client):
             gettext("Hide the message, do not notify the author") == "Сообщение скрыть, автора не оповещать"
         )
         forms = [
-            ngettext("Delete %(n)s ticket?", "Delete %(n)s tickets?", n) % {"n": n} for n in (1, 3, 5, 21)
+            ngettext("%(action)s: %(n)s ticket", "%(action)s: %(n)s tickets", n)
+            % {"action": "Закрыть", "n": n}
+            for n in (1, 3, 5, 21)
         ]
         assert forms == [
-            "Удалить 1 обращение?",
-            "Удалить 3 обращения?",
-            "Удалить 5 обращений?",
-            "Удалить 21 обращение?",
+            "Закрыть: 1 обращение",
+            "Закрыть: 3 обращения",
+            "Закрыть: 5 обращений",
+            "Закрыть: 21 обращение",
         ]
     with translation.override("en"):
         assert (

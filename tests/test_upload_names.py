@@ -105,7 +105,8 @@ def test_api_upload_nameless_file_answers_422_not_dropped(cast, make_ticket, nam
         **api.headers,
     )
     assert response.status_code == 422, response.content
-    assert "name" in " ".join(response.json()["errors"]["files"])
+    # The token owner's language is Russian: "У файла нет пригодного имени…" (the file has no usable name).
+    assert "пригодного имени" in " ".join(response.json()["errors"]["files"])
     assert not Message.objects.filter(ticket=ticket, body="See the log").exists()
 
 

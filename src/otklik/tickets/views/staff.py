@@ -578,7 +578,6 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
     )
 
 
-@require_POST
 @require_http_methods(["GET", "POST"])
 def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """htmx: return the presence line; a POST first records presence (answering when the answer box is

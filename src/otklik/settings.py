@@ -254,6 +254,15 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OTKLIK_OUTBOX_MAX_ATTEMPTS", "10"))
 REDIS_URL = os.environ.get("OTKLIK_REDIS_URL", "")
 if REDIS_URL:
     HUEY = {"huey_class": "huey.RedisHuey", "name": "otklik", "url": REDIS_URL, "immediate": False}
+    # Django's cache holds the registration and password-reset limits: in Redis every web process counts
+    # together (the embedded default, per-process memory, is right for one process only).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "otklik",
+        }
+    }
 else:
     HUEY = {
         "huey_class": "huey.SqliteHuey",

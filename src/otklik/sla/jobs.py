@@ -34,7 +34,8 @@ from django.utils.translation import gettext as _
 from otklik.core import clock, events
 from otklik.core.bulk import insert_from_select
 from otklik.core.models import DomainEvent
-from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
+from otklik.sla.models import SlaEvent, SlaEventKind
+from otklik.sla.selectors import SLA_NAME_COLUMNS, sla_names_of_ticket
 from otklik.tickets.history import history_seal
 from otklik.tickets.loglines import NO, YES, change_item, in_both_languages, log_text_default
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
@@ -63,31 +64,13 @@ def _text(value: str):
     return _const(value, CharField())
 
 
-def _sla_name(column: str):
-    level = SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(column)[:1]
-    return Coalesce(Subquery(level), _text(""))
-
-
 def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
     rows = marked.values_list(
         "pk", _const(now, DateTimeField()), _text(kind), _text(""),
-        "deadline_source_at", "deadline_at", "reminder_at", _sla_name("name_ru"), _sla_name("name_en"),
+        "deadline_source_at", "deadline_at", "reminder_at", *sla_names_of_ticket(),
     )  # fmt: skip
-    insert_from_select(
-        SlaEvent,
-        [
-            "ticket",
-            "at",
-            "kind",
-            "reason",
-            "source_at",
-            "deadline_at",
-            "reminder_at",
-            "sla_name",
-            "sla_name_en",
-        ],
-        rows,
-    )
+    columns = ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", *SLA_NAME_COLUMNS]
+    insert_from_select(SlaEvent, columns, rows)
 
 
 def _batch_event(name: str, now: datetime, count: int, **payload) -> None:

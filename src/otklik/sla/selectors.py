@@ -7,7 +7,8 @@ import threading
 from datetime import datetime
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import CharField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from otklik.core import clock
@@ -142,3 +143,19 @@ def calendar_year_missing(today=None) -> int | None:
 def deadlines_recompute_running() -> list[DeadlineRecompute]:
     """Return the recomputations not finished yet, oldest first (the admin pages' progress line)."""
     return list(DeadlineRecompute.objects.filter(finished_at__isnull=True).order_by("id")[:20])
+
+
+# The timeline step's columns that keep the SLA level's name in each language, and their source columns.
+SLA_NAME_COLUMNS = {"sla_name": "name_ru", "sla_name_en": "name_en"}
+
+
+def sla_names_of_ticket() -> list[Coalesce]:
+    """Return, for a set-based INSERT ... SELECT over tickets, the ticket's SLA name in each language
+    (the order of SLA_NAME_COLUMNS; empty without an SLA)."""
+    return [
+        Coalesce(
+            Subquery(SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(source)[:1]),
+            Value("", output_field=CharField()),
+        )
+        for source in SLA_NAME_COLUMNS.values()
+    ]

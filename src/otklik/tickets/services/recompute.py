@@ -15,13 +15,13 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Cast, Coalesce
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
+from django.db.models.functions import Cast
 
 from otklik.core import clock
 from otklik.core.bulk import insert_from_select
 from otklik.sla.models import DeadlineRecompute, SlaEvent, SlaEventKind, SlaLevel
-from otklik.sla.selectors import deadline_for
+from otklik.sla.selectors import SLA_NAME_COLUMNS, deadline_for, sla_names_of_ticket
 from otklik.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -102,30 +102,22 @@ def _batch_write(rows: list[tuple], levels: dict[int, SlaLevel], job: DeadlineRe
             ),
         )
 
-        def sla_name(column: str):
-            level = SlaLevel.objects.filter(pk=OuterRef("sla_id")).values(column)[:1]
-            return Coalesce(Subquery(level), Value("", output_field=CharField()))
-
         steps = Ticket.objects.filter(pk__in=ids).values_list(
             "pk", Value(now, output_field=DateTimeField()), Value(SlaEventKind.RECOMPUTED, output_field=CharField()),
             Value(job.reason, output_field=CharField()), "deadline_source_at", "deadline_at", "reminder_at",
-            sla_name("name_ru"), sla_name("name_en"),
+            *sla_names_of_ticket(),
         )  # fmt: skip
-        insert_from_select(
-            SlaEvent,
-            [
-                "ticket",
-                "at",
-                "kind",
-                "reason",
-                "source_at",
-                "deadline_at",
-                "reminder_at",
-                "sla_name",
-                "sla_name_en",
-            ],
-            steps,
-        )
+        columns = [
+            "ticket",
+            "at",
+            "kind",
+            "reason",
+            "source_at",
+            "deadline_at",
+            "reminder_at",
+            *SLA_NAME_COLUMNS,
+        ]
+        insert_from_select(SlaEvent, columns, steps)
     DeadlineRecompute.objects.filter(pk=job.pk).update(
         done=F("done") + len(rows), changed=F("changed") + len(new), updated_at=now
     )

@@ -27,6 +27,7 @@ test: install
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	$(BIN)/python -m bench.run_all

@@ -1,6 +1,6 @@
 """Reads about users: who is support, who are whose colleagues."""
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from otklik.accounts.models import AccessLevel, SupportGroup, SupportGroupMember
@@ -32,7 +32,7 @@ def admin_user_list() -> QuerySet[User]:
     )
 
 
-def colleague_ids(user: User, kind: str) -> set[int]:
+def colleague_ids(user: User | AnonymousUser, kind: str) -> set[int]:
     """Return ids of members of the user's support groups of `kind` where the user may view the group's tickets."""
     if not user.is_authenticated:
         return set()

@@ -48,7 +48,7 @@ ACCESS_GROUP_NAMES = {
 @transaction.atomic
 def access_groups_ensure() -> dict[str, Group]:
     """Create (idempotently) the user groups that grant each module access level."""
-    result = {}
+    result: dict[str, Group] = {}
     for level, name in ACCESS_GROUP_NAMES.items():
         group, _created = Group.objects.get_or_create(name=name)
         GroupAccess.objects.get_or_create(group=group, defaults={"level": level})

@@ -10,9 +10,9 @@ that makes it a claim (Model.save(update_fields=...) compiles the statement anew
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, models
 
@@ -26,7 +26,8 @@ def insert_from_select(model: type[models.Model], columns: Sequence[str], source
     constants go in as Value(..., output_field=...) so that the database adapts them. Return the count.
     """
     meta = model._meta
-    names = ", ".join(connection.ops.quote_name(meta.get_field(c).column) for c in columns)
+    quote = _quote_column()
+    names = ", ".join(quote(_concrete(meta, c).column) for c in columns)
     sql, params = source.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({names}) {sql}", params)
@@ -77,7 +78,7 @@ def update_row(
     params = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in columns]
     params.append(obj.pk)
     if only_if:
-        condition_field = model._meta.get_field(only_if[0])
+        condition_field = _concrete(model._meta, only_if[0])
         params.extend(condition_field.get_db_prep_value(value, connection) for value in only_if[1])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -90,15 +91,15 @@ def _update_statement(
 ) -> tuple[tuple[models.Field, ...], str]:
     """Build (once per model, columns, backend and condition) the fields and SQL of a one-row UPDATE."""
     meta = model._meta
-    quote = connection.ops.quote_name
-    fields = tuple(meta.get_field(name) for name in names)
+    quote = _quote_column()
+    fields = tuple(_concrete(meta, name) for name in names)
     sql = (
         f"UPDATE {quote(meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
         f"WHERE {quote(meta.pk.column)} = %s"
     )
     if condition:
         name, count = condition
-        sql += f" AND {quote(meta.get_field(name).column)} IN ({', '.join(['%s'] * count)})"
+        sql += f" AND {quote(_concrete(meta, name).column)} IN ({', '.join(['%s'] * count)})"
     return fields, sql
 
 
@@ -108,7 +109,7 @@ def _insert_statement(
 ) -> tuple[tuple[models.Field, ...], str]:
     """Build (once per model, row count and backend) the field list and SQL of a multi-row INSERT."""
     meta = model._meta
-    quote = connection.ops.quote_name
+    quote = _quote_column()
     fields = tuple(f for f in meta.local_concrete_fields if not (f.primary_key and f.auto_created))
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
@@ -138,3 +139,13 @@ def pipelined() -> Iterator[None]:
     # wrap_database_errors turns it into django.db's own (IntegrityError...) as a cursor would.
     with connection.wrap_database_errors, connection.connection.pipeline():
         yield
+
+
+def _concrete(meta: Any, name: str) -> models.Field:
+    """Return the concrete field `name` of a model's _meta (the helpers here never name a relation's reverse)."""
+    return cast(models.Field, meta.get_field(name))
+
+
+def _quote_column() -> Callable[[str | None], str]:
+    """Return the backend's quote_name, typed for Field.column (None only on fields without a column)."""
+    return cast("Callable[[str | None], str]", connection.ops.quote_name)

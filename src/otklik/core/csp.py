@@ -39,11 +39,12 @@ class ContentSecurityPolicyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.csp_nonce = secrets.token_urlsafe(16)
+        nonce = secrets.token_urlsafe(16)
+        request.csp_nonce = nonce  # type: ignore[attr-defined]  # HttpRequest declares no such attribute
         response = self.get_response(request)
         # A view may set a policy of its own (none does today); error pages get this one too.
         if HEADER not in response:
-            response[HEADER] = policy(request.csp_nonce)
+            response[HEADER] = policy(nonce)
         return response
 
 

@@ -21,7 +21,7 @@ def render_markup(text: str) -> SafeString:
     matched on the escaped text and only produce a fixed set of elements.
     """
     # The NUL and SOH characters are our placeholders below; they have no place in a message anyway.
-    html = escape((text or "").replace("\x00", "").replace("\x01", ""))
+    html: str = escape((text or "").replace("\x00", "").replace("\x01", ""))
     codes: list[str] = []
 
     def _stash_code(m: re.Match[str]) -> str:

@@ -19,6 +19,7 @@ from email import utils as email_utils
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import Compat32
+from typing import cast
 
 from otklik.mail import charsets
 from otklik.mail.charsets import message_ids_in, normalise_message_id  # part of this module's API
@@ -190,11 +191,11 @@ def _parse_structure(data: bytes, defects: list[str]) -> _Part:
     """Run the stdlib parser; fall back to the headers and one opaque body when the MIME tree defeats it."""
     parser = BytesParser(_Part, policy=_POLICY)
     try:
-        return parser.parsebytes(data)
+        return cast(_Part, parser.parsebytes(data))
     except Exception as exc:  # RecursionError on absurd nesting, AssertionError on odd preambles...
         defects.append(f"MIME structure not parsed ({type(exc).__name__}); body kept as one part")
     try:
-        return parser.parsebytes(data, headersonly=True)
+        return cast(_Part, parser.parsebytes(data, headersonly=True))
     except Exception as exc:
         raise MailParseError(f"header block not parsed: {exc!r}"[:500]) from exc
 

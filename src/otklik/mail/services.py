@@ -284,7 +284,9 @@ def _domain(address: str) -> str:
 def _may_append(ticket: Ticket, sender: str, user: User | None, mailbox: Mailbox | None) -> bool:
     """F-15's append security; support members who work the ticket may always answer by mail."""
     security = _rule(mailbox, "append_security", AppendSecurity.ADDRESS)
-    author_address = ((ticket.author.email if ticket.author_id else "") or ticket.author_email or "").lower()
+    author_address = (
+        (ticket.author.email if ticket.author is not None else "") or ticket.author_email or ""
+    ).lower()
     sender = sender.lower()
     if security == AppendSecurity.ANYONE:
         return True
@@ -362,7 +364,7 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
         quoted=_quoted(parsed),
         **_author_args(parsed, user),
     )
-    return ticket, ticket.opening_message
+    return ticket, ticket.opening_message  # type: ignore[attr-defined]  # set by ticket_create
 
 
 def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):

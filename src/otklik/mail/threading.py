@@ -90,7 +90,7 @@ def ticket_id_from_references(ids: Iterable[str]) -> int | None:
         ticket_id = own_ticket_id(message_id)
         if ticket_id is not None:
             return ticket_id
-    known: dict[str, int] = {}
+    known: dict[str, int | None] = {}  # never None: filtered on ticket_id__isnull=False
     for message_id, ticket_id in OutboxMessage.objects.filter(
         message_id__in=[f"<{i}>" for i in ordered], ticket_id__isnull=False
     ).values_list("message_id", "ticket_id"):

@@ -53,14 +53,16 @@ def admins() -> tuple[Person, ...]:
 Flagged = tuple[tuple[Person, ...], tuple[Person, ...]]
 
 
-def flagged_colleagues(wanted: Iterable[tuple[int, str]]) -> dict[tuple[int, str], Flagged]:
+def flagged_colleagues(
+    wanted: Iterable[tuple[int | None, str]],
+) -> dict[tuple[int | None, str], Flagged]:
     """For each (user id, group kind), return the colleagues flagged for new-ticket and for update mail.
 
     Colleagues are the other members of the user's groups of that kind; a client colleague must also be
     allowed to see the group's tickets. Two queries, whatever the number of users.
     """
     wanted = {(uid, kind) for uid, kind in wanted if uid}
-    result: dict[tuple[int, str], Flagged] = {key: ((), ()) for key in wanted}
+    result: dict[tuple[int | None, str], Flagged] = {key: ((), ()) for key in wanted}
     if not wanted:
         return result
     memberships = SupportGroupMember.objects.filter(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import TypeGuard
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -111,10 +113,10 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
     """
     data = calendar if calendar is not None else bundled_production_calendar()
     if str(year) not in data:
-        years = ", ".join(sorted(data))
+        available = ", ".join(sorted(data))
         raise ValidationFailed(
             _("The production calendar has no data for %(year)s (it has %(years)s).")
-            % {"year": year, "years": years},
+            % {"year": year, "years": available},
             field="year",
         )
     origin = f"calendar:{year}"
@@ -173,7 +175,7 @@ def timetable_apply_calendar(timetable: Timetable, year: int, calendar: dict | N
 _pending = threading.local()
 
 
-def _still_pending(job: DeadlineRecompute | None, callback) -> bool:
+def _still_pending(job: DeadlineRecompute | None, callback) -> TypeGuard[DeadlineRecompute]:
     """Tell whether `callback` still waits for this transaction's commit (not run, not rolled back)."""
     connection = transaction.get_connection()
     if job is None or not connection.in_atomic_block:
@@ -233,7 +235,7 @@ def choose_sla(
     explicit: SlaLevel | None,
     coupon_sla: SlaLevel | None,
     author_group_ids: set[int],
-    levels: Iterable[tuple[SlaLevel, set[int]]],
+    levels: Iterable[tuple[SlaLevel, AbstractSet[int]]],
     default: SlaLevel | None,
 ) -> SlaChoice:
     """Decide a new ticket's SLA (pure): staff's choice, else a coupon's, else the author's groups' highest

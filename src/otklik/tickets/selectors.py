@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import cast
 
 from django.contrib.auth.models import User
 from django.db import connection
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, ForeignKey, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from otklik.core import clock
@@ -60,7 +61,7 @@ def config_relations_attach(ticket: Ticket) -> Ticket:
     for name in TICKET_ENTRY_FKS:
         entry = entries.get(getattr(ticket, f"{name}_id"))
         if entry is not None:
-            Ticket._meta.get_field(name).set_cached_value(ticket, entry)
+            cast(ForeignKey, Ticket._meta.get_field(name)).set_cached_value(ticket, entry)
     if ticket.sla_id is not None:
         levels = config_cached("sla-levels-by-id", SlaLevel.objects.select_related("timetable").in_bulk)
         if ticket.sla_id in levels:
@@ -266,10 +267,14 @@ def auto_close_left_q(low: int | None, high: int | None) -> Q:
     now = clock.now()
     default_days = options_get().auto_close_days
     candidates = Q(closed_at__isnull=True, last_message_by_support=True, awaits_support=False)
-    overrides = set(
-        Ticket.objects.filter(candidates, auto_close_days__gt=0)
-        .values_list("auto_close_days", flat=True)
-        .distinct()
+    # Not null: filtered on > 0.
+    overrides = cast(
+        "set[int]",
+        set(
+            Ticket.objects.filter(candidates, auto_close_days__gt=0)
+            .values_list("auto_close_days", flat=True)
+            .distinct()
+        ),
     )
     groups = [(Q(auto_close_days__isnull=True), default_days)] + [
         (Q(auto_close_days=days), days) for days in sorted(overrides)
@@ -493,7 +498,7 @@ def dictionaries_for_forms(sla: SlaLevel | None = None) -> dict[str, list[Dictio
 
 # -- entries an SLA allows (F-06: "which categories / criticalities / marks its tickets may use") --
 # The dictionaries an SLA level can limit, and its many-to-many field for each.
-SLA_LIMITED_KINDS = {
+SLA_LIMITED_KINDS: dict[str, str] = {
     DictionaryKind.CATEGORY: "categories",
     DictionaryKind.CRITICALITY: "criticalities",
     DictionaryKind.MARK: "marks",
@@ -543,7 +548,7 @@ def author_choices(ticket: Ticket) -> dict[str, list[DictionaryEntry]]:
     outside them, so that saving the form unchanged keeps it instead of silently picking another.
     """
     allowed = dictionaries_for_forms(sla=ticket.sla)
-    result = {}
+    result: dict[str, list[DictionaryEntry]] = {}
     for kind, current in (
         (DictionaryKind.CRITICALITY, ticket.criticality),
         (DictionaryKind.MARK, ticket.mark),

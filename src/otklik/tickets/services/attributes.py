@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import CharField
 from django.utils.translation import gettext as _
 
 from otklik.accounts.selectors import display_name
@@ -144,7 +145,7 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
                 cleaned[name] = bool(value)
             elif name in ("ticket_type", "tier"):
                 # Cut to the column's length (tier: 8): a longer value is a database error on PostgreSQL.
-                cleaned[name] = str(value or "")[: Ticket._meta.get_field(name).max_length]
+                cleaned[name] = str(value or "")[: cast(CharField, Ticket._meta.get_field(name)).max_length]
             elif name == "expected_date":
                 cleaned[name] = _date(value)
             elif name == "custom":

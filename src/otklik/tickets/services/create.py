@@ -157,7 +157,7 @@ def ticket_create(
             ("difficulty", difficulty),
         )
     }
-    the_author = actor
+    the_author: User | None = actor
     if author_address:
         the_author = None  # known by address only: an anonymous author (F-15)
         author_email = author_address
@@ -284,7 +284,7 @@ def ticket_create(
             notify_author=notify_author and not hidden,
             actor_email=history.email,
         )
-    ticket.opening_message = first
+    ticket.opening_message = first  # type: ignore[attr-defined]  # for the caller, not a field
     return ticket
 
 

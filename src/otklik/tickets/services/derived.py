@@ -180,8 +180,8 @@ def timeline_add(ticket: Ticket, kind: str, reason: str = "") -> SlaEvent:
         source_at=ticket.deadline_source_at,
         deadline_at=ticket.deadline_at,
         reminder_at=ticket.reminder_at,
-        sla_name=ticket.sla.name_ru if ticket.sla_id else "",
-        sla_name_en=ticket.sla.name_en if ticket.sla_id else "",
+        sla_name=ticket.sla.name_ru if ticket.sla is not None else "",
+        sla_name_en=ticket.sla.name_en if ticket.sla is not None else "",
     )
     insert_rows([step], returning=False)  # nobody reads its id back; in a pipeline that saves a wait
     return step

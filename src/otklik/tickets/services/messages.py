@@ -107,7 +107,7 @@ def message_post(
         minutes = _clean_minutes(minutes)
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    author = actor
+    author: User | None = actor
     if author_address:
         author = None
         author_email = author_address

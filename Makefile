@@ -25,8 +25,8 @@ test: install
 	OTKLIK_DATA_DIR=$(CURDIR)/var/test $(BIN)/pytest -n 2 --dist loadgroup
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 

@@ -292,7 +292,7 @@ def test_staff_ticket_page_shows_recomputed_step_with_reason(
 
 
 def test_deadline_recompute_sweep_runs_jobs_left_unfinished(cast, make_ticket, sla):
-    from otklik.tickets.tasks import deadlines_recompute_sweep_task
+    from otklik.schedule import deadlines_recompute_sweep_task
 
     with clock.frozen(MONDAY) as mover:
         ticket = make_ticket()

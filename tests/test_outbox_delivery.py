@@ -26,7 +26,8 @@ from otklik.notifications import catalog
 from otklik.notifications.delivery import outbox_claim, outbox_deliver
 from otklik.notifications.models import OutboxMessage, OutboxState
 from otklik.notifications.services import outbox_retry
-from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task, outbox_sweep_task
+from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task
+from otklik.schedule import outbox_sweep_task
 from otklik.tickets import services
 
 from .smtp_sink import REFUSAL, SmtpSink, free_port

@@ -339,7 +339,7 @@ def test_staff_page_shows_the_sla_timeline_in_the_users_zone_and_clients_do_not_
 def test_the_consumer_runs_the_sla_tick_every_minute(cast, make_ticket, sla):
     from huey.contrib.djhuey import HUEY
 
-    from otklik.sla.tasks import sla_tick_task
+    from otklik.schedule import sla_tick_task
 
     periodic = {task.name for task in HUEY._registry.periodic_tasks}
     assert sla_tick_task.task_class.__name__ in {name.rsplit(".", 1)[-1] for name in periodic}

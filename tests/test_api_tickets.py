@@ -6,7 +6,6 @@ import dataclasses
 import io
 import json
 import struct
-import zlib
 from datetime import timedelta
 
 import pytest
@@ -28,27 +27,13 @@ from otklik.tickets.models import (
     SpamState,
     Ticket,
 )
+from tests.helpers import png_1x1
 
 
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Hash the cast's passwords cheaply."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def png_bytes() -> bytes:
-    """Return a valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
 
 
 def bmp_bytes() -> bytes:
@@ -524,7 +509,7 @@ def test_api_ticket_patch_close_and_reopen_restart_clock(cast, make_ticket):
 
 
 def test_api_ticket_delete_by_admin_removes_ticket_and_files(cast, make_ticket):
-    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_bytes()))])
+    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_1x1()))])
     response = Api(cast.admin).send("DELETE", f"/api/v1/tickets/{ticket.pk}", None)
     assert response.status_code == 204
     assert not Ticket.objects.filter(pk=ticket.pk).exists() and not Attachment.objects.exists()

@@ -30,7 +30,8 @@ from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task
 from otklik.schedule import outbox_sweep_task
 from otklik.tickets import services
 
-from .smtp_sink import REFUSAL, SmtpSink, free_port
+from .helpers import free_port
+from .smtp_sink import REFUSAL, SmtpSink
 
 CYRILLIC = re.compile("[а-яА-ЯёЁ]")
 SETTINGS_FILE = Path(django_settings.BASE_DIR) / "settings.py"

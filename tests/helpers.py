@@ -5,6 +5,7 @@ Fixtures stay in conftest.py; plain functions that several modules used to copy 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import struct
@@ -101,3 +102,27 @@ def browser_login(page, base: str, username: str, password: str = "pass-Word-123
     page.fill("#id_password", password)
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
+
+
+class Api:
+    """Call the API with a bearer token."""
+
+    def __init__(self, user):
+        from django.test import Client
+
+        from otklik.accounts.services import token_create
+
+        self.client = Client(HTTP_ACCEPT_LANGUAGE="en")
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token_create(user=user)}"}
+
+    def get(self, url: str, params: dict | None = None):
+        return self.client.get(url, params or {}, **self.headers)
+
+    def send(self, method: str, url: str, body=None, *, raw: str | None = None):
+        data = raw if raw is not None else json.dumps(body)
+        return getattr(self.client, method.lower())(
+            url, data=data, content_type="application/json", **self.headers
+        )
+
+    def upload(self, url: str, data: dict):
+        return self.client.post(url, data=data, **self.headers)

@@ -10,10 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from otklik.accounts.services import token_create
 from otklik.core import clock
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
@@ -27,7 +25,7 @@ from otklik.tickets.models import (
     SpamState,
     Ticket,
 )
-from tests.helpers import png_1x1
+from tests.helpers import Api, png_1x1
 
 
 @pytest.fixture(autouse=True)
@@ -42,26 +40,6 @@ def bmp_bytes() -> bytes:
     info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
     header = struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
     return header + info + pixels
-
-
-class Api:
-    """Call the API with a bearer token."""
-
-    def __init__(self, user):
-        self.client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token_create(user=user)}"}
-
-    def get(self, url: str, params: dict | None = None):
-        return self.client.get(url, params or {}, **self.headers)
-
-    def send(self, method: str, url: str, body=None, *, raw: str | None = None):
-        data = raw if raw is not None else json.dumps(body)
-        return getattr(self.client, method.lower())(
-            url, data=data, content_type="application/json", **self.headers
-        )
-
-    def upload(self, url: str, data: dict):
-        return self.client.post(url, data=data, **self.headers)
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:

@@ -65,6 +65,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.certs import OPENSSL_BINARY, CertificateError, make_certificates
+from tests.helpers import free_port
 
 DOVECOT_BINARY = "/usr/sbin/dovecot"
 # The protocol binaries come from separate packages: dovecot-core alone starts but serves nothing.
@@ -97,13 +98,6 @@ def dovecot_missing() -> str | None:
     if missing:
         return f"Dovecot is not installed (missing {', '.join(missing)}); run: {INSTALL_HINT}"
     return None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 class DovecotError(RuntimeError):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
-import socket
 import ssl
 import threading
 import time
@@ -39,6 +38,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from tests.certs import Certificates
+from tests.helpers import free_port
 
 REFUSAL = "451 4.3.0 Sink says: try again later"
 
@@ -243,13 +243,6 @@ class SmtpSink:
         with self._arrived:
             self._received.append(received)
             self._arrived.notify_all()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

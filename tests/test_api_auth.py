@@ -14,7 +14,7 @@ from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import profile_update
 from otklik.core.errors import ReadOnlyAccess
 from tests.conftest import make_user
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 
 from otklik.api.api import api
 from otklik.tickets.models import Message, Ticket
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 BAD_TEXTS = {"surrogate": "bad \ud800 text", "low-surrogate": "\udfff", "nul": "bad \x00 text"}
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from otklik.tickets.models import Ticket
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 
 @pytest.fixture(autouse=True)

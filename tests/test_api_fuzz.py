@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from otklik.tickets.api_schemas import TicketCreateIn, TicketListQuery, TicketPatchIn
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 FUZZ = settings(
     max_examples=120,

@@ -9,7 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from otklik.tickets import services
 from otklik.tickets.models import Attachment, Channel, Message, MessageKind
-from tests.test_api_tickets import Api, bmp_bytes, entry, png_bytes
+from tests.helpers import Api, png_1x1
+from tests.test_api_tickets import bmp_bytes, entry
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +105,7 @@ def test_api_message_hidden_number_for_client_answers_404(cast, make_ticket):
 def test_api_upload_png_accepted_and_downloads_with_safe_headers(cast, make_ticket):
     ticket = make_ticket()
     api = Api(cast.client)
-    data = png_bytes()
+    data = png_1x1()
     response = api.upload(
         f"/api/v1/tickets/{ticket.pk}/messages/upload",
         {
@@ -132,7 +133,7 @@ def test_api_upload_files_brackets_field_name_accepted(cast, make_ticket):
         {
             "body": "Two files",
             "files[]": [
-                SimpleUploadedFile("a.png", png_bytes()),
+                SimpleUploadedFile("a.png", png_1x1()),
                 SimpleUploadedFile("b.log", b"ERROR line 1\n"),
             ],
         },
@@ -184,7 +185,7 @@ def test_api_upload_client_hidden_flag_refused(cast, make_ticket):
         {
             "body": "x",
             "hidden": "true",
-            "files": [SimpleUploadedFile("a.png", png_bytes())],
+            "files": [SimpleUploadedFile("a.png", png_1x1())],
         },
     )
     assert response.status_code == 403
@@ -200,7 +201,7 @@ def test_api_upload_bad_form_answers_422(cast, make_ticket, data):
 
 
 def test_api_attachment_of_other_clients_ticket_answers_404(cast, make_ticket):
-    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_bytes()))])
+    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_1x1()))])
     attachment = Attachment.objects.get(ticket=ticket)
     assert Api(cast.other_client).get(f"/api/v1/attachments/{attachment.pk}").status_code == 404
     assert Api(cast.colleague).get(f"/api/v1/attachments/{attachment.pk}").status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from otklik.api.api import api
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 SPEC = api.get_openapi_schema()
 OPERATIONS = [

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +25,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import Attachment, Message, SpamState, Ticket
 from tests.conftest import make_user
+from tests.helpers import png_1x1
 
 ROLES = (
     "client",
@@ -39,21 +38,6 @@ ROLES = (
     "admin",
     "anonymous",
 )
-
-
-def png_bytes() -> bytes:
-    """Return a valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -172,7 +156,7 @@ def _post_files(hidden: bool) -> Callable[[World], None]:
             ticket=w.fresh(),
             body="Screenshot attached",
             hidden=hidden,
-            files=[services.Upload(name="shot.png", fileobj=io.BytesIO(png_bytes()))],
+            files=[services.Upload(name="shot.png", fileobj=io.BytesIO(png_1x1()))],
         )
 
     return setup

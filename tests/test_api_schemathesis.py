@@ -9,7 +9,6 @@ test takes one to two minutes on two cores.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import free_port
+
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 SEED = "20261204"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _scratch_postgres(url: str) -> str:
@@ -58,7 +53,7 @@ def _drop_postgres(url: str) -> None:
 
 class LiveServer:
     def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log_path, self.port = env, log, _free_port()
+        self.env, self.log_path, self.port = env, log, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
 
     def otklik(self, *args: str) -> str:

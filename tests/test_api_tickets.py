@@ -6,15 +6,12 @@ import dataclasses
 import io
 import json
 import struct
-import zlib
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from otklik.accounts.services import token_create
 from otklik.core import clock
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
@@ -28,6 +25,7 @@ from otklik.tickets.models import (
     SpamState,
     Ticket,
 )
+from tests.helpers import Api, png_1x1
 
 
 @pytest.fixture(autouse=True)
@@ -36,47 +34,12 @@ def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def png_bytes() -> bytes:
-    """Return a valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
 def bmp_bytes() -> bytes:
     """Return a valid 1x1 24-bit BMP (file header, info header, one padded row)."""
     pixels = b"\x00\x00\xff\x00"
     info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(pixels), 2835, 2835, 0, 0)
     header = struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
     return header + info + pixels
-
-
-class Api:
-    """Call the API with a bearer token."""
-
-    def __init__(self, user):
-        self.client = Client(HTTP_ACCEPT_LANGUAGE="en")
-        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {token_create(user=user)}"}
-
-    def get(self, url: str, params: dict | None = None):
-        return self.client.get(url, params or {}, **self.headers)
-
-    def send(self, method: str, url: str, body=None, *, raw: str | None = None):
-        data = raw if raw is not None else json.dumps(body)
-        return getattr(self.client, method.lower())(
-            url, data=data, content_type="application/json", **self.headers
-        )
-
-    def upload(self, url: str, data: dict):
-        return self.client.post(url, data=data, **self.headers)
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:
@@ -524,7 +487,7 @@ def test_api_ticket_patch_close_and_reopen_restart_clock(cast, make_ticket):
 
 
 def test_api_ticket_delete_by_admin_removes_ticket_and_files(cast, make_ticket):
-    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_bytes()))])
+    ticket = make_ticket(files=[services.Upload(name="a.png", fileobj=io.BytesIO(png_1x1()))])
     response = Api(cast.admin).send("DELETE", f"/api/v1/tickets/{ticket.pk}", None)
     assert response.status_code == 204
     assert not Ticket.objects.filter(pk=ticket.pk).exists() and not Attachment.objects.exists()

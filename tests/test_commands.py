@@ -26,6 +26,7 @@ from otklik.accounts.services import token_authenticate
 from otklik.sla.models import CalendarException, SlaLevel, Timetable
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
+from tests.helpers import otklik_start_process
 
 from .conftest import upload
 
@@ -204,39 +205,6 @@ def test_ticket_show_text_output(cast, make_ticket):
 
 
 # -- start: a real server process ------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen, int]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "GRANIAN_"))}
-    # Its own embedded SQLite in a temporary data directory, never the test run's database.
-    env.update(OTKLIK_DATA_DIR=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="otklik.settings")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "otklik",
-            "start",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-            *args,
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    return proc, port
-
-
 def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -290,7 +258,7 @@ def _gone(pid: int) -> bool:
 @pytest.mark.xdist_group("server")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
 def test_start_migrates_serves_static_files_and_stops_on_sigterm(tmp_path):
-    proc, port = _start(tmp_path, "--no-jobs")
+    proc, port = otklik_start_process(tmp_path / "data", "--no-jobs")
     try:
         status, body = _wait_until_serving(
             proc, f"http://127.0.0.1:{port}/static/admin/css/base.css", time.monotonic() + 60
@@ -310,7 +278,7 @@ def test_start_migrates_serves_static_files_and_stops_on_sigterm(tmp_path):
 @pytest.mark.xdist_group("server")
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and POSIX signals")
 def test_start_runs_the_job_consumer_and_stops_it_with_the_server(tmp_path):
-    proc, port = _start(tmp_path, "--no-migrate")
+    proc, port = otklik_start_process(tmp_path / "data", "--no-migrate")
     try:
         _wait_until_serving(proc, f"http://127.0.0.1:{port}/static/admin/css/base.css", time.monotonic() + 60)
         children = _children(proc.pid)

@@ -166,3 +166,64 @@ def test_token_owner_new_group_changes_access_at_once(cast):
     assert "staff" not in levels_of(token_authenticate(token))
     cast.client.groups.add(Group.objects.get(name="Support staff"))  # an m2m change: the cache forgets
     assert "staff" in levels_of(token_authenticate(token))
+
+
+# -- Registration: each app names the models it caches; one scheme forgets on their changes ------------------
+def test_config_model_registered_each_apps_models_are_known():
+    from django.contrib.auth.models import User
+
+    from otklik.accounts.models import ApiToken, GroupAccess, Profile, SupportGroup, SupportGroupMember
+    from otklik.core.config_cache import config_model_registered
+    from otklik.sla.models import CalendarException, Timetable
+    from otklik.tickets.models import Ticket
+
+    registered = [SlaLevel, Timetable, CalendarException, ModuleOptions, DictionaryEntry, MailTemplate]
+    registered += [User, Group, Profile, GroupAccess, SupportGroup, SupportGroupMember, ApiToken]
+    registered += [User.groups.through, SlaLevel.groups.through]  # many-to-many links count as their owner
+    assert all(config_model_registered(model) for model in registered)
+    assert not config_model_registered(Ticket)
+
+
+def test_config_rows_changed_forgets_after_a_bulk_update_of_a_registered_model(cast):
+    from otklik.core.config_cache import config_rows_changed
+    from otklik.tickets.models import Ticket
+
+    options_cached()
+    ModuleOptions.objects.filter(pk=options_cached().pk).update(bcc_admins=False)  # no signal
+    config_rows_changed(Ticket)  # not configuration: the cache stays
+    assert options_cached().bcc_admins is True
+    config_rows_changed(ModuleOptions)
+    assert options_cached().bcc_admins is False
+
+
+def test_levels_group_removed_counts_on_the_next_request(cast):
+    from django.urls import reverse
+
+    from tests.conftest import logged_in
+
+    browser = logged_in(cast.staff)
+    assert browser.get(reverse("tickets:staff_list")).status_code == 200
+    cast.staff.groups.remove(Group.objects.get(name="Support staff"))
+    assert browser.get(reverse("tickets:staff_list")).status_code != 200
+
+
+def test_levels_user_deactivated_is_refused_on_the_next_request(cast):
+    from django.urls import reverse
+
+    from tests.conftest import logged_in
+
+    browser = logged_in(cast.staff)
+    assert browser.get(reverse("tickets:staff_list")).status_code == 200
+    cast.staff.is_active = False
+    cast.staff.save()
+    assert browser.get(reverse("tickets:staff_list")).status_code != 200
+
+
+def test_token_owner_group_removed_loses_access_at_once(cast):
+    from otklik.accounts.roles import levels_of
+    from otklik.accounts.services import token_authenticate, token_create
+
+    token = token_create(user=cast.staff)
+    assert "staff" in levels_of(token_authenticate(token))
+    cast.staff.groups.remove(Group.objects.get(name="Support staff"))
+    assert "staff" not in levels_of(token_authenticate(token))

@@ -8,7 +8,6 @@ and overdue tickets alone, and writes a "recomputed" step with the reason on eac
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -32,15 +31,11 @@ from otklik.tickets import services
 from otklik.tickets.models import Ticket
 from otklik.tickets.services.recompute import deadlines_recompute
 from tests.conftest import logged_in
+from tests.helpers import MSK, fresh, msk
 
 pytestmark = pytest.mark.django_db
-MSK = ZoneInfo("Europe/Moscow")
 WORKDAY = [[36000, 68400]]  # 10:00-19:00
 MONDAY = datetime(2026, 3, 2, 17, 0, tzinfo=MSK)  # a Monday without holidays around it
-
-
-def msk(*args) -> datetime:
-    return datetime(*args, tzinfo=MSK)
 
 
 @pytest.fixture
@@ -54,10 +49,6 @@ def sla(timetable, cast):
         name="Standard", response_time=6, response_unit="hours", timetable=timetable, is_default=True
     )
     return level
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
 
 
 def run_jobs() -> int:
@@ -292,7 +283,7 @@ def test_staff_ticket_page_shows_recomputed_step_with_reason(
 
 
 def test_deadline_recompute_sweep_runs_jobs_left_unfinished(cast, make_ticket, sla):
-    from otklik.tickets.tasks import deadlines_recompute_sweep_task
+    from otklik.schedule import deadlines_recompute_sweep_task
 
     with clock.frozen(MONDAY) as mover:
         ticket = make_ticket()

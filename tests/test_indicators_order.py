@@ -19,6 +19,7 @@ from otklik.tickets import services
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import Indicator, TicketFilter, indicator_for, indicator_q, ticket_list
+from tests.helpers import fresh
 
 T0 = dt.datetime(2025, 3, 3, 7, 0, tzinfo=dt.UTC)
 ALL_INDICATORS = (Indicator.GREY, Indicator.GREEN, Indicator.GREEN_S, Indicator.RED, Indicator.YELLOW)
@@ -27,10 +28,6 @@ ALL_INDICATORS = (Indicator.GREY, Indicator.GREEN, Indicator.GREEN_S, Indicator.
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
 
 
 def light(ticket: Ticket, user) -> str:

@@ -12,7 +12,6 @@ from tests.conftest import logged_in
 from tests.test_mail_ingest import mail
 
 pytestmark = pytest.mark.django_db
-MAILBOXES = reverse("admin:mail_mailbox_changelist")
 ADD_MAILBOX = reverse("admin:mail_mailbox_add")
 INBOUND = reverse("admin:mail_inboundmail_changelist")
 

@@ -24,7 +24,7 @@ from django.db import connection, connections
 
 from otklik.mail.models import InboundMail, Mailbox, Outcome
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
-from tests.smtp_sink import free_port
+from tests.helpers import free_port
 from tests.test_mail_ingest import mail as lf_mail
 
 pytestmark = [

@@ -166,7 +166,7 @@ def listener(request):
     from aiosmtpd.controller import Controller
 
     from otklik.mail.management.commands.smtpd import IngestHandler, _LmtpController
-    from tests.smtp_sink import free_port
+    from tests.helpers import free_port
 
     kind = Controller if request.param == "smtp" else _LmtpController
     controller = kind(IngestHandler(None), hostname="127.0.0.1", port=free_port(), ready_timeout=30)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from otklik.notifications import catalog as c
 from otklik.notifications.models import OutboxMessage
 from otklik.tickets.models import Ticket
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -26,10 +26,12 @@ from otklik.notifications import catalog
 from otklik.notifications.delivery import outbox_claim, outbox_deliver
 from otklik.notifications.models import OutboxMessage, OutboxState
 from otklik.notifications.services import outbox_retry
-from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task, outbox_sweep_task
+from otklik.notifications.tasks import DELIVERY_REQUESTED, outbox_deliver_task
+from otklik.schedule import outbox_sweep_task
 from otklik.tickets import services
 
-from .smtp_sink import REFUSAL, SmtpSink, free_port
+from .helpers import free_port
+from .smtp_sink import REFUSAL, SmtpSink
 
 CYRILLIC = re.compile("[а-яА-ЯёЁ]")
 SETTINGS_FILE = Path(django_settings.BASE_DIR) / "settings.py"

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import otklik_start_process, server_env
+
 pytestmark = [
     pytest.mark.xdist_group("server"),
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses POSIX signals"),
@@ -26,18 +28,6 @@ pytestmark = [
 # A normal request must answer within this many seconds while the hostile connections are open.
 FAST_SECONDS = 1.0
 HOSTILE_CONNECTIONS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTKLIK_", "GRANIAN_", "DJANGO_"))}
-    env.update(OTKLIK_DATA_DIR=str(data_dir), DJANGO_SETTINGS_MODULE="otklik.settings", **extra)
-    return env
 
 
 def _request(port: int, path: str, *, timeout: float = 5.0, method: str = "GET", body=None, headers=None):
@@ -56,26 +46,7 @@ def _request(port: int, path: str, *, timeout: float = 5.0, method: str = "GET",
 @contextmanager
 def _otklik_start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[int]:
     """Run `otklik start` on a free port until it answers; stop it (and its children) afterwards."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "otklik",
-            "start",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-            *args,
-        ],
-        env=env or _server_env(tmp_path / "data"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    proc, port = otklik_start_process(tmp_path / "data", *args, env=env)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -165,7 +136,7 @@ def test_start_idle_keep_alive_connections_do_not_delay_other_requests(tmp_path)
 
 def test_start_with_a_sqlite_url_creates_tickets_beside_the_job_consumer_without_5xx(tmp_path):
     data = tmp_path / "data"
-    env = _server_env(data, OTKLIK_DATABASE_URL=f"sqlite:///{tmp_path / 'by-url.sqlite3'}")
+    env = server_env(data, OTKLIK_DATABASE_URL=f"sqlite:///{tmp_path / 'by-url.sqlite3'}")
     subprocess.run(
         [sys.executable, "-m", "otklik", "migrate", "--no-input", "-v0"], env=env, check=True, timeout=120
     )

@@ -16,11 +16,11 @@ from otklik.tickets.models import (
     Message,
     MessageKind,
     MessageRevision,
-    Ticket,
     TicketEvent,
 )
 from otklik.tickets.policies import TicketPolicy
 from tests.conftest import upload
+from tests.helpers import fresh
 from tests.samples import png_bytes
 
 T0 = dt.datetime(2025, 3, 3, 7, 0, tzinfo=dt.UTC)
@@ -33,10 +33,6 @@ def _fast_passwords(settings):
 
 def entry(kind: str, code: str) -> DictionaryEntry:
     return DictionaryEntry.objects.get(kind=kind, code=code)
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
 
 
 # -- running numbers ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from otklik.tickets.models import (
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
 from tests.conftest import upload
+from tests.helpers import fresh
 from tests.samples import log_bytes, pdf_bytes, png_bytes
 
 T0 = dt.datetime(2025, 3, 3, 7, 0, tzinfo=dt.UTC)
@@ -35,10 +36,6 @@ def _fast_passwords(settings):
 
 def entry(kind: str, code: str) -> DictionaryEntry:
     return DictionaryEntry.objects.get(kind=kind, code=code)
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
 
 
 def read(attachment: Attachment) -> bytes:

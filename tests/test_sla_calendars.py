@@ -17,8 +17,8 @@ from otklik.sla.calendars import (
     day_intervals,
     production_calendar_exceptions,
 )
+from tests.helpers import MSK, msk
 
-MSK = ZoneInfo("Europe/Moscow")
 CALENDAR_FILE = (
     Path(__file__).resolve().parents[2] / "shared" / "corpus" / "calendar" / "ru-production-calendar.json"
 )
@@ -39,10 +39,6 @@ def moscow(production) -> WorkingCalendar:
     week = WeekSchedule.workdays(10, 19)
     exceptions = production_calendar_exceptions(production, week, (2024, 2025, 2026))
     return WorkingCalendar(week, MSK, exceptions, around=date(2025, 6, 1))
-
-
-def msk(*args) -> datetime:
-    return datetime(*args, tzinfo=MSK)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 import threading
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,13 +10,9 @@ from otklik.sla.calendars import WeekSchedule, WorkingCalendar
 from otklik.sla.models import CalendarException, ExceptionKind, SlaLevel, Timetable
 from otklik.sla.selectors import working_calendar
 from otklik.sla.services import timetable_save_week, week_validate
+from tests.helpers import MSK, msk
 
-MSK = ZoneInfo("Europe/Moscow")
 WORKDAY = [[36000, 68400]]
-
-
-def msk(*args) -> datetime:
-    return datetime(*args, tzinfo=MSK)
 
 
 @pytest.fixture

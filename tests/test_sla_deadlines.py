@@ -6,7 +6,6 @@ also a pre-holiday short day (10:00–18:00); 2025-11-02..04 are days off.
 """
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,13 +17,9 @@ from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import Message, MessageKind, ModuleOptions, Ticket, TicketEvent
+from tests.helpers import fresh, msk
 
-MSK = ZoneInfo("Europe/Moscow")
 WORKDAY = [[36000, 68400]]  # 10:00-19:00
-
-
-def msk(*args) -> datetime:
-    return datetime(*args, tzinfo=MSK)
 
 
 @pytest.fixture
@@ -48,10 +43,6 @@ def sla(timetable, cast):
     )
     level.groups.add(*cast.client.groups.all())
     return level
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.get(pk=ticket.pk)
 
 
 def timeline(ticket: Ticket) -> list[str]:
@@ -339,7 +330,7 @@ def test_staff_page_shows_the_sla_timeline_in_the_users_zone_and_clients_do_not_
 def test_the_consumer_runs_the_sla_tick_every_minute(cast, make_ticket, sla):
     from huey.contrib.djhuey import HUEY
 
-    from otklik.sla.tasks import sla_tick_task
+    from otklik.schedule import sla_tick_task
 
     periodic = {task.name for task in HUEY._registry.periodic_tasks}
     assert sla_tick_task.task_class.__name__ in {name.rsplit(".", 1)[-1] for name in periodic}

@@ -13,7 +13,7 @@ from otklik.tickets import files as file_checks
 from otklik.tickets import services
 from otklik.tickets.models import Attachment, Message, Ticket
 from tests.conftest import logged_in, upload
-from tests.test_api_tickets import Api
+from tests.helpers import Api
 
 SCRIPT_NAMES = [
     "run.bat", "run.cmd", "run.com", "page.hta", "setup.ps1", "mod.psm1", "macro.vbs", "macro.vbe",

@@ -11,6 +11,7 @@ import pytest
 from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import user_create
 from otklik.tickets import services
+from tests.helpers import browser_login
 
 pytestmark = [pytest.mark.browser]
 
@@ -36,14 +37,6 @@ def _open(context):
         ),
     )
     return page, console
-
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def _visit(page, console: list[str], url: str, artifacts, name: str) -> None:
@@ -85,7 +78,7 @@ def test_csp_main_pages_and_api_docs_report_no_violation(live_server, new_contex
 
     page, console = _open(new_context())
     _visit(page, console, f"{base}/login/", artifacts, "login")
-    _login(page, base, "stas")
+    browser_login(page, base, "stas")
     _visit(page, console, f"{base}/staff/tickets/", artifacts, "staff-list")
     _visit(page, console, f"{base}/staff/tickets/{ticket.pk}/", artifacts, "staff-ticket")
     assert page.evaluate("typeof window.htmx") == "object"  # htmx loaded and running under the policy
@@ -97,7 +90,7 @@ def test_csp_main_pages_and_api_docs_report_no_violation(live_server, new_contex
     assert page.evaluate("window.__csp") == []
 
     client_page, client_console = _open(new_context())
-    _login(client_page, base, "klara")
+    browser_login(client_page, base, "klara")
     _visit(client_page, client_console, f"{base}/tickets/{ticket.pk}/", artifacts, "client-ticket")
 
     docs, docs_console = _open(new_context())
@@ -109,5 +102,5 @@ def test_csp_main_pages_and_api_docs_report_no_violation(live_server, new_contex
     assert elsewhere == []  # Swagger UI and its assets come from this server, nothing from a CDN
 
     admin, admin_console = _open(new_context())
-    _login(admin, base, "adam")
+    browser_login(admin, base, "adam")
     _visit(admin, admin_console, f"{base}/admin/", artifacts, "admin")

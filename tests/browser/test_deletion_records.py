@@ -12,17 +12,10 @@ from otklik.accounts.services import user_create
 from otklik.mail.services import mail_ingest
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
+from tests.helpers import browser_login
 
 pytestmark = [pytest.mark.browser]
 PASSWORD = "pass-Word-123"
-
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 def _mail(sender: str, subject: str) -> bytes:
@@ -57,7 +50,7 @@ def test_admin_reads_deleted_tickets_on_desktop_and_phone(live_server, new_conte
     services.ticket_delete(actor=admin, ticket=by_mail)
 
     page = new_context().new_page()
-    _login(page, base, "anna")
+    browser_login(page, base, "anna")
     for width in (1366, 390):
         page.set_viewport_size({"width": width, "height": 800})
         page.goto(f"{base}/admin/tickets/ticketdeletion/")

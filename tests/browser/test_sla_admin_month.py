@@ -17,17 +17,10 @@ from otklik.accounts.services import user_create
 from otklik.core import clock
 from otklik.sla.models import SlaLevel, Timetable
 from otklik.tickets import services
+from tests.helpers import browser_login
 
 pytestmark = [pytest.mark.browser]
 MSK = ZoneInfo("Europe/Moscow")
-
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pass-Word-123")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -46,7 +39,7 @@ def test_admin_applies_the_calendar_and_staff_see_the_deadline_it_gives(live_ser
 
     # 1. The admin applies the 2025 calendar through the list's action and its confirmation page.
     admin = new_context().new_page()
-    _login(admin, base, "anna")
+    browser_login(admin, base, "anna")
     admin.goto(f"{base}/admin/sla/timetable/")
     admin.check(f"input[name=_selected_action][value='{timetable.pk}']")
     admin.select_option("select[name=action]", "apply_production_calendar")

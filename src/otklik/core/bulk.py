@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from django.db import connection, models
 
-from otklik.core.apps import CONFIG_MODELS
+from otklik.core.config_cache import config_model_registered
 
 
 def insert_from_select(model: type[models.Model], columns: Sequence[str], source: models.QuerySet) -> int:
@@ -44,7 +44,7 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
     if not objs:
         return
     model = type(objs[0])
-    if model._meta.label_lower in CONFIG_MODELS:
+    if config_model_registered(model):
         raise ValueError(f"{model._meta.label} is configuration: save it so the cache forgets it")
     fields, sql = _insert_statement(model, len(objs), connection.vendor, returning)
     params = [
@@ -71,7 +71,7 @@ def update_row(
     `get_db_prep_save`, as save() does. No signals are sent, so configuration models are refused.
     """
     model = type(obj)
-    if model._meta.label_lower in CONFIG_MODELS:
+    if config_model_registered(model):
         raise ValueError(f"{model._meta.label} is configuration: save it so the cache forgets it")
     condition = (only_if[0], len(only_if[1])) if only_if else None
     columns, sql = _update_statement(model, tuple(fields), connection.vendor, condition)

@@ -61,6 +61,23 @@ def mailbox_poll(mailbox: Mailbox, *, limit: int | None = None) -> PollReport:
     return report
 
 
+def mailboxes_poll_all() -> int:
+    """Poll every active polled mailbox, one after another; then process stored mail never processed.
+
+    Return how many messages were fetched. The periodic job in `otklik.schedule` runs this every minute.
+    """
+    fetched = 0
+    for mailbox in Mailbox.objects.filter(
+        active=True, protocol__in=[Mailbox.Protocol.IMAP, Mailbox.Protocol.POP3]
+    ):
+        report = mailbox_poll(mailbox)
+        fetched += report.fetched
+        if report.fetched or report.error:
+            log.info("mailbox %s: %d fetched %s", mailbox.code, report.fetched, report.error)
+    mail_process_pending()
+    return fetched
+
+
 def _take(mailbox: Mailbox, fetched: list[tuple[bytes, str]], report: PollReport, *, cursor: dict) -> None:
     """Store the (raw, source) messages and move the cursor past them in one transaction, then process each."""
     now = clock.now()

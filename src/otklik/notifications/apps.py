@@ -11,3 +11,9 @@ class NotificationsConfig(AppConfig):
         from otklik.notifications import subscribers
 
         subscribers.connect()
+
+        from otklik.core.config_cache import config_models_register
+        from otklik.notifications.models import MailTemplate
+
+        # The configuration cache keeps the saved mail templates.
+        config_models_register(MailTemplate)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from huey import crontab
-from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import HUEY, db_task, lock_task
 
 from otklik.core import clock
 from otklik.notifications.delivery import next_retry_at, outbox_deliver, outbox_due_ids
@@ -46,11 +45,12 @@ def outbox_deliver_task(ids: list[int] | None = None) -> int:
     return len(report.sent)
 
 
-# Every minute: re-send what is still waiting or was left half-sent by a worker that died (rule 4).
-@db_periodic_task(crontab(minute="*"))
-@lock_task("otklik-outbox-sweep")
-def outbox_sweep_task() -> int:
-    """Queue delivery of every due outbox row, in chunks; return how many rows were due."""
+def outbox_sweep() -> int:
+    """Queue delivery of every due outbox row, in chunks; return how many rows were due.
+
+    The schedule (`otklik.schedule`) runs it every minute; `otklik worker` also runs it at start and once
+    more when the lease of mail a dead worker left half-sent has ended.
+    """
     HUEY.storage.pop_data(DELIVERY_REQUESTED)  # a flag whose job was never queued must not block requests
     ids = outbox_due_ids()
     for start in range(0, len(ids), SWEEP_CHUNK):
@@ -58,3 +58,10 @@ def outbox_sweep_task() -> int:
     if ids:
         log.info("outbox sweep: %d messages due", len(ids))
     return len(ids)
+
+
+@db_task()
+@lock_task("otklik-outbox-sweep")
+def outbox_sweep_once_task() -> int:
+    """Run one outbox sweep in the consumer, under the periodic sweep's lock (queued by `otklik worker`)."""
+    return outbox_sweep()

@@ -14,7 +14,6 @@ from django.utils.translation import gettext_lazy as _
 
 # Every user, signed in or not, belongs to this group for the SLA choice (Bitrix: "all users").
 EVERYONE_GROUP = "Everyone"
-DAY_SECONDS = 86_400
 
 
 def validate_time_zone(value: str) -> None:

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.db.models.signals import m2m_changed, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 
-from otklik.core.config_cache import config_forget
+from otklik.core.config_cache import config_rows_changed
 from otklik.sla.models import CalendarException, RecomputeReason, SlaLevel, Timetable
 from otklik.sla.services import deadlines_recompute_request, sla_ids_using
 
@@ -39,10 +39,10 @@ def _exception_recompute(exception: CalendarException, *timetable_ids) -> None:
 def _bump_for(exception: CalendarException) -> None:
     if exception.timetable_id is not None:
         Timetable.objects.filter(pk=exception.timetable_id).update(revision=F("revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(Timetable)  # cached SLA levels hold the revisions just bumped
     if exception.pk is not None:
         SlaLevel.objects.filter(exceptions=exception).update(exceptions_revision=F("exceptions_revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(SlaLevel)  # cached SLA levels hold the revisions just bumped
 
 
 @receiver(pre_save, sender=CalendarException)
@@ -53,7 +53,7 @@ def _exception_moving(sender, instance: CalendarException, **kwargs):
     previous = CalendarException.objects.filter(pk=instance.pk).values_list("timetable_id", flat=True).first()
     if previous is not None and previous != instance.timetable_id:
         Timetable.objects.filter(pk=previous).update(revision=F("revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(Timetable)  # cached SLA levels hold the revisions just bumped
         deadlines_recompute_request(
             sla_ids=sla_ids_using(timetable_ids=[previous]), reason=RecomputeReason.EXCEPTION
         )
@@ -91,16 +91,16 @@ def _sla_exceptions_changed(sender, instance, action, reverse, pk_set, **kwargs)
         return
     if not reverse:
         SlaLevel.objects.filter(pk=instance.pk).update(exceptions_revision=F("exceptions_revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(SlaLevel)  # cached SLA levels hold the revisions just bumped
         instance.exceptions_revision = (instance.exceptions_revision or 0) + 1
         deadlines_recompute_request(sla_ids=[instance.pk], reason=RecomputeReason.SLA_EXCEPTIONS)
     elif action == "pre_clear":
         SlaLevel.objects.filter(exceptions=instance).update(exceptions_revision=F("exceptions_revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(SlaLevel)  # cached SLA levels hold the revisions just bumped
         deadlines_recompute_request(
             sla_ids=sla_ids_using(exception_id=instance.pk), reason=RecomputeReason.SLA_EXCEPTIONS
         )
     else:
         SlaLevel.objects.filter(pk__in=pk_set or ()).update(exceptions_revision=F("exceptions_revision") + 1)
-        config_forget()  # cached SLA levels hold the revisions just bumped
+        config_rows_changed(SlaLevel)  # cached SLA levels hold the revisions just bumped
         deadlines_recompute_request(sla_ids=pk_set or (), reason=RecomputeReason.SLA_EXCEPTIONS)

@@ -13,3 +13,9 @@ class TicketsConfig(AppConfig):
         from otklik.tickets import subscribers
 
         subscribers.connect()
+
+        from otklik.core.config_cache import config_models_register
+        from otklik.tickets.models import DictionaryEntry, ModuleOptions
+
+        # The configuration cache keeps the module options and the dictionaries (defaults, entries).
+        config_models_register(ModuleOptions, DictionaryEntry)

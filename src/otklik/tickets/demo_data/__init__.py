@@ -28,6 +28,7 @@ from otklik.accounts.services import (
     user_create,
 )
 from otklik.core import clock, events
+from otklik.core.config_cache import config_rows_changed
 from otklik.sla.models import SlaLevel, Timetable, TimeUnit
 from otklik.sla.services import timetable_apply_calendar, timetable_save_week
 from otklik.tickets import services
@@ -117,6 +118,7 @@ def _users(report: DemoReport) -> dict[str, User]:
         if person.level == AccessLevel.ADMIN:
             # The demo administrator also opens the configuration pages with every model permission.
             User.objects.filter(pk=user.pk).update(is_superuser=True, is_staff=True)
+            config_rows_changed(User)  # superusers are support admins: cached levels must not miss it
             user.refresh_from_db()
         if password:
             report.created.append((person.username, person.level, password))

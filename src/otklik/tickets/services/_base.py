@@ -404,6 +404,3 @@ def _touch(ticket: Ticket, actor: User | None, via: str, at=None) -> None:
     ticket.modified_at = at or clock.now()
     ticket.modified_by = actor
     ticket.modified_via = via
-
-
-# -- derived state (F-03, F-08 first paragraph) ------------------------------------------------

@@ -258,19 +258,17 @@ def _set_closed(
     via: str,
     *,
     closed: bool,
-    auto: bool = False,
     notify_author: bool = True,
     actor_email: str = "",
 ) -> Ticket:
     now = clock.now()
     changeset = _ChangeSet()
     changeset.add("closed", ticket.closed_at is not None, closed)
+    ticket.auto_closed = False  # a person closed or reopened it (the SLA tick's auto-close is its own write)
     if closed:
         ticket.closed_at = now
-        ticket.auto_closed = auto
     else:
         ticket.closed_at = None
-        ticket.auto_closed = False
         ticket.reopened_at = now
         ticket.is_overdue = False
     _touch(ticket, actor, via, now)

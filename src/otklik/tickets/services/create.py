@@ -315,6 +315,3 @@ def _created_line(ticket: Ticket, choice: SlaChoice, routing: ResponsibleChoice)
     if routing.user is not None or routing.decision.skipped:
         parts.append(_("Responsible: %(responsible)s") % {"responsible": routing.describe()})
     return "; ".join(parts)
-
-
-# -- messages --------------------------------------------------------------------------------

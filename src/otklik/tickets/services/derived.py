@@ -259,6 +259,3 @@ def search_document_refresh(ticket: Ticket) -> None:
     TicketSearchDocument.objects.update_or_create(
         ticket=ticket, defaults={"public_text": "\n".join(public), "staff_text": "\n".join(staff)}
     )
-
-
-# -- create ----------------------------------------------------------------------------------

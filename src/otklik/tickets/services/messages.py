@@ -213,6 +213,3 @@ def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> 
     search_document_refresh(ticket)
     _announce(ticket, actor, via, changes=changes)
     return ticket
-
-
-# -- attributes ------------------------------------------------------------------------------

@@ -31,14 +31,14 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from otklik.notifications.tasks import outbox_sweep_task
+        from otklik.notifications.tasks import outbox_sweep_once_task
 
         if options["nice"]:
             os.nice(min(max(options["nice"], 0), 19))
 
         # Mail a dead worker left half-sent is due again when its lease ends: look then, not a minute later.
-        outbox_sweep_task()
-        outbox_sweep_task.schedule(delay=settings.OUTBOX_LEASE_SECONDS + 1)
+        outbox_sweep_once_task()
+        outbox_sweep_once_task.schedule(delay=settings.OUTBOX_LEASE_SECONDS + 1)
         argv = ["--workers", str(max(options["workers"], 1)), "--worker-type", "thread"]
         # An idle SQLite queue is polled at least every second, so mail leaves promptly.
         argv += ["--max-delay", "1.0"]

@@ -1,0 +1,104 @@
+"""Every periodic job of Otklik, in one place (ARCHITECTURE.md rule 10).
+
+The job bodies live in their apps; this module only says when each runs, under which lock, and why.
+It sits above every layer (like `otklik.urls`) and is loaded by the consumer through `otklik.web.tasks`,
+the top app's tasks module, which `run_huey` (and so `otklik worker` and `otklik start`) imports at start.
+A lock keeps two consumers that both run periodic jobs from doing the same job at once.
+
+Each job is declared with `every(cron, lock=..., why=...)`; `SCHEDULE` lists them for the tests and
+for anyone reading: a new periodic job goes here, with its reason, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from huey import crontab
+from huey.api import TaskWrapper
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from otklik.mail.transports import mailboxes_poll_all
+from otklik.notifications.tasks import outbox_sweep
+from otklik.sla.jobs import sla_tick
+from otklik.tickets.services.recompute import deadlines_recompute, deadlines_recompute_stale
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One periodic job: when it runs (crontab fields), the lock it runs under, and why it exists."""
+
+    task: TaskWrapper
+    cron: str
+    lock: str
+    why: str
+
+
+SCHEDULE: list[Job] = []
+
+
+def every(cron: str, *, lock: str, why: str) -> Callable[[Callable[[], Any]], TaskWrapper]:
+    """Register the function as a periodic Huey job under a lock; `cron` is "minute hour day month weekday"."""
+    minute, hour, day, month, day_of_week = cron.split()
+
+    def decorator(fn: Callable[[], Any]) -> TaskWrapper:
+        task = db_periodic_task(crontab(minute, hour, day, month, day_of_week))(lock_task(lock)(fn))
+        SCHEDULE.append(Job(task=task, cron=cron, lock=lock, why=why))
+        return task
+
+    return decorator
+
+
+@every(
+    "* * * * *",
+    lock="otklik-sla-tick",
+    why="Every minute: reminders due, overdue tickets and auto-close of silent tickets (F-08, F-02).",
+)
+def sla_tick_task() -> None:
+    """Run the SLA tick; log what it did when it did anything."""
+    report = sla_tick()
+    if report.reminders or report.overdue or report.auto_closed:
+        log.info(
+            "SLA tick: %d reminders, %d overdue, %d auto-closed",
+            report.reminders,
+            report.overdue,
+            report.auto_closed,
+        )
+
+
+@every(
+    "* * * * *",
+    lock="otklik-outbox-sweep",
+    why="Every minute: re-send what is still waiting or was left half-sent by a worker that died (rule 4).",
+)
+def outbox_sweep_task() -> int:
+    """Queue delivery of every due outbox row; return how many rows were due."""
+    return outbox_sweep()
+
+
+@every(
+    "* * * * *",
+    lock="otklik-mail-poll",
+    why="Every minute: fetch new mail from every active IMAP and POP3 mailbox (F-15), one mailbox after "
+    "another under one lock, so two consumers never fetch the same mailbox at once.",
+)
+def mail_poll_all_task() -> int:
+    """Poll every active polled mailbox, then process stored mail whose processing never ran."""
+    return mailboxes_poll_all()
+
+
+@every(
+    "*/5 * * * *",
+    lock="otklik-deadlines-recompute-sweep",
+    why="Every 5 minutes: finish deadline recomputations (after an SLA or calendar change) whose worker "
+    "died; a job nothing advanced for 5 minutes is run again, which is safe as the job is idempotent.",
+)
+def deadlines_recompute_sweep_task() -> None:
+    """Run again every deadline recomputation left unfinished."""
+    for job_id in deadlines_recompute_stale():
+        log.info("deadline recomputation %s was left unfinished; running it again", job_id)
+        deadlines_recompute(job_id=job_id)

@@ -48,7 +48,8 @@ def config_model_registered(model: type[models.Model]) -> bool:
     """Tell whether the cache holds rows of `model`, or `model` is a many-to-many link of such a model."""
     meta = model._meta
     # Many-to-many changes arrive with the auto-created through model as sender (e.g. sla.slalevel_groups).
-    owner = meta.auto_created._meta.label_lower if meta.auto_created else meta.label_lower
+    auto = meta.auto_created  # False, or the model a through table was made for
+    owner = auto._meta.label_lower if isinstance(auto, type) else meta.label_lower
     return meta.label_lower in _models or owner in _models
 
 

@@ -110,10 +110,10 @@ def test_demo_every_configuration_post_refused_with_a_message_nothing_saved(conf
 
 def test_demo_configuration_lists_offer_no_actions(configured):
     demo = logged_in(configured.demo)
-    html = demo.get(reverse("admin:tickets_dictionaryentry_changelist")).content.decode()
+    html = demo.get(reverse("admin:dictionaries_dictionaryentry_changelist")).content.decode()
     assert 'name="action"' not in html
     admin = logged_in(configured.admin)
-    assert 'name="action"' in admin.get(reverse("admin:tickets_dictionaryentry_changelist")).content.decode()
+    assert 'name="action"' in admin.get(reverse("admin:dictionaries_dictionaryentry_changelist")).content.decode()
 
 
 # -- quoted history -------------------------------------------------------------------------------------------

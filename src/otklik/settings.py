@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "otklik.core",
     "otklik.accounts",
+    "otklik.dictionaries",
     "otklik.sla",
     "otklik.tickets",
     "otklik.routing",

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 CONFIG_MODELS = frozenset(
     {
         "tickets.moduleoptions",
-        "tickets.dictionaryentry",
+        "dictionaries.dictionaryentry",
         "sla.slalevel",
         "auth.group",
         "auth.user",

@@ -253,7 +253,7 @@ class SlaLevel(BilingualName):
         help_text=_("Apply on top of the timetable's own exceptions."),
     )
     categories = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "category"},
@@ -261,7 +261,7 @@ class SlaLevel(BilingualName):
         help_text=_("None chosen: all."),
     )
     criticalities = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "criticality"},
@@ -269,7 +269,7 @@ class SlaLevel(BilingualName):
         help_text=_("None chosen: all."),
     )
     marks = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "mark"},

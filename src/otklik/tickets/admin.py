@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from otklik.tickets.models import CustomField, ModuleOptions, TicketDeletion
-from otklik.web.admin_mixins import SupportAdminPermissions
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_site import admin_site
 
 
 @admin.register(ModuleOptions, site=admin_site)

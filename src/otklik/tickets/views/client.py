@@ -19,7 +19,7 @@ from otklik.tickets.views.common import (
     policy_for,
     uploads_from,
 )
-from otklik.web.forms import apply_errors
+from otklik.ui.forms import apply_errors
 
 
 def home(request: HttpRequest) -> HttpResponse:

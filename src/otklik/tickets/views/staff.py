@@ -32,7 +32,7 @@ from otklik.tickets.views.common import (
     query_without,
     uploads_from,
 )
-from otklik.web.forms import apply_errors
+from otklik.ui.forms import apply_errors
 
 # How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
 PRESENCE_REFRESH_SECONDS = 5

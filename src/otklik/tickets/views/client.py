@@ -22,12 +22,6 @@ from otklik.tickets.views.common import (
 from otklik.ui.forms import apply_errors
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """Send staff to their workspace and clients to their tickets."""
-    policy = policy_for(request)
-    return redirect("tickets:staff_list" if policy.sees_support_view else "tickets:client_list")
-
-
 def client_list(request: HttpRequest) -> HttpResponse:
     policy = policy_for(request)
     form = ClientFilterForm(request.GET or None)

@@ -137,9 +137,10 @@ def generate(rng: random.Random, users: Users, count: int) -> int:
     """Insert `count` tickets with 1–4 conversation messages each and their search documents."""
     from django.db import transaction
 
+    from otklik.dictionaries.models import DictionaryEntry
     from otklik.sla.models import SlaLevel
     from otklik.tickets.demo_data.content import SCENARIOS
-    from otklik.tickets.models import DictionaryEntry, Message, MessageKind, Ticket, TicketSearchDocument
+    from otklik.tickets.models import Message, MessageKind, Ticket, TicketSearchDocument
 
     entries: dict[str, dict[str, int]] = {}
     for kind, code, pk in DictionaryEntry.objects.values_list("kind", "code", "id"):

@@ -13,18 +13,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from otklik.core import clock
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.api_schemas import TicketListQuery
-from otklik.tickets.models import (
-    Attachment,
-    Channel,
-    DictionaryEntry,
-    Message,
-    MessageKind,
-    SpamState,
-    Ticket,
-)
+from otklik.tickets.models import Attachment, Channel, Message, MessageKind, SpamState, Ticket
 from tests.helpers import Api, png_1x1
 
 

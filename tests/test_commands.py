@@ -23,9 +23,10 @@ from django.core.management.base import CommandError
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.roles import forget_levels, levels_of
 from otklik.accounts.services import token_authenticate
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import CalendarException, SlaLevel, Timetable
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
+from otklik.tickets.models import Message, MessageKind, Ticket
 from tests.helpers import otklik_start_process
 
 from .conftest import upload

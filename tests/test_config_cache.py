@@ -8,12 +8,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from otklik.core import config_cache
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
+from otklik.dictionaries.selectors import dictionary_default
 from otklik.notifications.models import MailTemplate
 from otklik.notifications.selectors import admins, templates_for
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, DictionaryKind, ModuleOptions
-from otklik.tickets.selectors import dictionary_default, options_cached
+from otklik.tickets.models import ModuleOptions
+from otklik.tickets.selectors import options_cached
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

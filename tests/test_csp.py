@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_site import admin_site
 
 from .conftest import logged_in
 

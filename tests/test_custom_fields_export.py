@@ -9,8 +9,9 @@ from django.urls import reverse
 
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.core.xlsx import write_xlsx
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.tickets import services
-from otklik.tickets.models import CustomField, DictionaryEntry, DictionaryKind, TicketEvent
+from otklik.tickets.models import CustomField, TicketEvent
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ def test_dictionary_admin_delete_in_use_deactivates(client, cast, make_ticket):
     ticket = make_ticket()
     entry = ticket.category
     client.force_login(cast.admin)
-    url = reverse("admin:tickets_dictionaryentry_delete", args=[entry.pk])
+    url = reverse("admin:dictionaries_dictionaryentry_delete", args=[entry.pk])
     response = client.post(url, {"post": "yes"})
     assert response.status_code in (200, 302)
     entry.refresh_from_db()

@@ -9,7 +9,7 @@ from otklik.mail.services import mail_ingest
 from otklik.tickets import services
 from otklik.tickets.models import Message
 from otklik.tickets.policies import TicketPolicy
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_site import admin_site
 from tests.conftest import logged_in
 from tests.test_login_required import example_url, named_patterns
 from tests.test_mail_ingest import mail
@@ -110,10 +110,13 @@ def test_demo_every_configuration_post_refused_with_a_message_nothing_saved(conf
 
 def test_demo_configuration_lists_offer_no_actions(configured):
     demo = logged_in(configured.demo)
-    html = demo.get(reverse("admin:tickets_dictionaryentry_changelist")).content.decode()
+    html = demo.get(reverse("admin:dictionaries_dictionaryentry_changelist")).content.decode()
     assert 'name="action"' not in html
     admin = logged_in(configured.admin)
-    assert 'name="action"' in admin.get(reverse("admin:tickets_dictionaryentry_changelist")).content.decode()
+    assert (
+        'name="action"'
+        in admin.get(reverse("admin:dictionaries_dictionaryentry_changelist")).content.decode()
+    )
 
 
 # -- quoted history -------------------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_ingest_no_subject_takes_title_from_the_first_50_characters(cast):
 
 
 def test_ingest_mailbox_rule_sets_category_and_criticality(cast):
-    from otklik.tickets.models import DictionaryEntry
+    from otklik.dictionaries.models import DictionaryEntry
 
     category = DictionaryEntry.objects.get(kind="category", code="payment")
     criticality = DictionaryEntry.objects.get(kind="criticality", code="high")

@@ -22,8 +22,9 @@ from urllib.parse import quote
 import pytest
 from django.db import connection, connections
 
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.mail.models import InboundMail, Mailbox, Outcome
-from otklik.tickets.models import DictionaryEntry, DictionaryKind, Message, MessageKind, Ticket
+from otklik.tickets.models import Message, MessageKind, Ticket
 from tests.helpers import free_port
 from tests.test_mail_ingest import mail as lf_mail
 

@@ -13,6 +13,7 @@ from django.utils import translation
 from otklik.accounts.models import SupportGroup
 from otklik.accounts.services import support_group_add_member
 from otklik.core import clock, events
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.notifications import catalog as c
 from otklik.notifications.models import OutboxMessage
 from otklik.notifications.recipients import (
@@ -26,7 +27,7 @@ from otklik.notifications.recipients import (
 from otklik.notifications.services import coupon_used_notify
 from otklik.sla.jobs import sla_tick
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, DictionaryKind, ModuleOptions, Ticket
+from otklik.tickets.models import ModuleOptions, Ticket
 from otklik.tickets.selectors import options_get
 from tests.conftest import make_user
 

@@ -19,17 +19,10 @@ from django.contrib.auth.models import User
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.services import support_group_add_member
 from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess, ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
-from otklik.tickets.models import (
-    CustomField,
-    DictionaryEntry,
-    Message,
-    MessageKind,
-    ModuleOptions,
-    SpamState,
-    Ticket,
-)
+from otklik.tickets.models import CustomField, Message, MessageKind, ModuleOptions, SpamState, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
 from tests.conftest import make_user

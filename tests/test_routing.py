@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from otklik.accounts.models import AccessLevel
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.routing.decisions import (
     CATEGORY,
     CRITICALITY,
@@ -36,7 +37,7 @@ from otklik.routing.decisions import (
 from otklik.routing.services import responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, ModuleOptions, TicketEvent
+from otklik.tickets.models import ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
 from tests.conftest import logged_in, make_user
 

@@ -9,15 +9,10 @@ from django.utils import translation
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import services
 from otklik.tickets.loglines import event_values
-from otklik.tickets.models import (
-    DictionaryEntry,
-    Message,
-    MessageKind,
-    MessageRevision,
-    TicketEvent,
-)
+from otklik.tickets.models import Message, MessageKind, MessageRevision, TicketEvent
 from otklik.tickets.policies import TicketPolicy
 from tests.conftest import upload
 from tests.helpers import fresh

@@ -9,10 +9,10 @@ import pytest
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ReadOnlyAccess, ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import services
 from otklik.tickets.models import (
     Attachment,
-    DictionaryEntry,
     Message,
     MessageKind,
     ModuleOptions,

@@ -17,9 +17,10 @@ from django.urls import reverse
 
 from otklik.accounts.services import token_create
 from otklik.core.errors import ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
-from otklik.tickets.models import DictionaryEntry, DictionaryKind, Ticket
+from otklik.tickets.models import Ticket
 from otklik.tickets.services._base import _entries_outside_sla
 from tests.conftest import logged_in
 

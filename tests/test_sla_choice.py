@@ -16,10 +16,11 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.utils import translation
 
 from otklik.core.errors import PermissionDenied
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import EVERYONE_GROUP, ExceptionKind, SlaLevel, Timetable
 from otklik.sla.selectors import working_calendar
 from otklik.sla.services import SlaChoice, choose_sla, sla_for_new_ticket
-from otklik.tickets.models import DictionaryEntry, Ticket, TicketEvent
+from otklik.tickets.models import Ticket, TicketEvent
 
 MSK = ZoneInfo("Europe/Moscow")
 

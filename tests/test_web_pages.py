@@ -23,8 +23,9 @@ from django.urls import reverse
 
 from otklik.accounts.models import AccessLevel, Profile
 from otklik.accounts.roles import levels_of
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, Message, MessageKind, SavedFilter, Ticket
+from otklik.tickets.models import Message, MessageKind, SavedFilter, Ticket
 from otklik.tickets.views.staff import EXPORT_COLUMNS
 from tests.conftest import logged_in, upload
 from tests.samples import bmp_bytes

@@ -25,11 +25,11 @@ from django.utils import translation
 from otklik.accounts.models import AccessLevel, Profile, SupportGroup
 from otklik.accounts.services import support_group_add_member
 from otklik.core.errors import ReadOnlyAccess
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import (
     Attachment,
-    DictionaryEntry,
     Message,
     MessageKind,
     MessageRevision,

@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.services import support_group_add_member
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
-from otklik.tickets.models import DictionaryEntry, Message, Ticket
+from otklik.tickets.models import Message, Ticket
 from tests.conftest import make_user, upload
 from tests.samples import log_bytes, png_bytes
 

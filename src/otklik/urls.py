@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import URLPattern, URLResolver, include, path
 
 from otklik.api.api import api
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_site import admin_site
 
 
 def _public(urls):

@@ -12,8 +12,9 @@ import pytest
 
 from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import user_create
-from otklik.tickets.models import DictionaryEntry, MessageKind, Ticket
-from otklik.tickets.seed import load_dictionaries
+from otklik.dictionaries.models import DictionaryEntry
+from otklik.dictionaries.seed import load_dictionaries
+from otklik.tickets.models import MessageKind, Ticket
 
 pytestmark = [pytest.mark.browser]
 

@@ -9,8 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from otklik.accounts.models import ApiToken, GroupAccess, Profile, SupportGroup, SupportGroupMember
 from otklik.accounts.services import email_confirmed_set
-from otklik.web.admin_mixins import SupportAdminPermissions
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_site import admin_site
 
 
 class GroupAccessInline(admin.StackedInline):

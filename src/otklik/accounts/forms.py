@@ -8,7 +8,7 @@ from django.contrib.auth.forms import (
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from otklik.web.forms import KeyboardFriendlyMixin
+from otklik.ui.forms import KeyboardFriendlyMixin
 
 TIME_ZONES = [
     "Europe/Kaliningrad",

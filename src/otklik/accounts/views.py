@@ -33,7 +33,7 @@ from otklik.accounts.services import (
 )
 from otklik.accounts.throttle import client_ip, too_often
 from otklik.core.errors import ValidationFailed
-from otklik.web.forms import apply_errors
+from otklik.ui.forms import apply_errors
 
 
 class LoginView(auth_views.LoginView):

@@ -20,8 +20,8 @@ from otklik.core.errors import DomainError
 from otklik.mail.models import InboundMail, Mailbox, Outcome
 from otklik.mail.services import mail_reprocess
 from otklik.mail.threading import pattern_problem
-from otklik.web.admin_mixins import SupportAdminPermissions
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_site import admin_site
 
 ORIGINAL_SHOWN = 200_000  # characters of the original shown on the page; the download has all of it
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from otklik.tickets.models import DictionaryEntry, DictionaryKind
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 
 DEFAULT_SUBJECT_PATTERN = r"\[TID#(\d+)\]"
 

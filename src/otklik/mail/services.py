@@ -27,6 +27,7 @@ from otklik.core import clock
 from otklik.core.bulk import insert_rows, update_row
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import DomainError, PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.mail.models import AppendSecurity, InboundMail, Mailbox, Outcome
 from otklik.mail.parsing import MailParseError, ParsedMail, mail_parse
 from otklik.mail.threading import (
@@ -36,7 +37,7 @@ from otklik.mail.threading import (
     ticket_id_from_subject,
 )
 from otklik.tickets import services as ticket_services
-from otklik.tickets.models import Channel, DictionaryEntry, DictionaryKind, Ticket
+from otklik.tickets.models import Channel, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
 

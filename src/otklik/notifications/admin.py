@@ -30,8 +30,8 @@ from otklik.notifications.defaults import default_template
 from otklik.notifications.forms import MailTemplateForm
 from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
 from otklik.notifications.services import mail_template_reset, mail_template_save, outbox_retry
-from otklik.web.admin_mixins import SupportAdminPermissions
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_site import admin_site
 
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 # The states an admin may put back in line: a message being sent or already sent is left alone.
@@ -463,7 +463,7 @@ class MailTemplateAdmin(SupportAdminPermissions, admin.ModelAdmin):
         )
         return TemplateResponse(request, "notifications/admin/mail_template_edit.html", context)
 
-    # "Preview" posts the unsaved text and saves nothing: demo access may use it (web/admin_site.py).
+    # "Preview" posts the unsaved text and saves nothing: demo access may use it (ui/admin_site.py).
     edit_view.demo_may_post = lambda request: "_preview" in request.POST
 
     def _save(self, request, form: MailTemplateForm, *, added: bool) -> MailTemplate:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 
 from otklik.accounts.selectors import display_name, support_user_list
 from otklik.core.config_cache import config_cached
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.routing.decisions import (
     CATEGORY,
     CRITICALITY,
@@ -25,7 +26,6 @@ from otklik.routing.decisions import (
     responsible_choose,
 )
 from otklik.sla.models import BilingualText, SlaLevel
-from otklik.tickets.models import DictionaryEntry
 from otklik.tickets.selectors import options_cached
 
 

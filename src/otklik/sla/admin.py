@@ -29,8 +29,8 @@ from otklik.sla.calendars import DAY, local_working_line
 from otklik.sla.forms import ApplyCalendarForm, TimetableForm, intervals_format
 from otklik.sla.models import CalendarException, SlaLevel, Timetable, TimeUnit
 from otklik.sla.selectors import calendar_year_missing, deadlines_recompute_running, working_calendar
-from otklik.web.admin_mixins import SupportAdminPermissions
-from otklik.web.admin_site import admin_site
+from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_site import admin_site
 
 # The month view answers for these years only: prev/next links must not walk off `date`'s range.
 MONTH_YEARS = (1900, 2200)

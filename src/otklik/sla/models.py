@@ -252,7 +252,7 @@ class SlaLevel(BilingualName):
         help_text=_("Apply on top of the timetable's own exceptions."),
     )
     categories = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "category"},
@@ -260,7 +260,7 @@ class SlaLevel(BilingualName):
         help_text=_("None chosen: all."),
     )
     criticalities = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "criticality"},
@@ -268,7 +268,7 @@ class SlaLevel(BilingualName):
         help_text=_("None chosen: all."),
     )
     marks = models.ManyToManyField(
-        "tickets.DictionaryEntry",
+        "dictionaries.DictionaryEntry",
         blank=True,
         related_name="+",
         limit_choices_to={"kind": "mark"},

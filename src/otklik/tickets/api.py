@@ -23,6 +23,8 @@ from ninja.files import UploadedFile
 from otklik.accounts.selectors import display_name
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.core.text import render_markup
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
+from otklik.dictionaries.selectors import dictionary_list
 from otklik.tickets import selectors, services
 from otklik.tickets.api_schemas import (
     DictionaryEntryOut,
@@ -37,15 +39,7 @@ from otklik.tickets.api_schemas import (
     TicketListQuery,
     TicketPatchIn,
 )
-from otklik.tickets.models import (
-    Attachment,
-    Channel,
-    DictionaryEntry,
-    DictionaryKind,
-    Message,
-    SpamState,
-    Ticket,
-)
+from otklik.tickets.models import Attachment, Channel, Message, SpamState, Ticket
 from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["tickets"])
@@ -238,7 +232,7 @@ def _detail_after_write(policy: TicketPolicy, ticket: Ticket) -> dict[str, Any]:
 def _resolve_entry(kind: str, value: Any) -> Any:
     """Turn a symbolic code into its dictionary entry; ids and unknown values go to the service to judge."""
     if isinstance(value, str):
-        entry = selectors.dictionary_list(kind, active_only=False).filter(code=value).first()
+        entry = dictionary_list(kind, active_only=False).filter(code=value).first()
         if entry is not None:
             return entry
     return value
@@ -248,9 +242,9 @@ def _filter_entry_id(kind: str, field: str, value: str | None) -> int | None:
     """Resolve a list filter's dictionary value (id or code) to an id; an unknown one is a field error."""
     if value is None:
         return None
-    entry = selectors.dictionary_list(kind, active_only=False).filter(code=value).first()
+    entry = dictionary_list(kind, active_only=False).filter(code=value).first()
     if entry is None and value.isdigit():
-        entry = selectors.dictionary_list(kind, active_only=False).filter(pk=int(value)).first()
+        entry = dictionary_list(kind, active_only=False).filter(pk=int(value)).first()
     if entry is None:
         raise ValidationFailed(_("Unknown value."), field=field)
     return entry.pk
@@ -585,4 +579,4 @@ def dictionary(request: HttpRequest, kind: str):
         raise NotFound(_("Unknown dictionary."))
     if kind not in _dictionary_kinds(_policy(request)):
         raise PermissionDenied()
-    return [_dictionary_entry(e) for e in selectors.dictionary_list(kind)]
+    return [_dictionary_entry(e) for e in dictionary_list(kind)]

@@ -15,7 +15,7 @@ class TicketsConfig(AppConfig):
         subscribers.connect()
 
         from otklik.core.config_cache import config_models_register
-        from otklik.tickets.models import DictionaryEntry, ModuleOptions
+        from otklik.tickets.models import ModuleOptions
 
-        # The configuration cache keeps the module options and the dictionaries (defaults, entries).
-        config_models_register(ModuleOptions, DictionaryEntry)
+        # The configuration cache keeps the module options.
+        config_models_register(ModuleOptions)

@@ -3,9 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from otklik.tickets.models import DictionaryEntry, SpamState
+from otklik.dictionaries.models import DictionaryEntry
+from otklik.tickets.models import SpamState
 from otklik.tickets.selectors import TicketFilter
-from otklik.web.forms import KeyboardFriendlyMixin
+from otklik.ui.forms import KeyboardFriendlyMixin
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -1,4 +1,4 @@
-"""Reads: module options, dictionaries, ticket lists with filters and sorting, indicators, presence."""
+"""Reads: module options, dictionaries offered on forms, ticket lists with filters and sorting, indicators, presence."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from django.db.models.expressions import RawSQL
 
 from otklik.core import clock
 from otklik.core.config_cache import config_cached
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
+from otklik.dictionaries.selectors import dictionary_list
 from otklik.sla.models import SlaLevel
 from otklik.tickets.models import (
     TICKET_ENTRY_FKS,
-    DictionaryEntry,
-    DictionaryKind,
     Message,
     ModuleOptions,
     SpamState,
@@ -36,19 +36,9 @@ def options_get() -> ModuleOptions:
     return options
 
 
-def dictionary_list(kind: str, *, active_only: bool = True) -> QuerySet[DictionaryEntry]:
-    qs = DictionaryEntry.objects.filter(kind=kind)
-    return qs.filter(active=True) if active_only else qs
-
-
 def options_cached() -> ModuleOptions:
     """Return the module options as read at most a few seconds ago (hot paths; never change the result)."""
     return config_cached("module-options", options_get)
-
-
-def dictionary_default(kind: str) -> DictionaryEntry | None:
-    """Return the dictionary's active default entry (the first by sort order), or None."""
-    return config_cached("dictionary-defaults", _dictionary_defaults).get(kind)
 
 
 def config_relations_attach(ticket: Ticket) -> Ticket:
@@ -67,13 +57,6 @@ def config_relations_attach(ticket: Ticket) -> Ticket:
         if ticket.sla_id in levels:
             Ticket._meta.get_field("sla").set_cached_value(ticket, levels[ticket.sla_id])
     return ticket
-
-
-def _dictionary_defaults() -> dict[str, DictionaryEntry]:
-    defaults: dict[str, DictionaryEntry] = {}
-    for entry in DictionaryEntry.objects.filter(is_default=True, active=True).order_by("kind", "sort", "id"):
-        defaults.setdefault(entry.kind, entry)
-    return defaults
 
 
 # -- indicators (лампочки, F-02) ---------------------------------------------------------------

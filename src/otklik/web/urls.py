@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from otklik.tickets.views.client import home
+from otklik.web.views import home
 
 urlpatterns = [
     path("", home, name="home"),

@@ -29,6 +29,7 @@ from otklik.accounts.services import (
 )
 from otklik.core import clock, events
 from otklik.core.config_cache import config_rows_changed
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel, Timetable, TimeUnit
 from otklik.sla.services import timetable_apply_calendar, timetable_save_week
 from otklik.tickets import services
@@ -52,7 +53,7 @@ from otklik.tickets.demo_data.content import (
     Scenario,
     reminder_minutes,
 )
-from otklik.tickets.models import Channel, DictionaryEntry, DictionaryKind, SpamState, Ticket
+from otklik.tickets.models import Channel, SpamState, Ticket
 
 DEFAULT_TICKETS = 200
 DEFAULT_SEED = 20240917

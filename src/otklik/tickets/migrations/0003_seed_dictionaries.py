@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from otklik.tickets.seed import load_dictionaries
+    from otklik.dictionaries.seed import load_dictionaries
 
     load_dictionaries(apps.get_model("tickets", "DictionaryEntry"))
 

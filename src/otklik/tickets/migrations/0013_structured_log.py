@@ -128,7 +128,10 @@ def _value(field, text, values):
 def _entity_values(apps):
     """Return the names of dictionary entries and SLA levels in both languages, by what a line may say."""
     values = {}
-    DictionaryEntry = apps.get_model("tickets", "DictionaryEntry")
+    try:
+        DictionaryEntry = apps.get_model("tickets", "DictionaryEntry")
+    except LookupError:  # called with the project's app registry, where the model now lives in dictionaries
+        DictionaryEntry = apps.get_model("dictionaries", "DictionaryEntry")
     for kind, ru, en in DictionaryEntry.objects.values_list("kind", "name_ru", "name_en"):
         both = {"ru": ru or en, "en": en or ru}
         for field, field_kind in DICTIONARY_FIELDS.items():

@@ -18,20 +18,13 @@ from django.utils.translation import gettext_lazy
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
 from otklik.core.errors import ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
 from otklik.tickets.history import events_chain, history_head
 from otklik.tickets.loglines import change_item, log_text_default, log_value, value_text
-from otklik.tickets.models import (
-    Attachment,
-    DictionaryEntry,
-    DictionaryKind,
-    Message,
-    MessageKind,
-    Ticket,
-    TicketEvent,
-)
+from otklik.tickets.models import Attachment, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import (
     SLA_LIMITED_KINDS,

@@ -15,19 +15,15 @@ from django.utils.translation import gettext_lazy
 from otklik.core import clock
 from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryKind
+from otklik.dictionaries.selectors import dictionary_default
 from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
 from otklik.tickets.history import events_chain
-from otklik.tickets.models import (
-    Channel,
-    DictionaryKind,
-    MessageKind,
-    Ticket,
-    TicketEvent,
-)
-from otklik.tickets.selectors import dictionary_default, sla_allows
+from otklik.tickets.models import Channel, MessageKind, Ticket, TicketEvent
+from otklik.tickets.selectors import sla_allows
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
     Upload,

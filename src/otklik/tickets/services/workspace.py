@@ -13,11 +13,12 @@ from django.utils.translation import gettext as _
 
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryKind
+from otklik.dictionaries.selectors import dictionary_default
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import (
     Attachment,
     Channel,
-    DictionaryKind,
     Message,
     MessageKind,
     SavedFilter,
@@ -26,7 +27,6 @@ from otklik.tickets.models import (
     TicketPresence,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import dictionary_default
 from otklik.tickets.services._base import (
     TITLE_MAX,
     _announce,

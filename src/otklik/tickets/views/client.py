@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.services import sla_for_new_ticket
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
-from otklik.tickets.models import DictionaryKind
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -19,13 +19,7 @@ from otklik.tickets.views.common import (
     policy_for,
     uploads_from,
 )
-from otklik.web.forms import apply_errors
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Send staff to their workspace and clients to their tickets."""
-    policy = policy_for(request)
-    return redirect("tickets:staff_list" if policy.sees_support_view else "tickets:client_list")
+from otklik.ui.forms import apply_errors
 
 
 def client_list(request: HttpRequest) -> HttpResponse:

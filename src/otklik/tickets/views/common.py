@@ -59,7 +59,7 @@ def domain_errors(view):
                 back = ""  # never bounce to another site
             return redirect(back or "home")
         except DomainError as exc:
-            return render(request, "web/error.html", {"message": exc.message}, status=exc.status)
+            return render(request, "ui/error.html", {"message": exc.message}, status=exc.status)
 
     return wrapper
 

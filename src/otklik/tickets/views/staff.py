@@ -17,12 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from otklik.accounts.selectors import display_name, support_group_list, support_user_list
 from otklik.core.csv_safe import csv_safe_row
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_timeline
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
 from otklik.tickets.loglines import event_values
-from otklik.tickets.models import CustomField, DictionaryKind, SavedFilter, SpamState, Ticket
+from otklik.tickets.models import CustomField, SavedFilter, SpamState, Ticket
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -31,7 +32,7 @@ from otklik.tickets.views.common import (
     query_without,
     uploads_from,
 )
-from otklik.web.forms import apply_errors
+from otklik.ui.forms import apply_errors
 
 # How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
 PRESENCE_REFRESH_SECONDS = 5

@@ -11,7 +11,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from otklik.accounts.selectors import display_name
 from otklik.core.errors import NotFound
-from otklik.tickets.models import DictionaryEntry, Message, Ticket
+from otklik.dictionaries.models import DictionaryEntry
+from otklik.tickets.models import Message, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import message_list, ticket_get
 

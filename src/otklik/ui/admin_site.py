@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from otklik.accounts.roles import is_admin, is_demo, is_demo_only
+from otklik.ui.admin_access import admin_access
 
 # What demo access may still POST on these pages: leaving.
 DEMO_POST_ALLOWED = frozenset({"logout"})
@@ -20,7 +20,7 @@ class OtklikAdminSite(admin.AdminSite):
 
     def has_permission(self, request):
         # Demo sees every configuration page (SPEC F-01); what it may do there is read-only.
-        return request.user.is_active and (is_admin(request.user) or is_demo(request.user))
+        return request.user.is_active and admin_access().may_look(request.user)
 
     def admin_view(self, view, cacheable=False):
         """Refuse every write of demo access on every page of the site, before the page's own code runs."""
@@ -31,7 +31,7 @@ class OtklikAdminSite(admin.AdminSite):
             reads_only = getattr(view, "demo_may_post", None)  # a POST that only shows (a preview)
             if (
                 request.method not in ("GET", "HEAD", "OPTIONS")
-                and is_demo_only(request.user)
+                and admin_access().looks_only(request.user)
                 and getattr(view, "__name__", "") not in DEMO_POST_ALLOWED
                 and not (reads_only is not None and reads_only(request))
             ):

@@ -4,7 +4,6 @@ from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from otklik.accounts.selectors import display_name
 from otklik.core.text import render_markup
 
 register = template.Library()
@@ -30,7 +29,10 @@ def markup(text: str):
 
 @register.filter
 def user_name(user) -> str:
-    return display_name(user)
+    """Return 'First Last' or the login (as accounts.selectors.display_name; ui cannot import accounts)."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
 
 
 @register.simple_tag

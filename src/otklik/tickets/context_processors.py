@@ -1,9 +1,9 @@
-"""Template context every page needs: the user's policy (what to show) and the product name."""
+"""Template context every page needs from tickets: the user's policy (what to show)."""
 
 from otklik.tickets.policies import TicketPolicy
 
 
-def otklik(request):
+def policy(request):
     user = getattr(request, "user", None)
     if user is None:
         return {}
@@ -11,4 +11,4 @@ def otklik(request):
     if policy is None:
         policy = TicketPolicy(user)
         request._ticket_policy = policy
-    return {"policy": policy, "product_name": "Otklik"}
+    return {"policy": policy}

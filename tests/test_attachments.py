@@ -51,7 +51,9 @@ def from_disk(name: str, as_name: str | None = None) -> services.Upload:
 
 
 def post(actor, ticket, *uploads, body="See attached") -> Message:
-    return services.message_post(actor=actor, ticket=ticket, body=body, files=list(uploads))
+    return services.message_post(
+        actor=actor, ticket=ticket, draft=services.MessageDraft(body=body, files=list(uploads))
+    )
 
 
 def read(attachment: Attachment) -> bytes:
@@ -278,9 +280,9 @@ def test_attachment_client_limits_apply_on_ticket_create(cast):
     with pytest.raises(ValidationFailed):
         services.ticket_create(
             actor=cast.client,
-            title="Dump",
-            message="see",
-            files=[upload("d.zip", incompressible_zip(2 * MB))],
+            draft=services.TicketDraft(
+                title="Dump", message="see", files=[upload("d.zip", incompressible_zip(2 * MB))]
+            ),
         )
     assert not Ticket.objects.exists()
 
@@ -289,7 +291,9 @@ def test_attachment_client_limits_apply_on_ticket_create(cast):
 def test_attachment_on_hidden_message_not_visible_to_client(cast, make_ticket):
     ticket = make_ticket()
     hidden = services.message_post(
-        actor=cast.staff, ticket=ticket, body="internal dump", hidden=True, files=[from_disk("logs.zip")]
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="internal dump", hidden=True, files=[from_disk("logs.zip")]),
     )
     public = post(cast.staff, ticket, from_disk("screenshot.png"))
     client_files = {a.pk for m in TicketPolicy(cast.client).messages(ticket) for a in m.attachments.all()}

@@ -23,7 +23,9 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def _answered(cast, make_ticket, title: str, *, days: int | None = None):
     ticket = make_ticket(title=title)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Fixed, please check.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Fixed, please check.")
+    )
     if days is not None:
         services.ticket_update(actor=cast.staff, ticket=ticket, changes={"auto_close_days": days})
     return ticket

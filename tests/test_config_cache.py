@@ -97,10 +97,12 @@ def test_ticket_create_with_warm_cache_writes_six_rows_and_reads_nothing(cast, m
 
     make_ticket()  # the first use creates the options row, and that save forgets what was read before it
     client = User.objects.get(pk=cast.client.pk)  # a request's user: nothing cached on the object itself
-    services.ticket_create(actor=client, title="Warm", message="The cache fills here.")
+    services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="Warm", message="The cache fills here.")
+    )
     client = User.objects.select_related("profile").get(pk=cast.client.pk)  # as the request brings it
     with CaptureQueriesContext(connection) as captured:
-        services.ticket_create(actor=client, title="Printer", message="It jams.")
+        services.ticket_create(actor=client, draft=services.TicketDraft(title="Printer", message="It jams."))
     statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
     written = [s.split()[2].strip('"') for s in statements if s.startswith("INSERT")]
     # Each row once: the ticket's derived state and deadline go into its INSERT (no UPDATE after it).

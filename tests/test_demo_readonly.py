@@ -121,9 +121,13 @@ def test_demo_configuration_lists_offer_no_actions(configured):
 def quoted_reply(cast, make_ticket):
     ticket = make_ticket()
     services.message_post(
-        actor=cast.staff, ticket=ticket, body="Internal: the customer owes us money", hidden=True
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Internal: the customer owes us money", hidden=True),
     )
-    reply = services.message_post(actor=cast.client, ticket=ticket, body="Thanks!")
+    reply = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Thanks!")
+    )
     # As the mail channel keeps it: the history the client's mail quoted.
     Message.objects.filter(pk=reply.pk).update(quoted="QUOTED-SECRET internal remark")
     return ticket, reply

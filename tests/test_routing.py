@@ -38,7 +38,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
-from tests.conftest import logged_in, make_user
+from tests.conftest import logged_in, make_user, ticket_inputs
 
 AUTOMATIC = (SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
 LABELS = {SLA: "VIP", CATEGORY: "Billing", CRITICALITY: "High", SOURCE: "E-mail", DEFAULT: ""}
@@ -202,7 +202,9 @@ def filed(cast, world: dict, **kw):
         "source": world["source"],
         **kw,
     }
-    return services.ticket_create(actor=cast.staff, author=cast.client, title="x", message="y", **values)
+    return services.ticket_create(
+        actor=cast.staff, **ticket_inputs(author=cast.client, title="x", message="y", **values)
+    )
 
 
 def created_line(ticket, language: str = "en") -> str:
@@ -301,7 +303,7 @@ def test_ticket_create_by_client_source_and_default_criticality_consulted(cast, 
     DictionaryEntry.objects.filter(pk=entry("criticality", "middle").pk).update(responsible=people["critman"])
     DictionaryEntry.objects.filter(kind="category").update(responsible=None)
     SlaLevel.objects.update(responsible=None)
-    ticket = services.ticket_create(actor=cast.client, title="x", message="y")
+    ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.criticality == entry("criticality", "middle")
     assert ticket.responsible == people["critman"]
 

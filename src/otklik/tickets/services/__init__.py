@@ -6,13 +6,7 @@ the TicketPolicy, validates, writes inside one transaction and records the chang
 
 from otklik.routing.services import responsible_for_new_ticket
 from otklik.tickets.services._base import (
-    BODY_MAX,
-    DICTIONARY_FIELDS,
-    PROMPTS,
-    STAFF_ONLY_FIELDS,
-    TITLE_MAX,
     Change,
-    Upload,
     compose_prompts,
     upload_limits,
 )
@@ -25,6 +19,7 @@ from otklik.tickets.services.attributes import (
 )
 from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
 from otklik.tickets.services.ownership import tickets_claim_by_address
 from otklik.tickets.services.workspace import (
@@ -38,14 +33,13 @@ from otklik.tickets.services.workspace import (
 )
 
 __all__ = [
-    "BODY_MAX",
     "BULK_ACTIONS",
     "BulkResult",
     "Change",
-    "DICTIONARY_FIELDS",
-    "PROMPTS",
-    "STAFF_ONLY_FIELDS",
-    "TITLE_MAX",
+    "MailOrigin",
+    "MessageDraft",
+    "StaffFields",
+    "TicketDraft",
     "Upload",
     "compose_prompts",
     "message_delete",

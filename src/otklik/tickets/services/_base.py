@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -21,12 +21,19 @@ from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import files as file_checks
 from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
+from otklik.tickets.fields import (
+    BODY_MAX,
+    DICTIONARY_FIELDS,
+    MINUTES_MAX,
+    PROMPTS,
+    STAFF_ONLY_FIELDS,
+    TITLE_MAX,
+)
 from otklik.tickets.history import events_chain, history_head
 from otklik.tickets.loglines import change_item, log_text_default, log_value, value_text
 from otklik.tickets.models import (
     Attachment,
     DictionaryEntry,
-    DictionaryKind,
     Message,
     MessageKind,
     Ticket,
@@ -39,34 +46,6 @@ from otklik.tickets.selectors import (
     options_cached,
     sla_allows,
 )
-
-TITLE_MAX = 255
-BODY_MAX = 100_000
-# The regulation's prompts (F-12), in the order the form asks them.
-PROMPTS = (
-    ("looked", gettext_lazy("Where I already looked for an answer")),
-    ("did", gettext_lazy("What I did")),
-    ("expected", gettext_lazy("What I expected")),
-    ("saw", gettext_lazy("What I saw (full error text)")),
-)
-# Changes only staff see in the history (the author is not told about them).
-STAFF_ONLY_FIELDS = frozenset({"difficulty", "admin_comment", "spam", "message_edited", "message_deleted"})
-DICTIONARY_FIELDS = {
-    "category": DictionaryKind.CATEGORY,
-    "criticality": DictionaryKind.CRITICALITY,
-    "status": DictionaryKind.STATUS,
-    "difficulty": DictionaryKind.DIFFICULTY,
-    "mark": DictionaryKind.MARK,
-    "source": DictionaryKind.SOURCE,
-}
-
-
-@dataclass
-class Upload:
-    """A file handed to a service: its name and a binary file object (a Django upload or an open file)."""
-
-    name: str
-    fileobj: BinaryIO
 
 
 @dataclass
@@ -206,12 +185,12 @@ def _clean_body(body: str, field_name: str = "message") -> str:
 
 def _clean_minutes(minutes: Any) -> int:
     value = _int(minutes or 0, "minutes")
-    if value < 0 or value > 100_000:
+    if value < 0 or value > MINUTES_MAX:
         raise ValidationFailed(_("Enter a number of minutes from 0 to 100000."), field="minutes")
     return value
 
 
-def compose_prompts(body: str, prompts: dict[str, str] | None) -> str:
+def compose_prompts(body: str, prompts: Mapping[str, str] | None) -> str:
     """Append the regulation's structured prompts (F-12) that were answered to the message."""
     parts = [body.strip()] if body and body.strip() else []
     for key, label in PROMPTS:

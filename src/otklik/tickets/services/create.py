@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -19,6 +16,7 @@ from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticke
 from otklik.sla.models import SlaLevel
 from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
+from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX
 from otklik.tickets.history import events_chain
 from otklik.tickets.models import (
     Channel,
@@ -30,7 +28,6 @@ from otklik.tickets.models import (
 from otklik.tickets.selectors import dictionary_default, sla_allows
 from otklik.tickets.services._base import (
     DICTIONARY_FIELDS,
-    Upload,
     _announce,
     _clean_body,
     _clean_minutes,
@@ -48,6 +45,7 @@ from otklik.tickets.services._base import (
     upload_limits,
 )
 from otklik.tickets.services.derived import new_ticket_derive, search_document_create, timeline_write
+from otklik.tickets.services.inputs import MailOrigin, StaffFields, TicketDraft
 
 # Why the new ticket got its SLA (F-06), for the creation line of the history.
 SLA_REASONS = {
@@ -62,63 +60,38 @@ SLA_REASONS = {
 def ticket_create(
     *,
     actor: User,
-    title: str,
-    message: str,
-    category: Any = None,
-    criticality: Any = None,
-    prompts: dict[str, str] | None = None,
-    files: Sequence[Upload] = (),
+    draft: TicketDraft,
+    staff: StaffFields | None = None,
+    origin: MailOrigin | None = None,
     via: str = Channel.WEB,
-    author: Any = None,
-    author_email: str = "",
-    source: Any = None,
-    status: Any = None,
-    difficulty: Any = None,
-    responsible: Any = None,
-    sla: Any = None,
-    coupon_sla: SlaLevel | None = None,
-    admin_comment: str = "",
-    auto_close_days: int | None = None,
-    is_postponed: bool = False,
-    hidden: bool = False,
-    not_change_status: bool = False,
-    minutes: int = 0,
-    ticket_type: str = "",
-    tier: str = "",
-    notify_author: bool = True,
-    author_address: str = "",
-    accept_any_file_type: bool = False,
-    quoted: str = "",
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
-    The SLA is chosen by F-06's order: staff's explicit `sla`, else `coupon_sla` (the SLA of a coupon the
-    caller has already redeemed, F-21), else the author's groups, else the default. A client's category
-    and criticality must be ones that SLA allows.
+    The SLA is chosen by F-06's order: staff's explicit `staff.sla`, else `draft.coupon_sla`, else the
+    author's groups, else the default. A client's category and criticality must be ones that SLA allows.
 
-    `author_address` files the ticket for a person known only by e-mail (no account; the mail channel,
-    support only). `accept_any_file_type` keeps every attachment type, as mail needs (F-15); `quoted` is
-    the history a mail quoted, kept beside the first message's text.
-    The ticket comes back with its first message as `opening_message`.
+    `origin` files a mail's ticket (the mail channel or support only): for its registered sender, or for a
+    person known only by `origin.author_address` (no account), with the quoted history kept beside the
+    first message's text (F-15). The ticket comes back with its first message as `opening_message`.
     """
+    staff = staff or StaffFields()
+    title, message, category, criticality = draft.title, draft.message, draft.category, draft.criticality
+    files, coupon_sla, notify_author = draft.files, draft.coupon_sla, draft.notify_author
+    author = staff.author if origin is None or origin.sender is None else origin.sender
+    source, status, difficulty = staff.source, staff.status, staff.difficulty
+    responsible, sla, admin_comment = staff.responsible, staff.sla, staff.admin_comment
+    auto_close_days: int | str | None = staff.auto_close_days
+    hidden, not_change_status, minutes = staff.hidden, staff.not_change_status, staff.minutes
+    author_address = origin.author_address if origin is not None else ""
+    quoted = origin.quoted if origin is not None else ""
+    accept_any_file_type = origin.accept_any_file_type if origin is not None else False
+    author_email = ""
     policy = _policy(actor)
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
     staff_values = {
+        **staff.used(),
         "author": author,
-        "source": source,
-        "status": status,
-        "difficulty": difficulty,
-        "responsible": responsible,
-        "sla": sla,
-        "admin_comment": admin_comment,
-        "auto_close_days": auto_close_days,
-        "is_postponed": is_postponed,
-        "hidden": hidden,
-        "not_change_status": not_change_status,
-        "minutes": minutes,
-        "ticket_type": ticket_type,
-        "tier": tier,
         "author_address": author_address,
         "accept_any_file_type": accept_any_file_type,
         "quoted": quoted,
@@ -146,7 +119,7 @@ def ticket_create(
             return None
 
     clean_title = collect(_clean_title, title)
-    body = collect(_clean_body, compose_prompts(message, prompts))
+    body = collect(_clean_body, compose_prompts(message, draft.prompts))
     entries = {
         name: collect(_dictionary_entry, value, DICTIONARY_FIELDS[name], name)
         for name, value in (
@@ -174,7 +147,7 @@ def ticket_create(
     minutes = collect(_clean_minutes, minutes) or 0
     if auto_close_days not in (None, ""):
         auto_close_days = collect(_int, auto_close_days, "auto_close_days")
-        if auto_close_days is not None and not 0 <= auto_close_days <= 3650:
+        if auto_close_days is not None and not 0 <= auto_close_days <= AUTO_CLOSE_DAYS_MAX:
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
     else:
         auto_close_days = None
@@ -225,14 +198,14 @@ def ticket_create(
         responsible=routing.user,
         admin_comment=(admin_comment or "").strip(),
         auto_close_days=auto_close_days,
-        is_postponed=bool(is_postponed),
+        is_postponed=bool(staff.is_postponed),
         created_at=now,
         modified_at=now,
         modified_by=history.user,
         modified_via=via,
         last_message_at=now,
-        ticket_type=(ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
-        tier=(tier or "")[: Ticket._meta.get_field("tier").max_length],
+        ticket_type=(staff.ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
+        tier=(staff.tier or "")[: Ticket._meta.get_field("tier").max_length],
     )
     kind = (
         MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -22,7 +19,6 @@ from otklik.tickets.models import (
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services._base import (
     TOUCHED_FIELDS,
-    Upload,
     _announce,
     _ChangeSet,
     _clean_body,
@@ -43,6 +39,7 @@ from otklik.tickets.services.derived import (
     search_document_refresh,
     ticket_recompute,
 )
+from otklik.tickets.services.inputs import MailOrigin, MessageDraft
 
 
 @transaction.atomic
@@ -50,25 +47,23 @@ def message_post(
     *,
     actor: User,
     ticket: Ticket,
-    body: str,
-    files: Sequence[Upload] = (),
-    hidden: bool = False,
-    not_change_status: bool = False,
-    minutes: int = 0,
-    on_behalf_of: Any = None,
+    draft: MessageDraft,
+    origin: MailOrigin | None = None,
     via: str = Channel.WEB,
-    author_email: str = "",
-    notify_author: bool = True,
-    author_address: str = "",
-    accept_any_file_type: bool = False,
-    quoted: str = "",
 ) -> Message:
     """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02).
 
-    `author_address` posts for a person known only by e-mail (the mail channel, support only): the message
-    is theirs, not support's. `accept_any_file_type` keeps every attachment type, as mail needs (F-15);
-    `quoted` is the history a mail reply quoted, kept beside the text (support only, like both).
+    `origin` posts a mail's words (the mail channel or support only): its registered sender's, or those of a
+    person known only by `origin.author_address`, never support's; the quoted history is kept beside the
+    text (F-15).
     """
+    body, files, hidden = draft.body, draft.files, draft.hidden
+    not_change_status, minutes, notify_author = draft.not_change_status, draft.minutes, draft.notify_author
+    on_behalf_of = draft.on_behalf_of if origin is None or origin.sender is None else origin.sender
+    author_address = origin.author_address if origin is not None else ""
+    quoted = origin.quoted if origin is not None else ""
+    accept_any_file_type = origin.accept_any_file_type if origin is not None else False
+    author_email = ""
     policy = _policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()

@@ -20,7 +20,7 @@ from otklik.core.errors import ValidationFailed
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, Ticket
-from otklik.tickets.services._base import _entries_outside_sla
+from otklik.tickets.services.cleaning import entries_outside_sla
 from tests.conftest import logged_in, ticket_inputs
 
 
@@ -196,10 +196,10 @@ def test_api_ticket_create_disallowed_category_answers_422(cast, payments):
 def test_entries_outside_sla_keeps_current_value_and_refuses_new_one(cast, payments, make_ticket):
     ticket = make_ticket(actor=cast.staff, author=cast.client, criticality=entry("criticality", "low"))
     low, bad, incomplete = entry("criticality", "low"), entry("mark", "bad"), entry("mark", "incomplete")
-    assert _entries_outside_sla(payments, {"criticality": low}, ticket=ticket) == {}
-    assert _entries_outside_sla(payments, {"mark": bad}, ticket=ticket) == {}
-    assert list(_entries_outside_sla(payments, {"mark": incomplete}, ticket=ticket)) == ["mark"]
-    assert _entries_outside_sla(None, {"mark": incomplete}) == {}
+    assert entries_outside_sla(payments, {"criticality": low}, ticket=ticket) == {}
+    assert entries_outside_sla(payments, {"mark": bad}, ticket=ticket) == {}
+    assert list(entries_outside_sla(payments, {"mark": incomplete}, ticket=ticket)) == ["mark"]
+    assert entries_outside_sla(None, {"mark": incomplete}) == {}
 
 
 def test_ticket_update_author_disallowed_mark_is_refused(cast, payments, make_ticket):

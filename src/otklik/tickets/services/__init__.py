@@ -5,11 +5,8 @@ the TicketPolicy, validates, writes inside one transaction and records the chang
 """
 
 from otklik.routing.services import responsible_for_new_ticket
-from otklik.tickets.services._base import (
-    Change,
-    compose_prompts,
-    upload_limits,
-)
+from otklik.tickets.activity import Change
+from otklik.tickets.services.attachments import upload_limits
 from otklik.tickets.services.attributes import (
     ticket_close,
     ticket_delete,
@@ -17,6 +14,7 @@ from otklik.tickets.services.attributes import (
     ticket_set_spam,
     ticket_update,
 )
+from otklik.tickets.services.cleaning import compose_prompts
 from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
 from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload

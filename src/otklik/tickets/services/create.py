@@ -16,7 +16,7 @@ from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticke
 from otklik.sla.models import SlaLevel
 from otklik.sla.services import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
-from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX
+from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, DICTIONARY_FIELDS
 from otklik.tickets.history import events_chain
 from otklik.tickets.models import (
     Channel,
@@ -26,25 +26,21 @@ from otklik.tickets.models import (
     TicketEvent,
 )
 from otklik.tickets.selectors import dictionary_default, sla_allows
-from otklik.tickets.services._base import (
-    DICTIONARY_FIELDS,
-    _announce,
-    _clean_body,
-    _clean_minutes,
-    _clean_title,
-    _dictionary_entry,
-    _entries_outside_sla,
-    _history_actor,
-    _int,
-    _new_message,
-    _policy,
-    _sla,
-    _store_files,
-    _support_user,
+from otklik.tickets.services.access import writer_policy
+from otklik.tickets.services.attachments import attachments_store, upload_limits
+from otklik.tickets.services.cleaning import (
+    body_clean,
     compose_prompts,
-    upload_limits,
+    entries_outside_sla,
+    entry_clean,
+    int_clean,
+    minutes_clean,
+    sla_clean,
+    support_user_clean,
+    title_clean,
 )
 from otklik.tickets.services.derived import new_ticket_derive, search_document_create, timeline_write
+from otklik.tickets.services.history import activity_announce, history_actor, message_insert
 from otklik.tickets.services.inputs import MailOrigin, StaffFields, TicketDraft
 
 # Why the new ticket got its SLA (F-06), for the creation line of the history.
@@ -86,7 +82,7 @@ def ticket_create(
     quoted = origin.quoted if origin is not None else ""
     accept_any_file_type = origin.accept_any_file_type if origin is not None else False
     author_email = ""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
     staff_values = {
@@ -118,10 +114,10 @@ def ticket_create(
                 errors.setdefault(k, []).extend(v)
             return None
 
-    clean_title = collect(_clean_title, title)
-    body = collect(_clean_body, compose_prompts(message, draft.prompts))
+    clean_title = collect(title_clean, title)
+    body = collect(body_clean, compose_prompts(message, draft.prompts))
     entries = {
-        name: collect(_dictionary_entry, value, DICTIONARY_FIELDS[name], name)
+        name: collect(entry_clean, value, DICTIONARY_FIELDS[name], name)
         for name, value in (
             ("category", category),
             ("criticality", criticality),
@@ -138,15 +134,15 @@ def ticket_create(
         the_author = (
             author
             if isinstance(author, User)
-            else User.objects.filter(pk=collect(_int, author, "author")).first()
+            else User.objects.filter(pk=collect(int_clean, author, "author")).first()
         )
         if the_author is None:
             errors.setdefault("author", []).append(_("Choose a valid value."))
-    the_responsible = collect(_support_user, responsible)
-    the_sla = collect(_sla, sla)
-    minutes = collect(_clean_minutes, minutes) or 0
+    the_responsible = collect(support_user_clean, responsible)
+    the_sla = collect(sla_clean, sla)
+    minutes = collect(minutes_clean, minutes) or 0
     if auto_close_days not in (None, ""):
-        auto_close_days = collect(_int, auto_close_days, "auto_close_days")
+        auto_close_days = collect(int_clean, auto_close_days, "auto_close_days")
         if auto_close_days is not None and not 0 <= auto_close_days <= AUTO_CLOSE_DAYS_MAX:
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
     else:
@@ -166,13 +162,13 @@ def ticket_create(
     # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
     limited = not (policy.is_support or policy.is_mail_principal)  # the mailbox rule is the admins' choice
     if limited:
-        for name, messages in _entries_outside_sla(choice.sla, entries).items():
+        for name, messages in entries_outside_sla(choice.sla, entries).items():
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
 
     now = clock.now()
-    history = _history_actor(policy, actor, author=the_author, address=author_address)
+    history = history_actor(policy, actor, author=the_author, address=author_address)
     the_sla = choice.sla
     category_entry = entries["category"] or _default_entry(DictionaryKind.CATEGORY, the_sla, limited)
     criticality_entry = entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited)
@@ -216,7 +212,7 @@ def ticket_create(
     with pipelined():
         insert_rows([ticket])
         on_behalf = the_author is not None and the_author != actor
-        first = _new_message(
+        first = message_insert(
             ticket,
             kind=kind,
             body=body,
@@ -232,7 +228,7 @@ def ticket_create(
             number=1,
             quoted=quoted,
         )
-        _store_files(first, checked_files)
+        attachments_store(first, checked_files)
         # Creation is an event in the history, but not a log line in the discussion.
         creation = TicketEvent(
             ticket=ticket,
@@ -248,7 +244,7 @@ def ticket_create(
         timeline_write(ticket, sla_steps)
         search_document_create(ticket, first)
         # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
-        _announce(
+        activity_announce(
             ticket,
             history.user,
             via,

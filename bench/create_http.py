@@ -430,7 +430,7 @@ def _child_prepare(argv: list[str]) -> int:
     django_setup()
     from django.contrib.auth.models import User
 
-    from otklik.sla.services import sla_for_new_ticket
+    from otklik.sla.selectors import sla_for_new_ticket
     from otklik.tickets.selectors import options_get
 
     options = options_get()

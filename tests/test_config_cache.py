@@ -69,7 +69,7 @@ def test_dictionary_default_change_of_default_is_seen(cast):
 
 
 def test_sla_group_change_through_m2m_is_seen_by_the_choice(cast):
-    from otklik.sla.services import sla_for_new_ticket
+    from otklik.sla.selectors import sla_for_new_ticket
 
     vip = SlaLevel.objects.create(name="VIP", priority=90, response_time=1, response_unit="hours")
     assert sla_for_new_ticket(cast.client).sla != vip

@@ -14,7 +14,7 @@ from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
-from otklik.sla.services import SlaChoice, sla_for_new_ticket
+from otklik.sla.selectors import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, DICTIONARY_FIELDS
 from otklik.tickets.history import events_chain

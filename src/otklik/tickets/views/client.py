@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.core.errors import PermissionDenied, ValidationFailed
-from otklik.sla.services import sla_for_new_ticket
+from otklik.sla.selectors import sla_for_new_ticket
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
 from otklik.tickets.models import DictionaryKind

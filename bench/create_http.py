@@ -431,9 +431,9 @@ def _child_prepare(argv: list[str]) -> int:
     from django.contrib.auth.models import User
 
     from otklik.sla.selectors import sla_for_new_ticket
-    from otklik.tickets.selectors import options_get
+    from otklik.tickets.services import module_options_ensure
 
-    options = options_get()
+    options = module_options_ensure()
     options.default_responsible = User.objects.get(username=RESPONSIBLE)
     options.save()
     choice = sla_for_new_ticket(User.objects.get(username=CLIENT))

@@ -22,6 +22,7 @@ from otklik.tickets import services
 from otklik.tickets.models import Attachment, Message, ModuleOptions, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import upload
 from tests.samples import (
     bmp_bytes,
@@ -62,7 +63,7 @@ def read(attachment: Attachment) -> bytes:
 
 
 def set_limits(**limits) -> None:
-    ModuleOptions.objects.filter(pk=options_get().pk).update(**limits)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(**limits)
 
 
 # -- the samples are what they claim to be ---------------------------------------------------------

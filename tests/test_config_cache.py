@@ -14,6 +14,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, ModuleOptions
 from otklik.tickets.selectors import dictionary_default, options_cached
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -34,14 +35,14 @@ def queries(fn) -> int:
 
 
 def test_options_cached_second_read_runs_no_query(cast):
-    options_cached()  # the very first read creates the row, and that save forgets what it read
+    options_cached()  # the first read loads and keeps
     options_cached()
     assert queries(options_cached) == 0
 
 
 def test_options_cached_save_forgets_at_once(cast):
     assert options_cached().bcc_admins is True
-    options = ModuleOptions.objects.get(pk=options_cached().pk)
+    options = ModuleOptions.objects.get(pk=module_options_ensure().pk)
     options.bcc_admins = False
     options.save()
     assert options_cached().bcc_admins is False
@@ -50,8 +51,9 @@ def test_options_cached_save_forgets_at_once(cast):
 def test_config_cached_expires_after_ttl(cast, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(config_cache.time, "monotonic", lambda: clock[0])
+    row = module_options_ensure()  # created before the read: its save would forget what was read
     options_cached()
-    ModuleOptions.objects.filter(pk=options_cached().pk).update(bcc_admins=False)  # no signal: stays cached
+    ModuleOptions.objects.filter(pk=row.pk).update(bcc_admins=False)  # no signal: stays cached
     assert options_cached().bcc_admins is True
     clock[0] += 5.1
     assert options_cached().bcc_admins is False

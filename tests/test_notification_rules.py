@@ -27,7 +27,7 @@ from otklik.notifications.services import coupon_used_notify
 from otklik.sla.jobs import sla_tick
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, DictionaryKind, ModuleOptions, Ticket
-from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -88,14 +88,16 @@ def test_new_ticket_without_responsible_mails_author_and_all_admins(cast, make_t
 
 
 def test_new_ticket_with_responsible_mails_responsible_and_bccs_admins(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     assert ticket.responsible == cast.staff
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, set(), {addr(cast.admin)})
 
 
 def test_new_ticket_bcc_admins_option_off_leaves_admins_out(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff, bcc_admins=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.staff, bcc_admins=False
+    )
     ticket = make_ticket()
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, set(), set())
 
@@ -118,7 +120,7 @@ def test_new_ticket_staff_colleague_with_new_flag_is_copied(cast, make_ticket):
     team = SupportGroup.objects.create(name="L1", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=cast.staff)
     support_group_add_member(group=team, user=cast.staff2, mail_new=True)
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, {addr(cast.staff2)}, {addr(cast.admin)})
 
@@ -237,7 +239,7 @@ def test_change_by_support_staff_only_field_mails_support_only(cast, make_ticket
 
 # -- row 4: changed by author (copy for author) -------------------------------------------------
 def test_change_by_author_message_mails_author_copy_and_responsible(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     since = after(ticket)
     services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Still broken."))
@@ -302,7 +304,9 @@ def test_change_for_support_staff_colleague_with_update_flag_is_copied(cast, mak
 
 # -- the seed's rules ---------------------------------------------------------------------------
 def test_seed_change_by_responsible_notifies_author_not_responsible(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff, bcc_admins=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.staff, bcc_admins=False
+    )
     ticket = make_ticket()
     since = after(ticket)
     services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Done."))
@@ -378,7 +382,9 @@ def test_hidden_message_content_never_reaches_an_author_mail(cast, make_ticket):
 
 
 def test_nobody_is_mailed_about_a_change_made_by_themselves_alone(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.admin, bcc_admins=True)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.admin, bcc_admins=True
+    )
     ticket = make_ticket()
     since = after(ticket)
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"admin_comment": "note"})
@@ -427,7 +433,7 @@ def test_overdue_mails_responsible_and_admins(cast, make_ticket):
 
 
 def test_overdue_option_off_sends_nothing(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(notify_overdue=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(notify_overdue=False)
     ticket = make_ticket()
     since = after(ticket)
     _due(ticket, reminder=False)

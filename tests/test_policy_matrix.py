@@ -32,6 +32,7 @@ from otklik.tickets.models import (
 )
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user, ticket_inputs
 
 OK = "ok"
@@ -411,7 +412,7 @@ def test_policy_visible_unassigned_queue_off_hides_unassigned_from_staff(board, 
 
 
 def test_policy_visible_staff_group_member_with_can_view_sees_colleagues_tickets(board):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(staff_see_unassigned=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
     team = SupportGroup.objects.create(name="Night shift", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=board.cast.staff, can_view=True)
     support_group_add_member(group=team, user=board.cast.staff2, can_view=False)
@@ -427,7 +428,7 @@ def test_policy_visible_client_group_member_without_can_view_sees_only_own(board
 
 
 def test_policy_visible_staff_group_of_kind_client_grants_staff_nothing_extra(board):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(staff_see_unassigned=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
     wrong_kind = SupportGroup.objects.create(name="Mixed", kind=SupportGroup.Kind.CLIENT)
     support_group_add_member(group=wrong_kind, user=board.cast.staff)
     support_group_add_member(group=wrong_kind, user=board.cast.staff2)

@@ -38,6 +38,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import DictionaryEntry, ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import logged_in, make_user, ticket_inputs
 
 AUTOMATIC = (SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
@@ -165,7 +166,7 @@ def entry(kind: str, code: str) -> DictionaryEntry:
 
 
 def order_set(order: str) -> None:
-    ModuleOptions.objects.filter(pk=options_get().pk).update(responsible_order=order)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(responsible_order=order)
 
 
 @pytest.fixture
@@ -189,7 +190,7 @@ def world(cast, people) -> dict:
     for kind, name in (("category", "catman"), ("criticality", "critman"), ("source", "srcman")):
         DictionaryEntry.objects.filter(pk=entries[kind].pk).update(responsible=people[name])
         entries[kind].refresh_from_db()
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=people["defman"])
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=people["defman"])
     return {"sla": vip, **entries}
 
 

@@ -21,7 +21,7 @@ from otklik.tickets.models import (
     TicketSearchDocument,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import ticket_inputs, upload
 from tests.samples import log_bytes, pdf_bytes, png_bytes
 
@@ -142,13 +142,13 @@ def test_ticket_create_staff_auto_close_days_out_of_range_validation_failed(cast
 
 
 def test_ticket_create_module_default_responsible_used_when_staff(cast):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff2)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff2)
     ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.responsible == cast.staff2
 
 
 def test_ticket_create_module_default_responsible_without_staff_rights_skipped(cast):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.colleague)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.colleague)
     ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.responsible is None
 

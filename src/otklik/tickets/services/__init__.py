@@ -19,6 +19,7 @@ from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
 from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
+from otklik.tickets.services.options import module_options_ensure
 from otklik.tickets.services.ownership import tickets_claim_by_address
 from otklik.tickets.services.workspace import (
     BULK_ACTIONS,
@@ -43,6 +44,7 @@ __all__ = [
     "message_delete",
     "message_edit",
     "message_post",
+    "module_options_ensure",
     "presence_touch",
     "responsible_for_new_ticket",
     "saved_filter_delete",

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from otklik.core import config_cache
 from otklik.notifications.models import MailTemplate
@@ -170,3 +171,16 @@ def test_token_owner_new_group_changes_access_at_once(cast):
     assert "staff" not in levels_of(token_authenticate(token))
     cast.client.groups.add(Group.objects.get(name="Support staff"))  # an m2m change: the cache forgets
     assert "staff" in levels_of(token_authenticate(token))
+
+
+def test_dictionary_admin_deactivate_action_is_seen_at_once(cast, client):
+    client.force_login(cast.admin)  # a login saves the user, which forgets the cache: log in first
+    default = dictionary_default(DictionaryKind.CATEGORY)  # now in the cache
+    assert default is not None
+    response = client.post(
+        reverse("admin:tickets_dictionaryentry_changelist"),
+        {"action": "deactivate", "_selected_action": [default.pk]},
+    )
+    assert response.status_code == 302
+    assert not DictionaryEntry.objects.get(pk=default.pk).active
+    assert dictionary_default(DictionaryKind.CATEGORY) != default

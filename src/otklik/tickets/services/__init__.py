@@ -17,6 +17,7 @@ from otklik.tickets.services.attributes import (
 from otklik.tickets.services.cleaning import compose_prompts
 from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.dictionaries import dictionary_entries_deactivate
 from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
 from otklik.tickets.services.options import module_options_ensure
@@ -41,6 +42,7 @@ __all__ = [
     "TicketDraft",
     "Upload",
     "compose_prompts",
+    "dictionary_entries_deactivate",
     "message_delete",
     "message_edit",
     "message_post",

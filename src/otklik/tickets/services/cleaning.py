@@ -27,9 +27,10 @@ from otklik.tickets.selectors import (
     SLA_LIMITED_KINDS,
     sla_allows,
 )
+from otklik.tickets.services.inputs import EntryRef, SlaRef, UserRef
 
 
-def entry_clean(value: Any, kind: str, field_name: str) -> DictionaryEntry | None:
+def entry_clean(value: EntryRef, kind: str, field_name: str) -> DictionaryEntry | None:
     """Resolve an active entry of the dictionary `kind` from an entry or its id; nothing for an empty value."""
     if value in (None, "", 0):
         return None
@@ -45,7 +46,7 @@ def entry_clean(value: Any, kind: str, field_name: str) -> DictionaryEntry | Non
     return entry
 
 
-def support_user_clean(value: Any, field_name: str = "responsible") -> User | None:
+def support_user_clean(value: UserRef, field_name: str = "responsible") -> User | None:
     """Resolve a responsible: exactly one person with staff or admin rights, or nobody."""
     if value in (None, "", 0):
         return None
@@ -64,13 +65,14 @@ def support_user_clean(value: Any, field_name: str = "responsible") -> User | No
 
 def int_clean(value: Any, field_name: str) -> int:
     """Return `value` as a whole number, or refuse it on `field_name`."""
+    # Any: it parses whatever a form, the API or a caller hands in, and refuses what is not a number.
     try:
         return int(value)
     except (TypeError, ValueError):
         raise ValidationFailed(_("Enter a whole number."), field=field_name) from None
 
 
-def sla_clean(value: Any) -> SlaLevel | None:
+def sla_clean(value: SlaRef) -> SlaLevel | None:
     """Resolve an active SLA level from a level or its id; nothing for an empty value."""
     if value in (None, "", 0):
         return None
@@ -141,7 +143,7 @@ def body_clean(body: str, field_name: str = "message") -> str:
     return body
 
 
-def minutes_clean(minutes: Any) -> int:
+def minutes_clean(minutes: int | str | None) -> int:
     """Return the minutes spent as a whole number within the allowed range."""
     value = int_clean(minutes or 0, "minutes")
     if value < 0 or value > MINUTES_MAX:

@@ -135,7 +135,7 @@ class HistoryActor:
 
 
 def history_actor(
-    policy: TicketPolicy, actor: User, *, author: Any = None, address: str = ""
+    policy: TicketPolicy, actor: User, *, author: User | None = None, address: str = ""
 ) -> HistoryActor:
     """Name the actor of a write: the caller, or for the mail principal the sender it writes for."""
     if policy.is_mail_principal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -186,7 +187,7 @@ def choose_sla(
     explicit: SlaLevel | None,
     coupon_sla: SlaLevel | None,
     author_group_ids: set[int],
-    levels: Iterable[tuple[SlaLevel, set[int]]],
+    levels: Iterable[tuple[SlaLevel, AbstractSet[int]]],
     default: SlaLevel | None,
 ) -> SlaChoice:
     """Decide a new ticket's SLA (pure): staff's choice, else a coupon's, else the author's groups' highest

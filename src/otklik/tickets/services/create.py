@@ -71,17 +71,11 @@ def ticket_create(
     first message's text (F-15). The ticket comes back with its first message as `opening_message`.
     """
     staff = staff or StaffFields()
-    title, message, category, criticality = draft.title, draft.message, draft.category, draft.criticality
-    files, coupon_sla, notify_author = draft.files, draft.coupon_sla, draft.notify_author
+    # A mail's registered sender is the author the mail principal files for.
     author = staff.author if origin is None or origin.sender is None else origin.sender
-    source, status, difficulty = staff.source, staff.status, staff.difficulty
-    responsible, sla, admin_comment = staff.responsible, staff.sla, staff.admin_comment
-    auto_close_days: int | str | None = staff.auto_close_days
-    hidden, not_change_status, minutes = staff.hidden, staff.not_change_status, staff.minutes
     author_address = origin.author_address if origin is not None else ""
     quoted = origin.quoted if origin is not None else ""
     accept_any_file_type = origin.accept_any_file_type if origin is not None else False
-    author_email = ""
     policy = writer_policy(actor)
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
@@ -114,19 +108,20 @@ def ticket_create(
                 errors.setdefault(k, []).extend(v)
             return None
 
-    clean_title = collect(title_clean, title)
-    body = collect(body_clean, compose_prompts(message, draft.prompts))
+    clean_title = collect(title_clean, draft.title)
+    body = collect(body_clean, compose_prompts(draft.message, draft.prompts))
     entries = {
         name: collect(entry_clean, value, DICTIONARY_FIELDS[name], name)
         for name, value in (
-            ("category", category),
-            ("criticality", criticality),
-            ("source", source),
-            ("status", status),
-            ("difficulty", difficulty),
+            ("category", draft.category),
+            ("criticality", draft.criticality),
+            ("source", staff.source),
+            ("status", staff.status),
+            ("difficulty", staff.difficulty),
         )
     }
-    the_author = actor
+    the_author: User | None = actor
+    author_email = ""
     if author_address:
         the_author = None  # known by address only: an anonymous author (F-15)
         author_email = author_address
@@ -138,27 +133,26 @@ def ticket_create(
         )
         if the_author is None:
             errors.setdefault("author", []).append(_("Choose a valid value."))
-    the_responsible = collect(support_user_clean, responsible)
-    the_sla = collect(sla_clean, sla)
-    minutes = collect(minutes_clean, minutes) or 0
-    if auto_close_days not in (None, ""):
-        auto_close_days = collect(int_clean, auto_close_days, "auto_close_days")
+    the_responsible = collect(support_user_clean, staff.responsible)
+    the_sla = collect(sla_clean, staff.sla)
+    minutes: int = collect(minutes_clean, staff.minutes) or 0
+    auto_close_days: int | None = None
+    if staff.auto_close_days not in (None, ""):
+        auto_close_days = collect(int_clean, staff.auto_close_days, "auto_close_days")
         if auto_close_days is not None and not 0 <= auto_close_days <= AUTO_CLOSE_DAYS_MAX:
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
-    else:
-        auto_close_days = None
     checked_files = (
         collect(
             lambda named: file_checks.check_uploads(
                 named, upload_limits(policy), any_type=accept_any_file_type
             ),
-            [(f.name, f.fileobj) for f in files],
+            [(f.name, f.fileobj) for f in draft.files],
         )
         or []
     )
     # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
-    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)
+    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=draft.coupon_sla)
     # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
     limited = not (policy.is_support or policy.is_mail_principal)  # the mailbox rule is the admins' choice
     if limited:
@@ -192,7 +186,7 @@ def ticket_create(
         difficulty=entries["difficulty"],
         sla=the_sla,
         responsible=routing.user,
-        admin_comment=(admin_comment or "").strip(),
+        admin_comment=(staff.admin_comment or "").strip(),
         auto_close_days=auto_close_days,
         is_postponed=bool(staff.is_postponed),
         created_at=now,
@@ -204,7 +198,9 @@ def ticket_create(
         tier=(staff.tier or "")[: Ticket._meta.get_field("tier").max_length],
     )
     kind = (
-        MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+        MessageKind.HIDDEN
+        if staff.hidden
+        else (MessageKind.NO_STATUS if staff.not_change_status else MessageKind.PUBLIC)
     )
     # The derived state (awaits support, deadline) is known before the row exists: one INSERT.
     sla_steps = new_ticket_derive(ticket, kind=kind, author=the_author, at=now, minutes=minutes)
@@ -250,7 +246,7 @@ def ticket_create(
             via,
             created=True,
             message=first,
-            notify_author=notify_author and not hidden,
+            notify_author=draft.notify_author and not staff.hidden,
             actor_email=history.email,
         )
     ticket.opening_message = first

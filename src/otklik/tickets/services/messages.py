@@ -52,13 +52,12 @@ def message_post(
     person known only by `origin.author_address`, never support's; the quoted history is kept beside the
     text (F-15).
     """
-    body, files, hidden = draft.body, draft.files, draft.hidden
-    not_change_status, minutes, notify_author = draft.not_change_status, draft.minutes, draft.notify_author
+    hidden, not_change_status = draft.hidden, draft.not_change_status
+    # A mail's registered sender is the one the mail principal posts for.
     on_behalf_of = draft.on_behalf_of if origin is None or origin.sender is None else origin.sender
     author_address = origin.author_address if origin is not None else ""
     quoted = origin.quoted if origin is not None else ""
     accept_any_file_type = origin.accept_any_file_type if origin is not None else False
-    author_email = ""
     policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
@@ -70,7 +69,7 @@ def message_post(
     requested = {
         "hidden": hidden,
         "not_change_status": not_change_status,
-        "minutes": bool(minutes),
+        "minutes": bool(draft.minutes),
         "on_behalf": on_behalf_of not in (None, "", 0)
         or bool(author_address)
         or accept_any_file_type
@@ -89,15 +88,17 @@ def message_post(
             _("A message is either hidden or visible without changing the status, not both."), field="hidden"
         )
     errors: dict[str, list[str]] = {}
+    body, minutes = "", 0
     try:
-        body = body_clean(body, "body")
+        body = body_clean(draft.body, "body")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     try:
-        minutes = minutes_clean(minutes)
+        minutes = minutes_clean(draft.minutes)
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    author = actor
+    author: User | None = actor
+    author_email = ""
     if author_address:
         author = None
         author_email = author_address
@@ -112,7 +113,7 @@ def message_post(
             errors["on_behalf_of"] = [_("Choose a valid value.")]
     try:
         checked = file_checks.check_uploads(
-            [(f.name, f.fileobj) for f in files], upload_limits(policy), any_type=accept_any_file_type
+            [(f.name, f.fileobj) for f in draft.files], upload_limits(policy), any_type=accept_any_file_type
         )
     except ValidationFailed as exc:
         errors.update(exc.errors)
@@ -150,7 +151,7 @@ def message_post(
         history.user,
         via,
         message=message,
-        notify_author=notify_author and not hidden,
+        notify_author=draft.notify_author and not hidden,
         actor_email=history.email,
     )
     return message

@@ -48,6 +48,7 @@ def configured(cast, make_ticket):
     from otklik.mail.models import Mailbox
 
     make_ticket()
+    services.module_options_ensure()  # reading the options does not create their row
     mail_ingest(mail())
     Mailbox.objects.create(name="Support", protocol="imap", host="imap.example", username="support")
     return cast

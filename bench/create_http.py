@@ -430,10 +430,10 @@ def _child_prepare(argv: list[str]) -> int:
     django_setup()
     from django.contrib.auth.models import User
 
-    from otklik.sla.services import sla_for_new_ticket
-    from otklik.tickets.selectors import options_get
+    from otklik.sla.selectors import sla_for_new_ticket
+    from otklik.tickets.services import module_options_ensure
 
-    options = options_get()
+    options = module_options_ensure()
     options.default_responsible = User.objects.get(username=RESPONSIBLE)
     options.save()
     choice = sla_for_new_ticket(User.objects.get(username=CLIENT))

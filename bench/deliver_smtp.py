@@ -201,15 +201,17 @@ def _child_fill(argv: list[str]) -> int:
     from otklik.notifications.models import OutboxMessage, OutboxState
     from otklik.notifications.rendering import new_message_id
     from otklik.tickets.models import Channel
-    from otklik.tickets.services import ticket_create
+    from otklik.tickets.services import TicketDraft, ticket_create
 
     tickets, wanted = int(argv[0]), int(argv[1])
     client = User.objects.get(username="client")
     for number in range(tickets):
         ticket_create(
             actor=client,
-            title=f"Bench mail {number}",
-            message="The checkout page answers 502. We cleared the cache and tried another browser.",
+            draft=TicketDraft(
+                title=f"Bench mail {number}",
+                message="The checkout page answers 502. We cleared the cache and tried another browser.",
+            ),
             via=Channel.API,
         )
     created = OutboxMessage.objects.count()

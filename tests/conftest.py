@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
@@ -122,9 +124,32 @@ def make_ticket(cast):
         message: str = "The login page says error 500.",
         **kw,
     ) -> Ticket:
-        return services.ticket_create(actor=actor or cast.client, title=title, message=message, **kw)
+        return services.ticket_create(
+            actor=actor or cast.client, **ticket_inputs(title=title, message=message, **kw)
+        )
 
     return _make
+
+
+def ticket_inputs(**kw: Any) -> dict[str, Any]:
+    """Split keyword arguments into ticket_create's draft, staff fields and mail origin (a test convenience)."""
+    groups: dict[str, Any] = {}
+    for key, cls in (
+        ("draft", services.TicketDraft),
+        ("staff", services.StaffFields),
+        ("origin", services.MailOrigin),
+    ):
+        names = {f.name for f in dataclasses.fields(cls)} - set().union(*(g.keys() for g in groups.values()))
+        given = {name: kw.pop(name) for name in list(kw) if name in names}
+        if given or key == "draft":
+            groups[key] = given
+    if kw:
+        raise TypeError(f"unknown ticket_create inputs: {sorted(kw)}")
+    return {
+        "draft": services.TicketDraft(**groups["draft"]),
+        "staff": services.StaffFields(**groups["staff"]) if "staff" in groups else None,
+        "origin": services.MailOrigin(**groups["origin"]) if "origin" in groups else None,
+    }
 
 
 def upload(name: str, data: bytes) -> services.Upload:

@@ -57,8 +57,10 @@ def test_client_page_numbers_messages_without_gaps_from_hidden_ones(client, cast
     from otklik.tickets import services
 
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="internal note", hidden=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="public answer")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="internal note", hidden=True)
+    )
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="public answer"))
     client.force_login(cast.client)
     html = client.get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
     assert "<strong>#1</strong>" in html and "<strong>#2</strong>" in html

@@ -23,10 +23,18 @@ def _fast_passwords(settings):
 def test_api_message_list_client_sees_public_and_no_status_only(cast, make_ticket):
     ticket = make_ticket()
     services.message_post(
-        actor=cast.staff, ticket=ticket, body="Internal: check logs", hidden=True, minutes=5
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Internal: check logs", hidden=True, minutes=5),
     )
-    services.message_post(actor=cast.staff, ticket=ticket, body="Still checking", not_change_status=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Fixed, try again")
+    services.message_post(
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Still checking", not_change_status=True),
+    )
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Fixed, try again")
+    )
     services.ticket_update(
         actor=cast.staff, ticket=ticket, changes={"difficulty": entry("difficulty", "easy")}
     )
@@ -84,7 +92,7 @@ def test_api_message_edit_by_admin_keeps_revision(cast, make_ticket):
 
 def test_api_message_delete_by_admin_recomputes_ticket(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     ticket.refresh_from_db()
     assert ticket.last_message_by_support
     response = Api(cast.admin).send("DELETE", f"/api/v1/tickets/{ticket.pk}/messages/2", None)
@@ -96,7 +104,9 @@ def test_api_message_delete_by_admin_recomputes_ticket(cast, make_ticket):
 
 def test_api_message_hidden_number_for_client_answers_404(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Internal", hidden=True)
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Internal", hidden=True)
+    )
     response = Api(cast.client).send("PATCH", f"/api/v1/tickets/{ticket.pk}/messages/2", {"body": "x"})
     assert response.status_code == 404
 

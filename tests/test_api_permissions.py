@@ -68,7 +68,9 @@ def world(cast) -> World:
     team = SupportGroup.objects.create(name="Second line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=resp)
     support_group_add_member(group=team, user=cast.staff)
-    ticket = services.ticket_create(actor=cast.client, title="Cannot pay", message="The payment page hangs.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Cannot pay", message="The payment page hangs.")
+    )
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
     sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     users = {
@@ -154,9 +156,11 @@ def _post_files(hidden: bool) -> Callable[[World], None]:
         services.message_post(
             actor=w.users["responsible"],
             ticket=w.fresh(),
-            body="Screenshot attached",
-            hidden=hidden,
-            files=[services.Upload(name="shot.png", fileobj=io.BytesIO(png_1x1()))],
+            draft=services.MessageDraft(
+                body="Screenshot attached",
+                hidden=hidden,
+                files=[services.Upload(name="shot.png", fileobj=io.BytesIO(png_1x1()))],
+            ),
         )
 
     return setup
@@ -389,7 +393,9 @@ SEES_HIDDEN = {
 @pytest.mark.parametrize("role", list(SEES_HIDDEN))
 def test_api_messages_hidden_and_log_visible_to_support_only(world, role):
     services.message_post(
-        actor=world.users["responsible"], ticket=world.fresh(), body="Internal note", hidden=True
+        actor=world.users["responsible"],
+        ticket=world.fresh(),
+        draft=services.MessageDraft(body="Internal note", hidden=True),
     )
     response = Api(world, role)("GET", world.url("/messages"))
     assert response.status_code == 200

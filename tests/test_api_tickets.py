@@ -65,8 +65,12 @@ def tickets(cast, make_ticket):
     services.ticket_close(actor=cast.client, ticket=closed)
     services.ticket_set_spam(actor=cast.admin, ticket=closed, state=SpamState.POSSIBLE)
     answered = make_ticket(title="Where is my invoice", message="Need the invoice")
-    services.message_post(actor=cast.staff, ticket=answered, body="Sent it again")
-    services.message_post(actor=cast.client, ticket=answered, body="Thanks, got it")
+    services.message_post(
+        actor=cast.staff, ticket=answered, draft=services.MessageDraft(body="Sent it again")
+    )
+    services.message_post(
+        actor=cast.client, ticket=answered, draft=services.MessageDraft(body="Thanks, got it")
+    )
     return {"pay": pay.pk, "other": other.pk, "closed": closed.pk, "answered": answered.pk}
 
 
@@ -172,7 +176,7 @@ def test_api_ticket_list_query_count_does_not_grow_with_page_size(cast, make_tic
                 actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff}
             )
         if n % 4 == 0:
-            services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+            services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     api = Api(getattr(cast, who))
     api.get("/api/v1/tickets", {"page_size": 1})  # the token's first use writes last_used_at once
     counts = {}

@@ -22,6 +22,7 @@ from otklik.tickets import services
 from otklik.tickets.models import Attachment, Message, ModuleOptions, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import upload
 from tests.samples import (
     bmp_bytes,
@@ -51,7 +52,9 @@ def from_disk(name: str, as_name: str | None = None) -> services.Upload:
 
 
 def post(actor, ticket, *uploads, body="See attached") -> Message:
-    return services.message_post(actor=actor, ticket=ticket, body=body, files=list(uploads))
+    return services.message_post(
+        actor=actor, ticket=ticket, draft=services.MessageDraft(body=body, files=list(uploads))
+    )
 
 
 def read(attachment: Attachment) -> bytes:
@@ -60,7 +63,7 @@ def read(attachment: Attachment) -> bytes:
 
 
 def set_limits(**limits) -> None:
-    ModuleOptions.objects.filter(pk=options_get().pk).update(**limits)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(**limits)
 
 
 # -- the samples are what they claim to be ---------------------------------------------------------
@@ -278,9 +281,9 @@ def test_attachment_client_limits_apply_on_ticket_create(cast):
     with pytest.raises(ValidationFailed):
         services.ticket_create(
             actor=cast.client,
-            title="Dump",
-            message="see",
-            files=[upload("d.zip", incompressible_zip(2 * MB))],
+            draft=services.TicketDraft(
+                title="Dump", message="see", files=[upload("d.zip", incompressible_zip(2 * MB))]
+            ),
         )
     assert not Ticket.objects.exists()
 
@@ -289,7 +292,9 @@ def test_attachment_client_limits_apply_on_ticket_create(cast):
 def test_attachment_on_hidden_message_not_visible_to_client(cast, make_ticket):
     ticket = make_ticket()
     hidden = services.message_post(
-        actor=cast.staff, ticket=ticket, body="internal dump", hidden=True, files=[from_disk("logs.zip")]
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="internal dump", hidden=True, files=[from_disk("logs.zip")]),
     )
     public = post(cast.staff, ticket, from_disk("screenshot.png"))
     client_files = {a.pk for m in TicketPolicy(cast.client).messages(ticket) for a in m.attachments.all()}

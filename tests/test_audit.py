@@ -161,33 +161,48 @@ def test_mail_principal_policy_denies_even_when_put_in_an_admin_group(cast, make
             id="split",
         ),
         pytest.param(
-            lambda p, t, c: services.message_post(actor=p, ticket=t, body="As myself"), id="post-as-itself"
+            lambda p, t, c: services.message_post(
+                actor=p, ticket=t, draft=services.MessageDraft(body="As myself")
+            ),
+            id="post-as-itself",
         ),
         pytest.param(
             lambda p, t, c: services.message_post(
-                actor=p, ticket=t, body="Spent time", on_behalf_of=c.client, minutes=5
+                actor=p,
+                ticket=t,
+                draft=services.MessageDraft(body="Spent time", on_behalf_of=c.client, minutes=5),
             ),
             id="post-with-minutes",
         ),
         pytest.param(
             lambda p, t, c: services.message_post(
-                actor=p, ticket=t, body="Quiet", on_behalf_of=c.client, not_change_status=True
+                actor=p,
+                ticket=t,
+                draft=services.MessageDraft(body="Quiet", on_behalf_of=c.client, not_change_status=True),
             ),
             id="post-not-changing-status",
         ),
         pytest.param(
-            lambda p, t, c: services.ticket_create(actor=p, title="Mine", message="As myself"),
+            lambda p, t, c: services.ticket_create(
+                actor=p, draft=services.TicketDraft(title="Mine", message="As myself")
+            ),
             id="create-as-itself",
         ),
         pytest.param(
             lambda p, t, c: services.ticket_create(
-                actor=p, title="T", message="M", author_address=ADDRESS, responsible=c.staff
+                actor=p,
+                draft=services.TicketDraft(title="T", message="M"),
+                staff=services.StaffFields(responsible=c.staff),
+                origin=services.MailOrigin(author_address=ADDRESS),
             ),
             id="create-with-responsible",
         ),
         pytest.param(
             lambda p, t, c: services.ticket_create(
-                actor=p, title="T", message="M", author_address=ADDRESS, admin_comment="x"
+                actor=p,
+                draft=services.TicketDraft(title="T", message="M"),
+                staff=services.StaffFields(admin_comment="x"),
+                origin=services.MailOrigin(author_address=ADDRESS),
             ),
             id="create-with-admin-comment",
         ),
@@ -274,7 +289,11 @@ def test_mail_reply_support_mail_names_the_sender_as_who_changed_it(cast, make_t
 # -- 2. a deleted ticket leaves a record ---------------------------------------------------------------------
 def test_ticket_delete_keeps_a_deletion_record(cast, make_ticket, frozen):
     ticket = make_ticket(files=[upload("log.txt", b"log")])
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer", files=[upload("a.txt", b"a")])
+    services.message_post(
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Answer", files=[upload("a.txt", b"a")]),
+    )
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"title": "Renamed"})
     last_hash = TicketEvent.objects.filter(ticket=ticket).order_by("-id").first().hash
     frozen.advance(seconds=60)
@@ -374,12 +393,14 @@ def busy(cast, make_ticket):
     """Two tickets with a history of every kind of writer: services, mail, and the SLA job."""
     first = make_ticket()
     services.ticket_update(actor=cast.admin, ticket=first, changes={"title": "Renamed", "admin_comment": "n"})
-    services.message_post(actor=cast.staff, ticket=first, body="Does it work now?")
+    services.message_post(
+        actor=cast.staff, ticket=first, draft=services.MessageDraft(body="Does it work now?")
+    )
     services.ticket_close(actor=cast.admin, ticket=Ticket.objects.get(pk=first.pk))
     services.ticket_reopen(actor=cast.client, ticket=Ticket.objects.get(pk=first.pk))
     second = Ticket.objects.get(pk=mail_ingest(mail(sender=ADDRESS)).ticket)
     services.ticket_set_spam(actor=cast.staff, ticket=second, state="possible")
-    services.message_post(actor=cast.staff, ticket=second, body="Answer")
+    services.message_post(actor=cast.staff, ticket=second, draft=services.MessageDraft(body="Answer"))
     Ticket.objects.filter(pk=second.pk).update(last_message_at=clock.now() - timedelta(days=30))
     assert sla_tick().auto_closed == 1  # a set-based writer
     mail_ingest(mail(sender=ADDRESS, subject=f"Re: [TID#{second.pk}]", body="Reopen"))

@@ -14,7 +14,7 @@ from django.urls import reverse
 from otklik.core import clock
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions
-from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +23,9 @@ START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def _answered(cast, make_ticket, title: str, *, days: int | None = None):
     ticket = make_ticket(title=title)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Fixed, please check.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Fixed, please check.")
+    )
     if days is not None:
         services.ticket_update(actor=cast.staff, ticket=ticket, changes={"auto_close_days": days})
     return ticket
@@ -35,7 +37,7 @@ def _found(client, **params) -> list[int]:
 
 
 def test_auto_close_filter_days_left_counts_whole_days_since_support_answer(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(auto_close_days=7)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(auto_close_days=7)
     with clock.frozen(START) as mover:
         week = _answered(cast, make_ticket, "Default 7 days")  # answered at day 0
         mover.advance(days=3, hours=5)

@@ -46,7 +46,9 @@ def gold(db) -> SlaLevel:
     ],
 )
 def test_client_ticket_page_sla_shown_in_viewers_language(cast, gold, language, shown, hidden):
-    ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     page = logged_in(cast.client, language).get(reverse("tickets:client_detail", args=[ticket.pk]))
     text = page.content.decode()
     assert all(s in text for s in shown) and not any(h in text for h in hidden)
@@ -56,7 +58,9 @@ def test_client_ticket_page_sla_shown_in_viewers_language(cast, gold, language, 
     ("language", "shown", "hidden"), [("en", "Office hours", "Офисные"), ("ru", "Офисные часы", "Office")]
 )
 def test_staff_ticket_page_sla_card_shown_in_viewers_language(cast, gold, language, shown, hidden):
-    ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     text = (
         logged_in(cast.staff, language)
         .get(reverse("tickets:staff_detail", args=[ticket.pk]))
@@ -75,7 +79,9 @@ def test_sla_admin_list_names_in_viewers_language(cast, gold, language, name):
 
 def test_new_ticket_mail_sla_name_in_each_recipients_language(cast, gold):
     make_user("english_admin", "admin", language="en")
-    ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     bodies = {
         m.language: m.body_text
         for m in OutboxMessage.objects.filter(ticket_id=ticket.pk, event=c.NEW_FOR_SUPPORT)
@@ -85,7 +91,9 @@ def test_new_ticket_mail_sla_name_in_each_recipients_language(cast, gold):
 
 
 def test_api_ticket_sla_name_in_callers_language_and_both(cast, gold):
-    ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     client = logged_in(cast.client, "en")
     sla = client.get(f"/api/v1/tickets/{ticket.pk}", HTTP_ACCEPT_LANGUAGE="en").json()["sla"]
     assert sla["name_ru"] == "Золотой" and sla["name_en"] == "Gold"

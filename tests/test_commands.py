@@ -167,9 +167,11 @@ def test_ticket_show_json_lists_every_message_with_hidden_ones(cast, make_ticket
     ticket = make_ticket(
         title="Не работает оплата", message="Платёж отклонён", files=[upload("error.log", b"boom\n")]
     )
-    services.message_post(actor=cast.staff, ticket=ticket, body="Проверить шлюз", hidden=True)
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Проверить шлюз", hidden=True)
+    )
     services.ticket_update(actor=cast.staff, ticket=ticket, changes={"responsible": cast.staff})
-    services.message_post(actor=cast.staff, ticket=ticket, body="Обновите ключ")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Обновите ключ"))
 
     data = json.loads(_run("ticket", "show", str(ticket.pk), "--json"))
 
@@ -187,7 +189,9 @@ def test_ticket_show_json_lists_every_message_with_hidden_ones(cast, make_ticket
 
 def test_ticket_show_as_client_hides_staff_only_messages(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="internal", hidden=True)
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="internal", hidden=True)
+    )
     data = json.loads(_run("ticket", "show", str(ticket.pk), "--json", "--as", "client"))
     assert {m["kind"] for m in data["messages"]} == {MessageKind.PUBLIC}
     with pytest.raises(CommandError):

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from otklik.core import config_cache
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
@@ -16,6 +17,7 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions
 from otklik.tickets.selectors import options_cached
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -36,14 +38,14 @@ def queries(fn) -> int:
 
 
 def test_options_cached_second_read_runs_no_query(cast):
-    options_cached()  # the very first read creates the row, and that save forgets what it read
+    options_cached()  # the first read loads and keeps
     options_cached()
     assert queries(options_cached) == 0
 
 
 def test_options_cached_save_forgets_at_once(cast):
     assert options_cached().bcc_admins is True
-    options = ModuleOptions.objects.get(pk=options_cached().pk)
+    options = ModuleOptions.objects.get(pk=module_options_ensure().pk)
     options.bcc_admins = False
     options.save()
     assert options_cached().bcc_admins is False
@@ -52,8 +54,9 @@ def test_options_cached_save_forgets_at_once(cast):
 def test_config_cached_expires_after_ttl(cast, monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(config_cache.time, "monotonic", lambda: clock[0])
+    row = module_options_ensure()  # created before the read: its save would forget what was read
     options_cached()
-    ModuleOptions.objects.filter(pk=options_cached().pk).update(bcc_admins=False)  # no signal: stays cached
+    ModuleOptions.objects.filter(pk=row.pk).update(bcc_admins=False)  # no signal: stays cached
     assert options_cached().bcc_admins is True
     clock[0] += 5.1
     assert options_cached().bcc_admins is False
@@ -71,7 +74,7 @@ def test_dictionary_default_change_of_default_is_seen(cast):
 
 
 def test_sla_group_change_through_m2m_is_seen_by_the_choice(cast):
-    from otklik.sla.services import sla_for_new_ticket
+    from otklik.sla.selectors import sla_for_new_ticket
 
     vip = SlaLevel.objects.create(name="VIP", priority=90, response_time=1, response_unit="hours")
     assert sla_for_new_ticket(cast.client).sla != vip
@@ -99,10 +102,12 @@ def test_ticket_create_with_warm_cache_writes_six_rows_and_reads_nothing(cast, m
 
     make_ticket()  # the first use creates the options row, and that save forgets what was read before it
     client = User.objects.get(pk=cast.client.pk)  # a request's user: nothing cached on the object itself
-    services.ticket_create(actor=client, title="Warm", message="The cache fills here.")
+    services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="Warm", message="The cache fills here.")
+    )
     client = User.objects.select_related("profile").get(pk=cast.client.pk)  # as the request brings it
     with CaptureQueriesContext(connection) as captured:
-        services.ticket_create(actor=client, title="Printer", message="It jams.")
+        services.ticket_create(actor=client, draft=services.TicketDraft(title="Printer", message="It jams."))
     statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
     written = [s.split()[2].strip('"') for s in statements if s.startswith("INSERT")]
     # Each row once: the ticket's derived state and deadline go into its INSERT (no UPDATE after it).
@@ -229,3 +234,16 @@ def test_token_owner_group_removed_loses_access_at_once(cast):
     assert "staff" in levels_of(token_authenticate(token))
     cast.staff.groups.remove(Group.objects.get(name="Support staff"))
     assert "staff" not in levels_of(token_authenticate(token))
+
+
+def test_dictionary_admin_deactivate_action_is_seen_at_once(cast, client):
+    client.force_login(cast.admin)  # a login saves the user, which forgets the cache: log in first
+    default = dictionary_default(DictionaryKind.CATEGORY)  # now in the cache
+    assert default is not None
+    response = client.post(
+        reverse("admin:dictionaries_dictionaryentry_changelist"),
+        {"action": "deactivate", "_selected_action": [default.pk]},
+    )
+    assert response.status_code == 302
+    assert not DictionaryEntry.objects.get(pk=default.pk).active
+    assert dictionary_default(DictionaryKind.CATEGORY) != default

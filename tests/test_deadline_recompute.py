@@ -82,7 +82,7 @@ def test_sla_response_time_change_moves_open_tickets_not_closed_ones(
         first, second, closed = (make_ticket(title=f"T{i}") for i in range(3))
         services.ticket_close(actor=cast.staff, ticket=closed)
         answered = make_ticket(title="Answered")
-        services.message_post(actor=cast.staff, ticket=answered, body="Done.")
+        services.message_post(actor=cast.staff, ticket=answered, draft=services.MessageDraft(body="Done."))
         # Mon 17:00-19:00 is 2 h, then Tue 10:00: 6 h end at Tue 14:00.
         assert fresh(first).deadline_at == msk(2026, 3, 3, 14, 0)
         with django_capture_on_commit_callbacks(execute=True):
@@ -211,7 +211,9 @@ def _job_queries(cast, sla, count: int, batch_size: int) -> int:
     DeadlineRecompute.objects.all().delete()
     with clock.frozen(MONDAY):
         for i in range(count):
-            services.ticket_create(actor=cast.client, title=f"T{i}", message="Help")
+            services.ticket_create(
+                actor=cast.client, draft=services.TicketDraft(title=f"T{i}", message="Help")
+            )
     SlaLevel.objects.filter(pk=sla.pk).update(response_time=F_plus_one(sla))
     level = SlaLevel.objects.get(pk=sla.pk)
     job = DeadlineRecompute.objects.create(

@@ -48,6 +48,7 @@ def configured(cast, make_ticket):
     from otklik.mail.models import Mailbox
 
     make_ticket()
+    services.module_options_ensure()  # reading the options does not create their row
     mail_ingest(mail())
     Mailbox.objects.create(name="Support", protocol="imap", host="imap.example", username="support")
     return cast
@@ -124,9 +125,13 @@ def test_demo_configuration_lists_offer_no_actions(configured):
 def quoted_reply(cast, make_ticket):
     ticket = make_ticket()
     services.message_post(
-        actor=cast.staff, ticket=ticket, body="Internal: the customer owes us money", hidden=True
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Internal: the customer owes us money", hidden=True),
     )
-    reply = services.message_post(actor=cast.client, ticket=ticket, body="Thanks!")
+    reply = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Thanks!")
+    )
     # As the mail channel keeps it: the history the client's mail quoted.
     Message.objects.filter(pk=reply.pk).update(quoted="QUOTED-SECRET internal remark")
     return ticket, reply

@@ -70,7 +70,9 @@ def page_ids(browser: Client) -> set[int]:
 
 def test_identity_takeover_replayed_stranger_sees_nothing_victim_confirms_and_sees_both(cast):
     before = Ticket.objects.get(pk=mail_ingest(mail(sender=f"Victim <{VICTIM}>", subject="Before")).ticket)
-    services.message_post(actor=cast.staff, ticket=before, body="Your secret answer: code 4711")
+    services.message_post(
+        actor=cast.staff, ticket=before, draft=services.MessageDraft(body="Your secret answer: code 4711")
+    )
 
     stranger, answer = register_on_page("stranger", VICTIM)
     assert answer.status_code == 200 and answer.redirect_chain[-1][0] == reverse("tickets:client_new")

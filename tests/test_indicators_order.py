@@ -51,7 +51,7 @@ def assert_list_agrees(user, ticket: Ticket) -> None:
 #    I am responsible -> red; else yellow ---------------------------------------------------------
 def test_indicator_closed_ticket_grey_for_everyone(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     services.ticket_close(actor=cast.client, ticket=fresh(ticket))
     for user in (cast.client, cast.staff, cast.staff2, cast.demo, cast.admin):
         assert light(ticket, user) == Indicator.GREY
@@ -60,20 +60,26 @@ def test_indicator_closed_ticket_grey_for_everyone(cast, make_ticket):
 
 def test_indicator_staff_my_last_message_green(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     assert light(ticket, cast.staff) == Indicator.GREEN
     assert_list_agrees(cast.staff, ticket)
 
 
 def test_indicator_staff_my_last_message_beats_i_am_author(cast):
-    ticket = services.ticket_create(actor=cast.staff, title="Internal", message="Server disk is full")
+    ticket = services.ticket_create(
+        actor=cast.staff, draft=services.TicketDraft(title="Internal", message="Server disk is full")
+    )
     assert light(ticket, cast.staff) == Indicator.GREEN
     assert_list_agrees(cast.staff, ticket)
 
 
 def test_indicator_staff_i_am_author_red_beats_support_answered(cast):
-    ticket = services.ticket_create(actor=cast.staff, title="Internal", message="Server disk is full")
-    services.message_post(actor=cast.admin, ticket=ticket, body="Cleaned /var/log")
+    ticket = services.ticket_create(
+        actor=cast.staff, draft=services.TicketDraft(title="Internal", message="Server disk is full")
+    )
+    services.message_post(
+        actor=cast.admin, ticket=ticket, draft=services.MessageDraft(body="Cleaned /var/log")
+    )
     assert fresh(ticket).last_message_by_support is True
     assert light(ticket, cast.staff) == Indicator.RED
     assert light(ticket, cast.admin) == Indicator.GREEN
@@ -84,7 +90,7 @@ def test_indicator_staff_i_am_author_red_beats_support_answered(cast):
 def test_indicator_staff_support_answered_last_green_s_even_for_responsible(cast, make_ticket):
     ticket = make_ticket()
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff})
-    services.message_post(actor=cast.admin, ticket=fresh(ticket), body="Answer")
+    services.message_post(actor=cast.admin, ticket=fresh(ticket), draft=services.MessageDraft(body="Answer"))
     for user in (cast.staff, cast.staff2, cast.demo):
         assert light(ticket, user) == Indicator.GREEN_S
         assert_list_agrees(user, ticket)
@@ -103,8 +109,14 @@ def test_indicator_staff_responsible_with_client_last_red_others_yellow(cast, ma
 def test_indicator_staff_hidden_note_does_not_turn_green(cast, make_ticket):
     ticket = make_ticket()
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff})
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="checking", hidden=True)
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="fyi", not_change_status=True)
+    services.message_post(
+        actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="checking", hidden=True)
+    )
+    services.message_post(
+        actor=cast.staff,
+        ticket=fresh(ticket),
+        draft=services.MessageDraft(body="fyi", not_change_status=True),
+    )
     assert light(ticket, cast.staff) == Indicator.RED
     assert light(ticket, cast.client) == Indicator.GREEN
     assert_list_agrees(cast.staff, ticket)
@@ -120,18 +132,22 @@ def test_indicator_client_own_message_last_green(cast, make_ticket):
 
 def test_indicator_client_support_answered_last_red(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Please try again")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Please try again")
+    )
     assert light(ticket, cast.client) == Indicator.RED
     assert light(ticket, cast.colleague) == Indicator.RED
     assert_list_agrees(cast.client, ticket)
-    services.message_post(actor=cast.client, ticket=fresh(ticket), body="Done, still broken")
+    services.message_post(
+        actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Done, still broken")
+    )
     assert light(ticket, cast.client) == Indicator.GREEN
     assert_list_agrees(cast.client, ticket)
 
 
 def test_indicator_client_staff_only_indicators_select_nothing(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     policy = TicketPolicy(cast.client)
     for indicator in (Indicator.GREEN_S, Indicator.YELLOW):
         assert not ticket_list(policy, TicketFilter(indicator=indicator)).exists()
@@ -203,7 +219,9 @@ def test_ticket_list_default_staff_order(cast, make_ticket):
     for name, minute in (("answered", 10), ("special_answered", 20)):
         with clock.frozen(T0 + dt.timedelta(minutes=minute)):
             made[name] = make_ticket(title=name)
-            services.message_post(actor=cast.staff, ticket=made[name], body="Answer")
+            services.message_post(
+                actor=cast.staff, ticket=made[name], draft=services.MessageDraft(body="Answer")
+            )
     Ticket.objects.filter(pk__in=[made["special"].pk, made["special_answered"].pk]).update(is_special=True)
     Ticket.objects.filter(pk=made["overdue"].pk).update(is_overdue=True)
     Ticket.objects.filter(pk=made["reminded"].pk).update(reminder_sent=True)
@@ -235,7 +253,7 @@ def test_ticket_list_default_client_order_most_recently_modified_first(cast, mak
         c.advance(minutes=1)
         make_ticket(title="b")
         c.advance(minutes=1)
-        services.message_post(actor=cast.staff, ticket=a, body="Answer")
+        services.message_post(actor=cast.staff, ticket=a, draft=services.MessageDraft(body="Answer"))
     assert [t.title for t in ticket_list(TicketPolicy(cast.client))] == ["a", "b"]
 
 
@@ -252,5 +270,5 @@ def test_ticket_list_explicit_sort_overrides_default(cast, make_ticket, sort, ex
     make_ticket(title="a")
     b = make_ticket(title="b")
     make_ticket(title="c")
-    services.message_post(actor=cast.client, ticket=b, body="more")
+    services.message_post(actor=cast.client, ticket=b, draft=services.MessageDraft(body="more"))
     assert [t.title for t in ticket_list(TicketPolicy(cast.admin), sort=sort)] == expected

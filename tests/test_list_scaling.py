@@ -46,7 +46,9 @@ def test_staff_list_filters_created_by(client, cast, make_ticket):
 
     make_ticket(title="Filed by the client")
     filed = services.ticket_create(
-        actor=cast.staff, title="Filed by phone", message="Call", author=cast.client.pk
+        actor=cast.staff,
+        draft=services.TicketDraft(title="Filed by phone", message="Call"),
+        staff=services.StaffFields(author=cast.client.pk),
     )
     client.force_login(cast.admin)
     by_staff = client.get(reverse("tickets:staff_list"), {"created_by": cast.staff.pk}).context["rows"]

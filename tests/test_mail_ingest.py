@@ -18,6 +18,7 @@ from otklik.mail.services import gateway_user, mail_ingest, mail_reprocess
 from otklik.notifications import catalog
 from otklik.notifications.models import OutboxMessage
 from otklik.tickets import services
+from otklik.tickets.fields import BODY_MAX
 from otklik.tickets.models import Attachment, Channel, Message, MessageKind, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -393,7 +394,7 @@ def test_ingest_text_longer_than_a_message_is_cut_and_kept_whole_as_a_file(cast)
     result = mail_ingest(mail(subject="Длинное", body=body))
     assert result.outcome == Outcome.CREATED
     first = Ticket.objects.get(pk=result.ticket).messages.get(number=1)
-    assert len(first.body) <= services.BODY_MAX and "message.txt" in first.body
+    assert len(first.body) <= BODY_MAX and "message.txt" in first.body
     [whole] = Attachment.objects.filter(message=first)
     with whole.file.open("rb") as stored:
         assert stored.read().decode() == body.strip()

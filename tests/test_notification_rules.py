@@ -28,7 +28,7 @@ from otklik.notifications.services import coupon_used_notify
 from otklik.sla.jobs import sla_tick
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions, Ticket
-from otklik.tickets.selectors import options_get
+from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -89,14 +89,16 @@ def test_new_ticket_without_responsible_mails_author_and_all_admins(cast, make_t
 
 
 def test_new_ticket_with_responsible_mails_responsible_and_bccs_admins(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     assert ticket.responsible == cast.staff
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, set(), {addr(cast.admin)})
 
 
 def test_new_ticket_bcc_admins_option_off_leaves_admins_out(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff, bcc_admins=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.staff, bcc_admins=False
+    )
     ticket = make_ticket()
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, set(), set())
 
@@ -119,7 +121,7 @@ def test_new_ticket_staff_colleague_with_new_flag_is_copied(cast, make_ticket):
     team = SupportGroup.objects.create(name="L1", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=cast.staff)
     support_group_add_member(group=team, user=cast.staff2, mail_new=True)
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     assert who(ticket, c.NEW_FOR_SUPPORT) == ({addr(cast.staff)}, {addr(cast.staff2)}, {addr(cast.admin)})
 
@@ -127,10 +129,8 @@ def test_new_ticket_staff_colleague_with_new_flag_is_copied(cast, make_ticket):
 def test_new_ticket_filed_by_staff_for_client_mails_client_not_the_filing_staff(cast):
     ticket = services.ticket_create(
         actor=cast.staff,
-        title="Phoned in",
-        message="Call from the client",
-        author=cast.client,
-        responsible=cast.staff,
+        draft=services.TicketDraft(title="Phoned in", message="Call from the client"),
+        staff=services.StaffFields(author=cast.client, responsible=cast.staff),
     )
     assert who(ticket, c.NEW_FOR_AUTHOR) == ({addr(cast.client)}, set(), set())
     # The filing staff member is the responsible: nobody tells them what they just did; admins get the copy.
@@ -139,7 +139,9 @@ def test_new_ticket_filed_by_staff_for_client_mails_client_not_the_filing_staff(
 
 def test_new_ticket_hidden_first_message_sends_no_author_mail(cast):
     ticket = services.ticket_create(
-        actor=cast.staff, title="Internal", message=SECRET, author=cast.client, hidden=True
+        actor=cast.staff,
+        draft=services.TicketDraft(title="Internal", message=SECRET),
+        staff=services.StaffFields(author=cast.client, hidden=True),
     )
     assert who(ticket, c.NEW_FOR_AUTHOR) == (set(), set(), set())
     assert SECRET in mail(ticket, c.NEW_FOR_SUPPORT)[0].body_text
@@ -147,7 +149,9 @@ def test_new_ticket_hidden_first_message_sends_no_author_mail(cast):
 
 def test_new_ticket_do_not_notify_author_sends_no_author_mail(cast):
     ticket = services.ticket_create(
-        actor=cast.staff, title="Quiet", message="x", author=cast.client, notify_author=False
+        actor=cast.staff,
+        draft=services.TicketDraft(title="Quiet", message="x", notify_author=False),
+        staff=services.StaffFields(author=cast.client),
     )
     assert events_of(ticket) == [c.NEW_FOR_SUPPORT]
 
@@ -194,9 +198,13 @@ def test_change_by_support_message_or_close_mails_author(cast, make_ticket, acti
         services.ticket_close(actor=cast.staff, ticket=ticket)
     since = after(ticket)
     if action == "public_message":
-        services.message_post(actor=cast.staff, ticket=ticket, body="Try again, please.")
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Try again, please.")
+        )
     elif action == "no_status_message":
-        services.message_post(actor=cast.staff, ticket=ticket, body="FYI", not_change_status=True)
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="FYI", not_change_status=True)
+        )
     elif action == "close":
         services.ticket_close(actor=cast.staff, ticket=ticket)
     else:
@@ -210,7 +218,7 @@ def test_change_by_support_client_colleague_with_update_flag_is_copied(cast, mak
     support_group_add_member(group=company, user=cast.colleague, mail_update=True)
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Fixed.")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Fixed."))
     author_mail = [m for m in since() if m.event == c.CHANGED_BY_SUPPORT_FOR_AUTHOR]
     assert [(m.to, m.cc) for m in author_mail] == [([addr(cast.client)], [addr(cast.colleague)])]
 
@@ -232,10 +240,10 @@ def test_change_by_support_staff_only_field_mails_support_only(cast, make_ticket
 
 # -- row 4: changed by author (copy for author) -------------------------------------------------
 def test_change_by_author_message_mails_author_copy_and_responsible(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff)
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.client, ticket=ticket, body="Still broken.")
+    services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Still broken."))
     got = {(m.event, tuple(m.to), tuple(m.cc), tuple(m.bcc)) for m in since()}
     assert got == {
         (c.CHANGED_BY_AUTHOR_FOR_AUTHOR, (addr(cast.client),), (), ()),
@@ -266,7 +274,9 @@ def test_change_by_author_mark_mails_author_copy_and_support(cast, make_ticket):
 def test_change_by_client_colleague_mails_author_copy_not_colleague(cast, make_ticket):
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.colleague, ticket=ticket, body="Same for me.")
+    services.message_post(
+        actor=cast.colleague, ticket=ticket, draft=services.MessageDraft(body="Same for me.")
+    )
     author_mail = [m for m in since() if m.event == c.CHANGED_BY_AUTHOR_FOR_AUTHOR]
     assert [m.to for m in author_mail] == [[addr(cast.client)]]
 
@@ -275,7 +285,7 @@ def test_change_by_client_colleague_mails_author_copy_not_colleague(cast, make_t
 def test_change_for_support_without_responsible_mails_all_admins(cast, make_ticket):
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.client, ticket=ticket, body="Hello?")
+    services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Hello?"))
     assert [(m.to, m.bcc) for m in since() if m.event == c.CHANGED_FOR_SUPPORT] == [([addr(cast.admin)], [])]
 
 
@@ -286,7 +296,7 @@ def test_change_for_support_staff_colleague_with_update_flag_is_copied(cast, mak
     ticket = make_ticket(responsible=None)
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff.pk})
     since = after(ticket)
-    services.message_post(actor=cast.client, ticket=ticket, body="More details.")
+    services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="More details."))
     support = [m for m in since() if m.event == c.CHANGED_FOR_SUPPORT]
     assert [(m.to, m.cc, m.bcc) for m in support] == [
         ([addr(cast.staff)], [addr(cast.staff2)], [addr(cast.admin)])
@@ -295,10 +305,12 @@ def test_change_for_support_staff_colleague_with_update_flag_is_copied(cast, mak
 
 # -- the seed's rules ---------------------------------------------------------------------------
 def test_seed_change_by_responsible_notifies_author_not_responsible(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff, bcc_admins=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.staff, bcc_admins=False
+    )
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Done.")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Done."))
     assert {(m.event, tuple(m.to)) for m in since()} == {
         (c.CHANGED_BY_SUPPORT_FOR_AUTHOR, (addr(cast.client),))
     }
@@ -332,7 +344,9 @@ def test_seed_hide_message_do_not_notify_author_sends_support_only(cast, make_ti
     ticket = make_ticket(responsible=None)
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": cast.staff2.pk})
     since = after(ticket)
-    services.message_post(actor=cast.staff, ticket=ticket, body=SECRET, hidden=True)
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body=SECRET, hidden=True)
+    )
     rows = since()
     assert [(m.event, m.to) for m in rows] == [(c.CHANGED_FOR_SUPPORT, [addr(cast.staff2)])]
     assert SECRET in rows[0].body_text
@@ -341,7 +355,11 @@ def test_seed_hide_message_do_not_notify_author_sends_support_only(cast, make_ti
 def test_seed_do_not_notify_author_checkbox_suppresses_author_mail(cast, make_ticket):
     ticket = make_ticket()
     since = after(ticket)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Visible, but quiet.", notify_author=False)
+    services.message_post(
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Visible, but quiet.", notify_author=False),
+    )
     services.ticket_update(actor=cast.staff, ticket=ticket, changes={"title": "Renamed"}, notify_author=False)
     services.ticket_close(actor=cast.staff, ticket=ticket, notify_author=False)
     assert {m.event for m in since()} == {c.CHANGED_FOR_SUPPORT}
@@ -350,10 +368,12 @@ def test_seed_do_not_notify_author_checkbox_suppresses_author_mail(cast, make_ti
 def test_hidden_message_content_never_reaches_an_author_mail(cast, make_ticket):
     """Whatever follows a hidden message, no author mail carries its text."""
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body=SECRET, hidden=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Public answer.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body=SECRET, hidden=True)
+    )
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Public answer."))
     services.ticket_update(actor=cast.staff, ticket=ticket, changes={"title": "Renamed"})
-    services.message_post(actor=cast.client, ticket=ticket, body="Thanks")
+    services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Thanks"))
     services.ticket_close(actor=cast.staff, ticket=ticket)
     author_mail = [m for m in mail(ticket) if m.event in c.AUTHOR_EVENTS]
     assert len(author_mail) >= 4
@@ -363,7 +383,9 @@ def test_hidden_message_content_never_reaches_an_author_mail(cast, make_ticket):
 
 
 def test_nobody_is_mailed_about_a_change_made_by_themselves_alone(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.admin, bcc_admins=True)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(
+        default_responsible=cast.admin, bcc_admins=True
+    )
     ticket = make_ticket()
     since = after(ticket)
     services.ticket_update(actor=cast.admin, ticket=ticket, changes={"admin_comment": "note"})
@@ -412,7 +434,7 @@ def test_overdue_mails_responsible_and_admins(cast, make_ticket):
 
 
 def test_overdue_option_off_sends_nothing(cast, make_ticket):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(notify_overdue=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(notify_overdue=False)
     ticket = make_ticket()
     since = after(ticket)
     _due(ticket, reminder=False)
@@ -423,7 +445,9 @@ def test_overdue_option_off_sends_nothing(cast, make_ticket):
 
 def test_auto_close_mails_author_and_support(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Does it work now?")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Does it work now?")
+    )
     since = after(ticket)
     Ticket.objects.filter(pk=ticket.pk).update(last_message_at=clock.now() - timedelta(days=30))
     assert sla_tick().auto_closed == 1
@@ -448,7 +472,9 @@ def test_coupon_used_mails_admins(cast, make_ticket):
 # -- language, subject, threading ---------------------------------------------------------------
 def test_mail_is_written_in_each_recipients_language(cast):
     english = make_user("english", "client", language="en")
-    ticket = services.ticket_create(actor=english, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=english, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     (author_mail,) = mail(ticket, c.NEW_FOR_AUTHOR)
     (support_mail,) = mail(ticket, c.NEW_FOR_SUPPORT)
     assert author_mail.language == "en" and "Your ticket is accepted" in author_mail.subject
@@ -457,7 +483,7 @@ def test_mail_is_written_in_each_recipients_language(cast):
 
 def test_mail_subject_starts_with_ticket_marker_and_threads(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     rows = mail(ticket)
     assert rows and all(m.subject.startswith(f"[TID#{ticket.pk}] ") for m in rows)
     assert len({m.message_id for m in rows}) == len(rows)

@@ -21,7 +21,7 @@ from otklik.core import clock
 from otklik.notifications import catalog
 from otklik.notifications.defaults import default_template
 from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
-from otklik.tickets.services import ticket_create
+from otklik.tickets.services import TicketDraft, ticket_create
 from tests.conftest import logged_in
 
 OUTBOX = reverse("admin:notifications_outboxmessage_changelist")
@@ -347,7 +347,9 @@ def test_template_saved_by_admin_is_used_by_real_notification(admin, cast):
     }
     assert admin.post(edit_url(catalog.NEW_FOR_AUTHOR, "en"), data).status_code == 302
     client = User.objects.get(pk=cast.client.pk)
-    ticket = ticket_create(actor=client, title="Printer on fire", message="Smoke everywhere.")
+    ticket = ticket_create(
+        actor=client, draft=TicketDraft(title="Printer on fire", message="Smoke everywhere.")
+    )
     mail = OutboxMessage.objects.get(ticket_id=ticket.pk, event=catalog.NEW_FOR_AUTHOR)
     assert mail.subject == f"[TID#{ticket.pk}] Admin's subject: Printer on fire"
     assert mail.body_text == f"Admin's text for ticket {ticket.pk} by Ivan Petrov.\n"

@@ -74,10 +74,10 @@ def test_deliver_new_ticket_arrives_with_envelope_threading_headers_and_cyrillic
     cast.staff2.save()
     ticket = services.ticket_create(
         actor=cast.staff,
-        author=cast.client,
-        responsible=cast.staff2,
-        title="Не печатает принтер",
-        message="Принтер в бухгалтерии мигает красным.",
+        draft=services.TicketDraft(
+            title="Не печатает принтер", message="Принтер в бухгалтерии мигает красным."
+        ),
+        staff=services.StaffFields(author=cast.client, responsible=cast.staff2),
     )
     rows = _rows(ticket)
     support = _row(ticket, catalog.NEW_FOR_SUPPORT)

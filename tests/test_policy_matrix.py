@@ -25,7 +25,8 @@ from otklik.tickets import services
 from otklik.tickets.models import CustomField, Message, MessageKind, ModuleOptions, SpamState, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_get
-from tests.conftest import make_user
+from otklik.tickets.services import module_options_ensure
+from tests.conftest import make_user, ticket_inputs
 
 OK = "ok"
 PD = PermissionDenied
@@ -75,7 +76,9 @@ def world(cast, make_user_resp) -> World:
     team = SupportGroup.objects.create(name="Second line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=resp)
     support_group_add_member(group=team, user=cast.staff, can_view=True)
-    ticket = services.ticket_create(actor=cast.client, title="Cannot pay", message="The payment page hangs.")
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="Cannot pay", message="The payment page hangs.")
+    )
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
     sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     CustomField.objects.create(code="contract", name_ru="Договор", name_en="Contract")
@@ -133,7 +136,9 @@ def _update(
 def _post(**options):
     def run(w: World, actor):
         opts = {k: (v(w) if callable(v) else v) for k, v in options.items()}
-        return services.message_post(actor=actor, ticket=w.fresh(), body="A new message", **opts)
+        return services.message_post(
+            actor=actor, ticket=w.fresh(), draft=services.MessageDraft(body="A new message", **opts)
+        )
 
     def check(w: World) -> bool:
         return Message.objects.filter(ticket=w.ticket, body="A new message").exists()
@@ -334,7 +339,9 @@ def board(cast) -> Board:
     admin = cast.admin
 
     def make(author, responsible, title):
-        t = services.ticket_create(actor=author, title=title, message=f"Body of {title}")
+        t = services.ticket_create(
+            actor=author, draft=services.TicketDraft(title=title, message=f"Body of {title}")
+        )
         if responsible is not None:
             t = services.ticket_update(actor=admin, ticket=t, changes={"responsible": responsible})
         return t
@@ -398,7 +405,7 @@ def test_policy_visible_unassigned_queue_off_hides_unassigned_from_staff(board, 
 
 
 def test_policy_visible_staff_group_member_with_can_view_sees_colleagues_tickets(board):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(staff_see_unassigned=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
     team = SupportGroup.objects.create(name="Night shift", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=board.cast.staff, can_view=True)
     support_group_add_member(group=team, user=board.cast.staff2, can_view=False)
@@ -414,7 +421,7 @@ def test_policy_visible_client_group_member_without_can_view_sees_only_own(board
 
 
 def test_policy_visible_staff_group_of_kind_client_grants_staff_nothing_extra(board):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(staff_see_unassigned=False)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
     wrong_kind = SupportGroup.objects.create(name="Mixed", kind=SupportGroup.Kind.CLIENT)
     support_group_add_member(group=wrong_kind, user=board.cast.staff)
     support_group_add_member(group=wrong_kind, user=board.cast.staff2)
@@ -446,9 +453,13 @@ def test_policy_admin_level_does_not_imply_staff_level(cast):
 )
 def test_policy_messages_by_role_hidden_and_log_only_for_staff_and_admin(cast, make_ticket, who, kinds):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="hidden note", hidden=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="fyi", not_change_status=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="public answer")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="hidden note", hidden=True)
+    )
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="fyi", not_change_status=True)
+    )
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="public answer"))
     services.ticket_update(
         actor=cast.staff, ticket=ticket, changes={"status": entry("status", "in_progress")}
     )
@@ -466,7 +477,7 @@ def test_policy_demo_sees_every_ticket_and_support_view_but_writes_nothing(board
     assert not demo.can_post_message(t) and not demo.can_close(t) and not demo.can_split(t)
     assert demo.editable_fields(t) == frozenset() and demo.message_options(t) == frozenset()
     with pytest.raises(ReadOnlyAccess):
-        services.ticket_create(actor=board.cast.demo, title="Demo", message="Try")
+        services.ticket_create(actor=board.cast.demo, draft=services.TicketDraft(title="Demo", message="Try"))
     with pytest.raises(ReadOnlyAccess):
         demo.check_can_write()
     services.presence_touch(user=board.cast.demo, ticket=t)
@@ -514,7 +525,9 @@ def test_ticket_create_client_with_staff_field_permission_denied(cast, field_nam
     if field_name == "auto_close_days":
         value = 5  # 0 means "never", but it is also "not given"; use a real value
     with pytest.raises(PermissionDenied) as info:
-        services.ticket_create(actor=cast.client, title="Hi", message="Help", **{field_name: value})
+        services.ticket_create(
+            actor=cast.client, **ticket_inputs(title="Hi", message="Help", **{field_name: value})
+        )
     assert type(info.value) is PermissionDenied
     assert field_name in info.value.errors
     assert not Ticket.objects.exists()
@@ -524,7 +537,9 @@ def test_ticket_create_client_with_staff_field_permission_denied(cast, field_nam
 def test_ticket_create_staff_with_staff_field_stored(cast, field_name):
     value = STAFF_CREATE_VALUES[field_name](cast)
     kwargs = {"author": cast.client, field_name: value}
-    ticket = services.ticket_create(actor=cast.staff, title="Phoned in", message="Client called", **kwargs)
+    ticket = services.ticket_create(
+        actor=cast.staff, **ticket_inputs(title="Phoned in", message="Client called", **kwargs)
+    )
     ticket.refresh_from_db()
     got = STAFF_CREATE_STORED[field_name](ticket)
     assert got is True or got == value
@@ -533,22 +548,31 @@ def test_ticket_create_staff_with_staff_field_stored(cast, field_name):
 def test_ticket_create_client_with_category_and_criticality_allowed(cast):
     ticket = services.ticket_create(
         actor=cast.client,
-        title="Delivery late",
-        message="Where is my order?",
-        category=entry("category", "delivery"),
-        criticality=entry("criticality", "high").pk,
+        draft=services.TicketDraft(
+            title="Delivery late",
+            message="Where is my order?",
+            category=entry("category", "delivery"),
+            criticality=entry("criticality", "high").pk,
+        ),
     )
     assert ticket.category.code == "delivery" and ticket.criticality.code == "high"
     assert ticket.author == cast.client and ticket.created_by == cast.client
 
 
 def test_ticket_create_anonymous_permission_denied(cast):
-    expect(PD, lambda: services.ticket_create(actor=cast.anonymous, title="x", message="y"))
+    expect(
+        PD,
+        lambda: services.ticket_create(
+            actor=cast.anonymous, draft=services.TicketDraft(title="x", message="y")
+        ),
+    )
 
 
 def test_ticket_create_user_without_module_level_permission_denied(db):
     nobody = User.objects.create_user("nobody", "nobody@example.com", "pass-Word-123")
-    expect(PD, lambda: services.ticket_create(actor=nobody, title="x", message="y"))
+    expect(
+        PD, lambda: services.ticket_create(actor=nobody, draft=services.TicketDraft(title="x", message="y"))
+    )
 
 
 def test_policy_create_fields_client_subset_of_staff(cast):
@@ -599,7 +623,11 @@ def test_ticket_update_responsible_inactive_staff_validation_failed(world):
 
 def test_ticket_create_staff_with_client_as_responsible_validation_failed(cast):
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_create(actor=cast.staff, title="x", message="y", responsible=cast.client)
+        services.ticket_create(
+            actor=cast.staff,
+            draft=services.TicketDraft(title="x", message="y"),
+            staff=services.StaffFields(responsible=cast.client),
+        )
     assert "responsible" in info.value.errors
     assert not Ticket.objects.exists()
 
@@ -607,7 +635,9 @@ def test_ticket_create_staff_with_client_as_responsible_validation_failed(cast):
 # -- closed tickets: staff may post without reopening; the author must reopen first ---------------
 def test_message_post_closed_ticket_staff_posts_without_reopening(world):
     services.ticket_close(actor=world.cast.client, ticket=world.fresh())
-    message = services.message_post(actor=world.responsible, ticket=world.fresh(), body="One more hint")
+    message = services.message_post(
+        actor=world.responsible, ticket=world.fresh(), draft=services.MessageDraft(body="One more hint")
+    )
     ticket = world.fresh()
     assert message.kind == MessageKind.PUBLIC and ticket.closed_at is not None
     assert ticket.awaits_support is False
@@ -616,17 +646,27 @@ def test_message_post_closed_ticket_staff_posts_without_reopening(world):
 def test_message_post_closed_ticket_author_refused_until_reopened(world):
     services.ticket_close(actor=world.responsible, ticket=world.fresh())
     expect(
-        PD, lambda: services.message_post(actor=world.cast.client, ticket=world.fresh(), body="Still broken")
+        PD,
+        lambda: services.message_post(
+            actor=world.cast.client, ticket=world.fresh(), draft=services.MessageDraft(body="Still broken")
+        ),
     )
     assert not Message.objects.filter(body="Still broken").exists()
     services.ticket_reopen(actor=world.cast.client, ticket=world.fresh())
-    services.message_post(actor=world.cast.client, ticket=world.fresh(), body="Still broken")
+    services.message_post(
+        actor=world.cast.client, ticket=world.fresh(), draft=services.MessageDraft(body="Still broken")
+    )
     assert world.fresh().awaits_support is True
 
 
 def test_message_post_closed_ticket_colleague_refused(world):
     services.ticket_close(actor=world.cast.client, ticket=world.fresh())
-    expect(PD, lambda: services.message_post(actor=world.cast.colleague, ticket=world.fresh(), body="me too"))
+    expect(
+        PD,
+        lambda: services.message_post(
+            actor=world.cast.colleague, ticket=world.fresh(), draft=services.MessageDraft(body="me too")
+        ),
+    )
 
 
 def test_ticket_close_already_closed_is_idempotent_without_new_events(world):

@@ -48,7 +48,9 @@ def test_user_register_creates_active_client_with_profile(db):
 
 def test_user_register_can_file_a_ticket_at_once(db):
     user = register()
-    ticket = services.ticket_create(actor=user, title="First question", message="How do I export orders?")
+    ticket = services.ticket_create(
+        actor=user, draft=services.TicketDraft(title="First question", message="How do I export orders?")
+    )
     assert ticket.author == user and TicketPolicy(user).can_view(ticket)
 
 

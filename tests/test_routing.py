@@ -39,7 +39,8 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
-from tests.conftest import logged_in, make_user
+from otklik.tickets.services import module_options_ensure
+from tests.conftest import logged_in, make_user, ticket_inputs
 
 AUTOMATIC = (SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
 LABELS = {SLA: "VIP", CATEGORY: "Billing", CRITICALITY: "High", SOURCE: "E-mail", DEFAULT: ""}
@@ -166,7 +167,7 @@ def entry(kind: str, code: str) -> DictionaryEntry:
 
 
 def order_set(order: str) -> None:
-    ModuleOptions.objects.filter(pk=options_get().pk).update(responsible_order=order)
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(responsible_order=order)
 
 
 @pytest.fixture
@@ -190,7 +191,7 @@ def world(cast, people) -> dict:
     for kind, name in (("category", "catman"), ("criticality", "critman"), ("source", "srcman")):
         DictionaryEntry.objects.filter(pk=entries[kind].pk).update(responsible=people[name])
         entries[kind].refresh_from_db()
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=people["defman"])
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=people["defman"])
     return {"sla": vip, **entries}
 
 
@@ -203,7 +204,9 @@ def filed(cast, world: dict, **kw):
         "source": world["source"],
         **kw,
     }
-    return services.ticket_create(actor=cast.staff, author=cast.client, title="x", message="y", **values)
+    return services.ticket_create(
+        actor=cast.staff, **ticket_inputs(author=cast.client, title="x", message="y", **values)
+    )
 
 
 def created_line(ticket, language: str = "en") -> str:
@@ -302,7 +305,7 @@ def test_ticket_create_by_client_source_and_default_criticality_consulted(cast, 
     DictionaryEntry.objects.filter(pk=entry("criticality", "middle").pk).update(responsible=people["critman"])
     DictionaryEntry.objects.filter(kind="category").update(responsible=None)
     SlaLevel.objects.update(responsible=None)
-    ticket = services.ticket_create(actor=cast.client, title="x", message="y")
+    ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.criticality == entry("criticality", "middle")
     assert ticket.responsible == people["critman"]
 

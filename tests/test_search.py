@@ -28,22 +28,36 @@ class Corpus:
         self.cast = cast
         self.payment = services.ticket_create(
             actor=cast.client,
-            title="Оплата не проходит",
-            message="При оплате заказа возникает ошибка 500, see error-500 in the console.",
+            draft=services.TicketDraft(
+                title="Оплата не проходит",
+                message="При оплате заказа возникает ошибка 500, see error-500 in the console.",
+            ),
         )
         services.message_post(
-            actor=cast.staff, ticket=self.payment, body="проверить nginx upstream timeout", hidden=True
+            actor=cast.staff,
+            ticket=self.payment,
+            draft=services.MessageDraft(body="проверить nginx upstream timeout", hidden=True),
         )
-        services.message_post(actor=cast.staff, ticket=self.payment, body="Try clearing the browser cache")
         services.message_post(
-            actor=cast.staff, ticket=self.payment, body="Передали разработчикам", not_change_status=True
+            actor=cast.staff,
+            ticket=self.payment,
+            draft=services.MessageDraft(body="Try clearing the browser cache"),
+        )
+        services.message_post(
+            actor=cast.staff,
+            ticket=self.payment,
+            draft=services.MessageDraft(body="Передали разработчикам", not_change_status=True),
         )
         services.ticket_update(actor=cast.staff, ticket=self.payment, changes={"admin_comment": "zebrafish"})
         self.delivery = services.ticket_create(
-            actor=cast.other_client, title="Delivery delayed", message="Ошибки доставки: курьер не приехал"
+            actor=cast.other_client,
+            draft=services.TicketDraft(
+                title="Delivery delayed", message="Ошибки доставки: курьер не приехал"
+            ),
         )
         self.colleagues = services.ticket_create(
-            actor=cast.colleague, title="Invoice", message="Need an invoice for order 77"
+            actor=cast.colleague,
+            draft=services.TicketDraft(title="Invoice", message="Need an invoice for order 77"),
         )
 
 

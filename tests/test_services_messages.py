@@ -33,13 +33,17 @@ def entry(kind: str, code: str) -> DictionaryEntry:
 # -- running numbers ---------------------------------------------------------------------------
 def test_message_post_numbers_run_consecutively_over_every_kind(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.client, ticket=ticket, body="More details")
-    services.message_post(actor=cast.staff, ticket=ticket, body="note", hidden=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="fyi", not_change_status=True)
+    services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="More details"))
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="note", hidden=True)
+    )
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="fyi", not_change_status=True)
+    )
     services.ticket_update(
         actor=cast.staff, ticket=fresh(ticket), changes={"status": entry("status", "in_progress")}
     )
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Answer")
+    services.message_post(actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Answer"))
     rows = list(Message.objects.filter(ticket=ticket).order_by("pk").values_list("number", "kind"))
     assert [n for n, _k in rows] == list(range(1, len(rows) + 1))
     assert [k for _n, k in rows] == [
@@ -54,10 +58,14 @@ def test_message_post_numbers_run_consecutively_over_every_kind(cast, make_ticke
 
 def test_message_delete_last_message_number_never_reused(cast, make_ticket):
     ticket = make_ticket()
-    extra = services.message_post(actor=cast.client, ticket=ticket, body="Oops, wrong ticket")
+    extra = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Oops, wrong ticket")
+    )
     deleted_number = extra.number
     services.message_delete(actor=cast.admin, message=extra)
-    later = services.message_post(actor=cast.client, ticket=fresh(ticket), body="Real follow-up")
+    later = services.message_post(
+        actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Real follow-up")
+    )
     numbers = list(Message.objects.filter(ticket=ticket).values_list("number", flat=True))
     assert deleted_number not in numbers, "a deleted message's number was given to another message"
     assert later.number > deleted_number
@@ -66,26 +74,34 @@ def test_message_delete_last_message_number_never_reused(cast, make_ticket):
 
 def test_message_post_separate_tickets_number_independently(cast, make_ticket):
     a, b = make_ticket(title="A"), make_ticket(title="B")
-    ma = services.message_post(actor=cast.client, ticket=a, body="to A")
-    mb = services.message_post(actor=cast.client, ticket=b, body="to B")
+    ma = services.message_post(actor=cast.client, ticket=a, draft=services.MessageDraft(body="to A"))
+    mb = services.message_post(actor=cast.client, ticket=b, draft=services.MessageDraft(body="to B"))
     assert ma.number == mb.number == 2  # 1 is the question
 
 
 # -- time spent ----------------------------------------------------------------------------------
 def test_message_post_minutes_sum_into_time_spent_including_hidden(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Looking", minutes=15)
     services.message_post(
-        actor=cast.staff, ticket=fresh(ticket), body="Checked logs", hidden=True, minutes=30
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Looking", minutes=15)
     )
-    services.message_post(actor=cast.admin, ticket=fresh(ticket), body="Fixed", minutes=7)
+    services.message_post(
+        actor=cast.staff,
+        ticket=fresh(ticket),
+        draft=services.MessageDraft(body="Checked logs", hidden=True, minutes=30),
+    )
+    services.message_post(
+        actor=cast.admin, ticket=fresh(ticket), draft=services.MessageDraft(body="Fixed", minutes=7)
+    )
     assert fresh(ticket).time_spent_minutes == 52
 
 
 def test_message_post_client_with_minutes_permission_denied(cast, make_ticket):
     ticket = make_ticket()
     with pytest.raises(PermissionDenied) as info:
-        services.message_post(actor=cast.client, ticket=ticket, body="I spent an hour", minutes=60)
+        services.message_post(
+            actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="I spent an hour", minutes=60)
+        )
     assert "minutes" in info.value.errors
     assert fresh(ticket).time_spent_minutes == 0
 
@@ -94,7 +110,9 @@ def test_message_post_client_with_minutes_permission_denied(cast, make_ticket):
 def test_message_post_bad_minutes_validation_failed(cast, make_ticket, minutes):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
-        services.message_post(actor=cast.staff, ticket=ticket, body="x", minutes=minutes)
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="x", minutes=minutes)
+        )
     assert "minutes" in info.value.errors
     assert fresh(ticket).message_count == 1
 
@@ -103,20 +121,26 @@ def test_message_post_bad_minutes_validation_failed(cast, make_ticket, minutes):
 def test_message_post_empty_body_validation_failed(cast, make_ticket, body):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
-        services.message_post(actor=cast.client, ticket=ticket, body=body)
+        services.message_post(actor=cast.client, ticket=ticket, draft=services.MessageDraft(body=body))
     assert "body" in info.value.errors
 
 
 def test_message_post_hidden_and_not_change_status_together_validation_failed(cast, make_ticket):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed):
-        services.message_post(actor=cast.staff, ticket=ticket, body="x", hidden=True, not_change_status=True)
+        services.message_post(
+            actor=cast.staff,
+            ticket=ticket,
+            draft=services.MessageDraft(body="x", hidden=True, not_change_status=True),
+        )
     assert Message.objects.filter(ticket=ticket).count() == 1
 
 
 def test_message_post_body_normalised_crlf_and_trimmed(cast, make_ticket):
     ticket = make_ticket()
-    message = services.message_post(actor=cast.client, ticket=ticket, body="  line 1\r\nline 2  \r\n")
+    message = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="  line 1\r\nline 2  \r\n")
+    )
     assert message.body == "line 1\nline 2"
 
 
@@ -125,14 +149,15 @@ def test_message_post_on_behalf_author_is_client_posted_by_staff_not_support(cas
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(minutes=10)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Which browser?")
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Which browser?")
+        )
         assert fresh(ticket).awaits_support is False
         phoned_at = c.advance(minutes=30)
         message = services.message_post(
             actor=cast.staff,
             ticket=fresh(ticket),
-            body="Client phoned: Firefox 128",
-            on_behalf_of=cast.client,
+            draft=services.MessageDraft(body="Client phoned: Firefox 128", on_behalf_of=cast.client),
         )
     assert message.author == cast.client and message.posted_by == cast.staff
     assert message.by_support is False and message.kind == MessageKind.PUBLIC
@@ -146,7 +171,9 @@ def test_message_post_on_behalf_author_is_client_posted_by_staff_not_support(cas
 def test_message_post_on_behalf_by_id_resolves_user(cast, make_ticket):
     ticket = make_ticket()
     message = services.message_post(
-        actor=cast.admin, ticket=ticket, body="By phone", on_behalf_of=cast.client.pk
+        actor=cast.admin,
+        ticket=ticket,
+        draft=services.MessageDraft(body="By phone", on_behalf_of=cast.client.pk),
     )
     assert message.author == cast.client and message.posted_by == cast.admin
 
@@ -155,14 +182,20 @@ def test_message_post_on_behalf_by_id_resolves_user(cast, make_ticket):
 def test_message_post_on_behalf_unknown_user_validation_failed(cast, make_ticket, value):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
-        services.message_post(actor=cast.staff, ticket=ticket, body="x", on_behalf_of=value)
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="x", on_behalf_of=value)
+        )
     assert "on_behalf_of" in info.value.errors
 
 
 def test_message_post_on_behalf_of_user_who_cannot_see_ticket_validation_failed(cast, make_ticket):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
-        services.message_post(actor=cast.staff, ticket=ticket, body="x", on_behalf_of=cast.other_client)
+        services.message_post(
+            actor=cast.staff,
+            ticket=ticket,
+            draft=services.MessageDraft(body="x", on_behalf_of=cast.other_client),
+        )
     assert "on_behalf_of" in info.value.errors
     assert not Message.objects.filter(ticket=ticket, author=cast.other_client).exists()
 
@@ -170,7 +203,9 @@ def test_message_post_on_behalf_of_user_who_cannot_see_ticket_validation_failed(
 def test_message_post_on_behalf_of_support_member_counts_as_support_answer(cast, make_ticket):
     ticket = make_ticket()
     message = services.message_post(
-        actor=cast.admin, ticket=ticket, body="Answer dictated by the responsible", on_behalf_of=cast.staff
+        actor=cast.admin,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Answer dictated by the responsible", on_behalf_of=cast.staff),
     )
     assert message.author == cast.staff and message.posted_by == cast.admin
     assert message.by_support is True
@@ -180,7 +215,9 @@ def test_message_post_on_behalf_of_support_member_counts_as_support_answer(cast,
 
 def test_message_post_own_message_has_no_posted_by(cast, make_ticket):
     ticket = make_ticket()
-    message = services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    message = services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer")
+    )
     assert message.author == cast.staff and message.posted_by is None and message.by_support is True
 
 
@@ -190,12 +227,16 @@ def test_message_post_staff_note_after_client_reply_leaves_waiting_state_unchang
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Try again")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Try again"))
         reply_at = c.advance(hours=1)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Still broken")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Still broken")
+        )
         before = fresh(ticket)
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="note", **{option: True})
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="note", **{option: True})
+        )
     after = fresh(ticket)
     assert after.awaits_support is True
     assert after.last_message_by_support is False
@@ -210,7 +251,9 @@ def test_message_post_staff_note_on_new_ticket_does_not_answer_it(cast, make_tic
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(minutes=5)
-        services.message_post(actor=cast.staff, ticket=ticket, body="note", **{option: True})
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="note", **{option: True})
+        )
     ticket = fresh(ticket)
     assert ticket.awaits_support is True and ticket.last_message_by_support is False
     assert ticket.last_message_at == T0 and ticket.deadline_source_at == T0
@@ -220,7 +263,7 @@ def test_message_post_public_staff_answer_clears_waiting_and_deadline_source(cas
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         answered = c.advance(minutes=20)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Done")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Done"))
     ticket = fresh(ticket)
     assert ticket.awaits_support is False and ticket.last_message_by_support is True
     assert ticket.last_message_at == answered and ticket.last_message_by == cast.staff
@@ -231,11 +274,13 @@ def test_message_post_second_client_reply_keeps_first_reply_as_clock_source(cast
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(minutes=20)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
         first = c.advance(minutes=20)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="No")
+        services.message_post(actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="No"))
         c.advance(minutes=20)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Hello?")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Hello?")
+        )
     ticket = fresh(ticket)
     assert ticket.first_client_message_after_support_at == first
     assert ticket.deadline_source_at == first
@@ -243,9 +288,15 @@ def test_message_post_second_client_reply_keeps_first_reply_as_clock_source(cast
 
 def test_message_count_counts_public_and_no_status_not_hidden_or_log(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="note", hidden=True)
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="fyi", not_change_status=True)
-    services.message_post(actor=cast.staff, ticket=fresh(ticket), body="answer")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="note", hidden=True)
+    )
+    services.message_post(
+        actor=cast.staff,
+        ticket=fresh(ticket),
+        draft=services.MessageDraft(body="fyi", not_change_status=True),
+    )
+    services.message_post(actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="answer"))
     services.ticket_update(actor=cast.staff, ticket=fresh(ticket), changes={"title": "Renamed"})
     assert fresh(ticket).message_count == 3
     client_kinds = [m.kind for m in TicketPolicy(cast.client).messages(ticket)]
@@ -322,11 +373,17 @@ def conversation(cast, make_ticket):
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)
-        a1 = services.message_post(actor=cast.staff, ticket=ticket, body="Answer one", minutes=10)
+        a1 = services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer one", minutes=10)
+        )
         c.advance(hours=1)
-        r1 = services.message_post(actor=cast.client, ticket=fresh(ticket), body="Reply one")
+        r1 = services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Reply one")
+        )
         c.advance(hours=1)
-        a2 = services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Answer two", minutes=5)
+        a2 = services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Answer two", minutes=5)
+        )
     t = fresh(ticket)
     assert (t.message_count, t.time_spent_minutes, t.awaits_support) == (4, 15, False)
     return ticket, a1, r1, a2
@@ -386,7 +443,9 @@ def test_message_delete_with_file_removes_file_after_commit(
 ):
     ticket = make_ticket()
     message = services.message_post(
-        actor=cast.client, ticket=ticket, body="Screenshot", files=[upload("shot.png", png_bytes())]
+        actor=cast.client,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Screenshot", files=[upload("shot.png", png_bytes())]),
     )
     attachment = message.attachments.get()
     storage, name = attachment.file.storage, attachment.file.name
@@ -402,7 +461,7 @@ def test_ticket_reopen_restarts_clock_from_now(cast, make_ticket):
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Solved")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Solved"))
         closed_at = c.advance(hours=1)
         services.ticket_close(actor=cast.client, ticket=fresh(ticket))
         t = fresh(ticket)
@@ -419,17 +478,21 @@ def test_ticket_reopen_then_hidden_note_keeps_client_waiting(cast, make_ticket):
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Solved")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Solved"))
         c.advance(hours=1)
         services.ticket_close(actor=cast.staff, ticket=fresh(ticket))
         reopened = c.advance(hours=1)
         services.ticket_reopen(actor=cast.client, ticket=fresh(ticket))
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="looking", hidden=True)
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="looking", hidden=True)
+        )
         t = fresh(ticket)
         assert t.awaits_support is True and t.deadline_source_at == reopened
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Fixed for real")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Fixed for real")
+        )
     t = fresh(ticket)
     assert t.awaits_support is False and t.deadline_source_at is None
 
@@ -505,7 +568,7 @@ def test_ticket_update_unchanged_values_write_no_event_and_no_log(cast, make_tic
 
 def test_ticket_update_mark_by_author_logged_visible_to_author(cast, make_ticket):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
     services.ticket_update(
         actor=cast.client, ticket=fresh(ticket), changes={"mark": entry("mark", "incomplete")}
     )

@@ -21,8 +21,8 @@ from otklik.tickets.models import (
     TicketSearchDocument,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
-from tests.conftest import upload
+from otklik.tickets.services import module_options_ensure
+from tests.conftest import ticket_inputs, upload
 from tests.helpers import fresh
 from tests.samples import log_bytes, pdf_bytes, png_bytes
 
@@ -46,7 +46,9 @@ def read(attachment: Attachment) -> bytes:
 # -- create ----------------------------------------------------------------------------------------
 def test_ticket_create_client_defaults_from_dictionaries_and_waits_for_support(cast):
     with clock.frozen(T0):
-        ticket = services.ticket_create(actor=cast.client, title="  Cannot   log in ", message="Error 500")
+        ticket = services.ticket_create(
+            actor=cast.client, draft=services.TicketDraft(title="  Cannot   log in ", message="Error 500")
+        )
     ticket = fresh(ticket)
     assert ticket.title == "Cannot log in"
     assert (ticket.category.code, ticket.criticality.code, ticket.status.code) == (
@@ -74,10 +76,8 @@ def test_ticket_create_client_defaults_from_dictionaries_and_waits_for_support(c
 def test_ticket_create_staff_for_client_author_is_client_created_by_staff(cast):
     ticket = services.ticket_create(
         actor=cast.staff,
-        title="Phoned in",
-        message="The client cannot pay",
-        author=cast.client,
-        source=entry("source", "phone"),
+        draft=services.TicketDraft(title="Phoned in", message="The client cannot pay"),
+        staff=services.StaffFields(author=cast.client, source=entry("source", "phone")),
     )
     assert ticket.author == cast.client and ticket.created_by == cast.staff
     first = ticket.messages.get(number=1)
@@ -89,9 +89,11 @@ def test_ticket_create_staff_for_client_author_is_client_created_by_staff(cast):
 def test_ticket_create_prompts_appended_in_regulation_order_unanswered_omitted(cast):
     ticket = services.ticket_create(
         actor=cast.client,
-        title="Export fails",
-        message="The export stops.",
-        prompts={"saw": "Traceback: KeyError 'sku'", "looked": "FAQ, forum", "did": "", "expected": "  "},
+        draft=services.TicketDraft(
+            title="Export fails",
+            message="The export stops.",
+            prompts={"saw": "Traceback: KeyError 'sku'", "looked": "FAQ, forum", "did": "", "expected": "  "},
+        ),
     )
     body = ticket.messages.get(number=1).body
     assert body.startswith("The export stops.")
@@ -100,7 +102,9 @@ def test_ticket_create_prompts_appended_in_regulation_order_unanswered_omitted(c
 
 
 def test_ticket_create_only_prompts_without_message_accepted(cast):
-    ticket = services.ticket_create(actor=cast.client, title="x", message="", prompts={"saw": "blank page"})
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="x", message="", prompts={"saw": "blank page"})
+    )
     assert "blank page" in ticket.messages.get(number=1).body
 
 
@@ -119,42 +123,50 @@ def test_ticket_create_bad_input_validation_failed_keyed_by_field_nothing_saved(
     if kwargs.get("category") == "__criticality__":
         kwargs = {**kwargs, "category": entry("criticality", "high")}
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_create(actor=cast.client, **kwargs)
+        services.ticket_create(actor=cast.client, **ticket_inputs(**kwargs))
     assert set(info.value.errors) == fields
     assert not Ticket.objects.exists() and not Message.objects.exists()
 
 
 def test_ticket_create_staff_auto_close_days_out_of_range_validation_failed(cast):
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_create(actor=cast.staff, title="x", message="y", auto_close_days=4000)
+        services.ticket_create(
+            actor=cast.staff,
+            draft=services.TicketDraft(title="x", message="y"),
+            staff=services.StaffFields(auto_close_days=4000),
+        )
     assert "auto_close_days" in info.value.errors
 
 
 def test_ticket_create_module_default_responsible_used_when_staff(cast):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.staff2)
-    ticket = services.ticket_create(actor=cast.client, title="x", message="y")
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.staff2)
+    ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.responsible == cast.staff2
 
 
 def test_ticket_create_module_default_responsible_without_staff_rights_skipped(cast):
-    ModuleOptions.objects.filter(pk=options_get().pk).update(default_responsible=cast.colleague)
-    ticket = services.ticket_create(actor=cast.client, title="x", message="y")
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(default_responsible=cast.colleague)
+    ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="x", message="y"))
     assert ticket.responsible is None
 
 
 def test_ticket_create_category_responsible_used(cast):
     payment = entry("category", "payment")
     DictionaryEntry.objects.filter(pk=payment.pk).update(responsible=cast.staff)
-    ticket = services.ticket_create(actor=cast.client, title="x", message="y", category=payment.pk)
+    ticket = services.ticket_create(
+        actor=cast.client, draft=services.TicketDraft(title="x", message="y", category=payment.pk)
+    )
     assert ticket.responsible == cast.staff
 
 
 def test_ticket_create_with_files_stores_attachments_on_first_message(cast):
     ticket = services.ticket_create(
         actor=cast.client,
-        title="x",
-        message="see files",
-        files=[upload("screen.png", png_bytes()), upload("server.log", log_bytes())],
+        draft=services.TicketDraft(
+            title="x",
+            message="see files",
+            files=[upload("screen.png", png_bytes()), upload("server.log", log_bytes())],
+        ),
     )
     rows = list(ticket.attachments.order_by("name").values_list("name", "content_type", "message__number"))
     assert rows == [("screen.png", "image/png", 1), ("server.log", "text/plain", 1)]
@@ -162,7 +174,10 @@ def test_ticket_create_with_files_stores_attachments_on_first_message(cast):
 
 def test_ticket_create_with_bad_file_saves_nothing(cast):
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_create(actor=cast.client, title="x", message="y", files=[upload("a.png", b"")])
+        services.ticket_create(
+            actor=cast.client,
+            draft=services.TicketDraft(title="x", message="y", files=[upload("a.png", b"")]),
+        )
     assert "files" in info.value.errors
     assert not Ticket.objects.exists() and not Attachment.objects.exists()
 
@@ -172,15 +187,21 @@ def test_ticket_create_with_bad_file_saves_nothing(cast):
 def two_problems(cast):
     """A client's ticket whose second message raises another problem, with two files."""
     with clock.frozen(T0) as c:
-        ticket = services.ticket_create(actor=cast.client, title="Login fails", message="Cannot log in")
+        ticket = services.ticket_create(
+            actor=cast.client, draft=services.TicketDraft(title="Login fails", message="Cannot log in")
+        )
         c.advance(minutes=5)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Please send a screenshot")
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Please send a screenshot")
+        )
         c.advance(minutes=5)
         second = services.message_post(
             actor=cast.client,
             ticket=fresh(ticket),
-            body="Also: the invoice PDF has a wrong VAT number",
-            files=[upload("login.png", png_bytes(8, 8)), upload("invoice.pdf", pdf_bytes("VAT 20%"))],
+            draft=services.MessageDraft(
+                body="Also: the invoice PDF has a wrong VAT number",
+                files=[upload("login.png", png_bytes(8, 8)), upload("invoice.pdf", pdf_bytes("VAT 20%"))],
+            ),
         )
     return ticket, second
 
@@ -368,9 +389,11 @@ def test_ticket_update_sla_from_creation_moves_clock_source_to_creation(cast, ma
     with clock.frozen(T0) as c:
         ticket = make_ticket()
         c.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=ticket, body="Answer")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Answer"))
         reply = c.advance(hours=1)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Not enough")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Not enough")
+        )
         assert fresh(ticket).deadline_source_at == reply
         c.advance(hours=1)
         services.ticket_update(actor=cast.staff, ticket=fresh(ticket), changes={"sla": strict})
@@ -381,13 +404,23 @@ def test_ticket_update_sla_from_creation_moves_clock_source_to_creation(cast, ma
 
 def test_posting_appends_to_the_search_text_exactly_as_a_rebuild_would(cast, make_ticket):
     ticket = make_ticket(message="Первый вопрос клиента")
-    services.message_post(actor=cast.staff, ticket=ticket, body="Ответ поддержки")
-    services.message_post(actor=cast.staff, ticket=ticket, body="Внутренняя заметка", hidden=True)
-    services.message_post(actor=cast.staff, ticket=ticket, body="Без смены статуса", not_change_status=True)
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Ответ поддержки")
+    )
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Внутренняя заметка", hidden=True)
+    )
+    services.message_post(
+        actor=cast.staff,
+        ticket=ticket,
+        draft=services.MessageDraft(body="Без смены статуса", not_change_status=True),
+    )
     ticket = services.ticket_update(
         actor=cast.staff, ticket=ticket, changes={"admin_comment": "x"}
     )  # a log line
-    services.message_post(actor=cast.client, ticket=ticket, body="Уточнение клиента")
+    services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Уточнение клиента")
+    )
     appended = TicketSearchDocument.objects.get(ticket=ticket)
 
     services.search_document_refresh(ticket)
@@ -405,7 +438,7 @@ def test_a_reply_writes_only_the_derived_and_touched_columns(cast, make_ticket):
 
     ticket = make_ticket()
     with CaptureQueriesContext(connection) as queries:
-        services.message_post(actor=cast.staff, ticket=ticket, body="Ответ")
+        services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Ответ"))
     updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "tickets_ticket"')]
     assert len(updates) == 1
     assert '"title"' not in updates[0] and '"status_id"' not in updates[0] and '"modified_at"' in updates[0]

@@ -21,8 +21,8 @@ from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors, services
 from otklik.tickets.models import Ticket
-from otklik.tickets.services._base import _entries_outside_sla
-from tests.conftest import logged_in
+from otklik.tickets.services.cleaning import entries_outside_sla
+from tests.conftest import logged_in, ticket_inputs
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:
@@ -152,14 +152,16 @@ def test_client_new_post_allowed_entries_creates_ticket(cast, payments):
 )
 def test_ticket_create_by_client_disallowed_entry_is_refused_on_field(cast, payments, field, kind, code):
     with pytest.raises(ValidationFailed) as info:
-        services.ticket_create(actor=cast.client, title="t", message="m", **{field: entry(kind, code)})
+        services.ticket_create(
+            actor=cast.client, **ticket_inputs(title="t", message="m", **{field: entry(kind, code)})
+        )
     assert list(info.value.errors) == [field]
     assert "Payments desk" in info.value.errors[field][0]
     assert Ticket.objects.count() == 0
 
 
 def test_ticket_create_by_client_disallowed_default_category_is_left_empty(cast, payments):
-    ticket = services.ticket_create(actor=cast.client, title="t", message="m")
+    ticket = services.ticket_create(actor=cast.client, draft=services.TicketDraft(title="t", message="m"))
     # "Errors" is the dictionary's default but this SLA does not allow it; "Medium" is allowed.
     assert ticket.category is None and ticket.criticality.code == "middle"
 
@@ -168,11 +170,13 @@ def test_ticket_create_by_staff_for_limited_client_may_pick_any_entry(cast, paym
     # F-13: staff filing a ticket choose any category; only the author's own choices are limited.
     ticket = services.ticket_create(
         actor=cast.staff,
-        author=cast.client,
-        title="Phone call",
-        message="Site is down.",
-        category=entry("category", "errors"),
-        criticality=entry("criticality", "low"),
+        draft=services.TicketDraft(
+            title="Phone call",
+            message="Site is down.",
+            category=entry("category", "errors"),
+            criticality=entry("criticality", "low"),
+        ),
+        staff=services.StaffFields(author=cast.client),
     )
     assert ticket.sla == payments and ticket.category.code == "errors"
 
@@ -193,10 +197,10 @@ def test_api_ticket_create_disallowed_category_answers_422(cast, payments):
 def test_entries_outside_sla_keeps_current_value_and_refuses_new_one(cast, payments, make_ticket):
     ticket = make_ticket(actor=cast.staff, author=cast.client, criticality=entry("criticality", "low"))
     low, bad, incomplete = entry("criticality", "low"), entry("mark", "bad"), entry("mark", "incomplete")
-    assert _entries_outside_sla(payments, {"criticality": low}, ticket=ticket) == {}
-    assert _entries_outside_sla(payments, {"mark": bad}, ticket=ticket) == {}
-    assert list(_entries_outside_sla(payments, {"mark": incomplete}, ticket=ticket)) == ["mark"]
-    assert _entries_outside_sla(None, {"mark": incomplete}) == {}
+    assert entries_outside_sla(payments, {"criticality": low}, ticket=ticket) == {}
+    assert entries_outside_sla(payments, {"mark": bad}, ticket=ticket) == {}
+    assert list(entries_outside_sla(payments, {"mark": incomplete}, ticket=ticket)) == ["mark"]
+    assert entries_outside_sla(None, {"mark": incomplete}) == {}
 
 
 def test_ticket_update_author_disallowed_mark_is_refused(cast, payments, make_ticket):

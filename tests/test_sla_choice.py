@@ -18,8 +18,7 @@ from django.utils import translation
 from otklik.core.errors import PermissionDenied
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import EVERYONE_GROUP, ExceptionKind, SlaLevel, Timetable
-from otklik.sla.selectors import working_calendar
-from otklik.sla.services import SlaChoice, choose_sla, sla_for_new_ticket
+from otklik.sla.selectors import SlaChoice, choose_sla, sla_for_new_ticket, working_calendar
 from otklik.tickets.models import Ticket, TicketEvent
 
 MSK = ZoneInfo("Europe/Moscow")

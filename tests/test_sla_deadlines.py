@@ -114,12 +114,20 @@ def test_overdue_deadline_does_not_move_on_client_reply_and_support_answer_clear
         ticket = make_ticket()
         sla_tick(msk(2025, 11, 1, 14, 0))
         moment.advance(days=1)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Hello?")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Hello?")
+        )
         assert fresh(ticket).deadline_at == msk(2025, 11, 1, 14, 0)
         moment.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Sorry, on it", hidden=True)
+        services.message_post(
+            actor=cast.staff,
+            ticket=fresh(ticket),
+            draft=services.MessageDraft(body="Sorry, on it", hidden=True),
+        )
         assert fresh(ticket).is_overdue  # a hidden note is not an answer
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Fixed.")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Fixed.")
+        )
     ticket = fresh(ticket)
     assert not ticket.is_overdue and not ticket.reminder_sent and not ticket.awaits_support
     assert ticket.overdue_count == 1
@@ -131,9 +139,13 @@ def test_client_reply_after_answer_restarts_the_clock_from_the_reply(cast, make_
     with clock.frozen(msk(2025, 10, 27, 10, 0)) as moment:
         ticket = make_ticket()
         moment.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Try again")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Try again")
+        )
         moment.advance(hours=7)  # Monday 18:00
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Still broken")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Still broken")
+        )
     ticket = fresh(ticket)
     assert ticket.deadline_source_at == msk(2025, 10, 27, 18, 0)
     assert ticket.deadline_source_reason == SourceReason.CLIENT_REPLY
@@ -147,9 +159,13 @@ def test_sla_counting_from_creation_ignores_the_reply(cast, make_ticket, sla):
     with clock.frozen(msk(2025, 10, 27, 10, 0)) as moment:
         ticket = make_ticket()
         moment.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Try again")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Try again")
+        )
         moment.advance(hours=2)
-        services.message_post(actor=cast.client, ticket=fresh(ticket), body="Still broken")
+        services.message_post(
+            actor=cast.client, ticket=fresh(ticket), draft=services.MessageDraft(body="Still broken")
+        )
     ticket = fresh(ticket)
     assert ticket.awaits_support and ticket.deadline_source_at == msk(2025, 10, 27, 10, 0)
     assert ticket.deadline_at == msk(2025, 10, 27, 16, 0)
@@ -159,7 +175,11 @@ def test_do_not_change_status_message_keeps_the_clock(cast, make_ticket, sla):
     with clock.frozen(msk(2025, 10, 27, 10, 0)) as moment:
         ticket = make_ticket()
         moment.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Noted", not_change_status=True)
+        services.message_post(
+            actor=cast.staff,
+            ticket=fresh(ticket),
+            draft=services.MessageDraft(body="Noted", not_change_status=True),
+        )
     ticket = fresh(ticket)
     assert ticket.awaits_support and ticket.deadline_at == msk(2025, 10, 27, 16, 0)
 
@@ -168,7 +188,9 @@ def test_reopen_restarts_the_clock_from_now(cast, make_ticket, sla):
     with clock.frozen(msk(2025, 10, 27, 10, 0)) as moment:
         ticket = make_ticket()
         moment.advance(hours=1)
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Done")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Done")
+        )
         services.ticket_close(actor=cast.staff, ticket=fresh(ticket))
         moment.advance(days=1)  # Tuesday 11:00
         services.ticket_reopen(actor=cast.client, ticket=fresh(ticket))
@@ -197,7 +219,9 @@ def test_sla_change_to_a_shorter_time_restarts_and_to_a_longer_one_keeps_the_sou
         assert ticket.deadline_source_at == msk(2025, 10, 27, 13, 0)
         assert ticket.deadline_at == msk(2025, 10, 29, 19, 0)
         # A hidden note later does not undo the restart.
-        services.message_post(actor=cast.staff, ticket=ticket, body="note", hidden=True)
+        services.message_post(
+            actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="note", hidden=True)
+        )
     assert fresh(ticket).deadline_source_at == msk(2025, 10, 27, 13, 0)
     assert SlaEventKind.SLA_CHANGED in timeline(ticket)
 
@@ -236,7 +260,9 @@ def test_auto_close_after_the_days_of_silence(cast, make_ticket, sla):
         services.ticket_update(actor=cast.staff, ticket=fresh(short), changes={"auto_close_days": 2})
         moment.advance(hours=1)
         for ticket in (quiet, never, short):
-            services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Done?")
+            services.message_post(
+                actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Done?")
+            )
     answered = msk(2025, 10, 27, 11, 0)
     assert sla_tick(answered + timedelta(days=2)).auto_closed == 0  # exactly 2 days: not more than
     assert sla_tick(answered + timedelta(days=2, seconds=1)).auto_closed == 1
@@ -254,7 +280,9 @@ def test_auto_close_zero_days_in_the_module_means_never(cast, make_ticket, sla):
     ModuleOptions.objects.update_or_create(pk=1, defaults={"auto_close_days": 0})
     with clock.frozen(msk(2025, 10, 27, 10, 0)):
         ticket = make_ticket()
-        services.message_post(actor=cast.staff, ticket=fresh(ticket), body="Done?")
+        services.message_post(
+            actor=cast.staff, ticket=fresh(ticket), draft=services.MessageDraft(body="Done?")
+        )
     assert sla_tick(msk(2026, 10, 27, 10, 0)).auto_closed == 0
     assert fresh(ticket).closed_at is None
 

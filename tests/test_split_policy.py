@@ -22,12 +22,16 @@ pytestmark = pytest.mark.django_db
 def discussion(cast, make_ticket):
     """A ticket with a client message (1), a support answer, a log line, and a client reply."""
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Please send a screenshot.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Please send a screenshot.")
+    )
     services.ticket_update(
         actor=cast.staff, ticket=Ticket.objects.get(pk=ticket.pk), changes={"title": "Renamed"}
     )
     services.message_post(
-        actor=cast.client, ticket=Ticket.objects.get(pk=ticket.pk), body="Also: the invoice."
+        actor=cast.client,
+        ticket=Ticket.objects.get(pk=ticket.pk),
+        draft=services.MessageDraft(body="Also: the invoice."),
     )
     ticket = Ticket.objects.get(pk=ticket.pk)
     by_kind = {

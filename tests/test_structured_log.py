@@ -89,7 +89,9 @@ def test_api_log_message_rendered_in_callers_language_with_data(cast, changed_in
 
 def test_mail_listing_changes_in_recipients_language(cast):
     english = make_user("english", "client", language="en")
-    ticket = services.ticket_create(actor=english, title="Printer", message="It jams.")
+    ticket = services.ticket_create(
+        actor=english, draft=services.TicketDraft(title="Printer", message="It jams.")
+    )
     with translation.override("ru"):
         services.ticket_update(
             actor=cast.staff, ticket=ticket, changes={"status": entry("status", "in_progress")}
@@ -118,7 +120,9 @@ def test_sla_job_overdue_line_shown_in_readers_language(cast, make_ticket):
 
 def test_auto_close_lines_in_readers_language(cast, make_ticket, settings):
     ticket = make_ticket()
-    services.message_post(actor=cast.staff, ticket=ticket, body="Try again, please.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Try again, please.")
+    )
     services.ticket_update(actor=cast.staff, ticket=ticket, changes={"auto_close_days": 1})
     assert sla_tick(clock.now() + timedelta(days=2)).auto_closed == 1
     log = Message.objects.filter(ticket=ticket, kind=MessageKind.LOG).order_by("-number").first()
@@ -130,7 +134,9 @@ def test_auto_close_lines_in_readers_language(cast, make_ticket, settings):
 
 def test_split_notes_shown_in_readers_language(cast, make_ticket):
     ticket = make_ticket()
-    reply = services.message_post(actor=cast.client, ticket=ticket, body="Another problem: the printer.")
+    reply = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Another problem: the printer.")
+    )
     with translation.override("ru"):
         new = services.ticket_split(actor=cast.staff, ticket=ticket, message=reply)
     page = logged_in(cast.client, "en").get(reverse("tickets:client_detail", args=[new.pk])).content.decode()
@@ -237,7 +243,9 @@ def test_migration_converts_stored_rows(cast, make_ticket):
 def test_creation_line_shown_in_readers_language(cast, db):
     SlaLevel.objects.create(name_ru="Золотой", name_en="Gold", response_time=2, is_default=True)
     with translation.override("ru"):
-        ticket = services.ticket_create(actor=cast.client, title="Printer", message="It jams.")
+        ticket = services.ticket_create(
+            actor=cast.client, draft=services.TicketDraft(title="Printer", message="It jams.")
+        )
     english = (
         logged_in(cast.staff, "en").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
     )
@@ -250,7 +258,9 @@ def test_creation_line_shown_in_readers_language(cast, db):
 
 def test_edited_split_note_shows_the_admins_text(cast, make_ticket):
     ticket = make_ticket()
-    reply = services.message_post(actor=cast.client, ticket=ticket, body="Another problem: the printer.")
+    reply = services.message_post(
+        actor=cast.client, ticket=ticket, draft=services.MessageDraft(body="Another problem: the printer.")
+    )
     new = services.ticket_split(actor=cast.staff, ticket=ticket, message=reply)
     note = Message.objects.filter(ticket=new, kind=MessageKind.NO_STATUS).first()
     assert note.data

@@ -72,7 +72,9 @@ def test_service_client_script_refused_nothing_stored(cast, make_ticket):
     ticket = make_ticket()
     with pytest.raises(ValidationFailed) as info:
         services.message_post(
-            actor=cast.client, ticket=ticket, body="See attached", files=[upload("fix.bat", SCRIPT_TEXT)]
+            actor=cast.client,
+            ticket=ticket,
+            draft=services.MessageDraft(body="See attached", files=[upload("fix.bat", SCRIPT_TEXT)]),
         )
     assert "files" in info.value.errors
     assert not Attachment.objects.exists()

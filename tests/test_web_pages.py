@@ -204,23 +204,30 @@ def board(cast):
     """Four tickets an admin sees: two open unassigned, one closed, one answered by support."""
     printer = services.ticket_create(
         actor=cast.client,
-        title="Printer is on fire",
-        message="Smoke everywhere.",
-        category=entry("category", "payment"),
+        draft=services.TicketDraft(
+            title="Printer is on fire", message="Smoke everywhere.", category=entry("category", "payment")
+        ),
     )
-    login = services.ticket_create(actor=cast.other_client, title="Cannot log in", message="Error 500.")
+    login = services.ticket_create(
+        actor=cast.other_client, draft=services.TicketDraft(title="Cannot log in", message="Error 500.")
+    )
     services.ticket_update(actor=cast.admin, ticket=login, changes={"responsible": cast.staff})
     services.ticket_close(actor=cast.staff, ticket=Ticket.objects.get(pk=login.pk))
     invoice = services.ticket_create(
         actor=cast.colleague,
-        title="Invoice missing",
-        message="No invoice in May.",
-        category=entry("category", "delivery"),
+        draft=services.TicketDraft(
+            title="Invoice missing", message="No invoice in May.", category=entry("category", "delivery")
+        ),
     )
     services.ticket_update(actor=cast.admin, ticket=invoice, changes={"responsible": cast.staff2})
-    services.message_post(actor=cast.staff2, ticket=Ticket.objects.get(pk=invoice.pk), body="Sent it again.")
+    services.message_post(
+        actor=cast.staff2,
+        ticket=Ticket.objects.get(pk=invoice.pk),
+        draft=services.MessageDraft(body="Sent it again."),
+    )
     cyrillic = services.ticket_create(
-        actor=cast.client, title="Не работает оплата картой «Мир»", message="Ошибка при оплате."
+        actor=cast.client,
+        draft=services.TicketDraft(title="Не работает оплата картой «Мир»", message="Ошибка при оплате."),
     )
     return {"printer": printer.pk, "login": login.pk, "invoice": invoice.pk, "cyrillic": cyrillic.pk}
 
@@ -288,7 +295,9 @@ def test_staff_list_unknown_sort_falls_back_to_default_order(cast, board):
 
 def test_staff_list_page_beyond_range_shows_last_page(cast):
     for n in range(25):
-        services.ticket_create(actor=cast.client, title=f"Question number {n}", message="Body")
+        services.ticket_create(
+            actor=cast.client, draft=services.TicketDraft(title=f"Question number {n}", message="Body")
+        )
     client = logged_in(cast.staff)
     response = client.get(reverse("tickets:staff_list"), {"size": 20, "page": 99})
     assert response.status_code == 200
@@ -305,7 +314,9 @@ def test_staff_list_page_beyond_range_shows_last_page(cast):
 
 def test_client_list_page_beyond_range_shows_last_page(cast):
     for n in range(23):
-        services.ticket_create(actor=cast.client, title=f"Question number {n}", message="Body")
+        services.ticket_create(
+            actor=cast.client, draft=services.TicketDraft(title=f"Question number {n}", message="Body")
+        )
     response = logged_in(cast.client).get(reverse("tickets:client_list"), {"page": 5})
     assert response.context["page"].number == 2
     assert len(listed_ids(response)) == 3
@@ -443,12 +454,13 @@ def test_language_post_foreign_next_redirects_home(cast):
 def discussed(cast, make_ticket):
     """A client's ticket with a public answer, a hidden note and a status change (a log line)."""
     ticket = make_ticket(title="Refund not received", message="I paid twice and got no refund.")
-    services.message_post(actor=cast.staff, ticket=ticket, body="We have asked the bank about it.")
+    services.message_post(
+        actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="We have asked the bank about it.")
+    )
     services.message_post(
         actor=cast.staff,
         ticket=Ticket.objects.get(pk=ticket.pk),
-        body="Internal note: the bank reference is RX-77.",
-        hidden=True,
+        draft=services.MessageDraft(body="Internal note: the bank reference is RX-77.", hidden=True),
     )
     services.ticket_update(
         actor=cast.staff,

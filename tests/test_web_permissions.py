@@ -106,17 +106,21 @@ def world(cast) -> World:
     support_group_add_member(group=team, user=cast.staff)
     ticket = services.ticket_create(
         actor=cast.client,
-        title="Cannot pay",
-        message="The payment page hangs.",
-        files=[upload("screenshot.png", png_bytes())],
+        draft=services.TicketDraft(
+            title="Cannot pay",
+            message="The payment page hangs.",
+            files=[upload("screenshot.png", png_bytes())],
+        ),
     )
     ticket = services.ticket_update(actor=cast.admin, ticket=ticket, changes={"responsible": resp})
     hidden = services.message_post(
         actor=resp,
         ticket=ticket,
-        body="Internal: the gateway logs are attached.",
-        hidden=True,
-        files=[upload("gateway.log", log_bytes())],
+        draft=services.MessageDraft(
+            body="Internal: the gateway logs are attached.",
+            hidden=True,
+            files=[upload("gateway.log", log_bytes())],
+        ),
     )
     sla = SlaLevel.objects.create(name="VIP", response_time=120, response_unit="minutes", priority=10)
     users = {

@@ -69,9 +69,11 @@ def crowd(cast):
         author = authors[n % 4]
         ticket = services.ticket_create(
             actor=author,
-            title=f"Ticket {n}: something is wrong",
-            message=f"Details of problem {n}.",
-            category=categories[n % 3],
+            draft=services.TicketDraft(
+                title=f"Ticket {n}: something is wrong",
+                message=f"Details of problem {n}.",
+                category=categories[n % 3],
+            ),
         )
         changes = {"status": statuses[n % 3], "sla": sla}
         if responsibles[n % 4] is not None:
@@ -79,7 +81,9 @@ def crowd(cast):
         services.ticket_update(actor=cast.admin, ticket=Ticket.objects.get(pk=ticket.pk), changes=changes)
         if n % 2 == 0:
             services.message_post(
-                actor=cast.admin, ticket=Ticket.objects.get(pk=ticket.pk), body="An answer."
+                actor=cast.admin,
+                ticket=Ticket.objects.get(pk=ticket.pk),
+                draft=services.MessageDraft(body="An answer."),
             )
             services.ticket_update(
                 actor=author, ticket=Ticket.objects.get(pk=ticket.pk), changes={"mark": marks[n % 3]}
@@ -144,7 +148,10 @@ def _busy_ticket(cast, *, rounds: int) -> Ticket:
     """A ticket whose discussion has every kind of message: public, hidden, not-changing-status, on behalf,
     log lines with events, files and an edited message with its previous version."""
     ticket = services.ticket_create(
-        actor=cast.client, title="Busy", message="First question.", files=[upload("shot.png", png_bytes())]
+        actor=cast.client,
+        draft=services.TicketDraft(
+            title="Busy", message="First question.", files=[upload("shot.png", png_bytes())]
+        ),
     )
     first = Message.objects.get(ticket=ticket, number=1)
     services.message_edit(actor=cast.admin, message=first, body="First question, clarified.")
@@ -153,16 +160,28 @@ def _busy_ticket(cast, *, rounds: int) -> Ticket:
         services.message_post(
             actor=cast.staff,
             ticket=t,
-            body=f"Answer {n}",
-            minutes=5,
-            files=[upload(f"log{n}.log", log_bytes())],
+            draft=services.MessageDraft(
+                body=f"Answer {n}", minutes=5, files=[upload(f"log{n}.log", log_bytes())]
+            ),
         )
-        services.message_post(actor=cast.staff, ticket=t, body=f"Note {n}", hidden=True)
         services.message_post(
-            actor=cast.client, ticket=t, body=f"Reply {n}", files=[upload(f"s{n}.png", png_bytes())]
+            actor=cast.staff, ticket=t, draft=services.MessageDraft(body=f"Note {n}", hidden=True)
         )
-        services.message_post(actor=cast.staff2, ticket=t, body=f"Call {n}", on_behalf_of=cast.client)
-        services.message_post(actor=cast.staff, ticket=t, body=f"Still looking {n}", not_change_status=True)
+        services.message_post(
+            actor=cast.client,
+            ticket=t,
+            draft=services.MessageDraft(body=f"Reply {n}", files=[upload(f"s{n}.png", png_bytes())]),
+        )
+        services.message_post(
+            actor=cast.staff2,
+            ticket=t,
+            draft=services.MessageDraft(body=f"Call {n}", on_behalf_of=cast.client),
+        )
+        services.message_post(
+            actor=cast.staff,
+            ticket=t,
+            draft=services.MessageDraft(body=f"Still looking {n}", not_change_status=True),
+        )
         services.ticket_update(
             actor=cast.staff,
             ticket=Ticket.objects.get(pk=ticket.pk),

@@ -58,14 +58,18 @@ def test_ticket_pages_show_sla_and_log_in_viewers_language_at_both_widths(live_s
     staff = user_create(
         username="anna", email="anna@example.com", password="pass-Word-123", levels=[AccessLevel.STAFF]
     )
-    ticket = services.ticket_create(actor=client, title="The printer jams", message="It jams on every page.")
+    ticket = services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="The printer jams", message="It jams on every page.")
+    )
     with translation.override("ru"):
         status = DictionaryEntry.objects.get(kind="status", code="in_progress")
         services.ticket_update(actor=staff, ticket=ticket, changes={"status": status, "is_postponed": False})
         ticket.refresh_from_db()
         assert sla_tick(ticket.deadline_at + timedelta(minutes=1)).overdue == 1
-        services.message_post(actor=staff, ticket=ticket, body="Проверяем. / We are checking.")
-        services.message_post(actor=client, ticket=ticket, body="Still jams.")
+        services.message_post(
+            actor=staff, ticket=ticket, draft=services.MessageDraft(body="Проверяем. / We are checking.")
+        )
+        services.message_post(actor=client, ticket=ticket, draft=services.MessageDraft(body="Still jams."))
     pages = {"staff": (staff, f"/staff/tickets/{ticket.pk}/"), "client": (client, f"/tickets/{ticket.pk}/")}
     for (page_name, language), expected in EXPECTED.items():
         user, path = pages[page_name]

@@ -74,7 +74,9 @@ def test_csp_main_pages_and_api_docs_report_no_violation(live_server, new_contex
         levels=(AccessLevel.ADMIN,),
         language="en",
     )
-    ticket = services.ticket_create(actor=client, title="VPN drops", message="The VPN drops every hour.")
+    ticket = services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="VPN drops", message="The VPN drops every hour.")
+    )
 
     page, console = _open(new_context())
     _visit(page, console, f"{base}/login/", artifacts, "login")

@@ -43,8 +43,12 @@ def test_admin_reads_deleted_tickets_on_desktop_and_phone(live_server, new_conte
         levels=(AccessLevel.CLIENT,),
         language="ru",
     )
-    ticket = services.ticket_create(actor=client, title="Не приходит письмо с паролем", message="Жду час.")
-    services.message_post(actor=admin, ticket=ticket, body="Проверьте папку «Спам».")
+    ticket = services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="Не приходит письмо с паролем", message="Жду час.")
+    )
+    services.message_post(
+        actor=admin, ticket=ticket, draft=services.MessageDraft(body="Проверьте папку «Спам».")
+    )
     services.ticket_delete(actor=admin, ticket=Ticket.objects.get(pk=ticket.pk))
     by_mail = Ticket.objects.get(pk=mail_ingest(_mail("petr@customer.example", "Спам о скидках")).ticket)
     services.ticket_delete(actor=admin, ticket=by_mail)

@@ -40,7 +40,9 @@ def test_presence_agent_typing_shows_answering_now_to_other_agent(live_server, n
         first_name="Anna", last_name="Smirnova",
     )  # fmt: skip
     user_create(username="boris", email="boris@example.com", password=PASSWORD, levels=[AccessLevel.STAFF])
-    ticket = services.ticket_create(actor=client, title="Cannot pay", message="The payment page hangs.")
+    ticket = services.ticket_create(
+        actor=client, draft=services.TicketDraft(title="Cannot pay", message="The payment page hangs.")
+    )
     url = f"{base}/staff/tickets/{ticket.pk}/"
 
     a = _log_in(new_context(), base, "anna")

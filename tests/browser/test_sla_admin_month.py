@@ -63,7 +63,9 @@ def test_admin_applies_the_calendar_and_staff_see_the_deadline_it_gives(live_ser
     )
     ivan = user_create(username="ivan", email="ivan@example.com", password="pass-Word-123")
     with clock.frozen(datetime(2025, 10, 31, 17, 0, tzinfo=MSK)):
-        ticket = services.ticket_create(actor=ivan, title="Order stuck", message="It does not move.")
+        ticket = services.ticket_create(
+            actor=ivan, draft=services.TicketDraft(title="Order stuck", message="It does not move.")
+        )
     assert ticket.sla == sla
     admin.goto(f"{base}/staff/tickets/{ticket.pk}/")
     card = admin.locator("#sla").inner_text()

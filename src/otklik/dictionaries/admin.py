@@ -20,7 +20,9 @@ class DictionaryEntryAdmin(SupportAdminPermissions, admin.ModelAdmin):
 
     @admin.action(description=_("Deactivate the chosen entries"))
     def deactivate(self, request, queryset):
-        queryset.update(active=False)
+        from otklik.dictionaries.services import dictionary_entries_deactivate
+
+        dictionary_entries_deactivate(entries=queryset)
 
     def get_deleted_objects(self, objs, request):
         """Do not stop at "protected" tickets: entries in use get deactivated in delete_model."""

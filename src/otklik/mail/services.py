@@ -37,6 +37,7 @@ from otklik.mail.threading import (
     ticket_id_from_subject,
 )
 from otklik.tickets import services as ticket_services
+from otklik.tickets.fields import BODY_MAX
 from otklik.tickets.models import Channel, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
@@ -326,25 +327,28 @@ def _content(parsed: ParsedMail) -> tuple[str, list[ticket_services.Upload]]:
     """Return the message text and its files; a text longer than a message holds is cut, and kept whole as a file."""
     text = parsed.body.strip() or parsed.text.strip() or _("(no text)")
     files = [ticket_services.Upload(name=a.name, fileobj=io.BytesIO(a.data)) for a in parsed.attachments]
-    if len(text) > ticket_services.BODY_MAX:
+    if len(text) > BODY_MAX:
         note = "\n\n" + _("[The text is longer than a message holds: all of it is in the file %(name)s.]") % {
             "name": FULL_TEXT_NAME
         }
         files.append(ticket_services.Upload(name=FULL_TEXT_NAME, fileobj=io.BytesIO(text.encode("utf-8"))))
-        text = text[: ticket_services.BODY_MAX - len(note)].rstrip() + note
+        text = text[: BODY_MAX - len(note)].rstrip() + note
     return text, files
 
 
 def _quoted(parsed: ParsedMail) -> str:
     """Return the quoted history to keep beside the text (all of it stays in the original mail)."""
-    return parsed.quoted[: ticket_services.BODY_MAX]
+    return parsed.quoted[:BODY_MAX]
 
 
-def _author_args(parsed: ParsedMail, user: User | None, ticket: Ticket | None = None) -> dict:
-    """Who the words are from: the registered sender, else the address alone."""
+def _origin(
+    parsed: ParsedMail, user: User | None, ticket: Ticket | None = None
+) -> ticket_services.MailOrigin:
+    """Who the words are from: the registered sender (who may see the ticket), else the address alone."""
+    quoted = _quoted(parsed)
     if user is not None and (ticket is None or TicketPolicy(user).can_view(ticket)):
-        return {"author": user} if ticket is None else {"on_behalf_of": user}
-    return {"author_address": parsed.sender_address}
+        return ticket_services.MailOrigin(sender=user, quoted=quoted)
+    return ticket_services.MailOrigin(author_address=parsed.sender_address, quoted=quoted)
 
 
 def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
@@ -352,18 +356,18 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
     title = parsed.subject.strip() or " ".join(text.split())[:TITLE_FROM_BODY] or _("(no subject)")
     ticket = ticket_services.ticket_create(
         actor=gateway_user(),
-        title=title[:255],
-        message=text,
-        files=files,
+        draft=ticket_services.TicketDraft(
+            title=title[:255],
+            message=text,
+            files=files,
+            category=_rule(mailbox, "category", None),
+            criticality=_rule(mailbox, "criticality", None),
+            # Never answer a robot: auto-replies and bulk mail get no "ticket accepted" mail (F-15).
+            notify_author=not parsed.automatic,
+        ),
+        staff=ticket_services.StaffFields(source=_email_source()),
+        origin=_origin(parsed, user),
         via=Channel.EMAIL,
-        category=_rule(mailbox, "category", None),
-        criticality=_rule(mailbox, "criticality", None),
-        source=_email_source(),
-        # Never answer a robot: auto-replies and bulk mail get no "ticket accepted" mail (F-15).
-        notify_author=not parsed.automatic,
-        accept_any_file_type=True,
-        quoted=_quoted(parsed),
-        **_author_args(parsed, user),
     )
     return ticket, ticket.opening_message  # type: ignore[attr-defined]  # set by ticket_create
 
@@ -371,28 +375,25 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
 def _append(ticket: Ticket, parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
     gateway = gateway_user()
     quiet = bool(parsed.automatic)
-    sender = _author_args(parsed, user, ticket)
+    origin = _origin(parsed, user, ticket)
     if ticket.closed_at is not None:
         ticket = ticket_services.ticket_reopen(
             actor=gateway,
             ticket=ticket,
             via=Channel.EMAIL,
             notify_author=False,
-            on_behalf_of=sender.get("on_behalf_of"),
-            author_address=sender.get("author_address", ""),
+            on_behalf_of=origin.sender,
+            author_address=origin.author_address,
         )
     text, files = _content(parsed)
     return ticket_services.message_post(
         actor=gateway,
         ticket=ticket,
-        body=text,
-        files=files,
-        hidden=bool(_rule(mailbox, "add_hidden", False)),
+        draft=ticket_services.MessageDraft(
+            body=text, files=files, hidden=bool(_rule(mailbox, "add_hidden", False)), notify_author=not quiet
+        ),
+        origin=origin,
         via=Channel.EMAIL,
-        notify_author=not quiet,
-        accept_any_file_type=True,
-        quoted=_quoted(parsed),
-        **sender,
     )
 
 

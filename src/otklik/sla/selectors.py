@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db.models import CharField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from otklik.core import clock
+from otklik.core.config_cache import config_cached
 from otklik.sla.calendars import (
     DAY,
     ExceptionSpec,
@@ -21,7 +26,14 @@ from otklik.sla.calendars import (
     bundled_production_calendar,
     resolve_exceptions,
 )
-from otklik.sla.models import CalendarException, DeadlineRecompute, SlaEvent, SlaLevel, Timetable
+from otklik.sla.models import (
+    EVERYONE_GROUP,
+    CalendarException,
+    DeadlineRecompute,
+    SlaEvent,
+    SlaLevel,
+    Timetable,
+)
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -159,3 +171,72 @@ def sla_names_of_ticket() -> list[Coalesce]:
         )
         for source in SLA_NAME_COLUMNS.values()
     ]
+
+
+# -- choice of SLA on creation (F-06) ----------------------------------------------------------
+@dataclass(frozen=True)
+class SlaChoice:
+    """The SLA a new ticket gets and why (F-06), for the creation line of its history."""
+
+    sla: SlaLevel | None
+    reason: str  # "explicit" | "coupon" | "group" | "default" | "none"
+
+
+def choose_sla(
+    *,
+    explicit: SlaLevel | None,
+    coupon_sla: SlaLevel | None,
+    author_group_ids: set[int],
+    levels: Iterable[tuple[SlaLevel, AbstractSet[int]]],
+    default: SlaLevel | None,
+) -> SlaChoice:
+    """Decide a new ticket's SLA (pure): staff's choice, else a coupon's, else the author's groups' highest
+    priority (ties: the oldest level), else the default. Criticality never selects the SLA."""
+    if explicit is not None:
+        return SlaChoice(explicit, "explicit")
+    if coupon_sla is not None:
+        return SlaChoice(coupon_sla, "coupon")
+    fitting = [sla for sla, groups in levels if groups & author_group_ids]
+    if fitting:
+        return SlaChoice(max(fitting, key=lambda s: (s.priority, -s.pk)), "group")
+    if default is not None:
+        return SlaChoice(default, "default")
+    return SlaChoice(None, "none")
+
+
+def author_group_ids(author: User | None) -> set[int]:
+    """Return the groups that count for the SLA choice: the author's own plus "everyone"."""
+    from django.contrib.auth.models import Group
+
+    ids = set(
+        config_cached(
+            "everyone-group",
+            lambda: list(Group.objects.filter(name=EVERYONE_GROUP).values_list("pk", flat=True)),
+        )
+    )
+    if author is not None and author.pk is not None:
+        ids |= set(
+            config_cached(f"groups:{author.pk}", lambda: list(author.groups.values_list("pk", flat=True)))
+        )
+    return ids
+
+
+def _active_levels() -> list[tuple[SlaLevel, frozenset[int]]]:
+    """Return the active levels with the groups each serves, for the configuration cache."""
+    active = SlaLevel.objects.filter(active=True).select_related("timetable", "responsible")
+    return [(sla, frozenset(g.pk for g in sla.groups.all())) for sla in active.prefetch_related("groups")]
+
+
+def sla_for_new_ticket(
+    author: User | None, *, explicit: SlaLevel | None = None, coupon_sla: SlaLevel | None = None
+) -> SlaChoice:
+    """Choose the SLA of a new ticket by F-06's order (anonymous and e-mail authors: "everyone")."""
+    levels = config_cached("sla-levels", _active_levels)
+    default = next((sla for sla, _groups in levels if sla.is_default), None)
+    return choose_sla(
+        explicit=explicit,
+        coupon_sla=coupon_sla,
+        author_group_ids=author_group_ids(author),
+        levels=levels,
+        default=default,
+    )

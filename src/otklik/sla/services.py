@@ -1,22 +1,18 @@
-"""Change SLA configuration: timetables' weeks, the production calendar, and the SLA of a new ticket."""
+"""Change SLA configuration: timetables' weeks and the production calendar; ask for deadlines to be recomputed."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import TypeGuard
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from otklik.core import clock, events
-from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 from otklik.sla.calendars import (
     DAY,
@@ -25,7 +21,6 @@ from otklik.sla.calendars import (
     production_calendar_exceptions,
 )
 from otklik.sla.models import (
-    EVERYONE_GROUP,
     CalendarException,
     DeadlineRecompute,
     ExceptionKind,
@@ -221,69 +216,3 @@ def sla_ids_using(*, timetable_ids: Iterable[int] = (), exception_id: int | None
     if exception_id is not None:
         condition |= Q(exceptions=exception_id)
     return sorted(set(SlaLevel.objects.filter(condition).values_list("pk", flat=True)))
-
-
-# -- choice of SLA on creation (F-06) ----------------------------------------------------------
-@dataclass(frozen=True)
-class SlaChoice:
-    sla: SlaLevel | None
-    reason: str  # "explicit" | "coupon" | "group" | "default" | "none"
-
-
-def choose_sla(
-    *,
-    explicit: SlaLevel | None,
-    coupon_sla: SlaLevel | None,
-    author_group_ids: set[int],
-    levels: Iterable[tuple[SlaLevel, AbstractSet[int]]],
-    default: SlaLevel | None,
-) -> SlaChoice:
-    """Decide a new ticket's SLA (pure): staff's choice, else a coupon's, else the author's groups' highest
-    priority (ties: the oldest level), else the default. Criticality never selects the SLA."""
-    if explicit is not None:
-        return SlaChoice(explicit, "explicit")
-    if coupon_sla is not None:
-        return SlaChoice(coupon_sla, "coupon")
-    fitting = [sla for sla, groups in levels if groups & author_group_ids]
-    if fitting:
-        return SlaChoice(max(fitting, key=lambda s: (s.priority, -s.pk)), "group")
-    if default is not None:
-        return SlaChoice(default, "default")
-    return SlaChoice(None, "none")
-
-
-def author_group_ids(author: User | None) -> set[int]:
-    """Return the groups that count for the SLA choice: the author's own plus "everyone"."""
-    from django.contrib.auth.models import Group
-
-    ids = set(
-        config_cached(
-            "everyone-group",
-            lambda: list(Group.objects.filter(name=EVERYONE_GROUP).values_list("pk", flat=True)),
-        )
-    )
-    if author is not None and author.pk is not None:
-        ids |= set(
-            config_cached(f"groups:{author.pk}", lambda: list(author.groups.values_list("pk", flat=True)))
-        )
-    return ids
-
-
-def _active_levels() -> list[tuple[SlaLevel, frozenset[int]]]:
-    active = SlaLevel.objects.filter(active=True).select_related("timetable", "responsible")
-    return [(sla, frozenset(g.pk for g in sla.groups.all())) for sla in active.prefetch_related("groups")]
-
-
-def sla_for_new_ticket(
-    author: User | None, *, explicit: SlaLevel | None = None, coupon_sla: SlaLevel | None = None
-) -> SlaChoice:
-    """Choose the SLA of a new ticket by F-06's order (anonymous and e-mail authors: "everyone")."""
-    levels = config_cached("sla-levels", _active_levels)
-    default = next((sla for sla, _groups in levels if sla.is_default), None)
-    return choose_sla(
-        explicit=explicit,
-        coupon_sla=coupon_sla,
-        author_group_ids=author_group_ids(author),
-        levels=levels,
-        default=default,
-    )

@@ -47,9 +47,16 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
         """Go straight to the single options row (created with defaults when missing)."""
         from django.shortcuts import redirect
 
-        from otklik.tickets.selectors import options_get
+        from otklik.tickets.services.options import module_options_ensure
 
-        return redirect("admin:tickets_moduleoptions_change", options_get().pk)
+        return redirect("admin:tickets_moduleoptions_change", module_options_ensure().pk)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Show the single options row; readers answer defaults without it, so create it here if missing."""
+        from otklik.tickets.services.options import module_options_ensure
+
+        module_options_ensure()
+        return super().change_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(CustomField, site=admin_site)

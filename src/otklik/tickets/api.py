@@ -39,6 +39,7 @@ from otklik.tickets.api_schemas import (
     TicketListQuery,
     TicketPatchIn,
 )
+from otklik.tickets.fields import DICTIONARY_FIELDS, PROMPT_FIELDS
 from otklik.tickets.models import Attachment, Channel, Message, SpamState, Ticket
 from otklik.tickets.policies import TicketPolicy
 
@@ -57,15 +58,8 @@ def _errors(*codes: int) -> dict[int, type[ErrorOut]]:
 # Every operation: 401 without a valid token or session.
 READ_ERRORS = _errors(401, 404)
 WRITE_ERRORS = _errors(400, 401, 403, 404, 413, 422)
-DICTIONARY_REF_FIELDS = {
-    "category": DictionaryKind.CATEGORY,
-    "criticality": DictionaryKind.CRITICALITY,
-    "status": DictionaryKind.STATUS,
-    "difficulty": DictionaryKind.DIFFICULTY,
-    "mark": DictionaryKind.MARK,
-    "source": DictionaryKind.SOURCE,
-}
-PROMPT_FIELDS = ("looked", "did", "expected", "saw")
+# What ticket_create takes as staff fields: the rest of a new ticket's payload is the draft.
+STAFF_FIELD_NAMES = frozenset(f.name for f in dataclasses.fields(services.StaffFields))
 SPAM_STATES = {
     "": SpamState.NONE,
     "none": SpamState.NONE,
@@ -258,7 +252,7 @@ def _aware(value):
 
 def _ticket_filter(query: TicketListQuery) -> selectors.TicketFilter:
     values = query.dict()
-    for name, kind in DICTIONARY_REF_FIELDS.items():
+    for name, kind in DICTIONARY_FIELDS.items():
         values[name] = _filter_entry_id(kind, name, values[name])
     if values["spam"] is not None:
         values["spam"] = SPAM_STATES[values["spam"]]
@@ -307,12 +301,18 @@ def ticket_create(request: HttpRequest, payload: TicketCreateIn):
     policy = _policy(request)
     data = payload.dict(exclude_unset=True)
     prompts = {name: data.pop(name) or "" for name in PROMPT_FIELDS if name in data}
-    for name, kind in DICTIONARY_REF_FIELDS.items():
+    for name, kind in DICTIONARY_FIELDS.items():
         if name in data:
             data[name] = _resolve_entry(kind, data[name])
     # Absent booleans and texts mean "not set"; the service treats None, "", False and 0 alike.
     data = {k: v for k, v in data.items() if v is not None}
-    ticket = services.ticket_create(actor=request.user, prompts=prompts, via=Channel.API, **data)
+    staff = {name: data.pop(name) for name in list(data) if name in STAFF_FIELD_NAMES}
+    ticket = services.ticket_create(
+        actor=request.user,
+        draft=services.TicketDraft(prompts=prompts, **data),
+        staff=services.StaffFields(**staff) if staff else None,
+        via=Channel.API,
+    )
     # The service returns the ticket exactly as written, its relations attached: no need to read it back.
     return Status(201, _ticket_detail(ticket, policy))
 
@@ -343,7 +343,7 @@ def ticket_patch(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
     closed = changes.pop("closed", None)
     spam = changes.pop("spam", None)
     quiet = {"notify_author": changes.pop("notify_author", True)}
-    for name, kind in DICTIONARY_REF_FIELDS.items():
+    for name, kind in DICTIONARY_FIELDS.items():
         if name in changes:
             changes[name] = _resolve_entry(kind, changes[name])
     actor = request.user
@@ -403,9 +403,8 @@ def _post(request: HttpRequest, ticket_id: int, fields: dict[str, Any], files: l
     message = services.message_post(
         actor=request.user,
         ticket=ticket,
+        draft=services.MessageDraft(files=[services.Upload(name=f.name, fileobj=f) for f in files], **fields),
         via=Channel.API,
-        files=[services.Upload(name=f.name, fileobj=f) for f in files],
-        **fields,
     )
     return Status(201, _message(_written_message(policy, ticket, message), policy))
 

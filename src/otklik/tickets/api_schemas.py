@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from otklik.core.api_errors import ErrorOut  # noqa: F401  (re-exported: the tickets API documents it)
 from otklik.core.text_input import Text, storable_text, unstorable_text_message
-from otklik.tickets.services._base import BODY_MAX, TITLE_MAX
+from otklik.tickets.fields import BODY_MAX, TITLE_MAX
 
 # Ids are 64-bit in the database; anything larger is refused before it reaches a query.
 MAX_ID = 2**63 - 1

@@ -1,11 +1,15 @@
 """Web forms for tickets. They parse and present; the services decide what is allowed and valid."""
 
+from collections.abc import Sequence
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from otklik.dictionaries.models import DictionaryEntry
+from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, MINUTES_MAX, PROMPT_FIELDS, TITLE_MAX
 from otklik.tickets.models import SpamState
 from otklik.tickets.selectors import TicketFilter
+from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
 from otklik.ui.forms import KeyboardFriendlyMixin
 
 
@@ -32,7 +36,7 @@ def entry_choices(entries: list[DictionaryEntry], *, blank: str = "—") -> list
 
 
 class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=255)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
     message = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 8}))
     category = forms.ChoiceField(label=_("Category"), required=False)
     criticality = forms.ChoiceField(label=_("Criticality"), required=False)
@@ -61,16 +65,21 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
             if default is not None and not self.is_bound:
                 self.initial.setdefault(name, str(default.pk))
 
-    def ticket_kwargs(self) -> dict:
-        """Return the cleaned data as keyword arguments of services.ticket_create."""
+    def ticket_draft(self, files: Sequence[Upload]) -> TicketDraft:
+        """Return the cleaned data as the draft services.ticket_create takes, with the uploaded files."""
         d = self.cleaned_data
-        return {
-            "title": d["title"],
-            "message": d["message"],
-            "category": d["category"] or None,
-            "criticality": d["criticality"] or None,
-            "prompts": {k: d[k] for k in ("looked", "did", "expected", "saw")},
-        }
+        return TicketDraft(
+            title=d["title"],
+            message=d["message"],
+            category=d["category"] or None,
+            criticality=d["criticality"] or None,
+            prompts={k: d[k] for k in PROMPT_FIELDS},
+            files=files,
+        )
+
+    def staff_fields(self) -> StaffFields | None:
+        """Return the staff fields the form asks (none on the client's form)."""
+        return None
 
 
 class StaffNewTicketForm(NewTicketForm):
@@ -93,15 +102,16 @@ class StaffNewTicketForm(NewTicketForm):
         self.fields["status"].choices = entry_choices(dictionaries["status"])
         self.fields["source"].choices = entry_choices(dictionaries["source"], blank=_("web"))
 
-    def ticket_kwargs(self) -> dict:
+    def staff_fields(self) -> StaffFields:
+        """Return the staff fields as services.ticket_create takes them (ids as the form sends them)."""
         d = self.cleaned_data
-        return super().ticket_kwargs() | {
-            "author": d["author"] or None,
-            "responsible": d["responsible"] or None,
-            "status": d["status"] or None,
-            "source": d["source"] or None,
-            "admin_comment": d["admin_comment"],
-        }
+        return StaffFields(
+            author=d["author"] or None,
+            responsible=d["responsible"] or None,
+            status=d["status"] or None,
+            source=d["source"] or None,
+            admin_comment=d["admin_comment"],
+        )
 
 
 class ReplyForm(KeyboardFriendlyMixin, forms.Form):
@@ -115,7 +125,7 @@ class StaffReplyForm(ReplyForm):
         label=_("Do not change the status (not an answer)"), required=False
     )
     minutes = forms.IntegerField(
-        label=_("Time spent, minutes"), required=False, min_value=0, max_value=100000
+        label=_("Time spent, minutes"), required=False, min_value=0, max_value=MINUTES_MAX
     )
     on_behalf = forms.BooleanField(label=_("Post on behalf of the author"), required=False)
     quiet = forms.BooleanField(label=_("Do not notify the author"), required=False)
@@ -124,7 +134,7 @@ class StaffReplyForm(ReplyForm):
 class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
     """The staff side panel: every attribute F-13 lets staff change."""
 
-    title = forms.CharField(label=_("Title"), max_length=255)
+    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
     category = forms.ChoiceField(label=_("Category"), required=False)
     criticality = forms.ChoiceField(label=_("Criticality"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
@@ -136,7 +146,7 @@ class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):
         label=_("Auto-close after, days"),
         required=False,
         min_value=0,
-        max_value=3650,
+        max_value=AUTO_CLOSE_DAYS_MAX,
         help_text=_("Empty: the module default; 0: never."),
     )
     is_postponed = forms.BooleanField(label=_("Postponed"), required=False)

@@ -16,51 +16,28 @@ from otklik.accounts.principals import is_mail_principal
 from otklik.accounts.roles import levels_of
 from otklik.accounts.selectors import colleague_ids
 from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess
+from otklik.tickets.fields import (
+    AUTHOR_LATER_FIELDS,
+    CLIENT_CREATE_FIELDS,
+    MAIL_CREATE_FIELDS,
+    MAIL_MESSAGE_OPTIONS,
+    STAFF_FIELDS,
+    STAFF_LATER_FIELDS,
+    STAFF_MESSAGE_OPTIONS,
+)
 from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, MessageKind, SpamState, Ticket
 
-# F-13: fields a client may set on a new ticket; staff may set these and STAFF_FIELDS.
-CLIENT_CREATE_FIELDS = frozenset({"title", "message", "files", "category", "criticality", "coupon"})
-# F-13: the author may change these later.
-AUTHOR_LATER_FIELDS = frozenset({"criticality", "mark"})
-# F-13: staff-only ticket attributes.
-STAFF_FIELDS = frozenset(
-    {
-        "status",
-        "difficulty",
-        "responsible",
-        "sla",
-        "author",
-        "source",
-        "admin_comment",
-        "auto_close_days",
-        "is_postponed",
-        "ticket_type",
-        "tier",
-        "planned_effort_minutes",
-        "expected_date",
-        "custom",
-    }
-)
-# F-13: staff / responsible / admin may change these later (mark is the author's alone).
-STAFF_LATER_FIELDS = STAFF_FIELDS | {"title", "category", "criticality"}
-STAFF_MESSAGE_OPTIONS = frozenset({"hidden", "not_change_status", "minutes", "on_behalf"})
-# The mail principal files a ticket for its sender (a user or an address), with the mailbox rule's fields.
-MAIL_CREATE_FIELDS = frozenset(
-    {
-        "title",
-        "message",
-        "files",
-        "category",
-        "criticality",
-        "source",
-        "author",
-        "author_address",
-        "accept_any_file_type",
-        "quoted",
-    }
-)
-# ... and appends a message for its sender, hidden when the mailbox rule says so.
-MAIL_MESSAGE_OPTIONS = frozenset({"hidden", "on_behalf"})
+# Re-exported: callers have long read F-13's field lists from here.
+__all__ = [
+    "AUTHOR_LATER_FIELDS",
+    "CLIENT_CREATE_FIELDS",
+    "MAIL_CREATE_FIELDS",
+    "MAIL_MESSAGE_OPTIONS",
+    "STAFF_FIELDS",
+    "STAFF_LATER_FIELDS",
+    "STAFF_MESSAGE_OPTIONS",
+    "TicketPolicy",
+]
 
 
 class TicketPolicy:

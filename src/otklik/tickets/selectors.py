@@ -29,11 +29,12 @@ from otklik.tickets.policies import TicketPolicy
 
 
 def options_get() -> ModuleOptions:
-    """Return the module options row (created with the SPEC's defaults on first use)."""
+    """Return the module options row, or while nobody has saved it an unsaved one with the SPEC's defaults.
+
+    A read never writes: `services.module_options_ensure` creates the row for those who change it.
+    """
     options = ModuleOptions.objects.filter(pk=1).select_related("default_responsible").first()
-    if options is None:
-        options, _created = ModuleOptions.objects.get_or_create(pk=1)
-    return options
+    return options if options is not None else ModuleOptions(pk=1)
 
 
 def options_cached() -> ModuleOptions:

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import Group, User
@@ -507,27 +508,27 @@ class _Generator:
         if sc.prompts and rng.random() < 0.5:
             prompts = dict(zip(("looked", "did", "expected", "saw"), sc.prompts, strict=True))
         files = [attachment(sc.attachment, sc.lang, t, v, i)] if sc.attachment and rng.random() < 0.3 else []
-        common = {
-            "title": title,
-            "message": body,
-            "category": self.entry("category", sc.category),
-            "criticality": self.entry("criticality", criticality),
-            "prompts": prompts,
-            "files": files,
-        }
+        draft = services.TicketDraft(
+            title=title,
+            message=body,
+            category=self.entry("category", sc.category),
+            criticality=self.entry("criticality", criticality),
+            prompts=prompts,
+            files=files,
+        )
         with clock.frozen(t):
             if rng.random() < 0.08:
                 # Taken by phone: staff files the ticket for the client (F-02 "created by").
                 return services.ticket_create(
                     actor=staff,
-                    author=author,
+                    draft=draft,
+                    staff=services.StaffFields(
+                        author=author, source=self.entry("source", "phone"), responsible=staff
+                    ),
                     via=Channel.PHONE,
-                    source=self.entry("source", "phone"),
-                    responsible=staff,
-                    **common,
                 )
             via = Channel.EMAIL if rng.random() < 0.15 else Channel.WEB
-            return services.ticket_create(actor=author, via=via, **common)
+            return services.ticket_create(actor=author, draft=draft, via=via)
 
     def spam(self, i: int) -> None:
         rng = self.rng
@@ -537,7 +538,9 @@ class _Generator:
         with translation.override(lang):
             with clock.frozen(t):
                 ticket = services.ticket_create(
-                    actor=self.users["seo-promo"], title=title, message=body, via=Channel.EMAIL
+                    actor=self.users["seo-promo"],
+                    draft=services.TicketDraft(title=title, message=body),
+                    via=Channel.EMAIL,
                 )
             t = self.later(t, 10, 240, support=True)
             if t is None:
@@ -550,9 +553,12 @@ class _Generator:
                 self.close(t, staff, ticket)
 
     # -- service calls at a frozen instant ------------------------------------------------------
-    def post(self, t: datetime, actor: User, ticket: Ticket, body: str, **kw) -> None:
+    def post(self, t: datetime, actor: User, ticket: Ticket, body: str, **options: Any) -> None:
+        """Post `body` at `t`; `options` are MessageDraft's (hidden, minutes, files...)."""
         with clock.frozen(t):
-            services.message_post(actor=actor, ticket=ticket, body=body, **kw)
+            services.message_post(
+                actor=actor, ticket=ticket, draft=services.MessageDraft(body=body, **options)
+            )
 
     def update(self, t: datetime, actor: User, ticket: Ticket, changes: dict) -> Ticket:
         with clock.frozen(t):

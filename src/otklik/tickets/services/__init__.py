@@ -5,17 +5,8 @@ the TicketPolicy, validates, writes inside one transaction and records the chang
 """
 
 from otklik.routing.services import responsible_for_new_ticket
-from otklik.tickets.services._base import (
-    BODY_MAX,
-    DICTIONARY_FIELDS,
-    PROMPTS,
-    STAFF_ONLY_FIELDS,
-    TITLE_MAX,
-    Change,
-    Upload,
-    compose_prompts,
-    upload_limits,
-)
+from otklik.tickets.activity import Change
+from otklik.tickets.services.attachments import upload_limits
 from otklik.tickets.services.attributes import (
     ticket_close,
     ticket_delete,
@@ -23,9 +14,12 @@ from otklik.tickets.services.attributes import (
     ticket_set_spam,
     ticket_update,
 )
+from otklik.tickets.services.cleaning import compose_prompts
 from otklik.tickets.services.create import ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
+from otklik.tickets.services.options import module_options_ensure
 from otklik.tickets.services.ownership import tickets_claim_by_address
 from otklik.tickets.services.workspace import (
     BULK_ACTIONS,
@@ -38,19 +32,19 @@ from otklik.tickets.services.workspace import (
 )
 
 __all__ = [
-    "BODY_MAX",
     "BULK_ACTIONS",
     "BulkResult",
     "Change",
-    "DICTIONARY_FIELDS",
-    "PROMPTS",
-    "STAFF_ONLY_FIELDS",
-    "TITLE_MAX",
+    "MailOrigin",
+    "MessageDraft",
+    "StaffFields",
+    "TicketDraft",
     "Upload",
     "compose_prompts",
     "message_delete",
     "message_edit",
     "message_post",
+    "module_options_ensure",
     "presence_touch",
     "responsible_for_new_ticket",
     "saved_filter_delete",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.fields import DICTIONARY_FIELDS
 from otklik.tickets.history import history_head
 from otklik.tickets.models import (
     CONVERSATION_KINDS,
@@ -22,22 +23,15 @@ from otklik.tickets.models import (
     TicketDeletion,
 )
 from otklik.tickets.selectors import options_cached
-from otklik.tickets.services._base import (
-    DICTIONARY_FIELDS,
-    _announce,
-    _ChangeSet,
-    _clean_title,
-    _delete_files_after_commit,
-    _dictionary_entry,
-    _entries_outside_sla,
-    _history_actor,
-    _int,
-    _lock,
-    _policy,
-    _record,
-    _sla,
-    _support_user,
-    _touch,
+from otklik.tickets.services.access import ticket_lock, writer_policy
+from otklik.tickets.services.attachments import files_delete_after_commit
+from otklik.tickets.services.cleaning import (
+    entries_outside_sla,
+    entry_clean,
+    int_clean,
+    sla_clean,
+    support_user_clean,
+    title_clean,
 )
 from otklik.tickets.services.derived import (
     search_document_refresh,
@@ -45,6 +39,13 @@ from otklik.tickets.services.derived import (
     sla_pause,
     sla_resume,
     ticket_recompute,
+)
+from otklik.tickets.services.history import (
+    ChangeSet,
+    activity_announce,
+    history_actor,
+    history_record,
+    ticket_touch,
 )
 
 
@@ -58,7 +59,7 @@ def ticket_update(
     notify_author: bool = True,
 ) -> Ticket:
     """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     allowed = policy.editable_fields(ticket)
@@ -68,15 +69,15 @@ def ticket_update(
             _("You may not change: %(fields)s.") % {"fields": ", ".join(refused)},
             errors={name: [_("You may not change this field.")] for name in refused},
         )
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     cleaned, errors = _clean_changes(ticket, changes)
     if not policy.works_ticket(ticket):
         # Only the author's own choices are limited by the SLA (F-06); staff may pick any entry (F-13).
-        for name, messages in _entries_outside_sla(ticket.sla, cleaned, ticket=ticket).items():
+        for name, messages in entries_outside_sla(ticket.sla, cleaned, ticket=ticket).items():
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
-    changeset = _ChangeSet()
+    changeset = ChangeSet()
     custom = cleaned.pop("custom", None)
     if custom is not None:
         merged = dict(ticket.custom or {})
@@ -99,16 +100,16 @@ def ticket_update(
     if not changeset.changes:
         return ticket
     now = clock.now()
-    _touch(ticket, actor, via, now)
+    ticket_touch(ticket, actor, via, now)
     ticket.save()
-    _record(ticket, actor, via, changeset, at=now)
+    history_record(ticket, actor, via, changeset, at=now)
     if any(c.field == "sla" for c in changeset.changes):
         sla_changed(ticket, old_sla)
     if ticket.is_postponed != was_postponed and options_cached().postponed_pauses_sla:
         (sla_pause if ticket.is_postponed else sla_resume)(ticket)
     if "title" in cleaned:
         search_document_refresh(ticket)
-    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
+    activity_announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
     return ticket
 
 
@@ -118,18 +119,18 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
     for name, value in changes.items():
         try:
             if name in DICTIONARY_FIELDS:
-                cleaned[name] = _dictionary_entry(value, DICTIONARY_FIELDS[name], name)
+                cleaned[name] = entry_clean(value, DICTIONARY_FIELDS[name], name)
             elif name == "title":
-                cleaned[name] = _clean_title(value)
+                cleaned[name] = title_clean(value)
             elif name == "responsible":
-                cleaned[name] = _support_user(value)
+                cleaned[name] = support_user_clean(value)
             elif name == "sla":
-                cleaned[name] = _sla(value)
+                cleaned[name] = sla_clean(value)
             elif name == "author":
                 user = (
                     value
                     if isinstance(value, User)
-                    else User.objects.filter(pk=_int(value, "author")).first()
+                    else User.objects.filter(pk=int_clean(value, "author")).first()
                 )
                 if user is None:
                     raise ValidationFailed(_("Choose a valid value."), field="author")
@@ -137,7 +138,7 @@ def _clean_changes(ticket: Ticket, changes: dict[str, Any]) -> tuple[dict[str, A
             elif name == "admin_comment":
                 cleaned[name] = (value or "").strip()[:10_000]
             elif name in ("auto_close_days", "planned_effort_minutes"):
-                number = None if value in (None, "") else _int(value, name)
+                number = None if value in (None, "") else int_clean(value, name)
                 if number is not None and not 0 <= number <= 1_000_000:
                     raise ValidationFailed(_("Enter a non-negative number."), field=name)
                 cleaned[name] = number
@@ -211,10 +212,10 @@ def ticket_close(
     *, actor: User, ticket: Ticket, via: str = Channel.WEB, notify_author: bool = True
 ) -> Ticket:
     """Close the ticket (author or staff)."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     if ticket.closed_at is not None:
         return ticket
     policy.require(policy.can_close(ticket))
@@ -236,17 +237,17 @@ def ticket_reopen(
     The mail principal reopens only for the sender of a mail: a user (`on_behalf_of`) or an address
     (`author_address`), whom the history names; nobody else may give either.
     """
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     for_sender = on_behalf_of is not None or bool(author_address)
     if for_sender != policy.is_mail_principal:
         raise PermissionDenied()
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     if ticket.closed_at is None:
         return ticket
     policy.require(policy.can_reopen(ticket))
-    history = _history_actor(policy, actor, author=on_behalf_of, address=author_address)
+    history = history_actor(policy, actor, author=on_behalf_of, address=author_address)
     return _set_closed(
         ticket, history.user, via, closed=False, notify_author=notify_author, actor_email=history.email
     )
@@ -262,7 +263,7 @@ def _set_closed(
     actor_email: str = "",
 ) -> Ticket:
     now = clock.now()
-    changeset = _ChangeSet()
+    changeset = ChangeSet()
     changeset.add("closed", ticket.closed_at is not None, closed)
     ticket.auto_closed = False  # a person closed or reopened it (the SLA tick's auto-close is its own write)
     if closed:
@@ -271,49 +272,51 @@ def _set_closed(
         ticket.closed_at = None
         ticket.reopened_at = now
         ticket.is_overdue = False
-    _touch(ticket, actor, via, now)
+    ticket_touch(ticket, actor, via, now)
     ticket.save()
-    _record(ticket, actor, via, changeset, at=now, actor_email=actor_email)
+    history_record(ticket, actor, via, changeset, at=now, actor_email=actor_email)
     # Reopening means the client is waiting again, from now (reopened_at restarts the clock).
     ticket_recompute(ticket)
-    _announce(ticket, actor, via, changes=changeset, notify_author=notify_author, actor_email=actor_email)
+    activity_announce(
+        ticket, actor, via, changes=changeset, notify_author=notify_author, actor_email=actor_email
+    )
     return ticket
 
 
 @transaction.atomic
 def ticket_set_spam(*, actor: User, ticket: Ticket, state: str, via: str = Channel.WEB) -> Ticket:
     """Mark spam: staff set "possible" (or clear it), admins also "definite" (F-13)."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     if state not in SpamState.values:
         raise ValidationFailed(_("Choose a valid value."), field="spam")
     policy.require(state in policy.spam_states(ticket))
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     if ticket.spam == state:
         return ticket
-    changeset = _ChangeSet()
+    changeset = ChangeSet()
     changeset.add("spam", SpamState(ticket.spam).label, SpamState(state).label)
     ticket.spam = state
-    _touch(ticket, actor, via)
+    ticket_touch(ticket, actor, via)
     ticket.save()
-    _record(ticket, actor, via, changeset)
-    _announce(ticket, actor, via, changes=changeset)
+    history_record(ticket, actor, via, changeset)
+    activity_announce(ticket, actor, via, changes=changeset)
     return ticket
 
 
 @transaction.atomic
 def ticket_delete(*, actor: User, ticket: Ticket) -> None:
     """Delete the ticket with its messages and files (admins only)."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     policy.require(policy.can_delete(ticket))
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     names = list(Attachment.objects.filter(ticket=ticket).values_list("file", flat=True))
     _deletion_record(actor=actor, ticket=ticket, attachment_count=len(names))
     ticket.delete()
-    _delete_files_after_commit(names)
+    files_delete_after_commit(names)
 
 
 def _deletion_record(*, actor: User, ticket: Ticket, attachment_count: int) -> TicketDeletion:

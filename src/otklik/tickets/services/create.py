@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -19,31 +16,28 @@ from otklik.dictionaries.models import DictionaryKind
 from otklik.dictionaries.selectors import dictionary_default
 from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
-from otklik.sla.services import SlaChoice, sla_for_new_ticket
+from otklik.sla.selectors import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
+from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, DICTIONARY_FIELDS
 from otklik.tickets.history import events_chain
 from otklik.tickets.models import Channel, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import sla_allows
-from otklik.tickets.services._base import (
-    DICTIONARY_FIELDS,
-    Upload,
-    _announce,
-    _clean_body,
-    _clean_minutes,
-    _clean_title,
-    _dictionary_entry,
-    _entries_outside_sla,
-    _history_actor,
-    _int,
-    _new_message,
-    _policy,
-    _sla,
-    _store_files,
-    _support_user,
+from otklik.tickets.services.access import writer_policy
+from otklik.tickets.services.attachments import attachments_store, upload_limits
+from otklik.tickets.services.cleaning import (
+    body_clean,
     compose_prompts,
-    upload_limits,
+    entries_outside_sla,
+    entry_clean,
+    int_clean,
+    minutes_clean,
+    sla_clean,
+    support_user_clean,
+    title_clean,
 )
 from otklik.tickets.services.derived import new_ticket_derive, search_document_create, timeline_write
+from otklik.tickets.services.history import activity_announce, history_actor, message_insert
+from otklik.tickets.services.inputs import MailOrigin, StaffFields, TicketDraft
 
 # Why the new ticket got its SLA (F-06), for the creation line of the history.
 SLA_REASONS = {
@@ -58,63 +52,32 @@ SLA_REASONS = {
 def ticket_create(
     *,
     actor: User,
-    title: str,
-    message: str,
-    category: Any = None,
-    criticality: Any = None,
-    prompts: dict[str, str] | None = None,
-    files: Sequence[Upload] = (),
+    draft: TicketDraft,
+    staff: StaffFields | None = None,
+    origin: MailOrigin | None = None,
     via: str = Channel.WEB,
-    author: Any = None,
-    author_email: str = "",
-    source: Any = None,
-    status: Any = None,
-    difficulty: Any = None,
-    responsible: Any = None,
-    sla: Any = None,
-    coupon_sla: SlaLevel | None = None,
-    admin_comment: str = "",
-    auto_close_days: int | None = None,
-    is_postponed: bool = False,
-    hidden: bool = False,
-    not_change_status: bool = False,
-    minutes: int = 0,
-    ticket_type: str = "",
-    tier: str = "",
-    notify_author: bool = True,
-    author_address: str = "",
-    accept_any_file_type: bool = False,
-    quoted: str = "",
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
-    The SLA is chosen by F-06's order: staff's explicit `sla`, else `coupon_sla` (the SLA of a coupon the
-    caller has already redeemed, F-21), else the author's groups, else the default. A client's category
-    and criticality must be ones that SLA allows.
+    The SLA is chosen by F-06's order: staff's explicit `staff.sla`, else `draft.coupon_sla`, else the
+    author's groups, else the default. A client's category and criticality must be ones that SLA allows.
 
-    `author_address` files the ticket for a person known only by e-mail (no account; the mail channel,
-    support only). `accept_any_file_type` keeps every attachment type, as mail needs (F-15); `quoted` is
-    the history a mail quoted, kept beside the first message's text.
-    The ticket comes back with its first message as `opening_message`.
+    `origin` files a mail's ticket (the mail channel or support only): for its registered sender, or for a
+    person known only by `origin.author_address` (no account), with the quoted history kept beside the
+    first message's text (F-15). The ticket comes back with its first message as `opening_message`.
     """
-    policy = _policy(actor)
+    staff = staff or StaffFields()
+    # A mail's registered sender is the author the mail principal files for.
+    author = staff.author if origin is None or origin.sender is None else origin.sender
+    author_address = origin.author_address if origin is not None else ""
+    quoted = origin.quoted if origin is not None else ""
+    accept_any_file_type = origin.accept_any_file_type if origin is not None else False
+    policy = writer_policy(actor)
     if not policy.can_create():
         raise PermissionDenied(_("You are not allowed to create tickets."))
     staff_values = {
+        **staff.used(),
         "author": author,
-        "source": source,
-        "status": status,
-        "difficulty": difficulty,
-        "responsible": responsible,
-        "sla": sla,
-        "admin_comment": admin_comment,
-        "auto_close_days": auto_close_days,
-        "is_postponed": is_postponed,
-        "hidden": hidden,
-        "not_change_status": not_change_status,
-        "minutes": minutes,
-        "ticket_type": ticket_type,
-        "tier": tier,
         "author_address": author_address,
         "accept_any_file_type": accept_any_file_type,
         "quoted": quoted,
@@ -141,19 +104,20 @@ def ticket_create(
                 errors.setdefault(k, []).extend(v)
             return None
 
-    clean_title = collect(_clean_title, title)
-    body = collect(_clean_body, compose_prompts(message, prompts))
+    clean_title = collect(title_clean, draft.title)
+    body = collect(body_clean, compose_prompts(draft.message, draft.prompts))
     entries = {
-        name: collect(_dictionary_entry, value, DICTIONARY_FIELDS[name], name)
+        name: collect(entry_clean, value, DICTIONARY_FIELDS[name], name)
         for name, value in (
-            ("category", category),
-            ("criticality", criticality),
-            ("source", source),
-            ("status", status),
-            ("difficulty", difficulty),
+            ("category", draft.category),
+            ("criticality", draft.criticality),
+            ("source", staff.source),
+            ("status", staff.status),
+            ("difficulty", staff.difficulty),
         )
     }
     the_author: User | None = actor
+    author_email = ""
     if author_address:
         the_author = None  # known by address only: an anonymous author (F-15)
         author_email = author_address
@@ -161,41 +125,40 @@ def ticket_create(
         the_author = (
             author
             if isinstance(author, User)
-            else User.objects.filter(pk=collect(_int, author, "author")).first()
+            else User.objects.filter(pk=collect(int_clean, author, "author")).first()
         )
         if the_author is None:
             errors.setdefault("author", []).append(_("Choose a valid value."))
-    the_responsible = collect(_support_user, responsible)
-    the_sla = collect(_sla, sla)
-    minutes = collect(_clean_minutes, minutes) or 0
-    if auto_close_days not in (None, ""):
-        auto_close_days = collect(_int, auto_close_days, "auto_close_days")
-        if auto_close_days is not None and not 0 <= auto_close_days <= 3650:
+    the_responsible = collect(support_user_clean, staff.responsible)
+    the_sla = collect(sla_clean, staff.sla)
+    minutes: int = collect(minutes_clean, staff.minutes) or 0
+    auto_close_days: int | None = None
+    if staff.auto_close_days not in (None, ""):
+        auto_close_days = collect(int_clean, staff.auto_close_days, "auto_close_days")
+        if auto_close_days is not None and not 0 <= auto_close_days <= AUTO_CLOSE_DAYS_MAX:
             errors.setdefault("auto_close_days", []).append(_("Enter a number of days from 0 to 3650."))
-    else:
-        auto_close_days = None
     checked_files = (
         collect(
             lambda named: file_checks.check_uploads(
                 named, upload_limits(policy), any_type=accept_any_file_type
             ),
-            [(f.name, f.fileobj) for f in files],
+            [(f.name, f.fileobj) for f in draft.files],
         )
         or []
     )
     # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
-    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)
+    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=draft.coupon_sla)
     # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
     limited = not (policy.is_support or policy.is_mail_principal)  # the mailbox rule is the admins' choice
     if limited:
-        for name, messages in _entries_outside_sla(choice.sla, entries).items():
+        for name, messages in entries_outside_sla(choice.sla, entries).items():
             errors.setdefault(name, []).extend(messages)
     if errors:
         raise ValidationFailed(errors=errors)
 
     now = clock.now()
-    history = _history_actor(policy, actor, author=the_author, address=author_address)
+    history = history_actor(policy, actor, author=the_author, address=author_address)
     the_sla = choice.sla
     category_entry = entries["category"] or _default_entry(DictionaryKind.CATEGORY, the_sla, limited)
     criticality_entry = entries["criticality"] or _default_entry(DictionaryKind.CRITICALITY, the_sla, limited)
@@ -219,19 +182,21 @@ def ticket_create(
         difficulty=entries["difficulty"],
         sla=the_sla,
         responsible=routing.user,
-        admin_comment=(admin_comment or "").strip(),
+        admin_comment=(staff.admin_comment or "").strip(),
         auto_close_days=auto_close_days,
-        is_postponed=bool(is_postponed),
+        is_postponed=bool(staff.is_postponed),
         created_at=now,
         modified_at=now,
         modified_by=history.user,
         modified_via=via,
         last_message_at=now,
-        ticket_type=(ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
-        tier=(tier or "")[: Ticket._meta.get_field("tier").max_length],
+        ticket_type=(staff.ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
+        tier=(staff.tier or "")[: Ticket._meta.get_field("tier").max_length],
     )
     kind = (
-        MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
+        MessageKind.HIDDEN
+        if staff.hidden
+        else (MessageKind.NO_STATUS if staff.not_change_status else MessageKind.PUBLIC)
     )
     # The derived state (awaits support, deadline) is known before the row exists: one INSERT.
     sla_steps = new_ticket_derive(ticket, kind=kind, author=the_author, at=now, minutes=minutes)
@@ -239,7 +204,7 @@ def ticket_create(
     with pipelined():
         insert_rows([ticket])
         on_behalf = the_author is not None and the_author != actor
-        first = _new_message(
+        first = message_insert(
             ticket,
             kind=kind,
             body=body,
@@ -255,7 +220,7 @@ def ticket_create(
             number=1,
             quoted=quoted,
         )
-        _store_files(first, checked_files)
+        attachments_store(first, checked_files)
         # Creation is an event in the history, but not a log line in the discussion.
         creation = TicketEvent(
             ticket=ticket,
@@ -271,13 +236,13 @@ def ticket_create(
         timeline_write(ticket, sla_steps)
         search_document_create(ticket, first)
         # A hidden first message is support's note: the author is not told (F-11 "hide, do not notify").
-        _announce(
+        activity_announce(
             ticket,
             history.user,
             via,
             created=True,
             message=first,
-            notify_author=notify_author and not hidden,
+            notify_author=draft.notify_author and not staff.hidden,
             actor_email=history.email,
         )
     ticket.opening_message = first  # type: ignore[attr-defined]  # for the caller, not a field

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -20,29 +17,24 @@ from otklik.tickets.models import (
     Ticket,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.services._base import (
-    TOUCHED_FIELDS,
-    Upload,
-    _announce,
-    _ChangeSet,
-    _clean_body,
-    _clean_minutes,
-    _delete_files_after_commit,
-    _history_actor,
-    _int,
-    _lock,
-    _new_message,
-    _policy,
-    _record,
-    _store_files,
-    _touch,
-    upload_limits,
-)
+from otklik.tickets.services.access import ticket_lock, writer_policy
+from otklik.tickets.services.attachments import attachments_store, files_delete_after_commit, upload_limits
+from otklik.tickets.services.cleaning import body_clean, int_clean, minutes_clean
 from otklik.tickets.services.derived import (
     search_document_append,
     search_document_refresh,
     ticket_recompute,
 )
+from otklik.tickets.services.history import (
+    TOUCHED_FIELDS,
+    ChangeSet,
+    activity_announce,
+    history_actor,
+    history_record,
+    message_insert,
+    ticket_touch,
+)
+from otklik.tickets.services.inputs import MailOrigin, MessageDraft
 
 
 @transaction.atomic
@@ -50,26 +42,23 @@ def message_post(
     *,
     actor: User,
     ticket: Ticket,
-    body: str,
-    files: Sequence[Upload] = (),
-    hidden: bool = False,
-    not_change_status: bool = False,
-    minutes: int = 0,
-    on_behalf_of: Any = None,
+    draft: MessageDraft,
+    origin: MailOrigin | None = None,
     via: str = Channel.WEB,
-    author_email: str = "",
-    notify_author: bool = True,
-    author_address: str = "",
-    accept_any_file_type: bool = False,
-    quoted: str = "",
 ) -> Message:
     """Add a message to the ticket. A closed ticket takes messages from staff without reopening (F-02).
 
-    `author_address` posts for a person known only by e-mail (the mail channel, support only): the message
-    is theirs, not support's. `accept_any_file_type` keeps every attachment type, as mail needs (F-15);
-    `quoted` is the history a mail reply quoted, kept beside the text (support only, like both).
+    `origin` posts a mail's words (the mail channel or support only): its registered sender's, or those of a
+    person known only by `origin.author_address`, never support's; the quoted history is kept beside the
+    text (F-15).
     """
-    policy = _policy(actor)
+    hidden, not_change_status = draft.hidden, draft.not_change_status
+    # A mail's registered sender is the one the mail principal posts for.
+    on_behalf_of = draft.on_behalf_of if origin is None or origin.sender is None else origin.sender
+    author_address = origin.author_address if origin is not None else ""
+    quoted = origin.quoted if origin is not None else ""
+    accept_any_file_type = origin.accept_any_file_type if origin is not None else False
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     if not policy.can_post_message(ticket):
@@ -80,7 +69,7 @@ def message_post(
     requested = {
         "hidden": hidden,
         "not_change_status": not_change_status,
-        "minutes": bool(minutes),
+        "minutes": bool(draft.minutes),
         "on_behalf": on_behalf_of not in (None, "", 0)
         or bool(author_address)
         or accept_any_file_type
@@ -99,15 +88,17 @@ def message_post(
             _("A message is either hidden or visible without changing the status, not both."), field="hidden"
         )
     errors: dict[str, list[str]] = {}
+    body, minutes = "", 0
     try:
-        body = _clean_body(body, "body")
+        body = body_clean(draft.body, "body")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     try:
-        minutes = _clean_minutes(minutes)
+        minutes = minutes_clean(draft.minutes)
     except ValidationFailed as exc:
         errors.update(exc.errors)
     author: User | None = actor
+    author_email = ""
     if author_address:
         author = None
         author_email = author_address
@@ -115,14 +106,14 @@ def message_post(
         author = (
             on_behalf_of
             if isinstance(on_behalf_of, User)
-            else User.objects.filter(pk=_int(on_behalf_of, "on_behalf_of")).first()
+            else User.objects.filter(pk=int_clean(on_behalf_of, "on_behalf_of")).first()
         )
         # Only someone who may see the ticket (its client, a colleague, support) can be its message's author.
         if author is None or not TicketPolicy(author).can_view(ticket):
             errors["on_behalf_of"] = [_("Choose a valid value.")]
     try:
         checked = file_checks.check_uploads(
-            [(f.name, f.fileobj) for f in files], upload_limits(policy), any_type=accept_any_file_type
+            [(f.name, f.fileobj) for f in draft.files], upload_limits(policy), any_type=accept_any_file_type
         )
     except ValidationFailed as exc:
         errors.update(exc.errors)
@@ -130,14 +121,14 @@ def message_post(
     if errors:
         raise ValidationFailed(errors=errors)
 
-    ticket = _lock(ticket)
+    ticket = ticket_lock(ticket)
     now = clock.now()
     kind = (
         MessageKind.HIDDEN if hidden else (MessageKind.NO_STATUS if not_change_status else MessageKind.PUBLIC)
     )
     # The author decides: a message posted on behalf of a support member is support's answer, on behalf of a client not.
     by_support = author is not None and TicketPolicy(author).is_support
-    message = _new_message(
+    message = message_insert(
         ticket,
         kind=kind,
         body=body,
@@ -150,17 +141,17 @@ def message_post(
         at=now,
         quoted=quoted,
     )
-    _store_files(message, checked)
-    history = _history_actor(policy, actor, author=author, address=author_address)
-    _touch(ticket, history.user, via, now)
+    attachments_store(message, checked)
+    history = history_actor(policy, actor, author=author, address=author_address)
+    ticket_touch(ticket, history.user, via, now)
     ticket_recompute(ticket, changed=TOUCHED_FIELDS)
     search_document_append(ticket, message)
-    _announce(
+    activity_announce(
         ticket,
         history.user,
         via,
         message=message,
-        notify_author=notify_author and not hidden,
+        notify_author=draft.notify_author and not hidden,
         actor_email=history.email,
     )
     return message
@@ -169,11 +160,11 @@ def message_post(
 @transaction.atomic
 def message_edit(*, actor: User, message: Message, body: str, via: str = Channel.WEB) -> Message:
     """Change a message's text (admins only); the previous text is kept as a revision (F-03)."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(message.ticket):
         raise NotFound()
     policy.require(policy.can_edit_message(message))
-    body = _clean_body(body, "body")
+    body = body_clean(body, "body")
     if body == message.body:
         return message
     now = clock.now()
@@ -184,32 +175,32 @@ def message_edit(*, actor: User, message: Message, body: str, via: str = Channel
     message.edited_at = now
     message.edited_by = actor
     message.save(update_fields=["body", "data", "edited_at", "edited_by"])
-    ticket = _lock(message.ticket)
-    changes = _ChangeSet()
+    ticket = ticket_lock(message.ticket)
+    changes = ChangeSet()
     changes.add("message_edited", None, f"#{message.number}")
-    _record(ticket, actor, via, changes, at=now)
+    history_record(ticket, actor, via, changes, at=now)
     search_document_refresh(ticket)
-    _announce(ticket, actor, via, changes=changes)
+    activity_announce(ticket, actor, via, changes=changes)
     return message
 
 
 @transaction.atomic
 def message_delete(*, actor: User, message: Message, via: str = Channel.WEB) -> Ticket:
     """Delete a message and its files (admins only), then recompute the ticket's derived state."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(message.ticket):
         raise NotFound()
     policy.require(policy.can_delete_message(message))
-    ticket = _lock(message.ticket)
+    ticket = ticket_lock(message.ticket)
     names = list(message.attachments.values_list("file", flat=True))
     number = message.number
-    changes = _ChangeSet()
+    changes = ChangeSet()
     changes.add("message_deleted", f"#{number}", None)
     # Log before deleting: the log line takes the next number, so a deleted number is never reused.
-    _record(ticket, actor, via, changes)
+    history_record(ticket, actor, via, changes)
     message.delete()
-    _delete_files_after_commit(names)
+    files_delete_after_commit(names)
     ticket = ticket_recompute(ticket)
     search_document_refresh(ticket)
-    _announce(ticket, actor, via, changes=changes)
+    activity_announce(ticket, actor, via, changes=changes)
     return ticket

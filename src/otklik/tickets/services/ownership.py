@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from otklik.tickets.models import Channel, Message, Ticket
-from otklik.tickets.services._base import _ChangeSet, _record
+from otklik.tickets.services.history import ChangeSet, history_record
 
 
 @transaction.atomic
@@ -25,12 +25,12 @@ def tickets_claim_by_address(*, user: User, email: str, actor: User | None = Non
         .order_by("pk")
     )
     for ticket in tickets:
-        changes = _ChangeSet()
+        changes = ChangeSet()
         changes.add("author", ticket.author_email, user)
         Ticket.objects.filter(pk=ticket.pk).update(author=user)
         ticket.author = user
         Message.objects.filter(ticket=ticket, author__isnull=True, author_email__iexact=email).update(
             author=user
         )
-        _record(ticket, actor or user, Channel.SYSTEM, changes)
+        history_record(ticket, actor or user, Channel.SYSTEM, changes)
     return [t.pk for t in tickets]

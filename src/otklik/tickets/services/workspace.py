@@ -15,6 +15,7 @@ from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.dictionaries.models import DictionaryKind
 from otklik.dictionaries.selectors import dictionary_default
+from otklik.tickets.fields import TITLE_MAX
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import (
     Attachment,
@@ -27,17 +28,7 @@ from otklik.tickets.models import (
     TicketPresence,
 )
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.services._base import (
-    TITLE_MAX,
-    _announce,
-    _ChangeSet,
-    _clean_title,
-    _lock,
-    _new_message,
-    _policy,
-    _record,
-    _touch,
-)
+from otklik.tickets.services.access import ticket_lock, writer_policy
 from otklik.tickets.services.attributes import (
     ticket_close,
     ticket_delete,
@@ -45,7 +36,15 @@ from otklik.tickets.services.attributes import (
     ticket_set_spam,
     ticket_update,
 )
+from otklik.tickets.services.cleaning import title_clean
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
+from otklik.tickets.services.history import (
+    ChangeSet,
+    activity_announce,
+    history_record,
+    message_insert,
+    ticket_touch,
+)
 
 
 @transaction.atomic
@@ -53,20 +52,20 @@ def ticket_split(
     *, actor: User, ticket: Ticket, message: Message, title: str = "", attachment_ids: Iterable[int] = ()
 ) -> Ticket:
     """Copy a message into a new ticket for the same author; both get a visible cross-reference (F-02)."""
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
     policy.require(policy.can_split(ticket))
     if message.ticket_id != ticket.pk or message.kind == MessageKind.LOG:
         raise ValidationFailed(_("Choose a message of this ticket."), field="message")
     policy.require(policy.can_split_message(message, ticket=ticket))
-    new_title = _clean_title(title or f"{ticket.title} ({_('split')})"[:TITLE_MAX])
+    new_title = title_clean(title or f"{ticket.title} ({_('split')})"[:TITLE_MAX])
     wanted = set(int(i) for i in attachment_ids)
     chosen = list(message.attachments.filter(pk__in=wanted))
     if len(chosen) != len(wanted):
         raise ValidationFailed(_("Choose files of this message."), field="attachments")
     now = clock.now()
-    original = _lock(ticket)
+    original = ticket_lock(ticket)
     new = Ticket.objects.create(
         title=new_title,
         author=original.author,
@@ -87,7 +86,7 @@ def ticket_split(
         deadline_source_at=now,
         split_from=original,
     )
-    copy = _new_message(
+    copy = message_insert(
         new,
         kind=message.kind,
         body=message.body,
@@ -117,7 +116,7 @@ def ticket_split(
     # The notes are data too, so each reader sees them in their language (the body: the site's).
     data_new = [{"code": "split_from", "id": original.pk}]
     data_old = [{"code": "split_into", "n": message.number, "id": new.pk}]
-    _new_message(
+    message_insert(
         new,
         kind=MessageKind.NO_STATUS,
         body=log_text_default(data_new),
@@ -127,7 +126,7 @@ def ticket_split(
         via=Channel.WEB,
         at=now,
     )
-    note = _new_message(
+    note = message_insert(
         original,
         kind=MessageKind.NO_STATUS,
         body=log_text_default(data_old),
@@ -138,16 +137,16 @@ def ticket_split(
         at=now,
     )
     for target, value in ((original, f"→ #{new.pk}"), (new, f"#{original.pk} →")):
-        changeset = _ChangeSet()
+        changeset = ChangeSet()
         changeset.add("split", None, value)
-        _record(target, actor, Channel.WEB, changeset, at=now)
-    _touch(original, actor, Channel.WEB, now)
+        history_record(target, actor, Channel.WEB, changeset, at=now)
+    ticket_touch(original, actor, Channel.WEB, now)
     for t in (original, new):
         ticket_recompute(t)
         search_document_refresh(t)
     # The author hears of the new ticket's number, and of the note in the original.
-    _announce(new, actor, Channel.WEB, created=True, message=copy)
-    _announce(original, actor, Channel.WEB, message=note)
+    activity_announce(new, actor, Channel.WEB, created=True, message=copy)
+    activity_announce(original, actor, Channel.WEB, message=note)
     return new
 
 
@@ -191,7 +190,7 @@ def tickets_bulk(
     "close" and "open" are quiet for the author (support still gets its copy); "close_notify" and
     "open_notify" mail the author exactly as a single close or reopen by staff does (F-14).
     """
-    policy = _policy(actor)
+    policy = writer_policy(actor)
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_("Choose an action."), field="action")
     result = BulkResult()

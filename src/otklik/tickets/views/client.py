@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.dictionaries.models import DictionaryKind
-from otklik.sla.services import sla_for_new_ticket
+from otklik.sla.selectors import sla_for_new_ticket
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
 from otklik.tickets.views.common import (
@@ -66,7 +66,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_create(
-                actor=request.user, files=uploads_from(request), **form.ticket_kwargs()
+                actor=request.user, draft=form.ticket_draft(uploads_from(request)), staff=form.staff_fields()
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
@@ -93,7 +93,9 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.message_post(
-                actor=request.user, ticket=ticket, body=form.cleaned_data["body"], files=uploads_from(request)
+                actor=request.user,
+                ticket=ticket,
+                draft=services.MessageDraft(body=form.cleaned_data["body"], files=uploads_from(request)),
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)

@@ -323,7 +323,7 @@ def staff_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_create(
-                actor=request.user, files=uploads_from(request), **form.ticket_kwargs()
+                actor=request.user, draft=form.ticket_draft(uploads_from(request)), staff=form.staff_fields()
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
@@ -348,13 +348,15 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                 services.message_post(
                     actor=request.user,
                     ticket=ticket,
-                    body=d["body"],
-                    files=uploads_from(request, "reply-files"),
-                    hidden=d["hidden"],
-                    not_change_status=d["not_change_status"],
-                    minutes=d["minutes"] or 0,
-                    on_behalf_of=ticket.author if d["on_behalf"] else None,
-                    notify_author=not d["quiet"],
+                    draft=services.MessageDraft(
+                        body=d["body"],
+                        files=uploads_from(request, "reply-files"),
+                        hidden=d["hidden"],
+                        not_change_status=d["not_change_status"],
+                        minutes=d["minutes"] or 0,
+                        on_behalf_of=ticket.author if d["on_behalf"] else None,
+                        notify_author=not d["quiet"],
+                    ),
                 )
             except ValidationFailed as exc:
                 apply_errors(reply_form, exc)

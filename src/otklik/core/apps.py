@@ -17,6 +17,9 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
+        # Registers the event-dispatch job that otklik.core.events.dispatch_after_commit enqueues.
+        from otklik.core import tasks  # noqa: F401
+
         # Each app registers the models it caches in its own ready() (config_models_register).
         for signal in (post_save, post_delete, m2m_changed):
             signal.connect(_forget_on_config_change, dispatch_uid=f"otklik-config-{id(signal)}")

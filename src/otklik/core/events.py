@@ -27,6 +27,9 @@ Handler = Callable[[DomainEvent], None]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _listeners: dict[str, list[Callable[[Any], None]]] = defaultdict(list)
 _local = threading.local()
+# The background job that runs `dispatch`, set by otklik.core.tasks when it is imported (CoreConfig.ready
+# imports it): the kernel's events module cannot import its own task module without a cycle.
+_dispatch_job: Callable[[], Any] | None = None
 
 TICKET_REMINDER = "ticket.reminder"
 TICKET_OVERDUE = "ticket.overdue"
@@ -85,6 +88,19 @@ def publish(name: str, *, ticket_id: int | None = None, payload: dict | None = N
     return DomainEvent.objects.create(
         name=name, ticket_id=ticket_id, occurred_at=clock.now(), payload=payload or {}
     )
+
+
+def dispatch_job_register(job: Callable[[], Any]) -> None:
+    """Make `job` the background job that `dispatch_after_commit` enqueues (otklik.core.tasks)."""
+    global _dispatch_job
+    _dispatch_job = job
+
+
+def dispatch_after_commit() -> None:
+    """Enqueue the event-dispatch job once the current transaction commits."""
+    if _dispatch_job is None:
+        raise RuntimeError("no event-dispatch job registered (otklik.core.tasks is not imported)")
+    transaction.on_commit(_dispatch_job)
 
 
 def dispatch(batch: int = 500) -> int:

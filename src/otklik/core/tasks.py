@@ -9,3 +9,6 @@ from otklik.core import events
 def events_dispatch() -> int:
     """Hand pending domain events to their subscribers."""
     return events.dispatch()
+
+
+events.dispatch_job_register(events_dispatch)

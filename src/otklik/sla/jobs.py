@@ -224,7 +224,5 @@ def sla_tick(now: datetime | None = None) -> TickReport:
             reminders=reminders_mark(now), overdue=overdue_mark(now), auto_closed=auto_close(now)
         )
     if report.reminders or report.overdue or report.auto_closed:
-        from otklik.core.tasks import events_dispatch
-
-        transaction.on_commit(events_dispatch)
+        events.dispatch_after_commit()
     return report

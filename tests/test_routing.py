@@ -34,12 +34,11 @@ from otklik.routing.decisions import (
     decision_reason,
     responsible_choose,
 )
-from otklik.routing.services import responsible_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions, TicketEvent
 from otklik.tickets.selectors import options_get
-from otklik.tickets.services import module_options_ensure
+from otklik.tickets.services import module_options_ensure, responsible_for_new_ticket
 from tests.conftest import logged_in, make_user, ticket_inputs
 
 AUTOMATIC = (SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)

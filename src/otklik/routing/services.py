@@ -1,7 +1,7 @@
 """Choose a new ticket's responsible from the settings in the database (F-10).
 
-Reads the module options and the responsibles the SLA and the dictionary entries name, turns them into
-plain candidates and leaves the decision to otklik.routing.decisions.
+Reads the responsibles the SLA and the dictionary entries name (the module options' default responsible
+and order are handed in by the caller, tickets, which owns them), turns them into plain candidates and leaves the decision to otklik.routing.decisions.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from otklik.routing.decisions import (
     responsible_choose,
 )
 from otklik.sla.models import BilingualText, SlaLevel
-from otklik.tickets.selectors import options_cached
 
 
 @dataclass(frozen=True)
@@ -41,24 +40,25 @@ class ResponsibleChoice:
         return decision_describe(self.decision)
 
 
-def responsible_for_new_ticket(
+def responsible_choose_for_new_ticket(
     *,
+    order: str,
+    default_responsible_id: int | None,
     sla: SlaLevel | None,
     category: DictionaryEntry | None = None,
     criticality: DictionaryEntry | None = None,
     source: DictionaryEntry | None = None,
     manual: User | None = None,
 ) -> ResponsibleChoice:
-    """Choose the responsible of a new ticket by the configured order, skipping people without rights.
+    """Choose the responsible of a new ticket by `order`, skipping people without rights.
 
-    `manual` is staff's explicit choice, already checked by the caller: it wins without a look at the
-    settings. Otherwise this costs one query for the options (usually cached per row), one for the
-    named users and one per distinct named user for their access levels.
+    `order` and `default_responsible_id` are the module options' (otklik.tickets reads them). `manual` is
+    staff's explicit choice, already checked by the caller: it wins without a look at the settings.
+    Otherwise this costs one query for the named users and one per distinct named user for their access levels.
     """
     if manual is not None:
         candidate = Candidate(MANUAL, manual.pk, display_name(manual))
         return ResponsibleChoice(manual, responsible_choose(order="", candidates=[candidate]))
-    options = options_cached()
     named: list[tuple[str, int | None, str]] = [
         # The labels format in the reader's language: the history shows the decision in both.
         (SLA, sla.responsible_id if sla else None, BilingualText(sla.name_ru, sla.name_en) if sla else ""),
@@ -70,7 +70,7 @@ def responsible_for_new_ticket(
             )
             for kind, entry in ((CATEGORY, category), (CRITICALITY, criticality), (SOURCE, source))
         ),
-        (DEFAULT, options.default_responsible_id, ""),
+        (DEFAULT, default_responsible_id, ""),
     ]
     ids = {user_id for _kind, user_id, _label in named if user_id}
     users = config_cached(f"routing-users:{sorted(ids)}", lambda: _candidates_with_rights(ids)) if ids else {}
@@ -89,7 +89,7 @@ def responsible_for_new_ticket(
                 support=is_support,
             )
         )
-    decision = responsible_choose(order=options.responsible_order, candidates=candidates)
+    decision = responsible_choose(order=order, candidates=candidates)
     chosen = users[decision.user_id][0] if decision.user_id else None
     return ResponsibleChoice(chosen, decision)
 

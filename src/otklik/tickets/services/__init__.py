@@ -4,7 +4,6 @@ Web views, the API, commands and later mail and workflow all call these function
 the TicketPolicy, validates, writes inside one transaction and records the change history.
 """
 
-from otklik.routing.services import responsible_for_new_ticket
 from otklik.tickets.activity import Change
 from otklik.tickets.services.attachments import upload_limits
 from otklik.tickets.services.attributes import (
@@ -15,7 +14,7 @@ from otklik.tickets.services.attributes import (
     ticket_update,
 )
 from otklik.tickets.services.cleaning import compose_prompts
-from otklik.tickets.services.create import ticket_create
+from otklik.tickets.services.create import responsible_for_new_ticket, ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
 from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
 from otklik.tickets.services.messages import message_delete, message_edit, message_post

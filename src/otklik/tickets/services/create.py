@@ -12,16 +12,16 @@ from django.utils.translation import gettext_lazy
 from otklik.core import clock
 from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
-from otklik.dictionaries.models import DictionaryKind
+from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.dictionaries.selectors import dictionary_default
-from otklik.routing.services import ResponsibleChoice, responsible_for_new_ticket
+from otklik.routing.services import ResponsibleChoice, responsible_choose_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, DICTIONARY_FIELDS
 from otklik.tickets.history import events_chain
 from otklik.tickets.models import Channel, MessageKind, Ticket, TicketEvent
-from otklik.tickets.selectors import sla_allows
+from otklik.tickets.selectors import options_cached, sla_allows
 from otklik.tickets.services.access import writer_policy
 from otklik.tickets.services.attachments import attachments_store, upload_limits
 from otklik.tickets.services.cleaning import (
@@ -247,6 +247,33 @@ def ticket_create(
         )
     ticket.opening_message = first  # type: ignore[attr-defined]  # for the caller, not a field
     return ticket
+
+
+def responsible_for_new_ticket(
+    *,
+    sla: SlaLevel | None,
+    category: DictionaryEntry | None = None,
+    criticality: DictionaryEntry | None = None,
+    source: DictionaryEntry | None = None,
+    manual: User | None = None,
+) -> ResponsibleChoice:
+    """Choose the responsible of a new ticket by the module options' order (otklik.routing decides).
+
+    One query for the options (usually cached per row) on top of routing's own; none when `manual` is set.
+    """
+    if manual is not None:
+        return responsible_choose_for_new_ticket(
+            order="", default_responsible_id=None, sla=sla, manual=manual
+        )
+    options = options_cached()
+    return responsible_choose_for_new_ticket(
+        order=options.responsible_order,
+        default_responsible_id=options.default_responsible_id,
+        sla=sla,
+        category=category,
+        criticality=criticality,
+        source=source,
+    )
 
 
 def _default_entry(kind: str, sla: SlaLevel | None, limited: bool):

@@ -93,7 +93,7 @@ def _timed_tick(now: datetime) -> tuple[float, object]:
     """Run one tick inside a transaction that is rolled back; return (seconds, report)."""
     from django.db import transaction
 
-    from otklik.sla.jobs import sla_tick
+    from otklik.tickets.services.sla_tick import sla_tick
 
     with transaction.atomic():
         started = time.perf_counter()

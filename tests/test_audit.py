@@ -21,11 +21,11 @@ from otklik.accounts.roles import forget_levels, is_admin, levels_of
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied
 from otklik.mail.services import GATEWAY_USERNAME, gateway_user, mail_ingest
-from otklik.sla.jobs import sla_tick
 from otklik.tickets import services
 from otklik.tickets.history import BROKEN_CONTENT, BROKEN_LINK, history_verify
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketDeletion, TicketEvent
 from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.services.sla_tick import sla_tick
 
 from .conftest import logged_in, upload
 from .test_mail_ingest import mail

@@ -16,7 +16,6 @@ from django.urls import reverse
 from huey.contrib.djhuey import HUEY
 
 from otklik.core import clock
-from otklik.sla.jobs import sla_tick
 from otklik.sla.models import (
     CalendarException,
     DeadlineRecompute,
@@ -30,6 +29,7 @@ from otklik.sla.models import (
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
 from otklik.tickets.services.recompute import deadlines_recompute
+from otklik.tickets.services.sla_tick import sla_tick
 from tests.conftest import logged_in
 from tests.helpers import MSK, fresh, msk
 

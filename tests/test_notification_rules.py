@@ -25,10 +25,10 @@ from otklik.notifications.recipients import (
     split_by_language,
 )
 from otklik.notifications.services import coupon_used_notify
-from otklik.sla.jobs import sla_tick
 from otklik.tickets import services
 from otklik.tickets.models import ModuleOptions, Ticket
 from otklik.tickets.services import module_options_ensure
+from otklik.tickets.services.sla_tick import sla_tick
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -11,12 +11,12 @@ import pytest
 
 from otklik.core import clock, events
 from otklik.core.models import DomainEvent
-from otklik.sla.jobs import OVERDUE_LOG, marked_ticket_ids, sla_tick
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason, Timetable
 from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import Message, MessageKind, ModuleOptions, Ticket, TicketEvent
+from otklik.tickets.services.sla_tick import OVERDUE_LOG, marked_ticket_ids, sla_tick
 from tests.helpers import fresh, msk
 
 WORKDAY = [[36000, 68400]]  # 10:00-19:00

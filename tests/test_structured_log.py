@@ -19,11 +19,11 @@ from otklik.core import clock
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.notifications import catalog as c
 from otklik.notifications.models import OutboxMessage
-from otklik.sla.jobs import sla_tick
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.loglines import item_text, log_lines, log_value
 from otklik.tickets.models import Message, MessageKind
+from otklik.tickets.services.sla_tick import sla_tick
 from tests.conftest import logged_in, make_user
 
 pytestmark = pytest.mark.django_db

@@ -22,8 +22,8 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from otklik.mail.transports import mailboxes_poll_all
 from otklik.notifications.tasks import outbox_sweep
-from otklik.sla.jobs import sla_tick
 from otklik.tickets.services.recompute import deadlines_recompute, deadlines_recompute_stale
+from otklik.tickets.services.sla_tick import sla_tick
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from django.utils import translation
 from otklik.accounts.models import AccessLevel, Profile
 from otklik.accounts.services import user_create
 from otklik.dictionaries.models import DictionaryEntry
-from otklik.sla.jobs import sla_tick
 from otklik.sla.models import SlaLevel, Timetable
 from otklik.tickets import services
+from otklik.tickets.services.sla_tick import sla_tick
 
 pytestmark = [pytest.mark.browser]
 

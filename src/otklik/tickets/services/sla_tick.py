@@ -1,4 +1,8 @@
-"""The SLA's periodic work (F-08, F-02): mark reminders due and overdue tickets, close silent tickets.
+"""The SLA tick's ticket-side work (F-08, F-02): mark reminders due and overdue tickets, close silent tickets.
+
+The SLA app owns the configuration and the clock (deadlines, calendars, the timeline model); the ticket
+rows, their log lines and history are the tickets app's, so the tick that writes them lives here and
+otklik.schedule runs it every minute.
 
 Every step is a handful of set-based statements whatever the number of tickets: one UPDATE marks the
 rows with the tick's instant, and INSERT ... SELECT statements pick exactly those rows out again (by that
@@ -89,11 +93,11 @@ def marked_ticket_ids(event: DomainEvent) -> list[int]:
     if event.ticket_id is not None:
         return [event.ticket_id]
     if event.name == events.TICKET_AUTO_CLOSED:
-        rows = TicketEvent.objects.filter(at=event.occurred_at, field="closed", via=Channel.SYSTEM)
-    else:
-        kind = {events.TICKET_REMINDER: SlaEventKind.REMINDER, events.TICKET_OVERDUE: SlaEventKind.OVERDUE}
-        rows = SlaEvent.objects.filter(at=event.occurred_at, kind=kind[event.name])
-    return sorted(rows.values_list("ticket_id", flat=True))
+        closed = TicketEvent.objects.filter(at=event.occurred_at, field="closed", via=Channel.SYSTEM)
+        return sorted(closed.values_list("ticket_id", flat=True))
+    kind = {events.TICKET_REMINDER: SlaEventKind.REMINDER, events.TICKET_OVERDUE: SlaEventKind.OVERDUE}
+    steps = SlaEvent.objects.filter(at=event.occurred_at, kind=kind[event.name])
+    return sorted(steps.values_list("ticket_id", flat=True))
 
 
 def _log_insert(

@@ -16,7 +16,8 @@ from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import Message, MessageKind, ModuleOptions, Ticket, TicketEvent
-from otklik.tickets.services.sla_tick import OVERDUE_LOG, marked_ticket_ids, sla_tick
+from otklik.tickets.selectors import marked_ticket_ids
+from otklik.tickets.services.sla_tick import OVERDUE_LOG, sla_tick
 from tests.helpers import fresh, msk
 
 WORKDAY = [[36000, 68400]]  # 10:00-19:00

@@ -19,7 +19,7 @@ SLA_EVENTS = {
 
 def _on_sla_event(event: DomainEvent) -> None:
     from otklik.notifications.services import sla_batch_notify
-    from otklik.tickets.services.sla_tick import marked_ticket_ids
+    from otklik.tickets.selectors import marked_ticket_ids
 
     if event.payload.get("notify") is False:  # "notify when overdue" was off when the tick ran
         return

@@ -78,7 +78,7 @@ def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
 
 
 def _batch_event(name: str, now: datetime, count: int, **payload) -> None:
-    """Record one domain event for all the tickets a tick marked; `marked_ticket_ids` lists them.
+    """Record one domain event for all the tickets a tick marked; `selectors.marked_ticket_ids` lists them.
 
     One row per tick, not per ticket: after an outage a tick marks 100,000 tickets, and their timeline
     steps already say which ones.
@@ -86,18 +86,6 @@ def _batch_event(name: str, now: datetime, count: int, **payload) -> None:
     DomainEvent.objects.create(
         name=name, occurred_at=now, payload={"count": count, "at": now.isoformat(), **payload}
     )
-
-
-def marked_ticket_ids(event: DomainEvent) -> list[int]:
-    """Return the tickets a job's domain event is about (or the one ticket of a per-ticket event)."""
-    if event.ticket_id is not None:
-        return [event.ticket_id]
-    if event.name == events.TICKET_AUTO_CLOSED:
-        closed = TicketEvent.objects.filter(at=event.occurred_at, field="closed", via=Channel.SYSTEM)
-        return sorted(closed.values_list("ticket_id", flat=True))
-    kind = {events.TICKET_REMINDER: SlaEventKind.REMINDER, events.TICKET_OVERDUE: SlaEventKind.OVERDUE}
-    steps = SlaEvent.objects.filter(at=event.occurred_at, kind=kind[event.name])
-    return sorted(steps.values_list("ticket_id", flat=True))
 
 
 def _log_insert(

@@ -15,14 +15,14 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Cast
 
 from otklik.core import clock
-from otklik.core.bulk import insert_from_select
-from otklik.sla.models import DeadlineRecompute, SlaEvent, SlaEventKind, SlaLevel
-from otklik.sla.selectors import SLA_NAME_COLUMNS, deadline_for, sla_names_of_ticket
+from otklik.sla.models import DeadlineRecompute, SlaEventKind, SlaLevel
+from otklik.sla.selectors import deadline_for
 from otklik.tickets.models import Ticket
+from otklik.tickets.services.timeline import timeline_steps_insert
 
 log = logging.getLogger(__name__)
 
@@ -102,22 +102,9 @@ def _batch_write(rows: list[tuple], levels: dict[int, SlaLevel], job: DeadlineRe
             ),
         )
 
-        steps = Ticket.objects.filter(pk__in=ids).values_list(
-            "pk", Value(now, output_field=DateTimeField()), Value(SlaEventKind.RECOMPUTED, output_field=CharField()),
-            Value(job.reason, output_field=CharField()), "deadline_source_at", "deadline_at", "reminder_at",
-            *sla_names_of_ticket(),
-        )  # fmt: skip
-        columns = [
-            "ticket",
-            "at",
-            "kind",
-            "reason",
-            "source_at",
-            "deadline_at",
-            "reminder_at",
-            *SLA_NAME_COLUMNS,
-        ]
-        insert_from_select(SlaEvent, columns, steps)
+        timeline_steps_insert(
+            Ticket.objects.filter(pk__in=ids), kind=SlaEventKind.RECOMPUTED, now=now, reason=job.reason
+        )
     DeadlineRecompute.objects.filter(pk=job.pk).update(
         done=F("done") + len(rows), changed=F("changed") + len(new), updated_at=now
     )

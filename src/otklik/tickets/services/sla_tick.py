@@ -38,12 +38,12 @@ from django.utils.translation import gettext as _
 from otklik.core import clock, events
 from otklik.core.bulk import insert_from_select
 from otklik.core.models import DomainEvent
-from otklik.sla.models import SlaEvent, SlaEventKind
-from otklik.sla.selectors import SLA_NAME_COLUMNS, sla_names_of_ticket
+from otklik.sla.models import SlaEventKind
 from otklik.tickets.history import history_seal
 from otklik.tickets.loglines import NO, YES, change_item, in_both_languages, log_text_default
 from otklik.tickets.models import Channel, Message, MessageKind, Ticket, TicketEvent
 from otklik.tickets.selectors import options_get
+from otklik.tickets.services.timeline import timeline_steps_insert
 
 # The log lines the jobs write, as data rendered in each reader's language (tickets.loglines).
 OVERDUE_LOG = [{"code": "overdue"}]
@@ -66,15 +66,6 @@ def _const(value, field):
 
 def _text(value: str):
     return _const(value, CharField())
-
-
-def _timeline_insert(marked: QuerySet, kind: str, now: datetime) -> None:
-    rows = marked.values_list(
-        "pk", _const(now, DateTimeField()), _text(kind), _text(""),
-        "deadline_source_at", "deadline_at", "reminder_at", *sla_names_of_ticket(),
-    )  # fmt: skip
-    columns = ["ticket", "at", "kind", "reason", "source_at", "deadline_at", "reminder_at", *SLA_NAME_COLUMNS]
-    insert_from_select(SlaEvent, columns, rows)
 
 
 def _batch_event(name: str, now: datetime, count: int, **payload) -> None:
@@ -159,7 +150,7 @@ def reminders_mark(now: datetime) -> int:
     ).update(reminder_sent=True, reminder_sent_at=now)
     if count:
         marked = Ticket.objects.filter(reminder_sent=True, reminder_sent_at=now)
-        _timeline_insert(marked, SlaEventKind.REMINDER, now)
+        timeline_steps_insert(marked, kind=SlaEventKind.REMINDER, now=now)
         _batch_event(events.TICKET_REMINDER, now, count)
     return count
 
@@ -173,7 +164,7 @@ def overdue_mark(now: datetime) -> int:
         marked = Ticket.objects.filter(is_overdue=True, overdue_at=now)
         # The log line and the timeline step are the record; "overdue" is not a field anyone changed.
         _log_insert(marked, OVERDUE_LOG, now)
-        _timeline_insert(marked, SlaEventKind.OVERDUE, now)
+        timeline_steps_insert(marked, kind=SlaEventKind.OVERDUE, now=now)
         _batch_event(events.TICKET_OVERDUE, now, count, notify=options_get().notify_overdue)
     return count
 

@@ -265,7 +265,8 @@ def token_authenticate(token: str) -> User | None:
 
     The owner (with profile and access levels) is kept in the configuration cache: a revoked token or a
     deactivated user stops working at once in this process and on the next request in the others (they
-    read the shared generation, see `otklik.core.config_cache`). Each call gets its own copy, so a request may annotate its user freely.
+    read the shared generation, see `otklik.core.config_cache`). Each call gets its own copy, so a
+    request may annotate its user freely.
     """
     if not token:
         return None

@@ -248,3 +248,18 @@ def test_dictionary_admin_deactivate_action_is_seen_at_once(cast, client):
     assert response.status_code == 302
     assert not DictionaryEntry.objects.get(pk=default.pk).active
     assert dictionary_default(DictionaryKind.CATEGORY) != default
+
+
+def test_config_cached_shared_generation_read_once_per_request(cast, monkeypatch):
+    from tests.conftest import logged_in
+
+    browser = logged_in(cast.staff)
+    assert browser.get(reverse("tickets:staff_list")).status_code == 200  # warm
+    reads = []
+    real_read = config_cache._shared_read
+    monkeypatch.setattr(config_cache, "_shared_read", lambda: reads.append(1) or real_read())
+    for expected in (1, 2):
+        assert browser.get(reverse("tickets:staff_list")).status_code == 200
+        # The page reads several cached values (levels, options); other processes' changes are looked
+        # up once per request, not once per read.
+        assert len(reads) == expected

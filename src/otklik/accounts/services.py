@@ -264,8 +264,9 @@ def token_authenticate(token: str) -> User | None:
     """Return the active user owning the token, or None.
 
     The owner (with profile and access levels) is kept in the configuration cache: a revoked token or a
-    deactivated user stops working at once in this process and within OTKLIK_CONFIG_CACHE_SECONDS in
-    the others. Each call gets its own copy, so a request may annotate its user freely.
+    deactivated user stops working at once in this process and on the next request in the others (they
+    read the shared generation, see `otklik.core.config_cache`). Each call gets its own copy, so a
+    request may annotate its user freely.
     """
     if not token:
         return None

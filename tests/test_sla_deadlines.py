@@ -5,19 +5,21 @@ calendar. Reference facts used below: 2025-10-31 is a Friday; 2025-11-01 is a wo
 also a pre-holiday short day (10:00–18:00); 2025-11-02..04 are days off.
 """
 
+import importlib
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 
 from otklik.core import clock, events
-from otklik.core.models import DomainEvent
+from otklik.core.models import DomainEvent, DomainEventTicket
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel, SourceReason, Timetable
 from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
 from otklik.tickets.loglines import log_text_default
 from otklik.tickets.models import Message, MessageKind, ModuleOptions, Ticket, TicketEvent
-from otklik.tickets.selectors import marked_ticket_ids
-from otklik.tickets.services.sla_tick import OVERDUE_LOG, sla_tick
+from otklik.tickets.services.sla_tick import OVERDUE_LOG, TickReport, sla_tick
 from tests.helpers import fresh, msk
 
 WORKDAY = [[36000, 68400]]  # 10:00-19:00
@@ -95,11 +97,72 @@ def test_reminder_then_overdue_marked_once_with_log_history_timeline_and_events(
     assert log.number == Message.objects.filter(ticket=ticket).count()
     assert log.data == OVERDUE_LOG and log.body == log_text_default(OVERDUE_LOG)  # body: the site's language
     assert timeline(ticket) == [SlaEventKind.STARTED, SlaEventKind.REMINDER, SlaEventKind.OVERDUE]
-    recorded = [(e.name, marked_ticket_ids(e)) for e in DomainEvent.objects.order_by("id")]
+    recorded = [(e.name, events.batch_ticket_ids(e)) for e in DomainEvent.objects.order_by("id")]
     assert recorded == [(events.TICKET_REMINDER, [ticket.pk]), (events.TICKET_OVERDUE, [ticket.pk])]
 
     assert sla_tick(msk(2025, 11, 1, 15, 0)).overdue == 0
     assert fresh(ticket).overdue_count == 1
+
+
+def test_the_tick_finds_its_batch_by_id_not_by_the_instant(cast, make_ticket, sla):
+    """A ticket marked at the very same instant by someone else is not part of the tick's batch."""
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        due = make_ticket()
+        bystander = make_ticket(title="Marked elsewhere")
+    with clock.frozen(msk(2025, 11, 5, 9, 0)):  # deadline 16:00, reminder 15:00
+        reminded = make_ticket(title="Reminder due")
+        reminded_elsewhere = make_ticket(title="Reminded elsewhere")
+    tick_at = msk(2025, 11, 5, 15, 0)
+    # Another writer already flagged these at the very instant the tick will use.
+    Ticket.objects.filter(pk=bystander.pk).update(is_overdue=True, overdue_at=tick_at)
+    Ticket.objects.filter(pk=reminded_elsewhere.pk).update(reminder_sent=True, reminder_sent_at=tick_at)
+
+    report = sla_tick(tick_at)
+    assert (report.reminders, report.overdue) == (1, 1)
+    overdue = DomainEvent.objects.get(name=events.TICKET_OVERDUE)
+    assert events.batch_ticket_ids(overdue) == [due.pk]
+    assert overdue.payload["count"] == 1
+    assert events.batch_ticket_ids(DomainEvent.objects.get(name=events.TICKET_REMINDER)) == [reminded.pk]
+    assert not Message.objects.filter(ticket=bystander, kind=MessageKind.LOG).exists()
+    assert SlaEventKind.OVERDUE not in timeline(bystander)
+    assert SlaEventKind.REMINDER not in timeline(reminded_elsewhere)
+
+
+def test_a_batch_keeps_its_tickets_after_later_ticks_mark_them_again(cast, make_ticket, sla):
+    """Notifications may run long after the tick: a reminder batch still lists its ticket once the same
+    ticket went overdue in a later tick."""
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        ticket = make_ticket()
+    sla_tick(msk(2025, 11, 1, 13, 0))
+    sla_tick(msk(2025, 11, 1, 14, 0))
+    reminder = DomainEvent.objects.get(name=events.TICKET_REMINDER)
+    overdue = DomainEvent.objects.get(name=events.TICKET_OVERDUE)
+    assert events.batch_ticket_ids(reminder) == events.batch_ticket_ids(overdue) == [ticket.pk]
+
+
+def test_a_tick_with_nothing_to_do_records_no_event(cast, make_ticket, sla):
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        make_ticket()
+    assert sla_tick(msk(2025, 10, 31, 17, 30)) == TickReport()
+    assert not DomainEvent.objects.exists()
+
+
+def test_the_upgrade_keeps_the_tickets_of_batches_still_waiting_for_their_mail(cast, make_ticket, sla):
+    """Events recorded before batches existed were found by their instant; pending ones keep their tickets."""
+    with clock.frozen(msk(2025, 10, 31, 17, 0)):
+        ticket = make_ticket()
+    tick_at = msk(2025, 11, 5, 12, 0)
+    sla_tick(tick_at)
+    overdue = DomainEvent.objects.get(name=events.TICKET_OVERDUE)
+    DomainEventTicket.objects.all().delete()  # as the tick left it before this release
+    handled = events.publish(events.TICKET_OVERDUE, occurred_at=tick_at)
+    DomainEvent.objects.filter(pk=handled.pk).update(handled_at=tick_at)
+
+    migration = importlib.import_module("otklik.tickets.migrations.0016_sla_batch")
+    migration._pending_batches_fill(django_apps, SimpleNamespace(connection=SimpleNamespace(alias="default")))
+
+    assert events.batch_ticket_ids(overdue) == [ticket.pk]
+    assert events.batch_ticket_ids(handled) == []  # mailed already
 
 
 def test_reminder_skipped_when_the_deadline_passed_in_the_same_tick(cast, make_ticket, sla):
@@ -274,7 +337,7 @@ def test_auto_close_after_the_days_of_silence(cast, make_ticket, sla):
     event = TicketEvent.objects.get(ticket=quiet, field="closed")
     assert event.message.kind == MessageKind.LOG and event.message.created_at == event.at
     closings = DomainEvent.objects.filter(name=events.TICKET_AUTO_CLOSED).order_by("id")
-    assert [marked_ticket_ids(e) for e in closings] == [[short.pk], [quiet.pk]]
+    assert [events.batch_ticket_ids(e) for e in closings] == [[short.pk], [quiet.pk]]
 
 
 def test_auto_close_zero_days_in_the_module_means_never(cast, make_ticket, sla):
@@ -291,7 +354,7 @@ def test_auto_close_zero_days_in_the_module_means_never(cast, make_ticket, sla):
 def test_events_reach_their_subscribers_once(cast, make_ticket, sla):
     seen = []
     unsubscribe = events.subscribe(
-        events.TICKET_OVERDUE, lambda e: seen.append((marked_ticket_ids(e), e.payload["notify"]))
+        events.TICKET_OVERDUE, lambda e: seen.append((events.batch_ticket_ids(e), e.payload["notify"]))
     )
     try:
         with clock.frozen(msk(2025, 10, 31, 17, 0)):

@@ -3,8 +3,9 @@
 Two kinds of delivery:
 - `emit` calls listeners at once, inside the caller's transaction. Services announce ticket activity this
   way, so that what a listener writes (the notification outbox) commits or rolls back with the change.
-- `publish` records a `DomainEvent` row; set-based jobs insert such rows directly. `dispatch` runs after
-  commit (a Huey task in production) and hands each pending event to the handlers subscribed to its name.
+- `publish` records a `DomainEvent` row; a set-based job records one per batch and the batch's tickets
+  with `batch_record`. `dispatch` runs after commit (a Huey task in production) and hands each pending
+  event to the handlers subscribed to its name.
 Both keep the dependency pointing one way: tickets and sla announce, notifications listens.
 """
 
@@ -15,12 +16,15 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField, QuerySet, Value
 
 from otklik.core import clock
-from otklik.core.models import DomainEvent
+from otklik.core.bulk import insert_from_select
+from otklik.core.models import DomainEvent, DomainEventTicket
 
 log = logging.getLogger(__name__)
 Handler = Callable[[DomainEvent], None]
@@ -83,11 +87,30 @@ def subscribe(name: str, handler: Handler) -> Callable[[], None]:
     return lambda: _handlers[name].remove(handler)
 
 
-def publish(name: str, *, ticket_id: int | None = None, payload: dict | None = None) -> DomainEvent:
+def publish(
+    name: str,
+    *,
+    ticket_id: int | None = None,
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+) -> DomainEvent:
     """Record an event in the current transaction."""
     return DomainEvent.objects.create(
-        name=name, ticket_id=ticket_id, occurred_at=clock.now(), payload=payload or {}
+        name=name, ticket_id=ticket_id, occurred_at=occurred_at or clock.now(), payload=payload or {}
     )
+
+
+def batch_record(event: DomainEvent, tickets: QuerySet) -> int:
+    """Record `tickets` as the batch `event` is about, in one INSERT ... SELECT; return how many."""
+    rows = tickets.values_list(Value(event.pk, output_field=BigIntegerField()), "pk")
+    return insert_from_select(DomainEventTicket, ["event", "ticket_id"], rows)
+
+
+def batch_ticket_ids(event: DomainEvent) -> list[int]:
+    """Return the tickets an event is about: its recorded batch, or its one ticket."""
+    if event.ticket_id is not None:
+        return [event.ticket_id]
+    return sorted(DomainEventTicket.objects.filter(event=event).values_list("ticket_id", flat=True))
 
 
 def dispatch_job_register(job: Callable[[], Any]) -> None:

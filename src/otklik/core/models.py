@@ -25,3 +25,21 @@ class DomainEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.ticket_id} {self.occurred_at:%Y-%m-%d %H:%M:%S}"
+
+
+class DomainEventTicket(models.Model):
+    """One ticket a set-based job's event is about: the event's batch, kept for handlers that run later.
+
+    A job that marks thousands of tickets records one event and one such row per ticket (INSERT ...
+    SELECT), so a handler running minutes later still finds exactly those tickets, whatever the job or
+    anyone else wrote to them since.
+    """
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="batch")
+    ticket_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "ticket_id"], name="event_ticket_once")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}: #{self.ticket_id}"

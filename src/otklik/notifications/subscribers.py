@@ -19,11 +19,10 @@ SLA_EVENTS = {
 
 def _on_sla_event(event: DomainEvent) -> None:
     from otklik.notifications.services import sla_batch_notify
-    from otklik.tickets.selectors import marked_ticket_ids
 
     if event.payload.get("notify") is False:  # "notify when overdue" was off when the tick ran
         return
-    sla_batch_notify(SLA_EVENTS[event.name], marked_ticket_ids(event))
+    sla_batch_notify(SLA_EVENTS[event.name], events.batch_ticket_ids(event))
 
 
 def _on_ticket_activity(activity) -> None:

@@ -221,9 +221,12 @@ class Ticket(models.Model):
     deadline_source_reason = models.CharField(
         _("what started the clock"), max_length=20, choices=SourceReason.choices, blank=True
     )
-    # The instants the periodic job marked the ticket; they also tell its set-based statements apart.
+    # The instants the periodic job marked the ticket.
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     overdue_at = models.DateTimeField(_("overdue since"), null=True, blank=True)
+    # The batch (a DomainEvent's id) of the SLA tick step that marked the ticket last: the step's UPDATE
+    # sets it under the row lock, so its INSERT ... SELECT statements pick out exactly its own rows.
+    sla_batch = models.BigIntegerField(null=True, blank=True, editable=False)
     # "Postponed pauses SLA" (F-08 option): when the pause began and the working time paused so far.
     sla_paused_at = models.DateTimeField(_("SLA clock paused at"), null=True, blank=True)
     sla_paused_seconds = models.PositiveIntegerField(_("SLA working time paused, seconds"), default=0)

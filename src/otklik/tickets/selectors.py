@@ -11,15 +11,13 @@ from django.db import connection
 from django.db.models import Exists, ForeignKey, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from otklik.core import clock, events
+from otklik.core import clock
 from otklik.core.config_cache import config_cached
-from otklik.core.models import DomainEvent
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.dictionaries.selectors import dictionary_list
-from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
+from otklik.sla.models import SlaLevel
 from otklik.tickets.models import (
     TICKET_ENTRY_FKS,
-    Channel,
     Message,
     ModuleOptions,
     SpamState,
@@ -562,19 +560,3 @@ def custom_values(ticket: Ticket, policy: TicketPolicy) -> list[tuple[str, objec
         return (gettext("yes") if value else gettext("no")) if isinstance(value, bool) else value
 
     return [(f.name, shown(values[f.code])) for f in fields]
-
-
-def marked_ticket_ids(event: DomainEvent) -> list[int]:
-    """Return the tickets a job's domain event is about (or the one ticket of a per-ticket event).
-
-    The SLA tick (otklik.tickets.services.sla_tick) records one event per batch at the instant it marked
-    the rows with, so its rows are found again by that instant.
-    """
-    if event.ticket_id is not None:
-        return [event.ticket_id]
-    if event.name == events.TICKET_AUTO_CLOSED:
-        closed = TicketEvent.objects.filter(at=event.occurred_at, field="closed", via=Channel.SYSTEM)
-        return sorted(closed.values_list("ticket_id", flat=True))
-    kind = {events.TICKET_REMINDER: SlaEventKind.REMINDER, events.TICKET_OVERDUE: SlaEventKind.OVERDUE}
-    steps = SlaEvent.objects.filter(at=event.occurred_at, kind=kind[event.name])
-    return sorted(steps.values_list("ticket_id", flat=True))

@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db.models import Max
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateTimeField,
+    Field,
+    IntegerField,
+    JSONField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
 from django.utils import translation
 
 from otklik.core import clock
-from otklik.core.bulk import insert_rows
+from otklik.core.bulk import insert_from_select, insert_rows
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets.activity import Change, TicketActivity, ticket_activity_announce
 from otklik.tickets.fields import STAFF_ONLY_FIELDS
-from otklik.tickets.history import events_chain, history_head
+from otklik.tickets.history import events_chain, history_head, history_seal
 from otklik.tickets.loglines import change_item, log_text_default, log_value, value_text
 from otklik.tickets.models import (
     Message,
@@ -40,6 +55,16 @@ def message_number_next(ticket: Ticket) -> int:
     """Return the number the ticket's next message takes (one past the highest, log lines included)."""
     current = Message.objects.filter(ticket=ticket).aggregate(n=Max("number"))["n"] or 0
     return current + 1
+
+
+def message_number_next_of_each() -> CombinedExpression:
+    """Return `message_number_next` as an expression over a tickets queryset, for set-based writers.
+
+    The same rule in SQL: one past the highest number of the outer row's ticket, 1 for a ticket with none.
+    """
+    highest = Message.objects.filter(ticket=OuterRef("pk")).values("ticket").annotate(n=Max("number"))
+    zero = Value(0, output_field=IntegerField())
+    return Coalesce(Subquery(highest.values("n")[:1]), zero) + Value(1, output_field=IntegerField())
 
 
 def message_insert(
@@ -124,6 +149,60 @@ def history_record(
     events_chain(history_head(ticket.pk), events)
     TicketEvent.objects.bulk_create(events)
     return log
+
+
+def history_record_each(
+    tickets: QuerySet, data: list, *, at: datetime, via: str, change: tuple[str, str, str] | None = None
+) -> None:
+    """Write `history_record`'s rows for every ticket of `tickets` at once: a log message with the log
+    `data`, and the history event of a field `change` (field, old text, new text) when there is one.
+
+    For set-based writers (the SLA tick): the data is one constant for every row, so each INSERT ...
+    SELECT stays one statement whatever the number of tickets. The caller holds the rows' locks (its
+    UPDATE took them), so each ticket's newest log line is the one just written.
+    """
+    rows = tickets.values_list(
+        "pk", message_number_next_of_each(), _text(MessageKind.LOG), _text(log_text_default(data)),
+        _const(data, JSONField()), _const(True, BooleanField()), _text(via), _const(0, IntegerField()),
+        _const(at, DateTimeField()), _text(""),
+    )  # fmt: skip
+    insert_from_select(
+        Message,
+        [
+            "ticket", "number", "kind", "body", "data", "by_support", "via", "minutes", "created_at",
+            "author_email",
+        ],
+        rows,
+    )  # fmt: skip
+    if change is None:
+        return
+    name, old, new = change
+    log_id = Subquery(
+        Message.objects.filter(ticket=OuterRef("pk"), kind=MessageKind.LOG)
+        .order_by("-number")
+        .values("pk")[:1]
+    )
+    # The event's values as data too, from the log item of the same field (both languages).
+    values = next((item for item in data if item.get("field") == name), None)
+    event_data = {"old": values["old"], "new": values["new"]} if values else None
+    rows = tickets.values_list(
+        "pk", _const(at, DateTimeField()), _text(via), log_id, _text(name), _text(old), _text(new),
+        _const(False, BooleanField()), _const(event_data, JSONField()),
+    )  # fmt: skip
+    insert_from_select(
+        TicketEvent, ["ticket", "at", "via", "message", "field", "old", "new", "staff_only", "data"], rows
+    )
+    # The INSERT stays set-based; chaining needs each ticket's previous hash, so the new events are
+    # sealed right after, under the rows' locks (otklik.tickets.history).
+    history_seal(ticket_ids=tickets.values_list("pk", flat=True))
+
+
+def _const(value: object, field: Field) -> Value:
+    return Value(value, output_field=field)
+
+
+def _text(value: str) -> Value:
+    return _const(value, CharField())
 
 
 @dataclass(frozen=True)

@@ -96,8 +96,9 @@ def test_templates_saved_template_is_used_at_once(cast):
     assert templates_for([("ticket_reminder", "en")]) == {("ticket_reminder", "en"): ("Hurry", "Now")}
 
 
-def test_ticket_create_with_warm_cache_writes_six_rows_and_reads_nothing(cast, make_ticket):
-    """Creating a ticket (SLA, routing, deadline, history, search text, two mails) is six INSERTs."""
+def test_ticket_create_with_warm_cache_writes_seven_rows_and_reads_nothing(cast, make_ticket):
+    """Creating a ticket (SLA, routing, deadline, history, search text, its place in the support process,
+    two mails) is seven INSERTs."""
     from django.contrib.auth.models import User
 
     make_ticket()  # the first use creates the options row, and that save forgets what was read before it
@@ -117,6 +118,7 @@ def test_ticket_create_with_warm_cache_writes_six_rows_and_reads_nothing(cast, m
         "tickets_ticketevent",
         "sla_slaevent",
         "tickets_ticketsearchdocument",
+        "workflow_ticketprocess",
         "notifications_outboxmessage",
     ]
     others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "otklik.sla",
     "otklik.tickets",
     "otklik.routing",
+    "otklik.workflow",
     "otklik.notifications",
     "otklik.mail",
     "otklik.api",

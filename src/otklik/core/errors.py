@@ -46,3 +46,10 @@ class ReadOnlyAccess(PermissionDenied):
     """Demo access saves nothing."""
 
     default_message = _("Demo access is read-only: nothing was saved.")
+
+
+class Conflict(DomainError):
+    """The request does not fit the object's current state (a process move not available from here)."""
+
+    status = 409
+    default_message = _("This cannot be done in the current state.")

@@ -40,6 +40,12 @@ TICKET_OVERDUE = "ticket.overdue"
 TICKET_AUTO_CLOSED = "ticket.auto_closed"
 # Emitted inside the service's transaction with a `otklik.tickets.activity.TicketActivity`.
 TICKET_ACTIVITY = "ticket.activity"
+# Emitted by ticket_create with the new, not yet inserted Ticket: listeners may fill in attributes that
+# an app above tickets owns (the support process sets the tier of its start state) at no extra write.
+TICKET_PREPARING = "ticket.preparing"
+# Emitted inside the move's transaction with a `otklik.workflow.services.ProcessMoved` (notifications
+# tell the role that must act next).
+PROCESS_MOVED = "process.moved"
 # Emitted by accounts inside the service's transaction (data: the dataclasses of `otklik.accounts.mailing`):
 # a confirmation link to mail, a password reset link to mail, an address just confirmed for a user.
 ACCOUNT_CONFIRMATION_MAIL = "account.confirmation_mail"

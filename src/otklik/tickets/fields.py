@@ -37,7 +37,10 @@ DICTIONARY_FIELDS = {
 }
 
 # Changes only staff see in the history (the author is not told about them).
-STAFF_ONLY_FIELDS = frozenset({"difficulty", "admin_comment", "spam", "message_edited", "message_deleted"})
+# "stage": the support process's state (otklik.workflow); the client reads a plain-language stage instead.
+STAFF_ONLY_FIELDS = frozenset(
+    {"difficulty", "admin_comment", "spam", "message_edited", "message_deleted", "stage", "l1_outcome"}
+)
 
 # F-13: fields a client may set on a new ticket; staff may set these and STAFF_FIELDS.
 CLIENT_CREATE_FIELDS = frozenset({"title", "message", "files", "category", "criticality", "coupon"})

@@ -36,6 +36,9 @@ CODES = {
     "auto_closed": gettext_noop("Closed automatically: the client did not reply."),
     "split_from": gettext_noop("This ticket was split from ticket #%(id)s."),
     "split_into": gettext_noop("Message #%(n)s was split into ticket #%(id)s."),
+    "process_move": gettext_noop("Process: %(transition)s"),
+    "process_reopen": gettext_noop("Process: the ticket was reopened and goes back to the start"),
+    "process_admin": gettext_noop("Taken by a support admin in place of the role"),
 }
 YES = gettext_noop("yes")
 NO = gettext_noop("no")
@@ -115,7 +118,11 @@ def item_text(item: Any) -> str:
             return str(item["code"])
         text = gettext(message)
         try:
-            return text % item if "%(" in text else text
+            # A placeholder's value may be a name in both languages (a process move's transition).
+            values = {
+                key: value_text(value) if isinstance(value, dict) else value for key, value in item.items()
+            }
+            return text % values if "%(" in text else text
         except (KeyError, TypeError, ValueError):  # an item that lacks a placeholder's value
             return text
     return str(item.get("text", ""))

@@ -461,6 +461,8 @@ class Attachment(models.Model):
 
 # Labels of the fields the change history names.
 FIELD_LABELS = {
+    "stage": _("process stage"),
+    "l1_outcome": _("L1 outcome"),
     "title": _("title"),
     "category": _("category"),
     "criticality": _("criticality"),

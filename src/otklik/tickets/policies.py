@@ -6,6 +6,8 @@ Deny by default: every method returns False unless a rule grants it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -37,7 +39,29 @@ __all__ = [
     "STAFF_LATER_FIELDS",
     "STAFF_MESSAGE_OPTIONS",
     "TicketPolicy",
+    "VisibilityGrant",
+    "visibility_grant_register",
 ]
+
+
+@dataclass(frozen=True)
+class VisibilityGrant:
+    """More tickets a staff member may see, granted by an app above tickets (the support process lets
+    a role's holders see the tickets waiting for that role): the tickets as a Q, and the same test for
+    one ticket."""
+
+    q: Q
+    allows: Callable[[Ticket], bool]
+
+
+# Providers registered by upper apps in their ready(); tickets never imports them (ARCHITECTURE §2).
+_grant_providers: list[Callable[[User], VisibilityGrant | None]] = []
+
+
+def visibility_grant_register(provider: Callable[[User], VisibilityGrant | None]) -> None:
+    """Let `provider(user)` widen what a staff member sees (called once per policy, that is per request)."""
+    if provider not in _grant_providers:
+        _grant_providers.append(provider)
 
 
 class TicketPolicy:
@@ -125,7 +149,16 @@ class TicketPolicy:
                 q |= Q(responsible__isnull=True)
         if self._client_colleagues:
             q |= Q(author_id__in=self._client_colleagues)
+        for grant in self._grants:
+            q |= grant.q
         return q
+
+    @cached_property
+    def _grants(self) -> list[VisibilityGrant]:
+        """Return what the upper apps' providers grant this staff member (nothing to clients)."""
+        if not self.is_staff or not isinstance(self.user, User):
+            return []
+        return [grant for provider in _grant_providers if (grant := provider(self.user)) is not None]
 
     def visible(self, queryset: QuerySet[Ticket] | None = None) -> QuerySet[Ticket]:
         """Return the tickets this user may see (every list and lookup starts here)."""
@@ -150,6 +183,7 @@ class TicketPolicy:
                 return True
             if ticket.responsible_id is None and self._staff_sees_unassigned:
                 return True
+            return any(grant.allows(ticket) for grant in self._grants)
         return False
 
     def get_or_404(self, ticket_id: int, queryset: QuerySet[Ticket] | None = None) -> Ticket:

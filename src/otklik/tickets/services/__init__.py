@@ -8,6 +8,7 @@ from otklik.tickets.activity import Change
 from otklik.tickets.services.attachments import upload_limits
 from otklik.tickets.services.attributes import (
     ticket_close,
+    ticket_consequence_record,
     ticket_delete,
     ticket_reopen,
     ticket_set_spam,
@@ -57,6 +58,7 @@ __all__ = [
     "ticket_set_spam",
     "ticket_split",
     "ticket_update",
+    "ticket_consequence_record",
     "tickets_claim_by_address",
     "tickets_bulk",
     "upload_limits",

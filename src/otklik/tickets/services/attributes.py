@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -12,6 +13,7 @@ from django.utils.translation import gettext as _
 from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
+from otklik.tickets.activity import Change
 from otklik.tickets.fields import DICTIONARY_FIELDS
 from otklik.tickets.history import history_head
 from otklik.tickets.models import (
@@ -57,8 +59,15 @@ def ticket_update(
     changes: dict[str, Any],
     via: str = Channel.WEB,
     notify_author: bool = True,
+    recorded: Sequence[Change] = (),
+    notes: Sequence[dict] = (),
 ) -> Ticket:
-    """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it."""
+    """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it.
+
+    `recorded` are changes an app above tickets made to its own rows (the process stage) that belong in
+    the same history line, with `notes` (log items) saying why; they are written even when no attribute
+    changes.
+    """
     policy = writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
@@ -97,12 +106,13 @@ def ticket_update(
             continue
         changeset.add(name, old, value)
         setattr(ticket, name, value)
+    changeset.changes.extend(recorded)
     if not changeset.changes:
         return ticket
     now = clock.now()
     ticket_touch(ticket, actor, via, now)
     ticket.save()
-    history_record(ticket, actor, via, changeset, at=now)
+    history_record(ticket, actor, via, changeset, at=now, notes=notes)
     if any(c.field == "sla" for c in changeset.changes):
         sla_changed(ticket, old_sla)
     if ticket.is_postponed != was_postponed and options_cached().postponed_pauses_sla:
@@ -110,6 +120,38 @@ def ticket_update(
     if "title" in cleaned:
         search_document_refresh(ticket)
     activity_announce(ticket, actor, via, changes=changeset, notify_author=notify_author)
+    return ticket
+
+
+@transaction.atomic
+def ticket_consequence_record(
+    *,
+    ticket: Ticket,
+    actor: User | None,
+    via: str,
+    recorded: Sequence[Change],
+    notes: Sequence[dict] = (),
+    tier: str | None = None,
+) -> Ticket:
+    """Record what an app above tickets changed because of a change the actor was allowed to make.
+
+    A client who reopens their ticket sends it back to the start of the support process: the stage (and
+    the tier it implies) changes although the client may not set either. Only the tier can change here;
+    the rest are `recorded` changes of the upper app's own rows, written to the ticket's history with
+    `notes`. Nobody is notified (the reopening was).
+    """
+    ticket = ticket_lock(ticket)
+    changeset = ChangeSet()
+    if tier is not None and tier != ticket.tier:
+        changeset.add("tier", ticket.tier, tier)
+        ticket.tier = tier
+    changeset.changes.extend(recorded)
+    if not changeset.changes:
+        return ticket
+    now = clock.now()
+    ticket_touch(ticket, actor, via, now)
+    ticket.save()
+    history_record(ticket, actor, via, changeset, at=now, notes=notes)
     return ticket
 
 

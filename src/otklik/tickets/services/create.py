@@ -9,7 +9,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from otklik.core import clock
+from otklik.core import clock, events
 from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
@@ -200,6 +200,7 @@ def ticket_create(
     )
     # The derived state (awaits support, deadline) is known before the row exists: one INSERT.
     sla_steps = new_ticket_derive(ticket, kind=kind, author=the_author, at=now, minutes=minutes)
+    events.emit(events.TICKET_PREPARING, ticket)
     # Six INSERTs and the outbox's: queued in PostgreSQL's pipeline, they cost four round trips, not eight.
     with pipelined():
         insert_rows([ticket])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -106,17 +107,25 @@ def message_insert(
 
 
 def history_record(
-    ticket: Ticket, actor: User | None, via: str, changeset: ChangeSet, *, at=None, actor_email: str = ""
+    ticket: Ticket,
+    actor: User | None,
+    via: str,
+    changeset: ChangeSet,
+    *,
+    at=None,
+    actor_email: str = "",
+    notes: Sequence[dict] = (),
 ) -> Message | None:
     """Write the changes as events and one log message listing them (ARCHITECTURE rule 5).
 
-    `actor_email` names an actor known only by address (a sender through the mail channel). The events
-    are chained to the ticket's history (`otklik.tickets.history`); the caller holds the ticket's lock.
+    `actor_email` names an actor known only by address (a sender through the mail channel); `notes` are
+    log items that are not field changes (why a process move was made), listed first. The events are
+    chained to the ticket's history (`otklik.tickets.history`); the caller holds the ticket's lock.
     """
     if not changeset.changes:
         return None
     at = at or clock.now()
-    data = [change_item(c.field, c.old, c.new) for c in changeset.changes]
+    data = [*notes, *(change_item(c.field, c.old, c.new) for c in changeset.changes)]
     log = message_insert(
         ticket,
         kind=MessageKind.LOG,

@@ -1,0 +1,52 @@
+"""Connect the support process to what tickets announce: new tickets start it, reopened ones go back."""
+
+from __future__ import annotations
+
+from otklik.core import events
+
+_connected = False
+
+
+def _on_preparing(ticket) -> None:
+    from otklik.workflow.services import ticket_preparing
+
+    ticket_preparing(ticket)
+
+
+def _on_activity(activity) -> None:
+    from otklik.workflow.services import ticket_activity_seen
+
+    ticket_activity_seen(activity)
+
+
+def _visibility(user):
+    """Let a role's holders see the tickets waiting for that role (tickets.policies asks per request)."""
+    from django.db.models import Q
+
+    from otklik.tickets.policies import VisibilityGrant
+    from otklik.workflow.models import TicketProcess
+    from otklik.workflow.selectors import role_codes_of
+
+    roles = role_codes_of(user)
+    if not roles:
+        return None
+    return VisibilityGrant(
+        q=Q(process__role__in=roles),
+        allows=lambda ticket: TicketProcess.objects.filter(ticket_id=ticket.pk, role__in=roles).exists(),
+    )
+
+
+def connect() -> None:
+    """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
+    global _connected
+    if _connected:
+        return
+    _connected = True
+    from otklik.core.config_cache import config_models_register
+    from otklik.tickets.policies import visibility_grant_register
+    from otklik.workflow.models import ProcessVersion, Role
+
+    config_models_register(Role, ProcessVersion)
+    events.listen(events.TICKET_PREPARING, _on_preparing)
+    events.listen(events.TICKET_ACTIVITY, _on_activity)
+    visibility_grant_register(_visibility)

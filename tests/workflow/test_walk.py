@@ -74,3 +74,23 @@ def test_a_reopened_ticket_goes_back_to_l1(crew, cast, make_ticket):
     services.ticket_reopen(actor=cast.client, ticket=fresh(ticket))
     assert place(ticket).state == "l1" and fresh(ticket).tier == "L1"
     assert Move.objects.filter(ticket=ticket).last().transition == "reopen"
+
+
+def test_the_client_sees_the_stage_and_staff_see_the_moves(crew, cast, make_ticket):
+    from django.utils import translation
+
+    from otklik.workflow.policies import WorkflowPolicy
+    from otklik.workflow.selectors import process_view
+
+    ticket = make_ticket()
+    with translation.override("en"):
+        mine = process_view(WorkflowPolicy(cast.client), fresh(ticket))
+        theirs = process_view(WorkflowPolicy(crew.l1), fresh(ticket))
+    assert mine.stage == "Registered by the first line of support" and mine.role == ""
+    assert not mine.inside and mine.moves == [] and mine.history == []
+    assert theirs.inside and theirs.role == "l1_operator" and theirs.role_name == "L1 operator"
+    assert [m.code for m in theirs.moves] == [
+        "to_administration", "profanity", "off_topic", "faq", "map_content", "solve", "escalate",
+    ]  # fmt: skip
+    escalate = next(m for m in theirs.moves if m.code == "escalate")
+    assert [(f.name, f.required, f.type) for f in escalate.fields] == [("comment", True, "text")]

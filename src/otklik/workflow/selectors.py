@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
+from django.utils.formats import date_format
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from otklik.core.config_cache import config_cached
-from otklik.workflow.definition import Process, process_parse
+from otklik.workflow.definition import Process, State, Transition, process_parse
 from otklik.workflow.models import Move, ProcessVersion, Role, TicketProcess, Vote
 
 
@@ -110,3 +116,175 @@ def vote_tally(review: Move | None) -> dict[str, int]:
 def queue_ticket_ids(roles: frozenset[str]) -> QuerySet:
     """Return the ids of tickets waiting for one of `roles` (the "my queue" filter)."""
     return TicketProcess.objects.filter(role__in=roles).values("ticket_id")
+
+
+# -- what a reader sees of a ticket's process (the process card, the API) ----------------------------------
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One field of a move's form: its name, label, whether it is required, its type and its choices."""
+
+    name: str
+    label: str
+    required: bool
+    type: str
+    choices: list[tuple[str, str]]  # (value, label) for dictionaries and choices; [] otherwise
+
+
+@dataclass(frozen=True)
+class MoveOption:
+    """A move the reader may take now, with its form."""
+
+    code: str
+    name: str
+    target: str
+    target_name: str
+    fields: list[FieldInfo]
+    decision: str = ""
+
+
+@dataclass(frozen=True)
+class ProcessView:
+    """A ticket's process as one reader may see it; staff get everything, clients the stage only."""
+
+    place: TicketProcess
+    process: Process
+    state_name: str
+    stage: str  # the plain-language stage for the client
+    role: str
+    role_name: str
+    inside: bool  # False for clients: no role, moves, votes or history
+    moves: list[MoveOption]
+    history: list[Move]
+    votes: list[Vote]
+    tally: dict[str, int]
+    quorum: int
+    may_vote: bool
+    my_vote: Vote | None
+
+
+FIELD_LABELS = {
+    "comment": _lazy("comment"),
+    "reply": _lazy("reply to the initiator"),
+    "note": _lazy("hidden note"),
+    "answer": _lazy("frequent answer"),
+    "criticality": _lazy("criticality"),
+    "category": _lazy("category"),
+    "difficulty": _lazy("difficulty"),
+    "status": _lazy("status"),
+    "ticket_type": _lazy("type"),
+    "tier": _lazy("tier"),
+    "planned_effort": _lazy("planned effort, working hours"),
+    "expected_date": _lazy("expected resolution date"),
+    "responsible": _lazy("responsible"),
+}
+TICKET_TYPE_LABELS = {
+    "accident": _lazy("accident"),
+    "incident": _lazy("incident"),
+    "change_request": _lazy("change request"),
+}
+
+
+def field_choices(name: str) -> list[tuple[str, str]]:
+    """Return the (value, label) choices of a field, in the active language ([] for free input)."""
+    from otklik.accounts.selectors import display_name, support_user_list
+    from otklik.dictionaries.selectors import dictionary_list
+    from otklik.workflow.fields import FIELD_TYPES, TICKET_TYPES, TIERS
+
+    kind = FIELD_TYPES[name]
+    if kind.startswith("dictionary:"):
+        return [
+            (str(e.pk), str(e.name)) for e in dictionary_list(kind.split(":", 1)[1]).order_by("sort", "id")
+        ]
+    if name == "ticket_type":
+        return [(code, str(TICKET_TYPE_LABELS[code])) for code in TICKET_TYPES]
+    if name == "tier":
+        return [(code, code) for code in TIERS]
+    if kind == "user":
+        return [(str(u.pk), display_name(u)) for u in support_user_list()]
+    return []
+
+
+def transition_fields(step: Transition) -> list[FieldInfo]:
+    """Describe a move's form in the active language."""
+    from otklik.workflow.fields import FIELD_TYPES
+
+    return [
+        FieldInfo(
+            name=spec.name,
+            label=str(FIELD_LABELS.get(spec.name, spec.name)),
+            required=spec.required,
+            type=FIELD_TYPES[spec.name],
+            choices=field_choices(spec.name),
+        )
+        for spec in step.fields
+    ]
+
+
+def stage_text(state: State | None, ticket) -> str:
+    """Return the client's plain-language stage, with the expected date where the text asks for it."""
+    if state is None:
+        return ""
+    text = state.stage.get(get_language())
+    expected = ""
+    if getattr(ticket, "expected_date", None):
+        expected = _(", expected by %(date)s") % {"date": date_format(ticket.expected_date, "j E Y")}
+    return text.replace("{expected}", expected)
+
+
+def process_view(policy, ticket) -> ProcessView | None:
+    """Return the ticket's process as `policy`'s user may see it (a WorkflowPolicy), or None.
+
+    The caller has checked that the ticket is visible. Clients get the stage only (`inside` False).
+    """
+    place = place_of(ticket.pk)
+    if place is None:
+        return None
+    process = process_of(place.version)
+    state = process.state(place.state)
+    language = get_language()
+    inside = policy.sees_inside
+    role = role_get(place.role) if inside and place.role else None
+    history: list[Move] = []
+    votes: list[Vote] = []
+    tally = {"approve": 0, "reject": 0}
+    moves: list[MoveOption] = []
+    may_vote = False
+    my_vote = None
+    if inside:
+        history = list(moves_of(ticket.pk))
+        if state is not None and state.votes:
+            review = review_of(ticket.pk, state.code)
+            votes = list(votes_of(review))
+            tally = vote_tally(review)
+            may_vote = policy.may_vote(state, place)
+            my_vote = next((v for v in votes if v.voter_id == policy.user.pk), None)
+        for step in policy.moves(process, place, ticket):
+            target = process.state(step.target)
+            moves.append(
+                MoveOption(
+                    code=step.code,
+                    name=step.name.get(language),
+                    target=step.target,
+                    target_name=target.name.get(language) if target else step.target,
+                    fields=transition_fields(step),
+                    decision=step.decision,
+                )
+            )
+    return ProcessView(
+        place=place,
+        process=process,
+        state_name=state.name.get(language) if state else place.state,
+        stage=stage_text(state, ticket),
+        role=place.role if inside else "",
+        role_name=(role.label if role else place.role) if inside else "",
+        inside=inside,
+        moves=moves,
+        history=history,
+        votes=votes,
+        tally=tally,
+        quorum=state.quorum if state else 0,
+        may_vote=may_vote,
+        my_vote=my_vote,
+    )

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone as dj_timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from otklik.accounts.selectors import display_name
@@ -557,7 +559,9 @@ def _messages_post(step: Transition, actor: User, ticket: Ticket, cleaned: dict[
         parts = []
         answer = cleaned.get("answer")
         if isinstance(answer, DictionaryEntry):
-            parts.append(answer.description or answer.name)
+            # The template is the client's reply: in the author's language, not the operator's.
+            with translation.override(_author_language(ticket)):
+                parts.append(answer.description or answer.name)
         if cleaned.get("reply"):
             parts.append(cleaned["reply"])
         if parts:
@@ -566,6 +570,11 @@ def _messages_post(step: Transition, actor: User, ticket: Ticket, cleaned: dict[
         message_post(
             actor=actor, ticket=ticket, draft=MessageDraft(body=cleaned["note"], hidden=True), via=via
         )
+
+
+def _author_language(ticket: Ticket) -> str:
+    profile = getattr(ticket.author, "profile", None) if ticket.author_id else None
+    return getattr(profile, "language", None) or settings.LANGUAGE_CODE
 
 
 # -- votes -----------------------------------------------------------------------------------------------

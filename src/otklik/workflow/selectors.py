@@ -69,6 +69,11 @@ def process_of(version: ProcessVersion) -> Process:
     return process
 
 
+def version_get(pk: int) -> ProcessVersion:
+    """Return a process version by id from the configuration cache (versions never change)."""
+    return config_cached(f"workflow-version:{pk}", lambda: ProcessVersion.objects.get(pk=pk))
+
+
 def version_for_new_tickets() -> ProcessVersion | None:
     """Return the active version of the process new tickets start in, or None (no process)."""
     return config_cached(

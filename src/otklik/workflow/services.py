@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from otklik.accounts.selectors import display_name
 from otklik.core import clock, events
-from otklik.core.bulk import insert_rows
+from otklik.core.bulk import insert_rows, update_row
 from otklik.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.calendars import NoWorkingTime
@@ -40,7 +40,7 @@ from otklik.tickets.services import (
     ticket_set_spam,
     ticket_update,
 )
-from otklik.tickets.services.access import ticket_lock
+from otklik.tickets.services.access import ticket_lock, writer_policy
 from otklik.tickets.services.cleaning import support_user_clean
 from otklik.workflow.definition import (
     ASSIGNED,
@@ -68,6 +68,7 @@ from otklik.workflow.selectors import (
     review_of,
     role_members,
     version_for_new_tickets,
+    version_get,
     vote_tally,
 )
 
@@ -177,21 +178,18 @@ def workflow_transition(
     move, Conflict (409) when it is not available from the current state (or waits for the board's
     votes), ValidationFailed (422) with field messages when the form is incomplete or wrong.
     """
-    policy = WorkflowPolicy(actor)
+    policy = WorkflowPolicy(actor, writer_policy(actor))
     if not policy.tickets.can_view(ticket):
         raise NotFound()
     if not policy.tickets.is_support:
         raise PermissionDenied()
     ticket = ticket_lock(ticket)
-    place = (
-        TicketProcess.objects.select_for_update(of=("self",))
-        .select_related("version")
-        .filter(ticket=ticket)
-        .first()
-    )
+    # The ticket's lock serialises every write to the ticket, its place included: no second lock, and
+    # the (immutable) version comes from the configuration cache.
+    place = TicketProcess.objects.filter(ticket=ticket).first()
     if place is None:
         raise Conflict(_("This ticket is not in a support process."))
-    process = process_of(place.version)
+    process = process_of(version_get(place.version_id))
     step = process.transition(place.state, transition)
     if step is None:
         raise Conflict(
@@ -218,7 +216,7 @@ def workflow_transition(
     comment = cleaned.get("comment", "")
     move = Move(
         ticket=ticket,
-        version=place.version,
+        version_id=place.version_id,
         at=now,
         actor=actor,
         transition=step.code,
@@ -240,7 +238,13 @@ def workflow_transition(
         recorded.append(Change("l1_outcome", place.l1_outcome or None, step.outcome, staff_only=True))
         place.l1_outcome = step.outcome
     ticket = ticket_update(
-        actor=actor, ticket=ticket, changes=changes, via=via, recorded=recorded, notes=notes
+        actor=actor,
+        ticket=ticket,
+        changes=changes,
+        via=via,
+        recorded=recorded,
+        notes=notes,
+        held=policy.tickets,  # checked, and the ticket locked, above
     )
     _messages_post(step, actor, ticket, cleaned, via)
     for action in step.actions:
@@ -287,7 +291,7 @@ def _place_enter(place: TicketProcess, target: State, *, role: str, at: dt.datet
     place.state = target.code
     place.role = "" if target.final else role
     place.entered_at = at
-    place.save(update_fields=["state", "role", "assigned_role", "entered_at", "l1_outcome"])
+    update_row(place, ["state", "role", "assigned_role", "entered_at", "l1_outcome"])
 
 
 def _role_next(step: Transition, target: State, place: TicketProcess) -> str:

@@ -156,7 +156,7 @@ def history_record(
             for c in changeset.changes
         ]
     events_chain(history_head(ticket.pk), events)
-    TicketEvent.objects.bulk_create(events)
+    insert_rows(events, returning=False)
     return log
 
 

@@ -56,16 +56,19 @@ def role_list() -> QuerySet[Role]:
     return Role.objects.all()
 
 
-_parsed: dict[int, Process] = {}
+# Parsed definitions by (id, created): a saved version never changes, and the instant guards against an
+# id used again (SQLite may reuse the highest id after a delete; test databases roll back).
+_parsed: dict[tuple[int, object], Process] = {}
 
 
 def process_of(version: ProcessVersion) -> Process:
-    """Return the parsed definition of a version; a saved version never changes, so it is parsed once."""
-    process = _parsed.get(version.pk)
+    """Return the parsed definition of a version, parsing each version once per process."""
+    key = (version.pk, version.created_at)
+    process = _parsed.get(key)
     if process is None:
         if len(_parsed) > 256:
             _parsed.clear()
-        process = _parsed[version.pk] = process_parse(version.definition)
+        process = _parsed[key] = process_parse(version.definition)
     return process
 
 

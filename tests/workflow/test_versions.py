@@ -1,0 +1,101 @@
+"""Process definitions are versioned data: an edit is a new version, running tickets stay on theirs (F-30)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+import otklik.workflow
+from otklik.core.errors import ValidationFailed
+from otklik.dictionaries.models import DictionaryEntry
+from otklik.tickets.models import Message, MessageKind
+from otklik.workflow.models import ProcessVersion, Role, TicketProcess
+from otklik.workflow.services import process_version_save, workflow_transition
+from tests.helpers import fresh
+
+SHIPPED = Path(otklik.workflow.__file__).parent / "shipped" / "three-tier.json"
+
+
+def shipped() -> dict:
+    return json.loads(SHIPPED.read_text(encoding="utf-8"))
+
+
+def test_the_shipped_process_is_installed_for_new_tickets(db):
+    version = ProcessVersion.objects.get(code="three-tier")
+    assert (version.version, version.active, version.starts_new_tickets) == (1, True, True)
+    assert version.definition == shipped()
+    assert set(Role.objects.values_list("code", flat=True)) >= {
+        "l1_operator", "incident_manager", "tester", "it_operator", "developer", "change_board", "integrator",
+    }  # fmt: skip
+    assert all(role.instructions and role.instructions_en for role in Role.objects.all())
+
+
+def test_an_edited_definition_is_a_new_version_and_running_tickets_stay_on_theirs(crew, cast, make_ticket):
+    before = make_ticket(title="Started on version 1")
+    edited = shipped()
+    edited["transitions"] = [t for t in edited["transitions"] if t["code"] != "solve"]  # no solving at L1
+    version = process_version_save(actor=cast.admin, data=edited)
+    assert version.version == 2 and version.active and version.starts_new_tickets
+    assert not ProcessVersion.objects.get(code="three-tier", version=1).active
+    after = make_ticket(title="Started on version 2")
+    assert TicketProcess.objects.get(ticket=before).version.version == 1
+    assert TicketProcess.objects.get(ticket=after).version == version
+    workflow_transition(actor=crew.l1, ticket=fresh(before), transition="solve", values={})
+    from otklik.core.errors import Conflict
+
+    with pytest.raises(Conflict):
+        workflow_transition(actor=crew.l1, ticket=fresh(after), transition="solve", values={})
+    assert process_version_save(actor=cast.admin, data=edited) == version  # the same text: no new version
+
+
+def test_an_invalid_definition_is_never_saved_and_every_problem_is_named(cast):
+    broken = shipped()
+    broken["states"]["orphan"] = {"name": {"ru": "Сирота", "en": "Orphan"}, "role": "tester"}
+    broken["transitions"][0]["roles"] = []
+    with pytest.raises(ValidationFailed) as error:
+        process_version_save(actor=cast.admin, data=broken)
+    problems = error.value.errors["definition"]
+    assert any("orphan" in p and "unreachable" in p for p in problems)
+    assert any("orphan" in p and "dead end" in p for p in problems)
+    assert any("l1.to_administration" in p and "no role" in p for p in problems)
+    assert ProcessVersion.objects.filter(code="three-tier").count() == 1
+
+
+def test_a_custom_process_sets_fields_posts_a_hidden_note_and_takes_the_status(cast, make_ticket):
+    status = DictionaryEntry.objects.filter(kind="status", active=True).order_by("sort").last()
+    definition = {
+        "code": "tiny",
+        "name": {"ru": "Малый", "en": "Tiny"},
+        "start": "new",
+        "roles": {"desk": {"name": {"ru": "Стойка", "en": "Desk"}, "instructions": {"ru": "Отвечайте.", "en": "Answer."}}},
+        "states": {
+            "new": {"name": {"ru": "Новое", "en": "New"}, "stage": {"ru": "Принято", "en": "Received"}, "role": "desk", "tier": "L1"},
+            "done": {"name": {"ru": "Готово", "en": "Done"}, "final": True},
+        },
+        "transitions": [
+            {
+                "code": "finish", "from": "new", "to": "done", "name": {"ru": "Завершить", "en": "Finish"},
+                "roles": ["desk"], "fields": [{"name": "note", "required": True}, "status", "responsible"],
+                "actions": [{"type": "note"}, {"type": "set", "field": "ticket_type", "value": "incident"}, {"type": "close"}],
+            }
+        ],
+    }  # fmt: skip
+    version = process_version_save(actor=cast.admin, data=copy.deepcopy(definition), starts_new_tickets=True)
+    assert version.starts_new_tickets and Role.objects.get(code="desk").name_en == "Desk"
+    Role.objects.get(code="desk").users.add(cast.staff)
+    ticket = make_ticket()
+    assert TicketProcess.objects.get(ticket=ticket).version == version and fresh(ticket).tier == "L1"
+    workflow_transition(
+        actor=cast.staff,
+        ticket=fresh(ticket),
+        transition="finish",
+        values={"note": "Internal: duplicate of #1", "status": status.pk, "responsible": cast.staff2.pk},
+    )
+    ticket = fresh(ticket)
+    assert ticket.status == status and ticket.responsible == cast.staff2 and ticket.ticket_type == "incident"
+    assert ticket.closed_at is not None
+    note = Message.objects.filter(ticket=ticket, kind=MessageKind.HIDDEN).get()
+    assert note.body == "Internal: duplicate of #1"

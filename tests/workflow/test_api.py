@@ -66,7 +66,11 @@ def test_api_move_answers_the_new_workflow_object_and_records_the_history(crew, 
     assert data["transitions"] == []  # the L1 operator has nothing to do here
     [move] = data["history"]
     assert (move["transition"], move["source"], move["target"]) == ("escalate", "l1", "triage")
-    assert move["by"]["username"] == "l1" and move["comment"] == "Export fails" and move["acted_as"] == "l1_operator"
+    assert (
+        move["by"]["username"] == "l1"
+        and move["comment"] == "Export fails"
+        and move["acted_as"] == "l1_operator"
+    )
     assert state_of(ticket) == "triage"
 
 

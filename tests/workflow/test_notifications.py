@@ -55,7 +55,9 @@ def test_accident_alerts_it_operators_and_admins_and_tells_the_role_next(crew, c
     }
     alerts = {r.language: r for r in rows if r.event == catalog.PROCESS_ALERT}
     assert set(alerts) == {"ru", "en"}  # each recipient in their own language
-    assert alerts["en"].to == ["itop@example.com"] and alerts["en"].subject.startswith(f"[TID#{ticket.pk}] Alert")
+    assert alerts["en"].to == ["itop@example.com"] and alerts["en"].subject.startswith(
+        f"[TID#{ticket.pk}] Alert"
+    )
     assert alerts["ru"].to == ["admin@example.com"] and "Тревога" in alerts["ru"].subject
 
 

@@ -159,9 +159,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "Your turn: {{ process_state }} — {{ title }}",
         "Ticket #{{ ticket_id }} is now at “{{ process_state }}” and waits for your role, "
         "{{ process_role }}.\n{{ actor }}: {{ process_move }}.\n"
-        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n"
-        + _TICKET_FACTS_EN
-        + "\n",
+        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n" + _TICKET_FACTS_EN + "\n",
     ),
     (c.PROCESS_TURN, "ru"): (
         "Ваш ход: {{ process_state }} — {{ title }}",
@@ -175,9 +173,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "Alert: {{ process_move }} — {{ title }}",
         "Alert! {{ actor }} marked ticket #{{ ticket_id }}: {{ process_move }}. It is now at "
         "“{{ process_state }}”{% if process_role %}, with {{ process_role }} to act{% endif %}.\n"
-        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n"
-        + _TICKET_FACTS_EN
-        + "\n",
+        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n" + _TICKET_FACTS_EN + "\n",
     ),
     (c.PROCESS_ALERT, "ru"): (
         "Тревога: {{ process_move }} — {{ title }}",

@@ -4,20 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='mailtemplate',
-            name='event',
-            field=models.CharField(choices=[('ticket_new_for_author', 'New ticket (for the author)'), ('ticket_new_for_support', 'New ticket (for support)'), ('ticket_changed_by_support_for_author', 'Changed by support (for the author)'), ('ticket_changed_by_author_for_author', 'Changed by the author (copy for the author)'), ('ticket_changed_for_support', 'Changed (for support)'), ('ticket_reminder', 'Reminder: time to answer'), ('ticket_overdue', 'Overdue'), ('coupon_used', 'Coupon used'), ('process_turn', 'Support process: your role must act'), ('process_alert', 'Support process: alert')], max_length=40, verbose_name='event'),
+            model_name="mailtemplate",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("ticket_new_for_author", "New ticket (for the author)"),
+                    ("ticket_new_for_support", "New ticket (for support)"),
+                    ("ticket_changed_by_support_for_author", "Changed by support (for the author)"),
+                    ("ticket_changed_by_author_for_author", "Changed by the author (copy for the author)"),
+                    ("ticket_changed_for_support", "Changed (for support)"),
+                    ("ticket_reminder", "Reminder: time to answer"),
+                    ("ticket_overdue", "Overdue"),
+                    ("coupon_used", "Coupon used"),
+                    ("process_turn", "Support process: your role must act"),
+                    ("process_alert", "Support process: alert"),
+                ],
+                max_length=40,
+                verbose_name="event",
+            ),
         ),
         migrations.AlterField(
-            model_name='outboxmessage',
-            name='event',
-            field=models.CharField(choices=[('ticket_new_for_author', 'New ticket (for the author)'), ('ticket_new_for_support', 'New ticket (for support)'), ('ticket_changed_by_support_for_author', 'Changed by support (for the author)'), ('ticket_changed_by_author_for_author', 'Changed by the author (copy for the author)'), ('ticket_changed_for_support', 'Changed (for support)'), ('ticket_reminder', 'Reminder: time to answer'), ('ticket_overdue', 'Overdue'), ('coupon_used', 'Coupon used'), ('process_turn', 'Support process: your role must act'), ('process_alert', 'Support process: alert')], max_length=40, verbose_name='event'),
+            model_name="outboxmessage",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("ticket_new_for_author", "New ticket (for the author)"),
+                    ("ticket_new_for_support", "New ticket (for support)"),
+                    ("ticket_changed_by_support_for_author", "Changed by support (for the author)"),
+                    ("ticket_changed_by_author_for_author", "Changed by the author (copy for the author)"),
+                    ("ticket_changed_for_support", "Changed (for support)"),
+                    ("ticket_reminder", "Reminder: time to answer"),
+                    ("ticket_overdue", "Overdue"),
+                    ("coupon_used", "Coupon used"),
+                    ("process_turn", "Support process: your role must act"),
+                    ("process_alert", "Support process: alert"),
+                ],
+                max_length=40,
+                verbose_name="event",
+            ),
         ),
     ]

@@ -47,6 +47,8 @@ class Command(BaseCommand):
             self.stdout.write(f"SLA levels created: {report.sla_created}.")
         if report.answers_created:
             self.stdout.write(f"Frequent answers created: {report.answers_created}.")
+        for line in report.lines:
+            self.stdout.write(line)
         if report.tickets_skipped:
             self.stdout.write("Demo tickets already exist; no tickets were added.")
         elif report.tickets_created:

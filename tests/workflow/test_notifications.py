@@ -89,3 +89,27 @@ def test_process_templates_are_editable_like_the_others(crew, cast, make_ticket)
     with translation.override("ru"):
         assert mail.subject == f"[TID#{ticket.pk}] Ход роли Менеджер инцидентов"
     assert "-> Разбор менеджером инцидентов" in mail.body_text
+
+
+def test_reopen_by_the_client_tells_the_first_line(crew, cast, make_ticket):
+    from otklik.tickets import services
+
+    ticket = make_ticket()
+    move(crew.l1, ticket, "solve", comment="Cleared the cache")
+    move(crew.l1, ticket, "close", reply="Please try again now.")
+    last = OutboxMessage.objects.order_by("-id").values_list("id", flat=True).first()
+    services.ticket_reopen(actor=cast.client, ticket=fresh(ticket))
+    rows = OutboxMessage.objects.filter(id__gt=last)
+    assert process_mail(rows) == {catalog.PROCESS_TURN: {"l1@example.com"}}
+
+
+def test_process_mailing_rules_skip_the_actor_and_tell_each_person_once():
+    from otklik.notifications.recipients import Person, mailings_for_process_move
+
+    ann, bob, cid = (Person(f"{n}@x.example", n, user_id=i) for i, n in enumerate(("ann", "bob", "cid"), 1))
+    mailings = mailings_for_process_move(turn=(ann, bob), alerted=(bob, cid, cid), actor_id=ann.user_id)
+    assert [(m.event, [p.email for p in m.to]) for m in mailings] == [
+        (catalog.PROCESS_TURN, ["bob@x.example"]),
+        (catalog.PROCESS_ALERT, ["cid@x.example"]),
+    ]
+    assert mailings_for_process_move(turn=(), alerted=(), actor_id=None) == []

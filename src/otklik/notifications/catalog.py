@@ -12,6 +12,9 @@ CHANGED_FOR_SUPPORT = "ticket_changed_for_support"
 REMINDER = "ticket_reminder"
 OVERDUE = "ticket_overdue"
 COUPON_USED = "coupon_used"
+# The support process (F-30, F-11 workflow events): the role that must act next, and roles alerted at once.
+PROCESS_TURN = "process_turn"
+PROCESS_ALERT = "process_alert"
 
 EVENTS = (
     (NEW_FOR_AUTHOR, _("New ticket (for the author)")),
@@ -22,6 +25,8 @@ EVENTS = (
     (REMINDER, _("Reminder: time to answer")),
     (OVERDUE, _("Overdue")),
     (COUPON_USED, _("Coupon used")),
+    (PROCESS_TURN, _("Support process: your role must act")),
+    (PROCESS_ALERT, _("Support process: alert")),
 )
 # Mail about a person's account (not a ticket): Otklik's built-in texts in both languages, not editable,
 # not in the model's choices (their placeholders are not a ticket's).
@@ -59,4 +64,8 @@ PLACEHOLDERS = (
     ("created_at", _("when the ticket was created")),
     ("site_name", _("the helpdesk's name")),
     ("coupon", _("the coupon's code (coupon used)")),
+    ("process_move", _("the move of the support process just taken (support process mail)")),
+    ("process_state", _("the state the ticket is in now (support process mail)")),
+    ("process_role", _("the role that must act now (support process mail)")),
+    ("process_comment", _("the comment given with the move (support process mail)")),
 )

@@ -154,6 +154,35 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         + _TICKET_FACTS_RU
         + "\n",
     ),
+    # The support process (F-30): the role that must act next, and the roles a move alerts.
+    (c.PROCESS_TURN, "en"): (
+        "Your turn: {{ process_state }} — {{ title }}",
+        "Ticket #{{ ticket_id }} is now at “{{ process_state }}” and waits for your role, "
+        "{{ process_role }}.\n{{ actor }}: {{ process_move }}.\n"
+        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n" + _TICKET_FACTS_EN + "\n",
+    ),
+    (c.PROCESS_TURN, "ru"): (
+        "Ваш ход: {{ process_state }} — {{ title }}",
+        "Обращение #{{ ticket_id }} перешло на этап «{{ process_state }}» и ждёт вашей роли: "
+        "{{ process_role }}.\n{{ actor }}: {{ process_move }}.\n"
+        "{% if process_comment %}\nКомментарий:\n{{ process_comment }}\n{% endif %}\n"
+        + _TICKET_FACTS_RU
+        + "\n",
+    ),
+    (c.PROCESS_ALERT, "en"): (
+        "Alert: {{ process_move }} — {{ title }}",
+        "Alert! {{ actor }} marked ticket #{{ ticket_id }}: {{ process_move }}. It is now at "
+        "“{{ process_state }}”{% if process_role %}, with {{ process_role }} to act{% endif %}.\n"
+        "{% if process_comment %}\nComment:\n{{ process_comment }}\n{% endif %}\n" + _TICKET_FACTS_EN + "\n",
+    ),
+    (c.PROCESS_ALERT, "ru"): (
+        "Тревога: {{ process_move }} — {{ title }}",
+        "Внимание! {{ actor }}: {{ process_move }}, обращение #{{ ticket_id }}. Теперь оно на этапе "
+        "«{{ process_state }}»{% if process_role %}, действует роль «{{ process_role }}»{% endif %}.\n"
+        "{% if process_comment %}\nКомментарий:\n{{ process_comment }}\n{% endif %}\n"
+        + _TICKET_FACTS_RU
+        + "\n",
+    ),
     # Account mail (catalog.ACCOUNT_EVENTS): placeholders username, email, confirm_url, reset_url,
     # other_accounts, days, site_name.
     (c.ADDRESS_CONFIRM, "en"): (

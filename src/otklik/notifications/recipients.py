@@ -9,7 +9,9 @@ The table of F-11 and the seed's rules, in one place:
   admin when nobody is responsible; a new responsible is the responsible, so they hear of it;
 - support mail carries a blind copy to the support admins (module option, on by default);
 - reminder: the responsible, or the admins; overdue: the responsible, with the admins copied; coupon used:
-  the admins.
+  the admins;
+- a move of the support process (F-30): the members of the role that must act next, and at once the
+  members of the roles the move alerts ("@admins": the support admins).
 Nobody is mailed about their own change, except the author's copy. Each person gets one copy of a mail.
 """
 
@@ -127,6 +129,23 @@ def mailings_for_overdue(audience: Audience, *, notify_admins: bool = True) -> l
 def mailings_for_coupon(audience: Audience) -> list[Mailing]:
     """Return the "coupon used" mailing to the admins."""
     return [m for m in [_deduplicated(Mailing(c.COUPON_USED, audience.admins))] if m.to]
+
+
+def mailings_for_process_move(
+    *, turn: Iterable[Person], alerted: Iterable[Person], actor_id: int | None
+) -> list[Mailing]:
+    """Return the mail of one move of the support process (F-30, F-11 workflow events).
+
+    The members of the role that must act next hear that it is their turn; the members of the roles the
+    move alerts (an accident: the IT operators and the support admins) get an alert, unless they are
+    already told it is their turn. Nobody is mailed about their own move.
+    """
+    told = _deduplicated(_without(Mailing(c.PROCESS_TURN, tuple(turn)), actor_id))
+    keys = {p.key for p in told.to}
+    alert = _deduplicated(
+        _without(Mailing(c.PROCESS_ALERT, tuple(p for p in alerted if p.key not in keys)), actor_id)
+    )
+    return [m for m in (told, alert) if m.to]
 
 
 def _without(mailing: Mailing, user_id: int | None) -> Mailing:

@@ -197,6 +197,10 @@ def sample_context(language: str) -> dict[str, str]:
             "created_at": _local(timezone.now()),
             "site_name": settings.OTKLIK_SITE_NAME,
             "coupon": "VIP-2026-0001",
+            "process_move": "Авария" if ru else "Accident",
+            "process_state": "Авария" if ru else "Accident",
+            "process_role": "Менеджер инцидентов" if ru else "Incident manager",
+            "process_comment": "Сайт не открывается" if ru else "The site is down",
         }
 
 

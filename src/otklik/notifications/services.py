@@ -26,6 +26,7 @@ from otklik.notifications.recipients import (
     mailings_for_activity,
     mailings_for_coupon,
     mailings_for_overdue,
+    mailings_for_process_move,
     mailings_for_reminder,
     split_by_language,
 )
@@ -41,6 +42,8 @@ from otklik.tickets.activity import Change, TicketActivity
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
+from otklik.workflow.selectors import role_get, role_members
+from otklik.workflow.services import ProcessMoved
 
 log = logging.getLogger(__name__)
 ContextBuilder = Callable[[str], dict[str, str]]
@@ -113,6 +116,61 @@ def coupon_used_notify(*, ticket: Ticket, coupon: str, actor=None) -> list[Outbo
         ticket_id=ticket.pk,
         context=lambda event: ticket_context(ticket, event=event, actor=actor, coupon=coupon),
     )
+
+
+# The pseudo-role of a definition's "alert" action that means the support admins.
+ADMINS_ROLE = "@admins"
+
+
+def process_moved_notify(moved: ProcessMoved) -> list[OutboxMessage]:
+    """Queue the mail of one move of the support process (the listener of `process.moved`).
+
+    The role that must act next hears it is their turn; the roles the move alerts hear it at once.
+    A move into a final state names no role: nobody in the process is told (the author hears of the
+    close through the ticket's own mail).
+    """
+    turn = _role_people(moved.role) if moved.role else ()
+    alerted = tuple(person for role in dict.fromkeys(moved.alerted) for person in _role_people(role))
+    mailings = mailings_for_process_move(
+        turn=turn, alerted=alerted, actor_id=moved.actor.pk if moved.actor is not None else None
+    )
+    if not mailings:
+        return []
+    ticket = moved.ticket
+    memo: dict = {}
+
+    def context(event: str) -> dict[str, str]:
+        language = translation.get_language()
+        values = ticket_context(ticket, event=event, actor=moved.actor, memo=memo)
+        values.update(process_context(moved, language))
+        return values
+
+    return outbox_write(mailings, ticket_id=ticket.pk, context=context)
+
+
+def _role_people(role: str) -> tuple[Person, ...]:
+    if role == ADMINS_ROLE:
+        return admins()
+    users = role_members(role).select_related("profile")
+    return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+
+def process_context(moved: ProcessMoved, language: str | None) -> dict[str, str]:
+    """Return the support process placeholders of one move, in `language`."""
+    process, move = moved.process, moved.move
+    step = process.transition(move.source, move.transition) if move.transition else None
+    state = process.state(move.target)
+    if move.transition == "reopen":
+        move_name = translation.gettext("reopened")
+    else:
+        move_name = step.name.get(language) if step else move.transition
+    role = role_get(moved.role) if moved.role else None
+    return {
+        "process_move": move_name,
+        "process_state": state.name.get(language) if state else move.target,
+        "process_role": role.label if role else moved.role,
+        "process_comment": move.comment,
+    }
 
 
 def sla_batch_notify(event: str, ticket_ids: Sequence[int], *, chunk: int = 500) -> int:

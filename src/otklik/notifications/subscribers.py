@@ -1,4 +1,4 @@
-"""Connect the mailers to what the tickets and the SLA job announce."""
+"""Connect the mailers to what the tickets, the support process and the SLA job announce."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def _on_ticket_activity(activity) -> None:
     from otklik.notifications.services import ticket_activity_notify
 
     ticket_activity_notify(activity)
+
+
+def _on_process_moved(moved) -> None:
+    from otklik.notifications.services import process_moved_notify
+
+    process_moved_notify(moved)
 
 
 def _on_confirmation_mail(mail) -> None:
@@ -66,6 +72,7 @@ def connect() -> None:
         return
     _connected = True
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity)
+    events.listen(events.PROCESS_MOVED, _on_process_moved)
     events.listen(events.ACCOUNT_CONFIRMATION_MAIL, _on_confirmation_mail)
     events.listen(events.ACCOUNT_PASSWORD_RESET_MAIL, _on_password_reset_mail)
     for name in SLA_EVENTS:

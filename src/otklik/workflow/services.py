@@ -680,6 +680,21 @@ def process_version_save(
     return version
 
 
+@transaction.atomic
+def role_member_add(*, role: str, user: User) -> bool:
+    """Let `user` hold the role `role` directly; return False when they already did."""
+    found = Role.objects.filter(code=role).first()
+    if found is None:
+        raise NotFound(_("There is no such role."))
+    if found.users.filter(pk=user.pk).exists():
+        return False
+    found.users.add(user)
+    from otklik.core.config_cache import config_rows_changed
+
+    config_rows_changed(Role)
+    return True
+
+
 def roles_ensure(described: Mapping[str, Any]) -> list[Role]:
     """Create the roles a definition describes that do not exist yet (names and instructions, ru/en)."""
     created = []

@@ -36,6 +36,12 @@ def _visibility(user):
     )
 
 
+def _demo(context) -> None:
+    from otklik.workflow.demo import workflow_demo
+
+    workflow_demo(context)
+
+
 def connect() -> None:
     """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
     global _connected
@@ -50,3 +56,6 @@ def connect() -> None:
     events.listen(events.TICKET_PREPARING, _on_preparing)
     events.listen(events.TICKET_ACTIVITY, _on_activity)
     visibility_grant_register(_visibility)
+    from otklik.tickets.demo_steps import demo_step_register
+
+    demo_step_register(_demo)

@@ -54,6 +54,7 @@ from otklik.tickets.demo_data.content import (
     Scenario,
     reminder_minutes,
 )
+from otklik.tickets.demo_steps import DemoContext, demo_steps
 from otklik.tickets.models import Channel, SpamState, Ticket
 
 DEFAULT_TICKETS = 200
@@ -73,6 +74,7 @@ class DemoReport:
     existing: list[str] = field(default_factory=list)
     tickets_created: int = 0
     tickets_skipped: bool = False
+    lines: list[str] = field(default_factory=list)  # what the registered demo steps did, one line each
     timetables_created: int = 0
     sla_created: int = 0
     answers_created: int = 0
@@ -94,7 +96,52 @@ def demo_load(
             report.tickets_skipped = True
         elif tickets > 0:
             report.tickets_created = _Generator(users, random.Random(seed), progress).run(tickets)
+        context = DemoContext(
+            users=users,
+            report=report,
+            tickets=tickets,
+            seed=seed,
+            user_ensure=lambda **person: demo_user_ensure(report, users, **person),
+        )
+        for step in demo_steps():
+            step(context)
     return report
+
+
+def demo_user_ensure(
+    report: DemoReport,
+    users: dict[str, User],
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    level: str,
+    language: str = "ru",
+    label: str = "",
+) -> User:
+    """Return the demo login `username`, created with a printed one-time password when missing.
+
+    `label` is what the password line says the user is (the access level by default).
+    """
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        report.existing.append(username)
+    else:
+        password = _password()
+        user = user_create(
+            username=username,
+            email=email,
+            password=password,
+            first_name=first_name,
+            last_name=last_name,
+            levels=(level,),
+            language=language,
+            email_confirmed=True,
+        )
+        report.created.append((username, label or level, password))
+    users[username] = user
+    return user
 
 
 def _users(report: DemoReport) -> dict[str, User]:

@@ -14,7 +14,8 @@ class Command(BaseCommand):
     help = (
         "Load demo data: users admin, staff, staff2, demo, client, client2 (passwords are printed once, "
         "when a user is created), two client companies and a staff team, the regulation's SLA levels, "
-        "frequent answers and realistic tickets in Russian and English. Safe to run again."
+        "frequent answers and realistic tickets in Russian and English, plus what the apps above tickets "
+        "add (the support process: a user per role and tickets in every state). Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,6 +48,8 @@ class Command(BaseCommand):
             self.stdout.write(f"SLA levels created: {report.sla_created}.")
         if report.answers_created:
             self.stdout.write(f"Frequent answers created: {report.answers_created}.")
+        for line in report.lines:
+            self.stdout.write(line)
         if report.tickets_skipped:
             self.stdout.write("Demo tickets already exist; no tickets were added.")
         elif report.tickets_created:

@@ -316,7 +316,7 @@ def _render(
         f".state.current rect.outer{{fill:{c['current']};stroke:{c['current_stroke']};stroke-width:3;"
         "stroke-dasharray:none}"
         "</style>",
-        f'<rect width="100%" height="100%" fill="#ffffff"/>',
+        '<rect width="100%" height="100%" fill="#ffffff"/>',
     ]
     # Edges first, so boxes and labels sit on top of the lines.
     steps: list[Transition | None] = [*([None] if "_start" in layout.nodes else []), *process.transitions]

@@ -687,3 +687,37 @@ def roles_ensure(described: Mapping[str, Any]) -> list[Role]:
             )
         )
     return created
+
+
+@transaction.atomic
+def process_version_activate(
+    *, actor: User | None, version: ProcessVersion, starts_new_tickets: bool = False
+) -> ProcessVersion:
+    """Make `version` the active one of its process (new tickets of that process get it).
+
+    With `starts_new_tickets` it is also the process every new ticket starts in. Raise ValidationFailed
+    when the saved definition no longer validates (a role it names was deleted). Running tickets stay on
+    their versions; the configuration cache is told.
+    """
+    version = ProcessVersion.objects.select_for_update().get(pk=version.pk)
+    problems = definition_problems(
+        version.definition, known_roles=set(Role.objects.values_list("code", flat=True))
+    )
+    if problems:
+        raise ValidationFailed(_("The definition has problems."), errors={"definition": problems})
+    was_starting = ProcessVersion.objects.filter(code=version.code, starts_new_tickets=True).exists()
+    starts = starts_new_tickets or was_starting
+    ProcessVersion.objects.filter(code=version.code, active=True).exclude(pk=version.pk).update(
+        active=False, starts_new_tickets=False
+    )
+    if starts:
+        ProcessVersion.objects.filter(starts_new_tickets=True).exclude(pk=version.pk).update(
+            starts_new_tickets=False
+        )
+    version.active = True
+    version.starts_new_tickets = starts
+    version.save(update_fields=["active", "starts_new_tickets"])
+    from otklik.core.config_cache import config_rows_changed
+
+    config_rows_changed(ProcessVersion)
+    return version

@@ -447,3 +447,36 @@ def process_svg(
     if len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)
     return svg
+
+
+# -- putting a drawing inside a page ---------------------------------------------------------------------
+
+_SVG_NS = "http://www.w3.org/2000/svg"
+_ALLOWED = frozenset({"svg", "title", "style", "g", "rect", "path", "polygon", "line", "circle", "text"})
+
+
+def svg_inline(svg: str) -> str:
+    """Return a drawing as markup safe to put inside an HTML page.
+
+    `process_svg` escapes every name already; this re-checks the document as a second line: only the
+    elements it draws survive, and no event handler, link or external reference.
+    """
+    import xml.etree.ElementTree as ET
+
+    ET.register_namespace("", _SVG_NS)
+    root = ET.fromstring(svg)
+    for parent in root.iter():
+        for child in list(parent):
+            if child.tag.rpartition("}")[2] not in _ALLOWED or not child.tag.startswith("{" + _SVG_NS):
+                parent.remove(child)
+        for name in list(parent.attrib):
+            local = name.rpartition("}")[2].lower()
+            if local.startswith("on") or local in {"href", "src", "xlink"} or "url(" in parent.attrib[name]:
+                del parent.attrib[name]
+        if (
+            parent.tag == f"{{{_SVG_NS}}}style"
+            and parent.text
+            and ("@import" in parent.text or "url(" in parent.text)
+        ):
+            parent.text = ""
+    return ET.tostring(root, encoding="unicode")

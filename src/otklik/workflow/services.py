@@ -9,12 +9,12 @@ are written here, and `ProcessMoved` is announced so notifications tell the role
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone as dj_timezone
@@ -721,3 +721,24 @@ def process_version_activate(
 
     config_rows_changed(ProcessVersion)
     return version
+
+
+@transaction.atomic
+def role_save(
+    *,
+    actor: User | None,
+    role: Role,
+    users: Iterable[User] | None = None,
+    groups: Iterable[Group] | None = None,
+) -> Role:
+    """Save a role's names and instructions and, when given, who holds it (users and groups).
+
+    Saving a role and changing its holders forget the cached role configuration in every process.
+    """
+    role.full_clean(exclude=["users", "groups"], validate_unique=True)
+    role.save()
+    if users is not None:
+        role.users.set(users)
+    if groups is not None:
+        role.groups.set(groups)
+    return role

@@ -32,8 +32,9 @@ SMALL_SIZE = 11.0  # who acts, the vote, the transitions' roles
 LABEL_SIZE = 11.5  # a transition's name
 LINE = 1.3  # line height in ems
 PAD_X, PAD_Y = 12.0, 8.0
-STATE_WRAP, LABEL_WRAP = 26, 30  # characters per line
+STATE_WRAP, LABEL_WRAP = 26, 28  # characters per line
 POINTS_PER_INCH = 72.0
+MARGIN = 10.0  # around the drawing
 
 COLOURS = {
     "ink": "#1f2933",
@@ -81,6 +82,7 @@ class _Line:
     size: float
     cls: str
     bold: bool = False
+    step: str = ""  # the transition the line names ("" for the roles shared by an arrow's transitions)
 
 
 @dataclass(frozen=True)
@@ -136,12 +138,38 @@ def _state_block(state: State, process: Process, language: str, role_names: Mapp
     return _Block(tuple(lines))
 
 
-def _transition_block(step: Transition, language: str, role_names: Mapping[str, str]) -> _Block:
-    lines = [_Line(text, LABEL_SIZE, "tname") for text in _wrap(step.name.get(language), LABEL_WRAP)]
+def _roles_text(step: Transition, role_names: Mapping[str, str]) -> str:
     roles = ", ".join(_role_label(r, role_names) for r in step.roles)
     if step.decision:
         roles = gettext("%(roles)s: decision by vote") % {"roles": roles}
-    lines.extend(_Line(text, SMALL_SIZE, "troles") for text in _wrap(roles, LABEL_WRAP + 4))
+    return roles
+
+
+def _arrows(process: Process) -> list[list[Transition]]:
+    """Group the transitions by (from, to): parallel moves share one arrow and one label."""
+    groups: dict[tuple[str, str], list[Transition]] = {}
+    for step in process.transitions:
+        groups.setdefault((step.source, step.target), []).append(step)
+    return list(groups.values())
+
+
+def _arrow_block(steps: list[Transition], language: str, role_names: Mapping[str, str]) -> _Block:
+    """Return an arrow's label: each transition's name, and the roles that may take it (once when shared)."""
+    roles = [_roles_text(step, role_names) for step in steps]
+    shared = len(set(roles)) == 1
+    bullet = "• " if len(steps) > 1 else ""
+    lines: list[_Line] = []
+    for step, text in zip(steps, roles, strict=True):
+        names = _wrap(step.name.get(language), LABEL_WRAP)
+        lines.extend(
+            _Line(bullet + name if i == 0 else name, LABEL_SIZE, "tname", step=step.code)
+            for i, name in enumerate(names)
+        )
+        if not shared:
+            lines.extend(_Line(t, SMALL_SIZE, "troles", step=step.code) for t in _wrap(text, LABEL_WRAP + 4))
+    if shared:
+        owner = steps[0].code if len(steps) == 1 else ""
+        lines.extend(_Line(t, SMALL_SIZE, "troles", step=owner) for t in _wrap(roles[0], LABEL_WRAP + 4))
     return _Block(tuple(lines))
 
 
@@ -166,7 +194,9 @@ class _Layout:
     edges: list[tuple[list[tuple[float, float]], tuple[float, float] | None, tuple[float, float]]]
 
 
-def _layout(process: Process, states: dict[str, _Block], labels: list[_Block]) -> _Layout:
+def _layout(
+    process: Process, arrows: list[list[Transition]], states: dict[str, _Block], labels: list[_Block]
+) -> _Layout:
     """Lay the graph out with dot and return the positions, y pointing down."""
     import pygraphviz
 
@@ -190,7 +220,8 @@ def _layout(process: Process, states: dict[str, _Block], labels: list[_Block]) -
         )
     if starts:
         graph.add_edge("_start", index[process.start], key="_start", id="_start")
-    for n, (step, block) in enumerate(zip(process.transitions, labels, strict=True)):
+    for n, (steps, block) in enumerate(zip(arrows, labels, strict=True)):
+        step = steps[0]
         graph.add_edge(
             index[step.source],
             index[step.target],
@@ -214,7 +245,7 @@ def _layout(process: Process, states: dict[str, _Block], labels: list[_Block]) -
         )
     by_id = {edge["id"]: edge for edge in data.get("edges", [])}
     edges = []
-    for key in [*(["_start"] if starts else []), *(f"t{n}" for n in range(len(process.transitions)))]:
+    for key in [*(["_start"] if starts else []), *(f"t{n}" for n in range(len(arrows)))]:
         edge = by_id[key]
         points: list[tuple[float, float]] = []
         end: tuple[float, float] | None = None
@@ -242,11 +273,20 @@ def _n(value: float) -> str:
 def _text_lines(block: _Block, cx: float, top: float) -> list[str]:
     out = []
     y = top + PAD_Y
+    step = ""
     for line in block.lines:
         y += line.size * LINE
+        if line.step != step:
+            if step:
+                out.append("</g>")
+            if line.step:
+                out.append(f'<g class="transition" data-transition={quoteattr(line.step)}>')
+            step = line.step
         out.append(
             f'<text x="{_n(cx)}" y="{_n(y - line.size * (LINE - 1) - 2)}" class="{line.cls}">{escape(line.text)}</text>'
         )
+    if step:
+        out.append("</g>")
     return out
 
 
@@ -287,6 +327,7 @@ def _nearest(points: list[tuple[float, float]], to: tuple[float, float]) -> tupl
 def _render(
     process: Process,
     layout: _Layout,
+    arrows: list[list[Transition]],
     states: dict[str, _Block],
     labels: list[_Block],
     current: str | None,
@@ -294,7 +335,7 @@ def _render(
 ) -> str:
     c = COLOURS
     title = process.name.get(language)
-    width, height = layout.width, layout.height
+    width, height = layout.width + 2 * MARGIN, layout.height + 2 * MARGIN
     out = [
         '<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="process-diagram" role="img" '
         f'width="{_n(width)}" height="{_n(height)}" viewBox="0 0 {_n(width)} {_n(height)}" '
@@ -317,17 +358,20 @@ def _render(
         "stroke-dasharray:none}"
         "</style>",
         '<rect width="100%" height="100%" fill="#ffffff"/>',
+        f'<g transform="translate({_n(MARGIN)},{_n(MARGIN)})">',
     ]
     # Edges first, so boxes and labels sit on top of the lines.
-    steps: list[Transition | None] = [*([None] if "_start" in layout.nodes else []), *process.transitions]
+    drawn: list[list[Transition] | None] = [*([None] if "_start" in layout.nodes else []), *arrows]
     for n, (points, end, (lx, ly)) in enumerate(layout.edges):
-        step = steps[n]
-        label_index = n - (len(steps) - len(process.transitions))
-        css = "edge start" if step is None else "edge"
-        data_attr = "" if step is None else f" data-transition={quoteattr(step.code)}"
-        out.append(f'<g class="{css}"{data_attr}>')
-        if step is not None:
-            out.append(f"<title>{escape(f'{step.source} → {step.target}: {step.code}')}</title>")
+        steps = drawn[n]
+        label_index = n - (len(drawn) - len(arrows))
+        if steps is None:
+            out.append('<g class="edge start">')
+        else:
+            source, target = steps[0].source, steps[0].target
+            out.append(f'<g class="edge" data-from={quoteattr(source)} data-to={quoteattr(target)}>')
+            codes = ", ".join(step.code for step in steps)
+            out.append(f"<title>{escape(f'{source} → {target}: {codes}')}</title>")
         if points:
             d = f"M{_n(points[0][0])},{_n(points[0][1])}"
             rest = points[1:]
@@ -337,7 +381,7 @@ def _render(
             out.append(f'<path d="{d}"/>')
             if end is not None:
                 out.append(f'<polygon points="{_arrowhead(end, points[-1])}"/>')
-        if step is not None:
+        if steps is not None:
             block = labels[label_index]
             left, top = lx - block.width / 2, ly - block.height / 2
             # dot may put a label well away from its arrow: a dotted leader says which arrow it names.
@@ -383,6 +427,7 @@ def _render(
             )
         out.extend(_text_lines(block, cx, top))
         out.append("</g>")
+    out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -441,8 +486,10 @@ def process_svg(
         return cached
     with override(language):
         states = {code: _state_block(s, process, language, role_names) for code, s in process.states.items()}
-        labels = [_transition_block(t, language, role_names) for t in process.transitions]
-        svg = _render(process, _layout(process, states, labels), states, labels, current, language)
+        arrows = _arrows(process)
+        labels = [_arrow_block(steps, language, role_names) for steps in arrows]
+        layout = _layout(process, arrows, states, labels)
+        svg = _render(process, layout, arrows, states, labels, current, language)
     _cache[key] = svg
     if len(_cache) > _CACHE_SIZE:
         _cache.popitem(last=False)

@@ -66,6 +66,11 @@ def test_admin_reads_the_diagram_and_a_broken_edit_lists_its_problems(live_serve
     problems = page.locator("#definition-problems").inner_text()
     assert "work.done" in problems and "no role" in problems
     assert ProcessVersion.objects.filter(code="three-tier").count() == 1
+    page.screenshot(path=str(artifacts / "process-upload-problems.png"))
+    page.goto(f"{base}/admin/workflow/role/")
+    page.locator("a", has_text="developer").first.click()
+    assert "work" in page.locator(".field-states_block").inner_text()
+    page.screenshot(path=str(artifacts / "process-role.png"), full_page=True)
 
     # 3. On a 390 px phone the page does not scroll sideways: the diagram scrolls inside its frame.
     phone = new_context()

@@ -225,3 +225,19 @@ def test_role_save_sets_holders_and_forgets_cached_roles(admin, cast):
     assert list(role.users.all()) == [cast.staff] and list(role.groups.all()) == [group]
     assert "tester" in role_codes_of(cast.staff)
     assert list(role_members("tester")) == [cast.staff]
+
+
+def test_role_named_by_the_active_process_cannot_be_deleted(admin):
+    role = Role.objects.get(code="integrator")
+    assert (
+        admin.post(reverse("admin:workflow_role_delete", args=[role.pk]), {"post": "yes"}).status_code == 403
+    )
+    admin.post(ROLES, {"action": "delete_selected", "_selected_action": [str(role.pk)], "post": "yes"})
+    assert Role.objects.filter(code="integrator").exists()
+
+
+def test_role_nobody_names_is_deleted(admin):
+    role = Role.objects.create(code="spare", name="Запасная")
+    response = admin.post(reverse("admin:workflow_role_delete", args=[role.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Role.objects.filter(code="spare").exists()

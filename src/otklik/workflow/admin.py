@@ -23,7 +23,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
-from otklik.core.errors import ValidationFailed
+from otklik.core.errors import Conflict, ValidationFailed
 from otklik.ui.admin_mixins import SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
 from otklik.workflow.definition import DefinitionError, definition_load
@@ -34,6 +34,7 @@ from otklik.workflow.services import (
     definition_problems,
     process_version_activate,
     process_version_save,
+    role_delete,
     role_save,
 )
 
@@ -122,6 +123,24 @@ class RoleAdmin(SupportAdminPermissions, admin.ModelAdmin):
             users=form.cleaned_data.get("users"),
             groups=form.cleaned_data.get("groups"),
         )
+
+    def has_delete_permission(self, request, obj=None):
+        # A role an active process names cannot go: the process would stop validating.
+        if obj is not None and any(
+            obj.code in process_of(v).roles() for v in version_list().filter(active=True)
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        role_delete(actor=request.user, role=obj)
+
+    def delete_queryset(self, request, queryset):
+        for role in queryset:
+            try:
+                role_delete(actor=request.user, role=role)
+            except Conflict as exc:
+                self.message_user(request, exc.message, messages.ERROR)
 
     def save_related(self, request, form, formsets, change):
         # role_save has set the holders already; the form must not write them a second time.

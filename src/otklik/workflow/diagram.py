@@ -218,10 +218,13 @@ def _graphviz_module() -> tuple[Any, Any]:
                 module = None
         if module is None:
             module = wasmtime.Module(engine, wasm)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
-            partial.write_bytes(module.serialize())
-            os.replace(partial, cached)
+            try:  # replaced whole, never rewritten in place: a reader sees the old file or the new one
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+                partial.write_bytes(module.serialize())
+                os.replace(partial, cached)
+            except OSError:  # a read-only data directory: compile again in the next process
+                pass
         _compiled = (engine, module)
         atexit.register(_forget_module)
         return _compiled

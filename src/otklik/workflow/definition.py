@@ -196,6 +196,16 @@ def _text(value: Any, where: str, problems: list[str]) -> Text:
     return Text("", "")
 
 
+def definition_load(text: str | bytes) -> Any:
+    """Read a definition file's text as JSON; raise DefinitionError saying where it is broken."""
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise DefinitionError([_("The definition is not valid JSON: %(error)s") % {"error": exc}]) from None
+
+
 def process_parse(data: Any) -> Process:
     """Read a definition from its JSON shape; raise DefinitionError when its shape is unreadable.
 

@@ -9,13 +9,13 @@ are written here, and `ProcessMoved` is announced so notifications tell the role
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone as dj_timezone
@@ -715,3 +715,70 @@ def roles_ensure(described: Mapping[str, Any]) -> list[Role]:
             )
         )
     return created
+
+
+@transaction.atomic
+def process_version_activate(
+    *, actor: User | None, version: ProcessVersion, starts_new_tickets: bool = False
+) -> ProcessVersion:
+    """Make `version` the active one of its process (new tickets of that process get it).
+
+    With `starts_new_tickets` it is also the process every new ticket starts in. Raise ValidationFailed
+    when the saved definition no longer validates (a role it names was deleted). Running tickets stay on
+    their versions; the configuration cache is told.
+    """
+    version = ProcessVersion.objects.select_for_update().get(pk=version.pk)
+    problems = definition_problems(
+        version.definition, known_roles=set(Role.objects.values_list("code", flat=True))
+    )
+    if problems:
+        raise ValidationFailed(_("The definition has problems."), errors={"definition": problems})
+    was_starting = ProcessVersion.objects.filter(code=version.code, starts_new_tickets=True).exists()
+    starts = starts_new_tickets or was_starting
+    ProcessVersion.objects.filter(code=version.code, active=True).exclude(pk=version.pk).update(
+        active=False, starts_new_tickets=False
+    )
+    if starts:
+        ProcessVersion.objects.filter(starts_new_tickets=True).exclude(pk=version.pk).update(
+            starts_new_tickets=False
+        )
+    version.active = True
+    version.starts_new_tickets = starts
+    version.save(update_fields=["active", "starts_new_tickets"])
+    from otklik.core.config_cache import config_rows_changed
+
+    config_rows_changed(ProcessVersion)
+    return version
+
+
+@transaction.atomic
+def role_save(
+    *,
+    actor: User | None,
+    role: Role,
+    users: Iterable[User] | None = None,
+    groups: Iterable[Group] | None = None,
+) -> Role:
+    """Save a role's names and instructions and, when given, who holds it (users and groups).
+
+    Saving a role and changing its holders forget the cached role configuration in every process.
+    """
+    role.full_clean(exclude=["users", "groups"], validate_unique=True)
+    role.save()
+    if users is not None:
+        role.users.set(users)
+    if groups is not None:
+        role.groups.set(groups)
+    return role
+
+
+@transaction.atomic
+def role_delete(*, actor: User | None, role: Role) -> None:
+    """Delete a role no active process names; raise Conflict naming the process that still needs it."""
+    for version in ProcessVersion.objects.filter(active=True):
+        if role.code in process_of(version).roles():
+            raise Conflict(
+                _("The role %(role)s is named by the active process %(process)s: change the process first.")
+                % {"role": role.code, "process": str(version)}
+            )
+    role.delete()

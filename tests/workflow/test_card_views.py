@@ -85,7 +85,9 @@ def test_a_move_through_the_web_moves_the_ticket_and_redirects_to_its_page(crew,
     response = web.post(move_url(ticket, "escalate"), {"comment": "Checked the logs: a 500 on login"})
     assert response.status_code == 302 and response["Location"] == detail(ticket)
     assert place(ticket).state == "triage"
-    assert Move.objects.get(ticket=ticket, transition="escalate").comment == "Checked the logs: a 500 on login"
+    assert (
+        Move.objects.get(ticket=ticket, transition="escalate").comment == "Checked the logs: a 500 on login"
+    )
     page = web.get(detail(ticket)).content.decode()
     assert "Done: " in page and "The ticket is now at “Incident manager&#x27;s triage”" in page
     history = card_of(page)
@@ -162,7 +164,9 @@ def test_the_board_votes_through_the_card_and_sees_the_tally(crew, make_ticket):
     # Someone outside the board sees the votes but gets no vote form, and is refused.
     manager = browser(crew.manager)
     assert "Change my vote" not in card_of(manager.get(detail(ticket)).content.decode())
-    refused = manager.post(reverse("workflow:vote", args=[ticket.pk]), {"vote": "reject"}, HTTP_HX_REQUEST="true")
+    refused = manager.post(
+        reverse("workflow:vote", args=[ticket.pk]), {"vote": "reject"}, HTTP_HX_REQUEST="true"
+    )
     assert refused.status_code == 403
     workflow_vote(actor=crew.board2, ticket=fresh(ticket), vote="approve")
     assert browser(crew.board3).post(move_url(ticket, "approve"), {}).status_code == 302
@@ -215,7 +219,7 @@ def test_the_role_page_needs_a_login(crew):
 
 
 def test_my_queue_lists_the_tickets_waiting_for_my_roles(crew, cast, make_ticket):
-    waiting = make_ticket(title="Waiting for L1")
+    make_ticket(title="Waiting for L1")
     moved = make_ticket(title="Moved to triage")
     move(crew.l1, moved, "escalate", comment="Technical")
     url = reverse("tickets:staff_list") + "?queue=on"
@@ -285,4 +289,6 @@ def test_closing_requires_a_reply_and_posts_it_publicly(crew, make_ticket, field
     assert bad.status_code == 422 and f'id="pc-{field}-errors"' in bad.content.decode()
     assert web.post(move_url(ticket, "close"), {field: "Please try again now."}).status_code == 302
     assert fresh(ticket).closed_at is not None
-    assert Message.objects.filter(ticket=ticket, kind=MessageKind.PUBLIC, body="Please try again now.").exists()
+    assert Message.objects.filter(
+        ticket=ticket, kind=MessageKind.PUBLIC, body="Please try again now."
+    ).exists()

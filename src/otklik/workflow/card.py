@@ -38,11 +38,14 @@ class HistoryLine:
     assignment: str  # "Petrov (the least loaded: 2 open tickets)" or ""
 
 
-def outcome_label(process: Process, code: str) -> str:
-    """Return the name of the L1 class `code` (the name of the move that records it), or the code."""
+def outcome_label(process: Process, code: str, moves: list[Move] | None = None) -> str:
+    """Return the name of the L1 class `code`: the name of the move that recorded it (the last one that
+    did), else of the first move that records it, else the code."""
     if not code:
         return ""
-    step = next((t for t in process.transitions if t.outcome == code), None)
+    recorded = [process.transition(m.source, m.transition) for m in moves or []]
+    steps = [t for t in recorded if t is not None and t.outcome == code]
+    step = steps[-1] if steps else next((t for t in process.transitions if t.outcome == code), None)
     return step.name.get(get_language()) if step else code
 
 
@@ -107,7 +110,7 @@ def card_context(
     return {
         "ticket": ticket,
         "view": view,
-        "outcome": outcome_label(view.process, view.place.l1_outcome),
+        "outcome": outcome_label(view.process, view.place.l1_outcome, view.history),
         "history": history_lines(view.process, view.history),
         "open_move": open_move,
         "values": values or {},

@@ -161,6 +161,7 @@ def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages
     mark.locator("#process-card details.pc-history summary").click()
     assert "Technical question: escalate" in mark.locator("#process-card .pc-facts").inner_text()
     mark.locator("#process-card").screenshot(path=str(artifacts / "process-card.png"))
+    mark.screenshot(path=str(artifacts / "process-staff-page.png"), full_page=True)
     _no_horizontal_scroll(mark)
     mark.set_viewport_size(PHONE)
     _no_horizontal_scroll(mark)

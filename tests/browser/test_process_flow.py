@@ -10,6 +10,7 @@ page at 390 px), plus every step at both widths in test-artifacts/browser/proces
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,12 @@ def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages
     lena = _log_in(new_context(), base, "lena")
     lena.goto(f"{base}/staff/tickets/{tid}/")
     assert "L1 operator" in lena.locator("#pc-role").inner_text()
+    lena.locator("#pc-role-help").click()  # "What do I do here?": the role's instructions
+    lena.wait_for_url(re.compile(r"/staff/process/roles/l1_operator/$"))
+    assert "You hold this role." in lena.locator("main").inner_text()
+    assert "First line: classification" in lena.locator("main").inner_text()
+    lena.screenshot(path=str(artifacts / "process-role.png"), full_page=True)
+    lena.go_back()
     lena.locator('#process-card a[data-move="escalate"]').click()
     lena.locator("#pc-comment").wait_for()
     assert lena.evaluate("document.activeElement.id") == "pc-comment"  # the keyboard lands in the form

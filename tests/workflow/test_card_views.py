@@ -292,3 +292,25 @@ def test_closing_requires_a_reply_and_posts_it_publicly(crew, make_ticket, field
     assert Message.objects.filter(
         ticket=ticket, kind=MessageKind.PUBLIC, body="Please try again now."
     ).exists()
+
+
+def test_my_queue_filters_the_api_ticket_list_too(crew, cast, make_ticket):
+    from tests.helpers import Api
+
+    make_ticket(title="Waiting for L1")
+    moved = make_ticket(title="Moved to triage")
+    move(crew.l1, moved, "escalate", comment="Technical")
+    titles = {
+        t["title"] for t in Api(crew.manager).get("/api/v1/tickets", {"queue": "true"}).json()["results"]
+    }
+    assert titles == {"Moved to triage"}
+    # A client's request for the queue is ignored like every staff-only filter, never an error.
+    response = Api(cast.client).get("/api/v1/tickets", {"queue": "true"})
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
+
+
+def test_the_queue_checkbox_keeps_its_state_and_the_list_stays_usable_without_roles(cast, make_ticket):
+    make_ticket(title="Somebody's ticket")
+    page = browser(cast.staff).get(reverse("tickets:staff_list") + "?queue=on").content.decode()
+    assert re.search(r'<input type="checkbox" name="queue"[^>]*checked', page)
+    assert "Somebody&#x27;s ticket" not in page and "Somebody's ticket" not in page

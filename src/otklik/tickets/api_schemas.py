@@ -117,6 +117,9 @@ class TicketListQuery(Schema):
     coupon: QText = ""
     ticket_type: QText = ""
     tier: QText = ""
+    queue: QBool = Field(
+        None, description="Staff: only the tickets waiting for a process role the caller holds."
+    )
     sort: QText = Field("", description="A sort key, '-' in front for descending; empty: the default order.")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)

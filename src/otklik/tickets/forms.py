@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, MINUTES_MAX, PROMPT_FIELDS, TITLE_MAX
 from otklik.tickets.models import SpamState
+from otklik.tickets.panels import queue_available
 from otklik.tickets.selectors import TicketFilter
 from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
 from otklik.ui.forms import KeyboardFriendlyMixin
@@ -299,9 +300,12 @@ class StaffFilterForm(forms.Form):
     coupon = forms.CharField(label=_("Coupon"), required=False)
     ticket_type = forms.CharField(label=_("Type"), required=False)
     tier = forms.CharField(label=_("Tier"), required=False)
+    queue = forms.BooleanField(label=_("My queue"), required=False)
 
     def __init__(self, *args, dictionaries, support_users, slas, groups, **kwargs):
         super().__init__(*args, **kwargs)
+        if not queue_available():  # nothing above tickets defines who waits for whom
+            del self.fields["queue"]
         for name in ("category", "criticality", "status", "mark", "source", "difficulty"):
             self.fields[name].choices = entry_choices(dictionaries[name])
         self.fields["responsible"].choices = [("", "—"), ("none", _("nobody"))] + [
@@ -317,8 +321,9 @@ class StaffFilterForm(forms.Form):
         self.fields["staff_group"].choices = [("", "—")] + [
             (str(g.pk), g.name) for g in groups if g.kind == "staff"
         ]
-        for field in self.fields.values():
-            field.widget.attrs.setdefault("class", "input")
+        for name, field in self.fields.items():
+            if name != "queue":
+                field.widget.attrs.setdefault("class", "input")
 
     def to_filter(self, tz) -> TicketFilter:
         """Convert the valid data into a TicketFilter; dates are whole days in the user's time zone."""
@@ -372,6 +377,7 @@ class StaffFilterForm(forms.Form):
             coupon=d.get("coupon") or "",
             ticket_type=d.get("ticket_type") or "",
             tier=d.get("tier") or "",
+            queue=bool(d.get("queue")),
         )
 
 

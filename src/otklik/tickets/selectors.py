@@ -25,6 +25,7 @@ from otklik.tickets.models import (
     TicketEvent,
     TicketPresence,
 )
+from otklik.tickets.panels import queue_q
 from otklik.tickets.policies import TicketPolicy
 
 
@@ -184,6 +185,7 @@ class TicketFilter:
     special: bool | None = None
     ticket_type: str = ""
     tier: str = ""
+    queue: bool = False  # "my queue": tickets waiting for the user (tickets.panels.queue_q)
 
 
 def ticket_list(policy: TicketPolicy, flt: TicketFilter | None = None, sort: str = "") -> QuerySet[Ticket]:
@@ -229,6 +231,8 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
         )
     if policy.sees_support_view:
         qs = _apply_staff_filter(qs, f)
+        if f.queue:
+            qs = qs.filter(queue_q(policy.user))
     for field, lo, hi in (
         ("created_at", f.created_from, f.created_to),
         ("modified_at", f.modified_from, f.modified_to),

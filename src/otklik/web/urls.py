@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("otklik.accounts.urls")),
     path("", include("otklik.tickets.urls")),
     path("", include("otklik.mail.urls")),
+    path("", include("otklik.workflow.urls")),
 ]

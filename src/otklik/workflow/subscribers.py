@@ -49,13 +49,17 @@ def connect() -> None:
         return
     _connected = True
     from otklik.core.config_cache import config_models_register
+    from otklik.tickets.demo_steps import demo_step_register
+    from otklik.tickets.panels import queue_register, ticket_panel_register
     from otklik.tickets.policies import visibility_grant_register
+    from otklik.workflow import card
     from otklik.workflow.models import ProcessVersion, Role
 
     config_models_register(Role, ProcessVersion)
     events.listen(events.TICKET_PREPARING, _on_preparing)
     events.listen(events.TICKET_ACTIVITY, _on_activity)
     visibility_grant_register(_visibility)
-    from otklik.tickets.demo_steps import demo_step_register
-
+    ticket_panel_register("staff", card.staff_panel)
+    ticket_panel_register("client", card.client_panel)
+    queue_register(card.my_queue)
     demo_step_register(_demo)

@@ -12,6 +12,7 @@ from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.selectors import sla_for_new_ticket
 from otklik.tickets import selectors, services
 from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
+from otklik.tickets.panels import ticket_panels
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -124,6 +125,7 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "marks": choices[DictionaryKind.MARK],
             "viewers": viewers,
             "custom_values": selectors.custom_values(ticket, policy),
+            "panels": ticket_panels("client", request, policy, ticket),
         },
         status=400 if form.errors else 200,
     )

@@ -24,6 +24,7 @@ from otklik.tickets import selectors, services
 from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
 from otklik.tickets.loglines import event_values
 from otklik.tickets.models import CustomField, SavedFilter, SpamState, Ticket
+from otklik.tickets.panels import ticket_panels
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -37,7 +38,7 @@ from otklik.ui.forms import apply_errors
 # How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
 PRESENCE_REFRESH_SECONDS = 5
 # Filters always in view; the rest fold under "More filters".
-MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible")
+MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible", "queue")
 # Columns of the CSV export: (header, value of a ticket).
 EXPORT_COLUMNS = (
     ("id", lambda t: t.pk),
@@ -396,6 +397,7 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "viewers": viewers,
             "answering": answering,
             "other_tickets": selectors.author_other_tickets(policy, ticket),
+            "panels": ticket_panels("staff", request, policy, ticket),
             "presence_minutes": options.presence_minutes,
             "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
         },

@@ -79,7 +79,7 @@ def _no_horizontal_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages(
     live_server, new_context, artifacts
 ):

@@ -117,6 +117,7 @@ def test_a_move_by_a_staff_member_without_the_role_answers_403(crew, cast, make_
     ticket = make_ticket()
     web = browser(cast.staff)
     assert web.get(detail(ticket)).status_code == 200  # they see the ticket...
+    assert web.get(move_url(ticket, "escalate"), HTTP_HX_REQUEST="true").status_code == 403
     response = web.post(move_url(ticket, "escalate"), {"comment": "Mine"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 403  # ...but the move is the L1 operator's
     assert "Only the role that must act here may take this move." in response.content.decode()

@@ -23,9 +23,11 @@ from tests.samples import log_bytes, png_bytes
 
 # Measured when written: staff list 16-18 (the list attaches users, dictionary entries and SLAs in three
 # queries), client list 7-10, staff ticket page 29. The ceilings leave a little headroom; the equality checks
-# are what catch N+1.
+# are what catch N+1. The support process's card (F-30) adds to the staff ticket page its place, the acting
+# role, the history of moves and the viewer's roles (4 queries; the roles are read once more by the
+# visibility grant while the configuration cache is off, as in tests): 37 for staff, 33 for an admin.
 LIST_CEILING = 20
-TICKET_PAGE_CEILING = 32
+TICKET_PAGE_CEILING = 37
 
 
 @pytest.fixture(autouse=True)

@@ -79,7 +79,7 @@ def _no_horizontal_scroll(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages(
     live_server, new_context, artifacts
 ):
@@ -136,8 +136,19 @@ def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages
     assert "triage" in lena.locator("#process-title").inner_text()
     assert "With the second line of support" in client_stage()
 
-    # 2. The incident manager classifies it as a change request.
+    # 2. The ticket is in the incident manager's queue (and no longer in L1's); they classify it.
     mark = _log_in(new_context(), base, "mark")
+    mark.goto(f"{base}/staff/tickets/")
+    mark.check("#id_queue")
+    mark.locator("#filters button[type=submit]").click()
+    mark.wait_for_url(re.compile(r"queue=on"))
+    assert "Export to XLSX" in mark.locator("main").inner_text()
+    mark.set_viewport_size(PHONE)
+    _no_horizontal_scroll(mark)
+    mark.screenshot(path=str(artifacts / "process-queue-390.png"), full_page=True)
+    mark.set_viewport_size({"width": 1280, "height": 900})
+    lena.goto(f"{base}/staff/tickets/?queue=on")
+    assert "Export to XLSX" not in lena.locator("main").inner_text()
     _take(mark, base, tid, "change_request")
     assert "Change board" in mark.locator("#process-title").inner_text()
     assert "The change request is being reviewed" in client_stage()

@@ -117,6 +117,7 @@ def test_a_move_by_a_staff_member_without_the_role_answers_403(crew, cast, make_
     ticket = make_ticket()
     web = browser(cast.staff)
     assert web.get(detail(ticket)).status_code == 200  # they see the ticket...
+    assert web.get(move_url(ticket, "escalate"), HTTP_HX_REQUEST="true").status_code == 403
     response = web.post(move_url(ticket, "escalate"), {"comment": "Mine"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 403  # ...but the move is the L1 operator's
     assert "Only the role that must act here may take this move." in response.content.decode()
@@ -314,3 +315,12 @@ def test_the_queue_checkbox_keeps_its_state_and_the_list_stays_usable_without_ro
     page = browser(cast.staff).get(reverse("tickets:staff_list") + "?queue=on").content.decode()
     assert re.search(r'<input type="checkbox" name="queue"[^>]*checked', page)
     assert "Somebody&#x27;s ticket" not in page and "Somebody's ticket" not in page
+
+
+def test_the_card_and_the_client_stage_speak_russian_too(crew, cast, make_ticket):
+    ticket = make_ticket()
+    move(crew.l1, ticket, "escalate", comment="Проверила журнал")
+    card = card_of(browser(crew.manager, "ru").get(detail(ticket)).content.decode())
+    assert "Разбор менеджером инцидентов" in card and "Менеджер инцидентов" in card
+    page = browser(cast.client, "ru").get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
+    assert "У второй линии поддержки" in page and "Проверила журнал" not in page

@@ -125,15 +125,16 @@ def process_move(request: HttpRequest, ticket_id: int, transition: str) -> HttpR
     view = process_view(WorkflowPolicy(request.user, policy), ticket)
     if view is None:
         raise Conflict(_("This ticket is not in a support process."))
-    option = next((m for m in view.moves if m.code == transition), None) or _option(
-        view.process, view.place.state, transition
-    )
+    mine = next((m for m in view.moves if m.code == transition), None)
+    option = mine or _option(view.process, view.place.state, transition)
     if request.method == "GET":
         if option is None:
             raise Conflict(
                 _("The move %(move)s is not available in the state %(state)s.")
                 % {"move": transition, "state": view.state_name}
             )
+        if mine is None:
+            raise PermissionDenied(_("Only the role that must act here may take this move."))
         context = card_context(request, ticket, ticket_policy=policy, view=view, open_move=option)
         return _card_response(request, context or {})
     values = {

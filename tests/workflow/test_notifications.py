@@ -35,6 +35,8 @@ def test_escalation_tells_the_incident_managers_only(crew, cast, make_ticket):
     ticket = make_ticket()
     rows = move(crew.l1, ticket, "escalate", comment="The export fails for every report")
     assert process_mail(rows) == {catalog.PROCESS_TURN: {"manager@example.com"}}
+    # The move changed only the process's bookkeeping (stage, tier): no "ticket changed" mail besides.
+    assert [r.event for r in rows] == [catalog.PROCESS_TURN]
     [mail] = [r for r in rows if r.event == catalog.PROCESS_TURN]
     assert mail.subject.startswith(f"[TID#{ticket.pk}] ")
     assert mail.language == "ru" and "Разбор менеджером инцидентов" in mail.subject

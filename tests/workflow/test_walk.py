@@ -94,3 +94,28 @@ def test_the_client_sees_the_stage_and_staff_see_the_moves(crew, cast, make_tick
     ]  # fmt: skip
     escalate = next(m for m in theirs.moves if m.code == "escalate")
     assert [(f.name, f.required, f.type) for f in escalate.fields] == [("comment", True, "text")]
+
+
+def test_a_ticket_closed_outside_the_process_leaves_every_queue_and_comes_back_on_reopen(
+    crew, cast, make_ticket
+):
+    ticket = make_ticket()
+    move(crew.l1, ticket, "escalate", comment="Checked the basics")
+    services.ticket_close(actor=cast.client, ticket=fresh(ticket))  # the client solved it alone
+    assert (place(ticket).state, place(ticket).role) == ("closed", "")
+    closed = Move.objects.filter(ticket=ticket).last()
+    assert (closed.transition, closed.source, closed.target, closed.actor) == (
+        "closed",
+        "triage",
+        "closed",
+        cast.client,
+    )
+    services.ticket_reopen(actor=cast.client, ticket=fresh(ticket))
+    assert (place(ticket).state, place(ticket).role) == ("l1", "l1_operator")
+
+
+def test_a_close_by_the_process_itself_is_one_move(crew, make_ticket):
+    ticket = make_ticket()
+    move(crew.l1, ticket, "solve")
+    move(crew.l1, ticket, "close", reply="Fixed.")
+    assert list(Move.objects.filter(ticket=ticket).values_list("transition", flat=True)) == ["solve", "close"]

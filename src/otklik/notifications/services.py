@@ -39,6 +39,7 @@ from otklik.notifications.rendering import (
 )
 from otklik.notifications.selectors import admins, person_of, templates_for, ticket_audience
 from otklik.tickets.activity import Change, TicketActivity
+from otklik.tickets.fields import PROCESS_FIELDS
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
@@ -53,6 +54,13 @@ AUTO_CLOSED = "auto_closed"
 
 def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
     """Queue the mail one ticket activity causes (the listener of `ticket.activity`)."""
+    if (
+        activity.changes
+        and not activity.created
+        and activity.message is None
+        and all(change.field in PROCESS_FIELDS for change in activity.changes)
+    ):
+        return []  # a process move's bookkeeping: `process_moved_notify` tells whoever must act next
     ticket = activity.ticket
     actor = activity.actor
     message = activity.message

@@ -37,6 +37,11 @@ DICTIONARY_FIELDS = {
 }
 
 # Changes only staff see in the history (the author is not told about them).
+# What a support-process move changes for its own bookkeeping (otklik.workflow): the process tells the
+# role that must act next, so a move that changes only these causes no "ticket changed" mail.
+PROCESS_FIELDS = frozenset(
+    {"stage", "l1_outcome", "tier", "ticket_type", "planned_effort_minutes", "expected_date"}
+)
 # "stage": the support process's state (otklik.workflow); the client reads a plain-language stage instead.
 STAFF_ONLY_FIELDS = frozenset(
     {"difficulty", "admin_comment", "spam", "message_edited", "message_deleted", "stage", "l1_outcome"}

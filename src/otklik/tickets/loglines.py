@@ -38,6 +38,7 @@ CODES = {
     "split_into": gettext_noop("Message #%(n)s was split into ticket #%(id)s."),
     "process_move": gettext_noop("Process: %(transition)s"),
     "process_reopen": gettext_noop("Process: the ticket was reopened and goes back to the start"),
+    "process_closed": gettext_noop("Process: the ticket was closed outside the process and leaves it"),
     "process_admin": gettext_noop("Taken by a support admin in place of the role"),
 }
 YES = gettext_noop("yes")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -73,6 +74,8 @@ from otklik.workflow.selectors import (
 )
 
 MAX_TEXT = 10_000
+# The ticket a move is being taken on in this thread (its own close must not be followed as an outside one).
+_moving: ContextVar[int | None] = ContextVar("workflow_moving", default=None)
 MAX_EFFORT_HOURS = Decimal(10_000)
 
 
@@ -118,34 +121,45 @@ def workflow_start(ticket: Ticket) -> TicketProcess | None:
 
 
 def ticket_activity_seen(activity: TicketActivity) -> None:
-    """Start the process for a new ticket; send a reopened ticket back to the process's reopen state."""
+    """Start the process for a new ticket; follow a close or a reopen made outside the process."""
     if activity.created:
         workflow_start(activity.ticket)
         return
-    reopened = activity.ticket.closed_at is None and any(c.field == "closed" for c in activity.changes)
-    if reopened:
-        _reopen(activity.ticket, activity.actor, activity.via)
+    if not any(c.field == "closed" for c in activity.changes):
+        return
+    if activity.ticket.closed_at is None:
+        _follow(activity.ticket, activity.actor, activity.via, reopened=True)
+    else:
+        _follow(activity.ticket, activity.actor, activity.via, reopened=False)
 
 
-def _reopen(ticket: Ticket, actor: User | None, via: str) -> None:
-    """Send a reopened ticket to the process's reopen state; the move and the stage are recorded."""
-    place = (
-        TicketProcess.objects.select_for_update(of=("self",))
-        .select_related("version")
-        .filter(ticket=ticket)
-        .first()
-    )
+def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool) -> None:
+    """Follow a close or a reopen made outside the process, recording the move and the stage.
+
+    A reopened ticket goes to the process's reopen state (the role there is told); a ticket closed by
+    its author or by staff leaves the process for its first final state, so it waits in nobody's queue.
+    A close the process makes itself (a move's action) is left to the move.
+    """
+    if _moving.get() == ticket.pk:
+        return
+    place = TicketProcess.objects.filter(ticket=ticket).first()
     if place is None:
         return
-    process = process_of(place.version)
-    target = process.states[process.reopen]
+    process = process_of(version_get(place.version_id))
+    if reopened:
+        target = process.states[process.reopen]
+    else:
+        target = next((s for s in process.states.values() if s.final), None)
+        current = process.state(place.state)
+        if target is None or (current is not None and current.final):
+            return
     if place.state == target.code:
         return
     source = process.state(place.state)
     now = clock.now()
     move = Move(
-        ticket=ticket, version=place.version, at=now, actor=actor, transition="reopen", source=place.state,
-        target=target.code,
+        ticket=ticket, version_id=place.version_id, at=now, actor=actor,
+        transition="reopen" if reopened else "closed", source=place.state, target=target.code,
     )  # fmt: skip
     insert_rows([move])
     _place_enter(place, target, role=target.role, at=now)
@@ -154,10 +168,11 @@ def _reopen(ticket: Ticket, actor: User | None, via: str) -> None:
         actor=actor,
         via=via,
         recorded=[_stage_change(source, target)],
-        notes=[{"code": "process_reopen"}],
-        tier=target.tier or None,
+        notes=[{"code": "process_reopen" if reopened else "process_closed"}],
+        tier=(target.tier or None) if reopened else None,
     )
-    events.emit(events.PROCESS_MOVED, ProcessMoved(ticket, actor, process, move, role=place.role))
+    if reopened:
+        events.emit(events.PROCESS_MOVED, ProcessMoved(ticket, actor, process, move, role=place.role))
 
 
 # -- moving --------------------------------------------------------------------------------------------
@@ -246,12 +261,17 @@ def workflow_transition(
         notes=notes,
         held=policy.tickets,  # checked, and the ticket locked, above
     )
-    _messages_post(step, actor, ticket, cleaned, via)
-    for action in step.actions:
-        if action.type == "spam" and ticket.spam == SpamState.NONE:
-            ticket = ticket_set_spam(actor=actor, ticket=ticket, state=SpamState.POSSIBLE, via=via)
-    if any(action.type == "close" for action in step.actions):
-        ticket = ticket_close(actor=actor, ticket=ticket, via=via)
+    # The replies, spam mark and close below are the move's own: `_follow` must not answer them.
+    token = _moving.set(ticket.pk)
+    try:
+        _messages_post(step, actor, ticket, cleaned, via)
+        for action in step.actions:
+            if action.type == "spam" and ticket.spam == SpamState.NONE:
+                ticket = ticket_set_spam(actor=actor, ticket=ticket, state=SpamState.POSSIBLE, via=via)
+        if any(action.type == "close" for action in step.actions):
+            ticket = ticket_close(actor=actor, ticket=ticket, via=via)
+    finally:
+        _moving.reset(token)
     if role_next != place.assigned_role and step.role_next and step.role_next != ASSIGNED:
         place.assigned_role = role_next
     _place_enter(place, target, role=role_next, at=now)

@@ -146,13 +146,11 @@ def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool) -> 
     if place is None:
         return
     process = process_of(version_get(place.version_id))
-    if reopened:
-        target = process.states[process.reopen]
-    else:
-        target = next((s for s in process.states.values() if s.final), None)
-        current = process.state(place.state)
-        if target is None or (current is not None and current.final):
-            return
+    current = process.state(place.state)
+    final = next((s for s in process.states.values() if s.final), None)
+    target = process.states[process.reopen] if reopened else final
+    if target is None or (not reopened and current is not None and current.final):
+        return
     if place.state == target.code:
         return
     source = process.state(place.state)

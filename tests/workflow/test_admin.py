@@ -179,12 +179,26 @@ def test_activate_older_version_and_new_tickets_start_there(admin, cast):
     assert version_for_new_tickets() == old
 
 
-def test_activate_refuses_get_and_demo(cast):
-    url = reverse("admin:workflow_processversion_activate", args=[shipped().pk])
-    assert logged_in(cast.admin).get(url).status_code == 403
+def test_activate_get_leads_to_the_version_page(admin):
+    version = shipped()
+    response = admin.get(reverse("admin:workflow_processversion_activate", args=[version.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:workflow_processversion_change", args=[version.pk])
+
+
+def test_demo_reads_and_checks_but_saves_and_activates_nothing(cast, admin):
+    newer = process_version_save(actor=cast.admin, data=_changed(work="Hammering"))
     demo = logged_in(cast.demo)
-    assert demo.post(url, {"starts_new_tickets": "1"}).status_code in (302, 403)
-    assert demo.get(UPLOAD).status_code in (302, 403)
+    old = shipped()
+    demo.post(reverse("admin:workflow_processversion_activate", args=[old.pk]), {"starts_new_tickets": "1"})
+    old.refresh_from_db()
+    assert not old.active and version_for_new_tickets() == newer
+    form = page(demo.get(UPLOAD))
+    assert 'name="_check"' in form and 'name="_save"' not in form
+    checked = page(demo.post(UPLOAD, {"definition": json.dumps(_changed(work="Drilling")), "_check": "1"}))
+    assert 'id="definition-ok"' in checked
+    demo.post(UPLOAD, {"definition": json.dumps(_changed(work="Drilling")), "_save": "1"})
+    assert ProcessVersion.objects.filter(code="three-tier").count() == 2
 
 
 def test_staff_without_admin_cannot_reach_the_pages(cast):

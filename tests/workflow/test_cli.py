@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from otklik.workflow.models import ProcessVersion
 from otklik.workflow.services import definition_problems
@@ -20,13 +21,14 @@ from .test_diagram import SHIPPED
 
 def workflow(*args: str) -> str:
     out = io.StringIO()
-    call_command("workflow", *args, stdout=out, stderr=io.StringIO())
+    with translation.override("en"):  # the problems are written in the active language
+        call_command("workflow", *args, stdout=out, stderr=io.StringIO())
     return out.getvalue()
 
 
 def workflow_error(*args: str) -> tuple[CommandError, str]:
     out = io.StringIO()
-    with pytest.raises(CommandError) as caught:
+    with pytest.raises(CommandError) as caught, translation.override("en"):
         call_command("workflow", *args, stdout=out, stderr=io.StringIO())
     return caught.value, out.getvalue()
 
@@ -82,7 +84,8 @@ BROKEN = [
 
 @pytest.mark.parametrize(("change", "words"), BROKEN)
 def test_definition_problems_broken_definition_names_the_culprit(change, words):
-    problems = definition_problems(_broken(change))
+    with translation.override("en"):
+        problems = definition_problems(_broken(change))
     assert any(all(word in problem for word in words) for problem in problems), problems
 
 
@@ -202,3 +205,12 @@ def test_activate_refuses_a_version_naming_a_deleted_role(cast):
     version.refresh_from_db()
     assert not version.active
     assert ProcessVersion.objects.get(code="three-tier", active=True).version == 1
+
+
+def test_validate_in_russian_still_names_the_codes(tmp_path):
+    out = io.StringIO()
+    with pytest.raises(CommandError), translation.override("ru"):
+        call_command(
+            "workflow", "validate", _file(tmp_path, _broken(_no_role)), stdout=out, stderr=io.StringIO()
+        )
+    assert "work.done" in out.getvalue()

@@ -100,6 +100,14 @@ def test_process_svg_escapes_a_malicious_name():
         assert not any(name.startswith("on") or "href" in name for name in element.attrib)
 
 
+def test_process_svg_control_characters_keep_the_document_well_formed():
+    data = copy.deepcopy(SHIPPED)
+    data["states"]["work"]["name"] = {"ru": "В\x00 ра\x1bботе\ud800", "en": "In\x07 work\uffff"}
+    root = ET.fromstring(_svg(data))
+    assert "In\ufffd work\ufffd" in _texts(root)
+    assert ET.fromstring(diagram.svg_inline(_svg(data, language="ru"))) is not None
+
+
 def test_process_svg_is_deterministic():
     first = _svg(current="work")
     diagram._cache.clear()

@@ -250,7 +250,7 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
         return version
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_upload": self.may_change(request), **(extra_context or {})}
+        extra = {"can_upload": self.has_view_permission(request), **(extra_context or {})}
         return super().changelist_view(request, extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -276,7 +276,9 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def activate_view(self, request, pk: int):
         """Make the version active (and, when asked, the process new tickets start in); POST only."""
         version = self._version(request, pk)
-        if request.method != "POST" or not self.may_change(request):
+        if request.method != "POST":  # the buttons live on the version's page
+            return redirect("admin:workflow_processversion_change", version.pk)
+        if not self.may_change(request):
             raise PermissionDenied
         starts = request.POST.get("starts_new_tickets") == "1"
         try:
@@ -313,9 +315,13 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
 
     def upload_view(self, request, pk: int | None = None):
         """Check a definition and list every problem; save it as the next version when there are none."""
-        if not self.may_change(request):
+        # Demo access may read the form and check a definition; saving needs the right to change.
+        if pk is None and not self.has_view_permission(request):
             raise PermissionDenied
         base = self._version(request, pk) if pk is not None else None
+        can_change = self.may_change(request)
+        if request.method == "POST" and "_check" not in request.POST and not can_change:
+            raise PermissionDenied
         problems: list[str] = []
         checked = False
         if request.method == "POST":
@@ -358,6 +364,10 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
             base=base,
             problems=problems,
             checked=checked,
+            can_change=can_change,
             media=self.media + form.media,
         )
         return TemplateResponse(request, "workflow/admin/version_upload.html", context)
+
+    # "Check" posts the definition and saves nothing: demo access may use it (ui/admin_site.py).
+    upload_view.demo_may_post = lambda request: "_check" in request.POST  # type: ignore[attr-defined]

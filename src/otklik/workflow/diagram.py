@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import textwrap
 import threading
 from collections import OrderedDict
@@ -26,7 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr as _quoteattr
 
 from django.utils.translation import gettext, override
 
@@ -55,6 +57,21 @@ COLOURS = {
     "current_stroke": "#b45309",
     "label_bg": "#ffffff",
 }
+
+
+# Characters XML 1.0 forbids (control codes, lone surrogates, U+FFFE/FFFF): a name holding one must not
+# break the document.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """Return `text` as XML character data."""
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
+
+def quoteattr(text: str) -> str:
+    """Return `text` as a quoted XML attribute value."""
+    return _quoteattr(_NOT_XML.sub("\ufffd", text), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
 # -- measuring text (DejaVu Sans metrics, the widest of the fonts named above, so text always fits) ---------

@@ -146,3 +146,13 @@ def test_api_processes_lists_versions_with_states_and_roles(cast, crew):
     assert states["triage"]["role"] == "incident_manager" and states["triage"]["role_name"]
     assert states["board"]["votes"] is True and states["closed"]["final"] is True
     assert Api(cast.client).get("/api/v1/workflow/processes").status_code == 403
+
+
+def test_api_diagram_draws_the_active_version_as_svg(crew, cast, make_ticket):
+    response = Api(crew.l1).get("/api/v1/workflow/processes/three-tier/diagram.svg")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("image/svg+xml")
+    svg = response.content.decode()
+    assert "<svg" in svg and "First line: classification" in svg and "Change board" in svg
+    assert "<script" not in svg
+    assert Api(crew.l1).get("/api/v1/workflow/processes/nope/diagram.svg").status_code == 404

@@ -324,3 +324,18 @@ def test_the_card_and_the_client_stage_speak_russian_too(crew, cast, make_ticket
     assert "Разбор менеджером инцидентов" in card and "Менеджер инцидентов" in card
     page = browser(cast.client, "ru").get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
     assert "У второй линии поддержки" in page and "Проверила журнал" not in page
+
+
+def test_the_card_draws_the_process_with_the_ticket_state_filled_and_the_client_sees_no_drawing(
+    crew, cast, make_ticket
+):
+    ticket = make_ticket()
+    move(crew.l1, ticket, "escalate", comment="A bug")
+    card = card_of(browser(crew.manager).get(detail(ticket)).content.decode())
+    drawing = card[card.index("<svg") :]
+    assert "Incident manager&#x27;s triage" in drawing or "Incident manager's triage" in drawing
+    assert drawing.count('aria-current="step"') == 1
+    client_page = (
+        browser(cast.client).get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
+    )
+    assert "Incident manager" not in client_page and 'aria-current="step"' not in client_page

@@ -19,6 +19,7 @@ from otklik.accounts.selectors import display_name
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.workflow.definition import Process
+from otklik.workflow.diagram import process_svg, svg_inline
 from otklik.workflow.models import Move
 from otklik.workflow.policies import ADMIN, WorkflowPolicy
 from otklik.workflow.selectors import MoveOption, ProcessView, process_view, queue_ticket_ids, role_codes_of
@@ -62,6 +63,8 @@ def history_lines(process: Process, moves: list[Move]) -> list[HistoryLine]:
         step = process.transition(move.source, move.transition)
         if move.transition == "reopen":
             name = _("reopened")
+        elif move.transition == "closed" and step is None:
+            name = _("closed outside the process")
         elif not move.transition:
             name = _("started")
         else:
@@ -120,6 +123,12 @@ def card_context(
         "vote_message": vote_message,
         "decisions_wait": view.tally["approve"] + view.tally["reject"] < view.quorum,
         "is_admin": policy.is_admin,
+        # The definition drawn with the ticket's state filled in (cached per version, state and language).
+        "diagram": (
+            svg_inline(process_svg(view.process, current=view.place.state, role_names=view.role_names))
+            if view.inside
+            else ""
+        ),
     }
 
 

@@ -514,13 +514,9 @@ _CACHE_SIZE = 64
 
 def _role_names(language: str) -> dict[str, str]:
     """Return every role's name in `language` (the roles admins configured)."""
-    from otklik.workflow.models import Role
+    from otklik.workflow.selectors import role_labels
 
-    english = language.startswith("en")
-    return {
-        code: (name_en or name) if english else (name or name_en)
-        for code, name, name_en in Role.objects.values_list("code", "name", "name_en")
-    }
+    return role_labels(language)
 
 
 def process_svg(

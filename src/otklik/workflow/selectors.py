@@ -48,6 +48,15 @@ def role_members(code: str) -> QuerySet[User]:
     )
 
 
+def role_labels(language: str | None = None) -> dict[str, str]:
+    """Return every role's name in `language` (the active one by default), from the configuration cache."""
+    rows = config_cached(
+        "workflow-role-names", lambda: list(Role.objects.values_list("code", "name", "name_en"))
+    )
+    english = (language or get_language() or "ru").startswith("en")
+    return {code: (name_en or name) if english else (name or name_en) for code, name, name_en in rows}
+
+
 def role_get(code: str) -> Role | None:
     return Role.objects.filter(code=code).first()
 
@@ -170,6 +179,7 @@ class ProcessView:
     quorum: int
     may_vote: bool
     my_vote: Vote | None
+    role_names: dict[str, str]  # every role's name in the reader's language (staff only)
 
 
 FIELD_LABELS = {
@@ -253,7 +263,8 @@ def process_view(policy, ticket) -> ProcessView | None:
     state = process.state(place.state)
     language = get_language()
     inside = policy.sees_inside
-    role = role_get(place.role) if inside and place.role else None
+    names = role_labels(language) if inside else {}
+    role_name = names.get(place.role, place.role) if place.role else ""
     history: list[Move] = []
     votes: list[Vote] = []
     tally = {"approve": 0, "reject": 0}
@@ -286,7 +297,8 @@ def process_view(policy, ticket) -> ProcessView | None:
         state_name=state.name.get(language) if state else place.state,
         stage=stage_text(state, ticket),
         role=place.role if inside else "",
-        role_name=(role.label if role else place.role) if inside else "",
+        role_name=role_name,
+        role_names=names,
         inside=inside,
         moves=moves,
         history=history,

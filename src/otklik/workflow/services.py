@@ -127,13 +127,13 @@ def ticket_activity_seen(activity: TicketActivity) -> None:
         return
     if not any(c.field == "closed" for c in activity.changes):
         return
-    if activity.ticket.closed_at is None:
-        _follow(activity.ticket, activity.actor, activity.via, reopened=True)
-    else:
-        _follow(activity.ticket, activity.actor, activity.via, reopened=False)
+    reopened = activity.ticket.closed_at is None
+    _follow(
+        activity.ticket, activity.actor, activity.via, reopened=reopened, actor_email=activity.actor_email
+    )
 
 
-def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool) -> None:
+def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool, actor_email: str = "") -> None:
     """Follow a close or a reopen made outside the process, recording the move and the stage.
 
     A reopened ticket goes to the process's reopen state (the role there is told); a ticket closed by
@@ -168,6 +168,7 @@ def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool) -> 
         recorded=[_stage_change(source, target)],
         notes=[{"code": "process_reopen" if reopened else "process_closed"}],
         tier=(target.tier or None) if reopened else None,
+        actor_email=actor_email,
     )
     if reopened:
         events.emit(events.PROCESS_MOVED, ProcessMoved(ticket, actor, process, move, role=place.role))

@@ -166,13 +166,15 @@ def ticket_consequence_record(
     recorded: Sequence[Change],
     notes: Sequence[dict] = (),
     tier: str | None = None,
+    actor_email: str = "",
 ) -> Ticket:
     """Record what an app above tickets changed because of a change the actor was allowed to make.
 
     A client who reopens their ticket sends it back to the start of the support process: the stage (and
     the tier it implies) changes although the client may not set either. Only the tier can change here;
     the rest are `recorded` changes of the upper app's own rows, written to the ticket's history with
-    `notes`. Nobody is notified (the reopening was).
+    `notes`. Nobody is notified (the reopening was). `actor_email` names an actor known only by address
+    (a sender whose mail reopened the ticket).
     """
     ticket = ticket_lock(ticket)
     changeset = ChangeSet()
@@ -185,7 +187,7 @@ def ticket_consequence_record(
     now = clock.now()
     ticket_touch(ticket, actor, via, now)
     ticket.save()
-    history_record(ticket, actor, via, changeset, at=now, notes=notes)
+    history_record(ticket, actor, via, changeset, at=now, notes=notes, actor_email=actor_email)
     return ticket
 
 

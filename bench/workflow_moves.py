@@ -56,6 +56,18 @@ def _people():
             username="l1", email="l1@example.test", password="bench-Pass-2024", levels=(AccessLevel.STAFF,)
         )
         Role.objects.get(code="l1_operator").users.add(l1)
+    manager = User.objects.filter(username="manager").first()
+    if manager is None:  # someone must be told of the escalation, as in real use
+        from otklik.accounts.services import user_create
+        from otklik.workflow.services import role_member_add
+
+        manager = user_create(
+            username="manager",
+            email="manager@example.test",
+            password="bench-Pass-2024",
+            levels=(AccessLevel.STAFF,),
+        )
+        role_member_add(role="incident_manager", user=manager)
     return client, staff, l1
 
 

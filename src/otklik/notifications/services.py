@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
+from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 from otklik.notifications import catalog
 from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
@@ -43,7 +44,7 @@ from otklik.tickets.fields import PROCESS_FIELDS
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
-from otklik.workflow.selectors import role_get, role_members
+from otklik.workflow.selectors import role_labels, role_members
 from otklik.workflow.services import ProcessMoved
 
 log = logging.getLogger(__name__)
@@ -157,10 +158,16 @@ def process_moved_notify(moved: ProcessMoved) -> list[OutboxMessage]:
 
 
 def _role_people(role: str) -> tuple[Person, ...]:
+    """Return the people of a role, from the configuration cache (roles, users and profiles are
+    configuration: a change to any of them forgets it)."""
     if role == ADMINS_ROLE:
         return admins()
-    users = role_members(role).select_related("profile")
-    return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+    def load() -> tuple[Person, ...]:
+        users = role_members(role).select_related("profile")
+        return tuple(p for p in (person_of(u) for u in users) if p is not None)
+
+    return config_cached(f"process-role-people:{role}", load)
 
 
 def process_context(moved: ProcessMoved, language: str | None) -> dict[str, str]:
@@ -172,11 +179,10 @@ def process_context(moved: ProcessMoved, language: str | None) -> dict[str, str]
         move_name = translation.gettext("reopened")
     else:
         move_name = step.name.get(language) if step else move.transition
-    role = role_get(moved.role) if moved.role else None
     return {
         "process_move": move_name,
         "process_state": state.name.get(language) if state else move.target,
-        "process_role": role.label if role else moved.role,
+        "process_role": role_labels(language).get(moved.role, moved.role) if moved.role else "",
         "process_comment": move.comment,
     }
 

@@ -55,7 +55,12 @@ def test_an_invalid_definition_is_never_saved_and_every_problem_is_named(cast):
     broken = shipped()
     broken["states"]["orphan"] = {"name": {"ru": "Сирота", "en": "Orphan"}, "role": "tester"}
     broken["transitions"][0]["roles"] = []
-    with pytest.raises(ValidationFailed) as error:
+    from django.utils import translation
+
+    with (
+        translation.override("en"),
+        pytest.raises(ValidationFailed) as error,
+    ):  # the messages are read in English
         process_version_save(actor=cast.admin, data=broken)
     problems = error.value.errors["definition"]
     assert any("orphan" in p and "unreachable" in p for p in problems)

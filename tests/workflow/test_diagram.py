@@ -114,6 +114,17 @@ def test_process_svg_is_deterministic():
     assert _svg(current="work") == first
 
 
+def test_process_svg_of_the_same_states_in_another_order_is_its_own_drawing():
+    # The order of the states is the order dot ranks them in: a cache keyed without it would hand one
+    # definition the other's layout.
+    data = copy.deepcopy(SHIPPED)
+    data["states"] = dict(reversed(list(data["states"].items())))
+    _svg(current="work")
+    reordered = _svg(data, current="work")
+    diagram._cache.clear()
+    assert _svg(data, current="work") == reordered
+
+
 def test_process_svg_shipped_is_fast():
     diagram._graphviz_module()  # compiled once per machine and kept on disk; not part of a drawing
     diagram._cache.clear()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 
 import otklik.workflow
 from otklik.core.errors import ValidationFailed
@@ -27,6 +30,8 @@ def test_the_shipped_process_is_installed_for_new_tickets(db):
     version = ProcessVersion.objects.get(code="three-tier")
     assert (version.version, version.active, version.starts_new_tickets) == (1, True, True)
     assert version.definition == shipped()
+    # In the order the file gives: the order of the states is the admin's (lists, diagram, export).
+    assert list(version.definition["states"]) == list(shipped()["states"])
     assert set(Role.objects.values_list("code", flat=True)) >= {
         "l1_operator", "incident_manager", "tester", "it_operator", "developer", "change_board", "integrator",
     }  # fmt: skip
@@ -49,6 +54,27 @@ def test_an_edited_definition_is_a_new_version_and_running_tickets_stay_on_their
     with pytest.raises(Conflict):
         workflow_transition(actor=crew.l1, ticket=fresh(after), transition="solve", values={})
     assert process_version_save(actor=cast.admin, data=edited) == version  # the same text: no new version
+
+
+def test_a_definition_keeps_the_order_of_its_states_and_a_new_order_is_a_new_version(cast):
+    data = shipped()
+    data["states"] = dict(reversed(list(data["states"].items())))
+    version = process_version_save(actor=cast.admin, data=data)
+    assert version.version == 2
+    stored = ProcessVersion.objects.get(pk=version.pk).definition
+    assert list(stored["states"]) == list(data["states"])
+    assert list(stored["states"]["l1"]) == list(data["states"]["l1"])
+
+
+def test_the_upgrade_gives_the_shipped_version_its_order_back(db):
+    # What PostgreSQL's jsonb left before definitions were kept as text: the keys re-sorted.
+    scrambled = shipped()
+    scrambled["states"] = dict(sorted(scrambled["states"].items(), key=lambda item: (len(item[0]), item[0])))
+    ProcessVersion.objects.filter(code="three-tier").update(definition=scrambled)
+    migration = importlib.import_module("otklik.workflow.migrations.0003_definition_keeps_order")
+    migration.shipped_order_restore(django_apps, SimpleNamespace(connection=SimpleNamespace(alias="default")))
+    version = ProcessVersion.objects.get(code="three-tier")
+    assert list(version.definition["states"]) == list(shipped()["states"])
 
 
 def test_an_invalid_definition_is_never_saved_and_every_problem_is_named(cast):

@@ -545,10 +545,9 @@ def process_svg(
     )
     if role_names is None:
         role_names = _role_names(language)
+    # Not sort_keys: the order of the states is the order dot ranks them in, so it is part of the key.
     key = hashlib.sha256(
-        json.dumps(
-            [process.as_dict(), current, language, sorted(role_names.items())], sort_keys=True, default=str
-        ).encode()
+        json.dumps([process.as_dict(), current, language, sorted(role_names.items())], default=str).encode()
     ).hexdigest()
     cached = _cache.get(key)
     if cached is not None:

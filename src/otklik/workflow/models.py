@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group, User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from otklik.core.fields import OrderedJSONField
 from otklik.sla.models import in_active_language
 
 
@@ -49,7 +50,7 @@ class ProcessVersion(models.Model):
 
     code = models.SlugField(_("code"), max_length=40)
     version = models.PositiveIntegerField(_("version"))
-    definition = models.JSONField(_("definition"))
+    definition = OrderedJSONField(_("definition"))
     active = models.BooleanField(_("active"), default=False)
     starts_new_tickets = models.BooleanField(_("new tickets start here"), default=False)
     created_at = models.DateTimeField(_("created"))

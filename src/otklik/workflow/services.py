@@ -9,6 +9,7 @@ are written here, and `ProcessMoved` is announced so notifications tell the role
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -671,7 +672,8 @@ def process_version_save(
         raise ValidationFailed(_("The definition has problems."), errors={"definition": problems})
     process = process_parse(data)
     latest = ProcessVersion.objects.select_for_update().filter(code=process.code).order_by("-version").first()
-    if latest is not None and latest.definition == data:
+    # Compared as text: the same states in another order are another drawing and another export.
+    if latest is not None and json.dumps(latest.definition) == json.dumps(data):
         return latest
     if starts_new_tickets is None:
         starts_new_tickets = (

@@ -161,6 +161,19 @@ class MoveOption:
     decision: str = ""
 
 
+def move_option(process: Process, step: Transition, language: str) -> MoveOption:
+    """Describe `step` for a form in `language`: its name, where it leads, the fields it asks for."""
+    target = process.state(step.target)
+    return MoveOption(
+        code=step.code,
+        name=step.name.get(language),
+        target=step.target,
+        target_name=target.name.get(language) if target else step.target,
+        fields=transition_fields(step),
+        decision=step.decision,
+    )
+
+
 @dataclass(frozen=True)
 class ProcessView:
     """A ticket's process as one reader may see it; staff get everything, clients the stage only."""
@@ -279,18 +292,7 @@ def process_view(policy, ticket) -> ProcessView | None:
             tally = vote_tally(review)
             may_vote = policy.may_vote(state, place)
             my_vote = next((v for v in votes if v.voter_id == policy.user.pk), None)
-        for step in policy.moves(process, place, ticket):
-            target = process.state(step.target)
-            moves.append(
-                MoveOption(
-                    code=step.code,
-                    name=step.name.get(language),
-                    target=step.target,
-                    target_name=target.name.get(language) if target else step.target,
-                    fields=transition_fields(step),
-                    decision=step.decision,
-                )
-            )
+        moves = [move_option(process, step, language) for step in policy.moves(process, place, ticket)]
     return ProcessView(
         place=place,
         process=process,

@@ -26,6 +26,7 @@ from otklik.workflow.models import VoteChoice
 from otklik.workflow.policies import WorkflowPolicy
 from otklik.workflow.selectors import (
     MoveOption,
+    move_option,
     place_of,
     process_of,
     process_view,
@@ -82,18 +83,7 @@ def _back_to_ticket(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def _option(process: Process, state: str, code: str) -> MoveOption | None:
     """Describe a transition from `state` (also one the user may not take: the form shows why)."""
     step = process.transition(state, code)
-    if step is None:
-        return None
-    language = get_language()
-    target = process.state(step.target)
-    return MoveOption(
-        code=step.code,
-        name=step.name.get(language),
-        target=step.target,
-        target_name=target.name.get(language) if target else step.target,
-        fields=transition_fields(step),
-        decision=step.decision,
-    )
+    return None if step is None else move_option(process, step, get_language())
 
 
 def _card_response(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:

@@ -139,6 +139,26 @@ def test_upload_not_json_says_so(admin):
     assert ProcessVersion.objects.count() == 1
 
 
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"a": ' * 50_000, "\x00{}", "x" * 1_000_001])
+def test_upload_of_a_pathological_text_says_what_is_wrong(admin, text):
+    response = admin.post(UPLOAD, {"definition": text, "_save": "1"})
+    assert response.status_code == 200
+    assert 'class="problems"' in page(response)
+    assert ProcessVersion.objects.count() == 1
+
+
+@pytest.mark.parametrize("escape", ["\\ud800", "\\u0000"])
+def test_upload_of_a_name_no_database_stores_is_a_problem_not_a_crash(admin, escape):
+    text = json.dumps(SHIPPED, ensure_ascii=False).replace(
+        "Incident manager's triage", f"Incident manager's tri{escape}age", 1
+    )
+    assert escape in text
+    response = admin.post(UPLOAD, {"definition": text, "_save": "1"})
+    assert response.status_code == 200
+    assert "triage" in page(response) and 'class="problems"' in page(response)
+    assert ProcessVersion.objects.count() == 1
+
+
 def test_upload_check_saves_nothing(admin):
     text = page(admin.post(UPLOAD, {"definition": json.dumps(_changed(work="Hammering")), "_check": "1"}))
     assert 'id="definition-ok"' in text

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import otklik.workflow
 from otklik.accounts.models import Profile
+from otklik.workflow.fields import FIELD_TYPES
 from otklik.workflow.models import TicketProcess, Vote
 from tests.helpers import Api
+
+SHIPPED = json.loads(
+    (Path(otklik.workflow.__file__).parent / "shipped" / "three-tier.json").read_text(encoding="utf-8")
+)
 
 
 @pytest.fixture(autouse=True)
@@ -156,3 +167,52 @@ def test_api_diagram_draws_the_active_version_as_svg(crew, cast, make_ticket):
     assert "<svg" in svg and "First line: classification" in svg and "Change board" in svg
     assert "<script" not in svg
     assert Api(crew.l1).get("/api/v1/workflow/processes/nope/diagram.svg").status_code == 404
+
+
+FUZZ = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        ["", "l2", "change", "high", "1", "-1", "1e9", "2030-02-30", "\x00", "ё" * 5000, "9" * 40]
+    )
+)
+VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=2), max_leaves=3)
+FIELDS = sorted(FIELD_TYPES) + ["comment", "reply", "unknown"]
+
+
+@FUZZ
+@given(
+    transition=st.sampled_from([t["code"] for t in SHIPPED["transitions"]] + ["", "x" * 300, "эскалация"]),
+    body=st.dictionaries(st.sampled_from(FIELDS), VALUES, max_size=4) | VALUES,
+)
+def test_api_move_any_body_never_answers_5xx(cast, crew, make_ticket, transition, body):
+    ticket = make_ticket()
+    response = Api(cast.admin).send("POST", url(ticket, f"/{transition}"), body)
+    assert response.status_code in (200, 400, 403, 404, 405, 409, 413, 422), (body, response.content)
+    assert response["Content-Type"].startswith("application/json")
+
+
+@FUZZ
+@given(body=st.dictionaries(st.sampled_from(["vote", "comment", "other"]), VALUES, max_size=3) | VALUES)
+def test_api_vote_any_body_never_answers_5xx(crew, make_ticket, body):
+    ticket = make_ticket()
+    response = Api(crew.board1).send("POST", url(ticket, "/votes"), body)
+    assert response.status_code in (400, 403, 409, 422), (body, response.content)
+
+
+def test_api_move_with_a_body_that_is_not_json_answers_400(crew, make_ticket):
+    ticket = make_ticket()
+    api = Api(crew.l1)
+    for raw in (b"{not json", b"\xff\xfe{", b"[" * 5000, b'"escalate"'):
+        response = api.client.post(url(ticket, "/escalate"), raw, "application/json", **api.headers)
+        assert response.status_code in (400, 422), (raw[:20], response.content)
+        assert state_of(ticket) == "l1"

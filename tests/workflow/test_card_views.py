@@ -339,3 +339,40 @@ def test_the_card_draws_the_process_with_the_ticket_state_filled_and_the_client_
         browser(cast.client).get(reverse("tickets:client_detail", args=[ticket.pk])).content.decode()
     )
     assert "Incident manager" not in client_page and 'aria-current="step"' not in client_page
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"comment": "ё" * 70_000},
+        {"comment": "\x00 a null character"},
+        {"comment": "x", "responsible": "not-a-user"},
+        {"comment": "x", "expected_date": "2030-02-30"},
+        {"comment": "x", "planned_effort": "1e999"},
+        {"comment": "x", "planned_effort": "-5"},
+        {"comment": "x", "criticality": "9" * 40},
+    ],
+)
+def test_a_move_form_with_a_bad_value_answers_422_and_does_not_move(cast, make_ticket, values):
+    ticket = make_ticket()
+    response = browser(cast.admin).post(move_url(ticket, "escalate"), values, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422, response.status_code
+    assert place(ticket).state == "l1"
+
+
+def test_a_vote_form_with_a_bad_choice_answers_4xx(crew, make_ticket):
+    ticket = make_ticket()
+    move(crew.l1, ticket, "escalate", comment="Feature")
+    move(crew.manager, ticket, "change_request")
+    for choice in ("", "maybe", "ё" * 5000):
+        response = browser(crew.board1).post(
+            reverse("workflow:vote", args=[ticket.pk]), {"vote": choice}, HTTP_HX_REQUEST="true"
+        )
+        assert 400 <= response.status_code < 500, (choice[:10], response.status_code)
+    nul = browser(crew.board1).post(
+        reverse("workflow:vote", args=[ticket.pk]),
+        {"vote": "approve", "comment": "a\x00b"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert nul.status_code == 422 and "Null characters are not allowed." in nul.content.decode()
+    assert not Vote.objects.filter(ticket=ticket).exists()

@@ -12,6 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import translation
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from otklik.workflow.models import ProcessVersion
 from otklik.workflow.services import definition_problems
@@ -117,6 +119,13 @@ def test_validate_not_json_exits_1(tmp_path):
     assert error.returncode == 1 and "JSON" in str(error)
 
 
+def test_validate_deeply_nested_json_exits_1(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000, encoding="utf-8")
+    error, _ = workflow_error("validate", str(path))
+    assert error.returncode == 1 and "JSON" in str(error)
+
+
 def test_validate_missing_file_fails(tmp_path):
     error, _ = workflow_error("validate", str(tmp_path / "nope.json"))
     assert "Cannot read" in str(error)
@@ -214,3 +223,36 @@ def test_validate_in_russian_still_names_the_codes(tmp_path):
             "workflow", "validate", _file(tmp_path, _broken(_no_role)), stdout=out, stderr=io.StringIO()
         )
     assert "work.done" in out.getvalue()
+
+
+FUZZ = settings(max_examples=300, deadline=None, database=None)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+PLACES = [
+    ("code",), ("name",), ("start",), ("reopen",), ("description",), ("roles",), ("roles", "l1_operator"),
+    ("roles", "l1_operator", "name"), ("states",), ("states", "l1"), ("states", "l1", "name"),
+    ("states", "l1", "vote"), ("states", "board", "vote", "quorum"), ("transitions",),
+    ("transitions", 0), ("transitions", 0, "fields"), ("transitions", 0, "actions"),
+    ("transitions", 0, "needs"), ("transitions", 0, "roles"), ("transitions", 0, "name"),
+]  # fmt: skip
+
+
+@FUZZ
+@given(place=st.sampled_from(PLACES), value=JSON | st.sampled_from(["\x00", "\ud800", "x" * 300, "я" * 41]))
+def test_definition_problems_of_any_damaged_definition_are_a_list(place, value):
+    data = copy.deepcopy(SHIPPED)
+    target = data
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = value
+    problems = definition_problems(data)
+    assert isinstance(problems, list) and all(isinstance(p, str) for p in problems)
+
+
+@FUZZ
+@given(data=JSON)
+def test_definition_problems_of_any_json_are_a_list(data):
+    assert isinstance(definition_problems(data), list)

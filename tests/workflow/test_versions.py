@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps as django_apps
+from django.utils import translation
 
 import otklik.workflow
 from otklik.core.errors import ValidationFailed
@@ -81,8 +82,6 @@ def test_an_invalid_definition_is_never_saved_and_every_problem_is_named(cast):
     broken = shipped()
     broken["states"]["orphan"] = {"name": {"ru": "Сирота", "en": "Orphan"}, "role": "tester"}
     broken["transitions"][0]["roles"] = []
-    from django.utils import translation
-
     with (
         translation.override("en"),
         pytest.raises(ValidationFailed) as error,
@@ -93,6 +92,22 @@ def test_an_invalid_definition_is_never_saved_and_every_problem_is_named(cast):
     assert any("orphan" in p and "dead end" in p for p in problems)
     assert any("l1.to_administration" in p and "no role" in p for p in problems)
     assert ProcessVersion.objects.filter(code="three-tier").count() == 1
+
+
+def test_a_refused_definition_creates_none_of_the_roles_it_describes(cast):
+    broken = shipped()
+    broken["roles"]["auditor"] = {"name": {"ru": "Аудитор", "en": "Auditor"}}
+    broken["roles"]["Not A Code!" * 5] = {"name": "Nameless"}
+    broken["states"]["l1"]["role"] = "auditor"
+    with translation.override("en"), pytest.raises(ValidationFailed) as error:
+        process_version_save(actor=cast.admin, data=broken)
+    problems = error.value.errors["definition"]
+    assert any("Not A Code!" in p and "1 to 40 lowercase" in p for p in problems)
+    assert any("Not A Code!" in p and '{"ru": ..., "en": ...}' in p for p in problems)
+    assert not Role.objects.filter(code="auditor").exists()
+    del broken["roles"]["Not A Code!" * 5]
+    assert process_version_save(actor=cast.admin, data=broken).version == 2
+    assert Role.objects.filter(code="auditor").exists()
 
 
 def test_a_custom_process_sets_fields_posts_a_hidden_note_and_takes_the_status(cast, make_ticket):

@@ -157,6 +157,7 @@ class DefinitionForm(forms.Form):
     definition = forms.CharField(
         label=_("Definition (JSON)"),
         required=False,
+        max_length=MAX_DEFINITION_BYTES,
         widget=forms.Textarea(attrs={"rows": 24, "class": "definition-json", "spellcheck": "false"}),
     )
     file = forms.FileField(
@@ -171,6 +172,8 @@ class DefinitionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if "definition" in self.errors:  # too long, or a character no database stores: said on the field
+            return cleaned
         upload = cleaned.get("file")
         text = cleaned.get("definition") or ""
         if upload is not None:

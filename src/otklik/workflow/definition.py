@@ -29,6 +29,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from otklik.core.text_input import unstorable_text_message
+
 CODE_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 DECISIONS = ("approve", "reject")
 VOTES = DECISIONS
@@ -204,6 +206,57 @@ def definition_load(text: str | bytes) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise DefinitionError([_("The definition is not valid JSON: %(error)s") % {"error": exc}]) from None
+    except RecursionError:  # the decoder recurses per level: "[[[[…" would otherwise be a crash
+        raise DefinitionError([_("The definition is not valid JSON: it is nested too deeply.")]) from None
+
+
+def _unstorable_texts(value: Any, where: str) -> list[str]:
+    """Name every text (a key or a value) no database can store: a NUL or a lone surrogate."""
+    found: list[str] = []
+    if isinstance(value, str):
+        if reason := unstorable_text_message(value):
+            found.append(_("%(where)s: %(reason)s") % {"where": where or _("the process"), "reason": reason})
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if reason := unstorable_text_message(str(key)):
+                found.append(_("%(where)s: %(reason)s") % {"where": ascii(path), "reason": reason})
+            else:
+                found.extend(_unstorable_texts(item, path))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_unstorable_texts(item, f"{where}[{index}]"))
+    return found
+
+
+ROLE_CODE = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def _described_roles_problems(roles: Any) -> list[str]:
+    """Check the roles a definition describes (created on import): codes, names and instructions."""
+    if roles is None:
+        return []
+    if not isinstance(roles, dict):
+        return [_('"roles" must be an object of roles by code.')]
+    problems = []
+    for code, info in roles.items():
+        where = _("role %(code)s") % {"code": code}
+        if not ROLE_CODE.match(str(code)):
+            problems.append(
+                _("%(where)s: a code is 1 to 40 lowercase letters, digits, - or _.") % {"where": where}
+            )
+        if not isinstance(info, dict):
+            problems.append(_("%(where)s: must be an object.") % {"where": where})
+            continue
+        for key in ("name", "instructions"):
+            value = info.get(key)
+            if value is not None and not (
+                isinstance(value, dict) and all(isinstance(value.get(k, ""), str) for k in ("ru", "en"))
+            ):
+                problems.append(
+                    _('%(where)s: give %(key)s as {"ru": ..., "en": ...}.') % {"where": where, "key": key}
+                )
+    return problems
 
 
 def process_parse(data: Any) -> Process:
@@ -211,9 +264,9 @@ def process_parse(data: Any) -> Process:
 
     Only the shape is checked here; `process_problems` checks the meaning.
     """
-    problems: list[str] = []
     if not isinstance(data, dict):
         raise DefinitionError([_("The definition must be a JSON object.")])
+    problems = _unstorable_texts(data, "") + _described_roles_problems(data.get("roles"))
     states_data = data.get("states")
     transitions_data = data.get("transitions")
     if not isinstance(states_data, dict) or not states_data:
@@ -253,12 +306,11 @@ def process_parse(data: Any) -> Process:
         fields_raw = raw.get("fields") or []
         actions_raw = raw.get("actions") or []
         roles_raw = raw.get("roles") or []
-        if (
-            not isinstance(fields_raw, list)
-            or not isinstance(actions_raw, list)
-            or not isinstance(roles_raw, list)
-        ):
-            problems.append(_("%(where)s: roles, fields and actions must be lists.") % {"where": where})
+        needs_raw = raw.get("needs") or []
+        if not all(isinstance(v, list) for v in (fields_raw, actions_raw, roles_raw, needs_raw)):
+            problems.append(
+                _("%(where)s: roles, fields, actions and needs must be lists.") % {"where": where}
+            )
             continue
         fields: list[FieldSpec] = []
         for item in fields_raw:
@@ -286,7 +338,7 @@ def process_parse(data: Any) -> Process:
                 outcome=str(raw.get("outcome") or ""),
                 role_next=str(raw.get("role_next") or ""),
                 decision=str(raw.get("decision") or ""),
-                needs=tuple(str(n) for n in raw.get("needs") or ()),
+                needs=tuple(str(n) for n in needs_raw),
             )
         )
     if problems:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from otklik.accounts.selectors import display_name
 from otklik.core import clock, events
 from otklik.core.bulk import insert_rows, update_row
 from otklik.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from otklik.core.text_input import unstorable_text_message
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.calendars import NoWorkingTime
 from otklik.sla.selectors import working_calendar
@@ -408,10 +410,7 @@ def field_clean(name: str, raw: Any) -> Any:
     """Return one field's value in its type (an entry, a user, minutes, a date, text)."""
     kind = FIELD_TYPES[name]
     if kind == "text":
-        text = str(raw).strip()
-        if len(text) > MAX_TEXT:
-            raise ValidationFailed(_("At most %(n)s characters.") % {"n": MAX_TEXT}, field=name)
-        return text
+        return _text_clean(raw, name)
     if kind.startswith("dictionary:"):
         return _entry_clean(kind.split(":", 1)[1], raw, name)
     if kind == "choice":
@@ -439,6 +438,16 @@ def field_clean(name: str, raw: Any) -> Any:
     if kind == "user":
         return support_user_clean(raw, name)
     raise ValidationFailed(_("Unknown field."), field=name)  # pragma: no cover - FIELD_TYPES is closed
+
+
+def _text_clean(raw: Any, name: str) -> str:
+    """Return a text field stripped, refusing what no database stores and what is too long."""
+    text = str(raw if raw is not None else "").strip()
+    if message := unstorable_text_message(text):  # a form or mail, not only the API, may carry one
+        raise ValidationFailed(message, field=name)
+    if len(text) > MAX_TEXT:
+        raise ValidationFailed(_("At most %(n)s characters.") % {"n": MAX_TEXT}, field=name)
+    return text
 
 
 def _entry_clean(kind: str, raw: Any, name: str) -> DictionaryEntry:
@@ -612,9 +621,7 @@ def workflow_vote(*, actor: User, ticket: Ticket, vote: str, comment: str = "") 
         raise NotFound()
     if vote not in VoteChoice.values:
         raise ValidationFailed(_("Vote approve or reject."), field="vote")
-    comment = (comment or "").strip()
-    if len(comment) > MAX_TEXT:
-        raise ValidationFailed(_("At most %(n)s characters.") % {"n": MAX_TEXT}, field="comment")
+    comment = _text_clean(comment, "comment")
     ticket = ticket_lock(ticket)
     place = place_of(ticket.pk)
     if place is None:
@@ -639,12 +646,16 @@ def workflow_vote(*, actor: User, ticket: Ticket, vote: str, comment: str = "") 
 # -- definitions and roles ---------------------------------------------------------------------------------
 
 
+_UNSHOWABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def definition_problems(data: Any, *, known_roles: set[str] | None = None) -> list[str]:
     """Return every problem of a definition (empty when it may be activated)."""
     try:
         process = process_parse(data)
     except DefinitionError as exc:
-        return exc.problems
+        # A code may hold what cannot be stored or shown (a lone surrogate): the messages must not.
+        return [_UNSHOWABLE.sub("\ufffd", problem) for problem in exc.problems]
     return process_problems(
         process, known_fields=KNOWN_FIELDS, known_actions=ACTIONS, known_roles=known_roles
     ) + [
@@ -665,11 +676,13 @@ def process_version_save(
     Raise ValidationFailed listing every problem; an invalid definition is never saved. Running tickets
     stay on their versions; with `activate` the new one is what new tickets of this process get.
     """
-    if isinstance(data, dict):
-        roles_ensure(data.get("roles") or {})
-    problems = definition_problems(data, known_roles=set(Role.objects.values_list("code", flat=True)))
+    described = data.get("roles") if isinstance(data, dict) else None
+    described = described if isinstance(described, dict) else {}
+    known = set(Role.objects.values_list("code", flat=True)) | {str(code) for code in described}
+    problems = definition_problems(data, known_roles=known)
     if problems:
         raise ValidationFailed(_("The definition has problems."), errors={"definition": problems})
+    roles_ensure(described)  # only once the whole definition is sound: a refused one creates nothing
     process = process_parse(data)
     latest = ProcessVersion.objects.select_for_update().filter(code=process.code).order_by("-version").first()
     # Compared as text: the same states in another order are another drawing and another export.

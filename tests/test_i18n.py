@@ -321,6 +321,28 @@ def _fingerprint(directory: Path) -> dict[str, str]:
     }
 
 
+# The names makemessages extracts (xgettext's Python defaults and Django's keywords): a translation
+# function imported under another name is never extracted, so its strings stay in English.
+EXTRACTED_NAMES = {
+    "_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext",
+    "pgettext_lazy", "npgettext", "npgettext_lazy",
+}  # fmt: skip
+TRANSLATION_IMPORT = re.compile(
+    r"from django\.utils\.translation import ([^\n]*(?:\([^)]*\))?)", re.MULTILINE
+)
+
+
+def test_translation_functions_are_imported_under_names_makemessages_extracts():
+    wrong = []
+    for path in PACKAGE_DIR.rglob("*.py"):
+        for match in TRANSLATION_IMPORT.finditer(path.read_text(encoding="utf-8")):
+            for name in re.split(r"[,()\s]+", match.group(1).replace(" as ", "=")):
+                original, _, alias = name.partition("=")
+                if alias and "gettext" in original and alias not in EXTRACTED_NAMES:
+                    wrong.append(f"{path.relative_to(PACKAGE_DIR)}: {original} as {alias}")
+    assert not wrong, wrong
+
+
 def test_ru_catalog_covers_every_source_string(ru_catalog, tmp_path):
     """Extract the strings from a copy of the source tree and look each one up in the committed catalog."""
     _require_gettext_tools()

@@ -209,8 +209,9 @@ def test_the_role_page_shows_the_instructions_and_the_states_in_the_active_langu
     assert "Incident manager" in page and "You hold this role." in page
     assert "Incident manager&#x27;s triage" in page or "Incident manager's triage" in page
     assert "Planning the change" in page and "planned effort, working hours" in page
-    ru = browser(crew.manager, "ru")
-    assert "Разбор менеджером инцидентов" in ru.get(url).content.decode()
+    ru = browser(crew.manager, "ru").get(url).content.decode()
+    assert "Разбор менеджером инцидентов" in ru
+    assert "плановая трудоёмкость, рабочие часы" in ru and "working hours" not in ru
     assert browser(crew.manager).get(reverse("workflow:role", args=["nobody"])).status_code == 404
 
 

@@ -20,7 +20,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext
+from django.utils.translation import get_language, gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from otklik.core.errors import Conflict, ValidationFailed
@@ -202,8 +202,8 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
         "code",
         "version",
         "name_text",
-        "active",
-        "starts_new_tickets",
+        "is_active",
+        "for_new_tickets",
         "created_at",
         "created_by",
     )
@@ -229,6 +229,15 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def name_text(self, obj: ProcessVersion) -> str:
         return obj.name
 
+    # Short headers: the list keeps every column in view on a laptop.
+    @admin.display(description=pgettext_lazy("process version", "active"), boolean=True, ordering="active")
+    def is_active(self, obj: ProcessVersion) -> bool:
+        return obj.active
+
+    @admin.display(description=_("new tickets"), boolean=True, ordering="starts_new_tickets")
+    def for_new_tickets(self, obj: ProcessVersion) -> bool:
+        return obj.starts_new_tickets
+
     def get_urls(self):
         # Before the default URLs, whose catch-all "<object_id>/" would swallow these.
         wrap = self.admin_site.admin_view
@@ -253,7 +262,12 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
         return version
 
     def changelist_view(self, request, extra_context=None):
-        extra = {"can_upload": self.has_view_permission(request), **(extra_context or {})}
+        # Django's "Select %s to view" puts the name in the wrong case in Russian ("Выберите версия").
+        extra = {
+            "can_upload": self.has_view_permission(request),
+            "title": gettext("Process versions"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -266,7 +280,7 @@ class ProcessVersionAdmin(SupportAdminPermissions, admin.ModelAdmin):
         svg = svg_inline(process_svg(process, language=get_language()))
         context = self._context(
             request,
-            title=f"{version.name} — {gettext('version %(n)s') % {'n': version.version}}",
+            title=gettext("%(name)s — version %(n)s") % {"name": version.name, "n": version.version},
             version=version,
             process=process,
             diagram=mark_safe(svg),  # noqa: S308 - built by process_svg (every name escaped), re-checked by svg_inline

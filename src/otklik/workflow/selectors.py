@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 from django.utils.formats import date_format
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 
 from otklik.core.config_cache import config_cached
 from otklik.workflow.definition import Process, State, Transition, process_parse
@@ -196,24 +195,24 @@ class ProcessView:
 
 
 FIELD_LABELS = {
-    "comment": _lazy("comment"),
-    "reply": _lazy("reply to the initiator"),
-    "note": _lazy("hidden note"),
-    "answer": _lazy("frequent answer"),
-    "criticality": _lazy("criticality"),
-    "category": _lazy("category"),
-    "difficulty": _lazy("difficulty"),
-    "status": _lazy("status"),
-    "ticket_type": _lazy("type"),
-    "tier": _lazy("tier"),
-    "planned_effort": _lazy("planned effort, working hours"),
-    "expected_date": _lazy("expected resolution date"),
-    "responsible": _lazy("responsible"),
+    "comment": gettext_lazy("comment"),
+    "reply": gettext_lazy("reply to the initiator"),
+    "note": gettext_lazy("hidden note"),
+    "answer": gettext_lazy("frequent answer"),
+    "criticality": gettext_lazy("criticality"),
+    "category": gettext_lazy("category"),
+    "difficulty": gettext_lazy("difficulty"),
+    "status": gettext_lazy("status"),
+    "ticket_type": gettext_lazy("type"),
+    "tier": gettext_lazy("tier"),
+    "planned_effort": gettext_lazy("planned effort, working hours"),
+    "expected_date": gettext_lazy("expected resolution date"),
+    "responsible": gettext_lazy("responsible"),
 }
 TICKET_TYPE_LABELS = {
-    "accident": _lazy("accident"),
-    "incident": _lazy("incident"),
-    "change_request": _lazy("change request"),
+    "accident": gettext_lazy("accident"),
+    "incident": gettext_lazy("incident"),
+    "change_request": gettext_lazy("change request"),
 }
 
 

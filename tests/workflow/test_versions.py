@@ -145,3 +145,12 @@ def test_a_custom_process_sets_fields_posts_a_hidden_note_and_takes_the_status(c
     assert ticket.closed_at is not None
     note = Message.objects.filter(ticket=ticket, kind=MessageKind.HIDDEN).get()
     assert note.body == "Internal: duplicate of #1"
+
+
+def test_a_definition_survives_a_dump_and_a_load_in_its_order(db):
+    from django.core import serializers
+
+    version = ProcessVersion.objects.get(code="three-tier")
+    [loaded] = serializers.deserialize("json", serializers.serialize("json", [version]))
+    assert loaded.object.definition == version.definition
+    assert list(loaded.object.definition["states"]) == list(shipped()["states"])

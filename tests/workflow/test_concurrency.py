@@ -6,13 +6,18 @@ SQLite runs one writer at a time for the whole database, so the races below exis
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, connections, transaction
 
 from otklik.core.errors import Conflict
+from otklik.dictionaries.models import DictionaryEntry
+from otklik.dictionaries.seed import load_dictionaries
 from otklik.tickets.services import ticket_close
 from otklik.tickets.services.access import ticket_lock
 from otklik.workflow.models import Move, TicketProcess
@@ -20,9 +25,20 @@ from otklik.workflow.services import workflow_transition
 from tests.helpers import fresh
 
 pytestmark = [
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _seed_data():
+    """Put back what the data migrations gave (an earlier transactional test's flush may have removed it).
+
+    Not serialized_rollback: restoring the saved rows clashes with the content types a flush recreates.
+    """
+    load_dictionaries(DictionaryEntry)
+    migration = importlib.import_module("otklik.workflow.migrations.0002_three_tier")
+    migration.install(django_apps, SimpleNamespace(connection=SimpleNamespace(alias="default")))
 
 
 def _run(*targets) -> list[BaseException | None]:

@@ -108,6 +108,10 @@ def test_demo_run_twice_creates_everything_once(settings):
     # The regulation's SLA table, the default and the clients' level.
     hours = sorted(sla.response_seconds // 60 for sla in SlaLevel.objects.all())
     assert hours == [60, 120, 180, 240, 300, 360, 1440]
+    assert set(SlaLevel.objects.values_list("code", flat=True)) == {
+        "noncommercial", "clients-standard", "clients-operative", "clients-vip",
+        "partners-standard", "partners-operative", "special",
+    }  # fmt: skip
     assert SlaLevel.objects.get(is_default=True).response_seconds == 24 * 3600
     clients_sla = SlaLevel.objects.get(response_time=6, response_unit="hours")
     assert Ticket.objects.filter(author=users["client"]).exclude(sla=clients_sla).count() == 0

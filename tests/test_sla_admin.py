@@ -453,6 +453,35 @@ def test_sla_add_reminder_after_deadline_shows_field_error(admin, moscow):
     assert SlaLevel.objects.get().reminder_seconds == 1800
 
 
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("vip level", "Use only Latin letters, digits, - and _."),
+        ("вип", "Use only Latin letters, digits, - and _."),
+        ("taken", "Another SLA level has this symbolic code."),
+    ],
+)
+def test_sla_add_bad_or_taken_code_is_a_field_error(admin, moscow, code, message):
+    SlaLevel.objects.create(name_ru="Занят", code="taken")
+    SlaLevel.objects.create(name_ru="Без кода")  # codes are optional: several levels may have none
+    data = {
+        "name_ru": "VIP", "name_en": "", "code": code, "description_ru": "", "description_en": "",
+        "priority": "10", "response_time": "2", "response_unit": TimeUnit.HOURS, "reminder_time": "30",
+        "reminder_unit": TimeUnit.MINUTES, "timetable": moscow.pk, "active": "on",
+    }  # fmt: skip
+    response = admin.post(reverse("admin:sla_slalevel_add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in errors.get("code", []) + errors.get("__all__", []), errors
+    assert SlaLevel.objects.count() == 2
+    assert admin.post(reverse("admin:sla_slalevel_add"), {**data, "code": "clients-vip_2"}).status_code == 302
+    assert (
+        admin.post(reverse("admin:sla_slalevel_add"), {**data, "name_ru": "Ещё", "code": ""}).status_code
+        == 302
+    )
+    assert SlaLevel.objects.filter(code="").count() == 2
+
+
 def test_sla_form_groups_fields_in_fieldsets(admin, db):
     page = html(admin.get(reverse("admin:sla_slalevel_add")))
     for heading in ("General", "Who gets it", "Times", "Calendar", "Allowed values", "Responsible"):

@@ -477,6 +477,7 @@ class CalendarExceptionAdmin(
 class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermissions, admin.ModelAdmin):
     list_display = (
         "name_text",
+        "code",
         "priority",
         "response_text",
         "reminder_text",
@@ -487,7 +488,7 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
     )
     list_filter = ("active", "is_default", "timetable")
     list_select_related = ("timetable", "responsible")
-    search_fields = ("name_ru", "name_en", "description_ru", "description_en")
+    search_fields = ("name_ru", "name_en", "code", "description_ru", "description_en")
     filter_horizontal = ("groups", "exceptions", "categories", "criticalities", "marks")
     fieldsets = (
         (
@@ -495,6 +496,7 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
             {
                 "fields": (
                     ("name_ru", "name_en"),
+                    "code",
                     ("description_ru", "description_en"),
                     "priority",
                     "is_default",

@@ -213,6 +213,16 @@ UNIT_SECONDS = {TimeUnit.MINUTES: 60, TimeUnit.HOURS: 3600}
 
 
 class SlaLevel(BilingualName):
+    # How the CLI, the API and coupons name a level (F-21): names change, codes do not.
+    code = models.CharField(
+        _("symbolic code"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "Latin letters, digits, - and _; unique. The command line and the API name the SLA by it."
+        ),
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", _("Use only Latin letters, digits, - and _."))],
+    )
     description_ru = models.TextField(
         _("description (Russian)"), blank=True, help_text=_("Shown to the client on the ticket page.")
     )
@@ -295,6 +305,14 @@ class SlaLevel(BilingualName):
 
     class Meta:
         ordering = ["-priority", "name_ru", "name_en"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=~models.Q(code=""),
+                name="sla_level_code_once",
+                violation_error_message=_("Another SLA level has this symbolic code."),
+            )
+        ]
         verbose_name = _("SLA level")
         verbose_name_plural = _("SLA levels")
 

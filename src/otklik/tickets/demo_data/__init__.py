@@ -230,6 +230,7 @@ def _sla_levels(timetables: dict[str, Timetable]) -> int:
         sla, created = SlaLevel.objects.get_or_create(
             name_ru=row.name_ru,
             defaults={
+                "code": row.code,
                 "name_en": row.name_en,
                 "description_ru": row.description_ru,
                 "description_en": row.description_en,
@@ -247,6 +248,9 @@ def _sla_levels(timetables: dict[str, Timetable]) -> int:
         if sla.timetable_id is None:
             sla.timetable = timetables[row.timetable]
             sla.save(update_fields=["timetable"])
+        if not sla.code and not SlaLevel.objects.filter(code=row.code).exists():
+            sla.code = row.code
+            sla.save(update_fields=["code"])
         group = clients_group if row.for_clients else groups.get(row.group)
         if group is not None and (created or not sla.groups.exists()):
             sla.groups.add(group)

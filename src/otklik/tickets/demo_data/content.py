@@ -172,6 +172,7 @@ TIMETABLES: tuple[TimetableRow, ...] = (
 
 @dataclass(frozen=True)
 class SlaRow:
+    code: str
     name_ru: str
     name_en: str
     hours: int
@@ -188,6 +189,7 @@ class SlaRow:
 # must outrank the clients' standard one, or the choice (highest priority wins) would give them 6 hours.
 SLA_TABLE: tuple[SlaRow, ...] = (
     SlaRow(
+        "noncommercial",
         "Некоммерческий",
         "Non-commercial",
         24,
@@ -197,6 +199,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         is_default=True,
     ),
     SlaRow(
+        "clients-standard",
         "Клиенты: стандартный",
         "Clients: standard",
         6,
@@ -206,6 +209,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         for_clients=True,
     ),
     SlaRow(
+        "clients-operative",
         "Клиенты: оперативный",
         "Clients: operative",
         4,
@@ -215,6 +219,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         group=CLIENTS_OPERATIVE,
     ),
     SlaRow(
+        "clients-vip",
         "Клиенты: VIP",
         "Clients: VIP",
         2,
@@ -224,6 +229,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         group=CLIENTS_VIP,
     ),
     SlaRow(
+        "partners-standard",
         "Партнёры: стандартный",
         "Partners: standard",
         5,
@@ -233,6 +239,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         group=PARTNERS_STANDARD,
     ),
     SlaRow(
+        "partners-operative",
         "Партнёры: оперативный",
         "Partners: operative",
         3,
@@ -242,6 +249,7 @@ SLA_TABLE: tuple[SlaRow, ...] = (
         group=PARTNERS_OPERATIVE,
     ),
     SlaRow(
+        "special",
         "Спецобращения",
         "Special tickets",
         1,

@@ -145,12 +145,14 @@ def _invalid(request: HttpRequest, exc: ValidationError):
 
 def _mount_routers() -> None:
     from otklik.accounts.api import router as accounts_router
+    from otklik.kb.api import router as kb_router
     from otklik.tickets.api import router as tickets_router
     from otklik.workflow.api import router as workflow_router
 
     api.add_router("", accounts_router)
     api.add_router("", tickets_router)
     api.add_router("", workflow_router)
+    api.add_router("", kb_router)
 
 
 _mount_routers()

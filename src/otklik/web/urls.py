@@ -8,4 +8,6 @@ urlpatterns = [
     path("", include("otklik.tickets.urls")),
     path("", include("otklik.mail.urls")),
     path("", include("otklik.workflow.urls")),
+    path("", include("otklik.kb.urls")),
+    path("", include("otklik.coupons.urls")),
 ]

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class KbConfig(AppConfig):
+    name = "otklik.kb"
+    verbose_name = _("Knowledge base")
+    default_auto_field = "django.db.models.BigAutoField"

@@ -644,6 +644,9 @@ class ModuleOptions(models.Model):
         _("longest processing of one incoming e-mail, seconds (slower ones are kept in quarantine)"),
         default=30,
     )
+    wizard_enabled = models.BooleanField(
+        _("clients go through the support wizard before the new-ticket form"), default=True
+    )
 
     class Meta:
         verbose_name = _("module options")

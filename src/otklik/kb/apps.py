@@ -6,3 +6,8 @@ class KbConfig(AppConfig):
     name = "otklik.kb"
     verbose_name = _("Knowledge base")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from otklik.kb import subscribers
+
+        subscribers.connect()

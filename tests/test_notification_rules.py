@@ -213,6 +213,46 @@ def test_change_by_support_message_or_close_mails_author(cast, make_ticket, acti
     assert [(m.to, m.cc, m.bcc) for m in author_mail] == [([addr(cast.client)], [], [])]
 
 
+def _author_mail_text(since, client) -> str:
+    rows = [m for m in since() if m.event == c.CHANGED_BY_SUPPORT_FOR_AUTHOR and m.to == [addr(client)]]
+    assert len(rows) == 1
+    return rows[0].body_text
+
+
+def test_close_by_support_mail_asks_the_author_for_a_rating_with_a_link(cast, make_ticket):
+    cast.client.profile.language = "en"
+    cast.client.profile.save()
+    ticket = make_ticket()
+    since = after(ticket)
+    services.ticket_close(actor=cast.staff, ticket=ticket)
+    text = _author_mail_text(since, cast.client)
+    assert "Please rate our answer" in text
+    assert f"/tickets/{ticket.pk}/#rate" in text
+
+
+def test_solved_status_mail_asks_for_a_rating_in_the_authors_language(cast, make_ticket):
+    ticket = make_ticket()
+    solved = DictionaryEntry.objects.get(kind=DictionaryKind.STATUS, code="solved")
+    cast.client.profile.language = "ru"
+    cast.client.profile.save()
+    since = after(ticket)
+    services.ticket_update(actor=cast.staff, ticket=ticket, changes={"status": solved.pk})
+    assert "оцените наш ответ" in _author_mail_text(since, cast.client)
+
+
+def test_open_or_rated_ticket_mail_does_not_ask_for_a_rating(cast, make_ticket):
+    ticket = make_ticket()
+    since = after(ticket)
+    services.message_post(actor=cast.staff, ticket=ticket, draft=services.MessageDraft(body="Try again."))
+    assert "#rate" not in _author_mail_text(since, cast.client)
+    mark = DictionaryEntry.objects.filter(kind=DictionaryKind.MARK).first()
+    Ticket.objects.filter(pk=ticket.pk).update(mark=mark)
+    ticket.refresh_from_db()
+    since = after(ticket)
+    services.ticket_close(actor=cast.staff, ticket=ticket)
+    assert "#rate" not in _author_mail_text(since, cast.client)
+
+
 def test_change_by_support_client_colleague_with_update_flag_is_copied(cast, make_ticket):
     company = SupportGroup.objects.get(name="Romashka LLC")
     support_group_add_member(group=company, user=cast.colleague, mail_update=True)

@@ -64,6 +64,10 @@ PLACEHOLDERS = (
     ("created_at", _("when the ticket was created")),
     ("site_name", _("the helpdesk's name")),
     ("coupon", _("the coupon's code (coupon used)")),
+    (
+        "rate_url",
+        _("the link to rate the answers, in the author's mail about a solved or closed ticket not rated yet"),
+    ),
     ("process_move", _("the move of the support process just taken (support process mail)")),
     ("process_state", _("the state the ticket is in now (support process mail)")),
     ("process_role", _("the role that must act now (support process mail)")),

@@ -30,6 +30,12 @@ _MESSAGE_RU = """{% if message %}
 {{ message_author }} пишет:
 {{ message }}
 {% endif %}"""
+_RATE_EN = """{% if rate_url %}
+Did we solve your problem? Please rate our answer: {{ rate_url }}
+{% endif %}"""
+_RATE_RU = """{% if rate_url %}
+Удалось ли решить вопрос? Пожалуйста, оцените наш ответ: {{ rate_url }}
+{% endif %}"""
 _CHANGES_EN = """{% if changes %}
 Changes:
 {{ changes }}
@@ -73,6 +79,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "Hello,\n\nsupport updated your ticket #{{ ticket_id }}.\n"
         + _MESSAGE_EN
         + _CHANGES_EN
+        + _RATE_EN
         + "\n"
         + _TICKET_FACTS_EN
         + "\n\n{{ site_name }}\n",
@@ -82,6 +89,7 @@ DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
         "Здравствуйте!\n\nСлужба поддержки изменила ваше обращение #{{ ticket_id }}.\n"
         + _MESSAGE_RU
         + _CHANGES_RU
+        + _RATE_RU
         + "\n"
         + _TICKET_FACTS_RU
         + "\n\n{{ site_name }}\n",

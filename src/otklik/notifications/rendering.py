@@ -150,7 +150,21 @@ def ticket_context(
         # The values are log data: rendered now, in the recipient's language.
         "changes": "\n".join(change_line(ch.field, ch.old, ch.new) for ch in shown_changes),
         "coupon": coupon,
+        "rate_url": _rate_url(ticket) if for_author else "",
     }
+
+
+def _rate_url(ticket: Ticket) -> str:
+    """Return the link asking the author to rate the answers (F-22), or "" when there is nothing to ask.
+
+    Asked when the ticket is closed or its status is "solved" and no mark is given yet.
+    """
+    if ticket.mark_id:
+        return ""
+    solved = ticket.status_id is not None and getattr(ticket.status, "code", "") == "solved"
+    if ticket.closed_at is None and not solved:
+        return ""
+    return ticket_url(ticket.pk, for_author=True) + "#rate"
 
 
 def _ticket_facts(ticket: Ticket, actor, actor_email: str = "") -> dict[str, str]:
@@ -197,6 +211,7 @@ def sample_context(language: str) -> dict[str, str]:
             "created_at": _local(timezone.now()),
             "site_name": settings.OTKLIK_SITE_NAME,
             "coupon": "VIP-2026-0001",
+            "rate_url": ticket_url(1234, for_author=True) + "#rate",
             "process_move": "Авария" if ru else "Accident",
             "process_state": "Авария" if ru else "Accident",
             "process_role": "Менеджер инцидентов" if ru else "Incident manager",

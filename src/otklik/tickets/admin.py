@@ -5,6 +5,7 @@ Also the record of deleted tickets: read-only for everyone, admins and demo acce
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from otklik.tickets.models import CustomField, ModuleOptions, TicketDeletion
 from otklik.ui.admin_mixins import SupportAdminPermissions
@@ -23,6 +24,7 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
             },
         ),
         (_("Tickets"), {"fields": ("auto_close_days", "presence_minutes", "list_page_size")}),
+        (pgettext_lazy("module options", "New tickets"), {"fields": ("wizard_enabled",)}),
         (_("SLA"), {"fields": ("postponed_pauses_sla",)}),
         (_("Mail"), {"fields": ("notify_overdue", "bcc_admins", "mail_max_size_mb", "mail_max_seconds")}),
         (

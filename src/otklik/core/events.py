@@ -51,6 +51,9 @@ PROCESS_MOVED = "process.moved"
 ACCOUNT_CONFIRMATION_MAIL = "account.confirmation_mail"
 ACCOUNT_PASSWORD_RESET_MAIL = "account.password_reset_mail"
 ACCOUNT_ADDRESS_CONFIRMED = "account.address_confirmed"
+# Emitted by ticket_create inside its transaction with a `otklik.tickets.activity.CouponUsed`: a new ticket
+# spent a use of a coupon (notifications tell the support admins, F-21).
+COUPON_USED = "coupon.used"
 # Emitted after commit with the id of an `otklik.sla.models.DeadlineRecompute`: SLA configuration changed,
 # so the open tickets of those SLA levels need their deadlines computed again (tickets listens).
 SLA_DEADLINES_STALE = "sla.deadlines_stale"

@@ -27,6 +27,7 @@ from otklik.core import clock
 from otklik.core.bulk import insert_rows, update_row
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import DomainError, PermissionDenied, ValidationFailed
+from otklik.coupons.services import CouponRefused, coupon_refusal_record
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.mail.models import AppendSecurity, InboundMail, Mailbox, Outcome
 from otklik.mail.parsing import MailParseError, ParsedMail, mail_parse
@@ -47,6 +48,9 @@ log = logging.getLogger(__name__)
 GATEWAY_USERNAME = MAIL_PRINCIPAL_USERNAME
 TITLE_FROM_BODY = 50  # F-15: no subject -> the first 50 characters of the text
 _OWN_HEADER = re.compile(rb"(?im)^x-otklik-event:")
+# F-21: a coupon's code in a header of a new mail, or on a line of its own at the start of the text.
+_COUPON_HEADER = re.compile(rb"(?im)^(?:x-otklik-coupon|coupon)[ \t]*:[ \t]*([!-~]{1,64})[ \t]*\r?$")
+_COUPON_LINE = re.compile(r"(?i)^\s*(?:coupon|купон)\s*:\s*(\S{1,64})\s*$")
 
 # Why a mail was not made a ticket or a message: code -> what an admin reads.
 REASONS = {
@@ -182,6 +186,10 @@ def mail_process(
             return _mark(inbound, Outcome.DUPLICATE, "message_id", "", actor)
         log.exception("incoming mail #%s could not be processed", inbound.pk)
         return _quarantine(inbound, "error", f"{type(exc).__name__}: {exc}", actor)
+    except CouponRefused as exc:
+        # The processing transaction took the refused attempt's log line with it: write it again.
+        coupon_refusal_record(exc)
+        return _quarantine(inbound, "refused", str(exc), actor)
     except DomainError as exc:
         return _quarantine(inbound, "refused", str(exc), actor)
     except Exception as exc:  # one poison message must never stop the mailbox: keep it, tell the admins
@@ -218,7 +226,7 @@ def _process(row: InboundMail, started: float, raw: bytes, parsed: ParsedMail | 
         message = _append(ticket, parsed, user, mailbox, row)
         outcome = Outcome.APPENDED
     else:
-        ticket, message = _create(parsed, user, mailbox, row)
+        ticket, message = _create(parsed, user, mailbox, row, coupon_header=_coupon_header(raw))
         outcome = Outcome.CREATED
     _check_time(started, options)
     row.ticket_message_id = message.pk
@@ -351,8 +359,36 @@ def _origin(
     return ticket_services.MailOrigin(author_address=parsed.sender_address, quoted=quoted)
 
 
-def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail):
+def _coupon_header(raw: bytes) -> str:
+    """Return the code of an `X-Otklik-Coupon:` or `Coupon:` header, or ""."""
+    header_block = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    found = _COUPON_HEADER.search(header_block)
+    return found.group(1).decode("ascii") if found else ""
+
+
+def coupon_from_text(text: str) -> tuple[str, str]:
+    """Take a `Coupon: CODE` line (or `Купон:`) off the start of a mail's text; return (code, the rest).
+
+    Only the first non-empty line counts: a code quoted further down is not the sender's request.
+    """
+    lines = text.splitlines()
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return "", text
+    found = _COUPON_LINE.match(lines[first])
+    if not found:
+        return "", text
+    return found.group(1), "\n".join(lines[:first] + lines[first + 1 :]).strip()
+
+
+def _create(
+    parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row: InboundMail, coupon_header: str = ""
+):
     text, files = _content(parsed)
+    coupon, rest = coupon_from_text(text)
+    if coupon:
+        text = rest or _("(no text)")
+    coupon = coupon or coupon_header
     title = parsed.subject.strip() or " ".join(text.split())[:TITLE_FROM_BODY] or _("(no subject)")
     ticket = ticket_services.ticket_create(
         actor=gateway_user(),
@@ -364,6 +400,7 @@ def _create(parsed: ParsedMail, user: User | None, mailbox: Mailbox | None, row:
             criticality=_rule(mailbox, "criticality", None),
             # Never answer a robot: auto-replies and bulk mail get no "ticket accepted" mail (F-15).
             notify_author=not parsed.automatic,
+            coupon=coupon,
         ),
         staff=ticket_services.StaffFields(source=_email_source()),
         origin=_origin(parsed, user),

@@ -37,6 +37,12 @@ def _on_process_moved(moved) -> None:
     process_moved_notify(moved)
 
 
+def _on_coupon_used(used) -> None:
+    from otklik.notifications.services import coupon_used_notify
+
+    coupon_used_notify(ticket=used.ticket, coupon=used.code, actor=used.user)
+
+
 def _on_confirmation_mail(mail) -> None:
     from otklik.notifications.services import account_mail_notify
 
@@ -73,6 +79,7 @@ def connect() -> None:
     _connected = True
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity)
     events.listen(events.PROCESS_MOVED, _on_process_moved)
+    events.listen(events.COUPON_USED, _on_coupon_used)
     events.listen(events.ACCOUNT_CONFIRMATION_MAIL, _on_confirmation_mail)
     events.listen(events.ACCOUNT_PASSWORD_RESET_MAIL, _on_password_reset_mail)
     for name in SLA_EVENTS:

@@ -55,6 +55,21 @@ class TicketActivity:
         return any(c.field in AUTHOR_VISIBLE_FIELDS and not c.staff_only for c in self.changes)
 
 
+@dataclass(frozen=True)
+class CouponUsed:
+    """A new ticket spent a use of a coupon (F-21): the admins hear of it."""
+
+    ticket: Ticket
+    code: str
+    # Who filed with it: the ticket's author (None for a sender known only by address).
+    user: User | None
+
+
+def coupon_used_announce(used: CouponUsed) -> None:
+    """Hand the coupon's use to its listeners now, inside the creating transaction."""
+    events.emit(events.COUPON_USED, used)
+
+
 def ticket_activity_announce(activity: TicketActivity) -> None:
     """Hand the activity to its listeners now, inside the caller's transaction."""
     events.emit(events.TICKET_ACTIVITY, activity)

@@ -39,6 +39,7 @@ Prompt = Annotated[Text, Field(max_length=BODY_MAX)]
 AdminComment = Annotated[Text, Field(max_length=10_000)]
 TicketType = Annotated[Text, Field(max_length=32)]
 Tier = Annotated[Text, Field(max_length=8)]
+CouponCode = Annotated[Text, Field(max_length=64)]
 # A positive id.
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 
@@ -158,6 +159,11 @@ class TicketCreateIn(_StrictIn):
     ticket_type: TicketType | None = None
     tier: Tier | None = None
     notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
+    coupon: CouponCode | None = Field(
+        None,
+        description="A coupon's code (F-21): spends one use, gives its SLA, marks the ticket special; "
+        "an unknown, inactive, expired or spent coupon refuses the ticket (422, `coupon` in the errors).",
+    )
 
 
 class TicketPatchIn(_StrictIn):

@@ -19,3 +19,9 @@ class TicketsConfig(AppConfig):
 
         # The configuration cache keeps the module options.
         config_models_register(ModuleOptions)
+
+        from otklik.coupons.masks import mask_source_set
+        from otklik.tickets.selectors import options_cached
+
+        # Coupons sit below tickets: their admin page and command read the mask option through this.
+        mask_source_set(lambda: options_cached().coupon_mask)

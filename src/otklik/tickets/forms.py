@@ -56,6 +56,12 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
     files = MultipleFileField(label=_("Files"))
+    coupon = forms.CharField(
+        label=_("Coupon"),
+        required=False,
+        max_length=64,
+        help_text=_("A coupon's code for a special ticket, if you have one."),
+    )
 
     def __init__(self, *args, dictionaries: dict[str, list[DictionaryEntry]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,6 +82,7 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
             criticality=d["criticality"] or None,
             prompts={k: d[k] for k in PROMPT_FIELDS},
             files=files,
+            coupon=d.get("coupon") or "",
         )
 
     def staff_fields(self) -> StaffFields | None:

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from otklik.coupons.masks import CODE_MAX, MASK_DEFAULT, mask_validate
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SourceReason
 from otklik.tickets.files import random_storage_name
@@ -646,6 +647,13 @@ class ModuleOptions(models.Model):
     )
     wizard_enabled = models.BooleanField(
         _("clients go through the support wizard before the new-ticket form"), default=True
+    )
+    coupon_mask = models.CharField(
+        _("mask of new coupon codes"),
+        max_length=CODE_MAX,
+        default=MASK_DEFAULT,
+        validators=[mask_validate],
+        help_text=_("Each # becomes a random letter or digit; at least six #. Example: SUP-COU-##########."),
     )
 
     class Meta:

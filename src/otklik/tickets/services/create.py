@@ -12,12 +12,22 @@ from django.utils.translation import gettext_lazy
 from otklik.core import clock, events
 from otklik.core.bulk import insert_rows, pipelined
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.coupons.masks import code_normalize
+from otklik.coupons.models import Coupon
+from otklik.coupons.services import (
+    CouponRefused,
+    coupon_check,
+    coupon_redeem,
+    coupon_refusal_record,
+    coupon_use_record,
+)
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.dictionaries.selectors import dictionary_default
 from otklik.routing.services import ResponsibleChoice, responsible_choose_for_new_ticket
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import SlaChoice, sla_for_new_ticket
 from otklik.tickets import files as file_checks
+from otklik.tickets.activity import CouponUsed, coupon_used_announce
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, DICTIONARY_FIELDS
 from otklik.tickets.history import events_chain
 from otklik.tickets.models import Channel, MessageKind, Ticket, TicketEvent
@@ -48,7 +58,6 @@ SLA_REASONS = {
 }
 
 
-@transaction.atomic
 def ticket_create(
     *,
     actor: User,
@@ -59,13 +68,32 @@ def ticket_create(
 ) -> Ticket:
     """Create a ticket with its first message; staff may fill in staff fields (F-13 "on new").
 
-    The SLA is chosen by F-06's order: staff's explicit `staff.sla`, else `draft.coupon_sla`, else the
-    author's groups, else the default. A client's category and criticality must be ones that SLA allows.
+    The SLA is chosen by F-06's order: staff's explicit `staff.sla`, else the coupon's (`draft.coupon`, or
+    `draft.coupon_sla`), else the author's groups, else the default. A client's category and criticality
+    must be ones that SLA allows.
+
+    A coupon (F-21) spends one use and marks the ticket special; an unknown, deactivated, not yet active,
+    expired or spent one refuses the whole ticket (CouponRefused, a ValidationFailed on "coupon"). The
+    refused attempt is logged after the creation's transaction rolled back, so the log line stays; a caller
+    whose own enclosing transaction rolls back too (mail processing) logs it again with
+    `coupon_refusal_record` once it has.
 
     `origin` files a mail's ticket (the mail channel or support only): for its registered sender, or for a
     person known only by `origin.author_address` (no account), with the quoted history kept beside the
     first message's text (F-15). The ticket comes back with its first message as `opening_message`.
     """
+    try:
+        return _ticket_create(actor=actor, draft=draft, staff=staff, origin=origin, via=via)
+    except CouponRefused as refused:
+        coupon_refusal_record(refused)
+        raise
+
+
+@transaction.atomic
+def _ticket_create(
+    *, actor: User, draft: TicketDraft, staff: StaffFields | None, origin: MailOrigin | None, via: str
+) -> Ticket:
+    """Validate and write the new ticket in one transaction (ticket_create's body)."""
     staff = staff or StaffFields()
     # A mail's registered sender is the author the mail principal files for.
     author = staff.author if origin is None or origin.sender is None else origin.sender
@@ -148,14 +176,30 @@ def ticket_create(
     )
     # Anonymous and e-mail authors have no user row: they count as "everyone" for the choice.
     known_author = the_author if isinstance(the_author, User) and the_author.pk else None
-    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=draft.coupon_sla)
+    # A coupon is checked now (its SLA limits the choices below) and spent only once all else is valid.
+    coupon_code = code_normalize(draft.coupon)
+    coupon: Coupon | None = None
+    refused: CouponRefused | None = None
+    if coupon_code:
+        try:
+            coupon = coupon_check(code=coupon_code, user=known_author, email=author_email, via=via)
+        except CouponRefused as exc:
+            refused = exc
+            errors.setdefault("coupon", []).extend(exc.errors["coupon"])
+    coupon_sla = coupon.sla if coupon is not None else draft.coupon_sla
+    choice = sla_for_new_ticket(known_author, explicit=the_sla, coupon_sla=coupon_sla)
     # Only the author's own choices are limited by the SLA; staff filing a ticket may pick any (F-13).
     limited = not (policy.is_support or policy.is_mail_principal)  # the mailbox rule is the admins' choice
     if limited:
         for name, messages in entries_outside_sla(choice.sla, entries).items():
             errors.setdefault(name, []).extend(messages)
     if errors:
-        raise ValidationFailed(errors=errors)
+        raise ValidationFailed(errors=errors) if refused is None else CouponRefused(refused.refusal, errors)
+    redemption = (
+        coupon_redeem(code=coupon_code, user=known_author, email=author_email, via=via)
+        if coupon is not None
+        else None
+    )
 
     now = clock.now()
     history = history_actor(policy, actor, author=the_author, address=author_address)
@@ -192,6 +236,8 @@ def ticket_create(
         last_message_at=now,
         ticket_type=(staff.ticket_type or "")[: Ticket._meta.get_field("ticket_type").max_length],
         tier=(staff.tier or "")[: Ticket._meta.get_field("tier").max_length],
+        is_special=redemption is not None,
+        coupon_code=redemption.coupon.code if redemption is not None else "",
     )
     kind = (
         MessageKind.HIDDEN
@@ -246,6 +292,11 @@ def ticket_create(
             notify_author=draft.notify_author and not staff.hidden,
             actor_email=history.email,
         )
+    if redemption is not None:
+        coupon_use_record(
+            redemption=redemption, ticket_id=ticket.pk, user=known_author, email=author_email, via=via
+        )
+        coupon_used_announce(CouponUsed(ticket=ticket, code=redemption.coupon.code, user=known_author))
     ticket.opening_message = first  # type: ignore[attr-defined]  # for the caller, not a field
     return ticket
 

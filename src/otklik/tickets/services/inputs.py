@@ -36,8 +36,9 @@ class Upload:
 class TicketDraft:
     """What the author of a new ticket writes: the words, the files and the client's choices (F-02, F-12).
 
-    `coupon_sla` is the SLA of a coupon the caller has already redeemed (F-21); `notify_author=False`
-    files the ticket without the "ticket accepted" mail.
+    `coupon` is a coupon's code (F-21): the service spends one of its uses, gives the ticket the coupon's
+    SLA and marks it special, or refuses the whole ticket. `coupon_sla` is the SLA of a coupon the caller
+    has already redeemed itself; `notify_author=False` files the ticket without the "ticket accepted" mail.
     """
 
     title: str
@@ -46,6 +47,7 @@ class TicketDraft:
     criticality: EntryRef = None
     prompts: Mapping[str, str] | None = None
     files: Sequence[Upload] = ()
+    coupon: str = ""
     coupon_sla: SlaLevel | None = None
     notify_author: bool = True
 

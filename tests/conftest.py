@@ -18,6 +18,24 @@ from otklik.tickets.models import Ticket
 from tests.dovecot import dovecot_server, mailbox_user  # noqa: F401  (fixtures for the mail tests)
 
 
+def pytest_configure(config) -> None:
+    """Give the SQLite test database a file, as a real deployment has, instead of shared-cache memory.
+
+    An in-memory database shared between threads fails a second writer at once ("database table is
+    locked") where a file waits for the first (busy_timeout, IMMEDIATE transactions): the race tests run
+    on both databases only with a file. Each xdist worker gets its own file (pytest-django adds a suffix).
+    """
+    import os
+    import tempfile
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        folder = os.environ.get("OTKLIK_DATA_DIR") or tempfile.gettempdir()
+        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_storage(settings, tmp_path):
     """Every test writes uploads into its own directory; passwords hash fast (tests create many users)."""

@@ -1,7 +1,7 @@
-"""Moves racing other writers on PostgreSQL: row locks, not luck, keep the process consistent (F-30).
+"""Moves racing other writers: locks, not luck, keep the process consistent (F-30).
 
-SQLite runs one writer at a time for the whole database, so the races below exist only on PostgreSQL
-(the CI runs the suite on both); they use real threads, each with its own connection.
+Real threads, each with its own connection. PostgreSQL serialises them on the ticket's row lock; SQLite
+on its single writer lock (IMMEDIATE transactions wait for each other): the outcome must be the same.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps as django_apps
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from otklik.core.errors import Conflict
 from otklik.dictionaries.models import DictionaryEntry
@@ -24,10 +24,7 @@ from otklik.workflow.models import Move, TicketProcess
 from otklik.workflow.services import workflow_transition
 from tests.helpers import fresh
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks: PostgreSQL only"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)

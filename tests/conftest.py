@@ -23,7 +23,7 @@ def pytest_configure(config) -> None:
 
     An in-memory database shared between threads fails a second writer at once ("database table is
     locked") where a file waits for the first (busy_timeout, IMMEDIATE transactions): the race tests run
-    on both databases only with a file. Each xdist worker gets its own file (pytest-django adds a suffix).
+    on both databases only with a file. Django deletes the file when the run ends.
     """
     import os
     import tempfile
@@ -33,7 +33,8 @@ def pytest_configure(config) -> None:
     database = settings.DATABASES["default"]
     if database["ENGINE"].endswith("sqlite3"):
         folder = os.environ.get("OTKLIK_DATA_DIR") or tempfile.gettempdir()
-        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, "test.sqlite3")
+        # One file per test run: two runs at once (a developer's and an editor's) must not share it.
+        database.setdefault("TEST", {})["NAME"] = os.path.join(folder, f"test-{os.getpid()}.sqlite3")
 
 
 @pytest.fixture(autouse=True)

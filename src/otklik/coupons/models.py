@@ -22,6 +22,9 @@ class Coupon(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     active_from = models.DateTimeField(_("active from"), null=True, blank=True)
     active_to = models.DateTimeField(_("active to"), null=True, blank=True)
+    note = models.CharField(
+        _("note"), max_length=255, blank=True, help_text=_("Whom the coupon was given to, for what licence.")
+    )
     created_at = models.DateTimeField(_("created"))
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")

@@ -190,7 +190,8 @@ class CouponSpec:
     """What coupons to generate: `count` coupons of `uses` uses each on `sla` (a level, its id or code).
 
     Valid `days` from now, or from `active_from` to `active_to` (either may be empty: no limit on that
-    side). `mask` is the code pattern (the module option, passed in by the caller).
+    side). `mask` is the code pattern (the module option, passed in by the caller); `note` says whom the
+    coupons are for.
     """
 
     sla: SlaLevel | int | str | None
@@ -200,6 +201,7 @@ class CouponSpec:
     active_from: datetime | None = None
     active_to: datetime | None = None
     mask: str = MASK_DEFAULT
+    note: str = ""
 
 
 def _sla_of(value: SlaLevel | int | str | None) -> SlaLevel | None:
@@ -270,6 +272,7 @@ def coupon_generate(*, spec: CouponSpec, actor: User | None) -> list[Coupon]:
             is_active=True,
             active_from=active_from,
             active_to=active_to,
+            note=(spec.note or "").strip()[:255],
             created_at=now,
             created_by=actor if actor is not None and actor.pk else None,
         )

@@ -24,7 +24,7 @@ class ModuleOptionsAdmin(SupportAdminPermissions, admin.ModelAdmin):
             },
         ),
         (_("Tickets"), {"fields": ("auto_close_days", "presence_minutes", "list_page_size")}),
-        (pgettext_lazy("module options", "New tickets"), {"fields": ("wizard_enabled",)}),
+        (pgettext_lazy("module options", "New tickets"), {"fields": ("wizard_enabled", "coupon_mask")}),
         (_("SLA"), {"fields": ("postponed_pauses_sla",)}),
         (_("Mail"), {"fields": ("notify_overdue", "bcc_admins", "mail_max_size_mb", "mail_max_seconds")}),
         (

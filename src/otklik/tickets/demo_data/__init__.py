@@ -30,6 +30,8 @@ from otklik.accounts.services import (
 )
 from otklik.core import clock, events
 from otklik.core.config_cache import config_rows_changed
+from otklik.coupons.models import Coupon
+from otklik.coupons.services import CouponSpec, coupon_generate
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel, Timetable, TimeUnit
 from otklik.sla.services import timetable_apply_calendar, timetable_save_week
@@ -38,6 +40,10 @@ from otklik.tickets.demo_data.attachments import attachment
 from otklik.tickets.demo_data.content import (
     CITIES,
     CLIENT_COMPANIES,
+    ENTERPRISE_COUPON_DAYS,
+    ENTERPRISE_COUPON_NOTE,
+    ENTERPRISE_COUPON_SLA,
+    ENTERPRISE_COUPON_USES,
     FREQUENT_ANSWERS,
     GENERIC,
     LOGIN_USERNAMES,
@@ -56,6 +62,7 @@ from otklik.tickets.demo_data.content import (
 )
 from otklik.tickets.demo_steps import DemoContext, demo_steps
 from otklik.tickets.models import Channel, SpamState, Ticket
+from otklik.tickets.selectors import options_cached
 
 DEFAULT_TICKETS = 200
 DEFAULT_SEED = 20240917
@@ -92,6 +99,7 @@ def demo_load(
         timetables, report.timetables_created = _timetables()
         report.sla_created = _sla_levels(timetables)
         report.answers_created = _frequent_answers()
+        report.lines.append(_enterprise_coupon())
         if _demo_tickets_exist(users):
             report.tickets_skipped = True
         elif tickets > 0:
@@ -277,6 +285,30 @@ def _frequent_answers() -> int:
         )
         made += created
     return made
+
+
+def _enterprise_coupon() -> str:
+    """Give the Enterprise client its coupon once (F-21); return the line that prints its code."""
+    coupon = Coupon.objects.filter(note=ENTERPRISE_COUPON_NOTE).order_by("pk").first()
+    if coupon is None:
+        sla = SlaLevel.objects.filter(code=ENTERPRISE_COUPON_SLA).first()
+        if sla is None:  # an older demo's level kept another code: no coupon rather than a wrong one
+            return (
+                f"No SLA level with the code {ENTERPRISE_COUPON_SLA!r}: the Enterprise coupon was not made."
+            )
+        spec = CouponSpec(
+            sla=sla,
+            uses=ENTERPRISE_COUPON_USES,
+            days=ENTERPRISE_COUPON_DAYS,
+            mask=options_cached().coupon_mask,
+            note=ENTERPRISE_COUPON_NOTE,
+        )
+        coupon = coupon_generate(spec=spec, actor=None)[0]
+    until = f", valid to {coupon.active_to:%Y-%m-%d}" if coupon.active_to else ""
+    return (
+        f"Enterprise coupon of client vip ({coupon.uses_left} of {coupon.used_count + coupon.uses_left} "
+        f"special tickets left{until}): {coupon.code}"
+    )
 
 
 def _demo_tickets_exist(users: dict[str, User]) -> bool:

@@ -31,6 +31,8 @@ PARTNERS_STANDARD = "Partners: standard"
 PARTNERS_OPERATIVE = "Partners: operative"
 SLA_GROUPS = (CLIENTS_OPERATIVE, CLIENTS_VIP, PARTNERS_STANDARD, PARTNERS_OPERATIVE)
 NORTHWIND = "Northwind Trading Ltd"
+# The regulation's Enterprise licence (F-21): a coupon for 15 special tickets a year.
+ENTERPRISE = "АО «Глобус» (Enterprise)"
 STAFF_TEAM = "Support team"
 
 PEOPLE: tuple[Person, ...] = (
@@ -128,13 +130,29 @@ PEOPLE: tuple[Person, ...] = (
         site="brownbikes.example",
     ),
     Person("seo-promo", "SEO", "Promo", "promo@seo-top.example", AccessLevel.CLIENT, login=False),
+    # No generated tickets (weight 0): the Enterprise client files special ones with the demo coupon.
+    Person(
+        "vip",
+        "Виктор",
+        "Орлов",
+        "v.orlov@globus.example",
+        AccessLevel.CLIENT,
+        company=ENTERPRISE,
+        site="globus.example",
+    ),
 )
 # Every login the demo prints a password for.
 LOGIN_USERNAMES = tuple(p.username for p in PEOPLE if p.login)
 CLIENT_COMPANIES = {
     ROMASHKA: "Клиент: интернет-магазин товаров для дома.",
     NORTHWIND: "Client: a UK wholesale trading company.",
+    ENTERPRISE: "Клиент с лицензией Enterprise: 15 спецобращений в год (24/7, ответ за 1 час).",
 }
+# The Enterprise licence's coupon (F-21): 15 special tickets on this SLA level, valid one year.
+ENTERPRISE_COUPON_SLA = "special"
+ENTERPRISE_COUPON_USES = 15
+ENTERPRISE_COUPON_DAYS = 365
+ENTERPRISE_COUPON_NOTE = "Enterprise licence: АО «Глобус» (vip)"
 
 
 # -- the regulation's timetables (F-07) and SLA table (F-06) ---------------------------------

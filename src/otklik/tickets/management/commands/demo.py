@@ -12,8 +12,9 @@ from otklik.tickets.demo_data import DEFAULT_SEED, DEFAULT_TICKETS, demo_load
 
 class Command(BaseCommand):
     help = (
-        "Load demo data: users admin, staff, staff2, demo, client, client2 (passwords are printed once, "
-        "when a user is created), two client companies and a staff team, the regulation's SLA levels, "
+        "Load demo data: users admin, staff, staff2, demo, client, client2, vip (passwords are printed once, "
+        "when a user is created), three client companies and a staff team, the regulation's SLA levels, "
+        "the Enterprise client vip's coupon for 15 special tickets (its code is printed every time), "
         "frequent answers and realistic tickets in Russian and English, plus what the apps above tickets "
         "add (the support process: a user per role and tickets in every state). Safe to run again."
     )

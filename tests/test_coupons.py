@@ -298,6 +298,16 @@ def test_api_refuses_a_bad_coupon_with_422_on_the_coupon_field(cast, coupon):
     assert CouponUse.objects.get().reason == CouponUse.Reason.SPENT
 
 
+@pytest.mark.parametrize("value", [42, "x" * 65, "bad\x00code", ["SUP"]])
+def test_api_answers_a_malformed_coupon_with_422_never_500(cast, value):
+    answer = Api(cast.client).send(
+        "POST", "/api/v1/tickets", {"title": "Down", "message": "Help", "coupon": value}
+    )
+    assert answer.status_code == 422
+    assert "coupon" in answer.json()["errors"]
+    assert not Ticket.objects.exists()
+
+
 def test_web_form_shows_the_coupon_field_and_its_error(cast, coupon):
     browser = logged_in(cast.client)
     url = reverse("tickets:client_new")

@@ -86,6 +86,8 @@ def test_admin_generation_with_dates_keeps_whole_days(superuser, special):
         ({"uses": 1, "count": 0}, "count"),
         ({"uses": 1, "count": 1, "days": 5, "active_to": "2099-01-01"}, "days"),
         ({"uses": "many", "count": 1}, "uses"),
+        ({"uses": 1, "count": 1, "days": 3000, "active_from": "9999-12-30"}, "active_from"),
+        ({"uses": 1, "count": 1, "active_to": "2001-01-01"}, "active_to"),
     ],
 )
 def test_admin_generation_refuses_bad_input_with_a_field_message(superuser, special, data, field):

@@ -261,7 +261,12 @@ def coupon_generate(*, spec: CouponSpec, actor: User | None) -> list[Coupon]:
     active_from = spec.active_from
     active_to = spec.active_to
     if spec.days is not None:
-        active_to = (active_from if active_from and active_from > now else now) + timedelta(days=spec.days)
+        try:
+            active_to = (active_from if active_from and active_from > now else now) + timedelta(
+                days=spec.days
+            )
+        except OverflowError:  # a start near the end of the calendar
+            raise ValidationFailed(_("Enter a start date closer to today."), field="active_from") from None
     codes = _fresh_codes(spec.mask, spec.count)
     coupons = [
         Coupon(

@@ -7,7 +7,7 @@ from django.utils.translation import ngettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from otklik.api.auth import BearerOrSession
+from otklik.api.auth import BearerOrSession, BearerSessionOrAnonymous
 from otklik.core.errors import DomainError
 
 api = NinjaAPI(
@@ -152,7 +152,8 @@ def _mount_routers() -> None:
     api.add_router("", accounts_router)
     api.add_router("", tickets_router)
     api.add_router("", workflow_router)
-    api.add_router("", kb_router)
+    # The knowledge base reads public articles to anonymous callers too (its policy decides what they see).
+    api.add_router("", kb_router, auth=BearerSessionOrAnonymous())
 
 
 _mount_routers()

@@ -58,3 +58,20 @@ class BearerOrSession:
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok(request):
             return None
         return user
+
+
+class BearerSessionOrAnonymous(BearerOrSession):
+    """Like BearerOrSession, but a caller with neither a token nor a session is let in as anonymous.
+
+    For public reading (the knowledge base): a bad token, or a session's write without its CSRF token,
+    still answers 401; a caller with no credentials at all is `AnonymousUser`, and the endpoint's policy
+    decides what it sees.
+    """
+
+    def __call__(self, request: HttpRequest):
+        header = request.headers.get("Authorization", "")
+        user = getattr(request, "user", AnonymousUser())
+        if header or user.is_authenticated:
+            return super().__call__(request)
+        request.user = AnonymousUser()
+        return request.user

@@ -1,4 +1,4 @@
-// The staff answer box's helpers: quote a message, insert a frequent answer.
+// The staff answer box's helpers: quote a message, insert a frequent answer or a knowledge base article.
 (function () {
   "use strict";
   const body = document.getElementById("id_reply-body");
@@ -20,6 +20,12 @@
       body.focus();
     });
   }
+
+  // Knowledge base articles (the picker's list arrives by htmx): a button carries the link or the text.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("button.kb-insert");
+    if (button && button.dataset.insert) append(button.dataset.insert);
+  });
 
   // Frequent answers: the chosen one is appended, and the picker goes back to its prompt.
   const picker = document.getElementById("frequent");

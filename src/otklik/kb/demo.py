@@ -15,6 +15,9 @@ def kb_demo(context) -> None:
             f"Knowledge base: {made_sections} sections and {made_articles} articles added "
             f"({Article.objects.count()} articles in all)."
         )
+    from otklik.kb.wizard_demo import wizard_demo
+
+    wizard_demo(context)  # the wizard's questions on the sections above (kb/wizard_demo.py)
 
 
 def kb_demo_articles() -> tuple[int, int]:

@@ -13,6 +13,12 @@ from otklik.tickets.selectors import TicketFilter
 from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
 from otklik.ui.forms import KeyboardFriendlyMixin
 
+# A seam for the apps above tickets (the support wizard in kb): opened with ?wizard=1, the client's
+# new-ticket form takes its initial values from this session key, a dict with "title", "message",
+# "category" (an entry's id as text) and "coupon"; filing the ticket removes the key.
+NEW_TICKET_PREFILL_KEY = "tickets.new_ticket_prefill"
+PREFILL_FIELDS = ("title", "message", "category", "coupon")
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True

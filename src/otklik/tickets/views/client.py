@@ -11,7 +11,13 @@ from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.selectors import sla_for_new_ticket
 from otklik.tickets import selectors, services
-from otklik.tickets.forms import ClientFilterForm, NewTicketForm, ReplyForm
+from otklik.tickets.forms import (
+    NEW_TICKET_PREFILL_KEY,
+    PREFILL_FIELDS,
+    ClientFilterForm,
+    NewTicketForm,
+    ReplyForm,
+)
 from otklik.tickets.panels import ticket_panels
 from otklik.tickets.views.common import (
     domain_errors,
@@ -63,7 +69,15 @@ def client_new(request: HttpRequest) -> HttpResponse:
     # The form offers only what the author's SLA allows (F-06); the service checks it again.
     sla = sla_for_new_ticket(request.user).sla
     dictionaries = selectors.dictionaries_for_forms(sla=sla)
-    form = NewTicketForm(request.POST or None, request.FILES or None, dictionaries=dictionaries)
+    prefill = request.session.get(NEW_TICKET_PREFILL_KEY) if "wizard" in request.GET else None
+    initial = (
+        {k: v for k, v in prefill.items() if k in PREFILL_FIELDS and isinstance(v, str)}
+        if isinstance(prefill, dict)
+        else {}
+    )
+    form = NewTicketForm(
+        request.POST or None, request.FILES or None, dictionaries=dictionaries, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_create(
@@ -72,6 +86,7 @@ def client_new(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
+            request.session.pop(NEW_TICKET_PREFILL_KEY, None)  # the wizard's run ended in this ticket
             messages.success(
                 request,
                 _("Ticket #%(id)s is accepted. We will answer as soon as we can.") % {"id": ticket.pk},

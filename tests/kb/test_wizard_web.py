@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
-from tests.conftest import logged_in
 
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.kb.models import Deflection, DeflectionKind, Question, Section, Visibility
@@ -13,6 +12,7 @@ from otklik.kb.wizard_flow import STATE_KEY
 from otklik.sla.models import SlaLevel
 from otklik.tickets.forms import NEW_TICKET_PREFILL_KEY
 from otklik.tickets.models import ModuleOptions, Ticket
+from tests.conftest import logged_in
 
 pytestmark = pytest.mark.django_db
 

@@ -139,7 +139,7 @@ class QuestionAdmin(SupportAdminPermissions, admin.ModelAdmin):
         levels = wizard_sla_list()
         chosen = request.GET.get("sla", "")
         sla = next((s for s in levels if str(s.pk) == chosen), None)
-        tree = wizard_tree(sla=sla, staff=False)
+        tree = wizard_tree(sla=sla)  # as a client sees it
         base = reverse("admin:kb_wizard_preview")
 
         def url_for(number: int) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Prefetch
 
-from otklik.accounts.roles import is_support
 from otklik.dictionaries.models import DictionaryKind
-from otklik.kb.models import Question, Section, Visibility
+from otklik.kb.models import Question
+from otklik.kb.policies import ArticlePolicy
 from otklik.kb.wizard import QuestionSpec, SectionSpec, Tree, parse_choices
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_for_new_ticket
@@ -19,17 +19,17 @@ def wizard_sla(user: User | AnonymousUser) -> SlaLevel | None:
     return sla_for_new_ticket(user if isinstance(user, User) and user.pk else None).sla
 
 
-def wizard_tree(*, sla: SlaLevel | None, staff: bool = False) -> Tree:
-    """Return the wizard's tree as seen under `sla`.
+def wizard_tree(*, sla: SlaLevel | None, viewer: User | AnonymousUser | None = None) -> Tree:
+    """Return the wizard's tree as `viewer` (None: any client) sees it under `sla`.
 
-    Left out, with everything below them: sections not in the wizard, staff-only sections (unless `staff`),
-    and sections mapped to a category the SLA does not allow (an SLA that chose no category allows all).
-    A section mapped to an inactive category stays, but maps to no category.
+    Left out, with everything below them: sections the viewer may not read (staff-only ones and their
+    subtrees, by the knowledge base's policy), sections not in the wizard, and sections mapped to a
+    category the SLA does not allow (an SLA that chose no category allows all). A section mapped to an
+    inactive category stays, but maps to no category.
     """
     allowed = sla_chosen_entry_ids(sla)[DictionaryKind.CATEGORY] if sla is not None else set()
-    rows = Section.objects.filter(in_wizard=True).select_related("category")
-    if not staff:
-        rows = rows.filter(visibility=Visibility.PUBLIC)
+    policy = ArticlePolicy(viewer if viewer is not None else AnonymousUser())
+    rows = policy.visible_sections().filter(in_wizard=True).select_related("category")
     rows = rows.prefetch_related(Prefetch("questions", queryset=Question.objects.order_by("sort", "id")))
     specs: list[SectionSpec] = []
     for section in rows.order_by("sort", "id"):
@@ -65,7 +65,7 @@ def wizard_tree(*, sla: SlaLevel | None, staff: bool = False) -> Tree:
 
 def wizard_tree_for(user: User | AnonymousUser) -> Tree:
     """Return the tree `user` walks: their new ticket's SLA decides the categories; staff see staff-only."""
-    return wizard_tree(sla=wizard_sla(user), staff=is_support(user))
+    return wizard_tree(sla=wizard_sla(user), viewer=user)
 
 
 def wizard_sla_list() -> list[SlaLevel]:

@@ -281,5 +281,6 @@ class ArticleAdmin(SupportAdminPermissions, admin.ModelAdmin):
             "title": gettext("Restore revision %(number)s?") % {"number": number},
             "revision": revision,
             "article": revision.article,
+            "who": (revision.author.get_full_name() or revision.author.username) if revision.author else "—",
         }
         return TemplateResponse(request, "kb/admin/revision_restore.html", context)

@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -193,10 +193,13 @@ def kb_deflection(request: HttpRequest, payload: DeflectionIn):
         record = services.deflection_record(
             kind=DeflectionKind.WIZARD_ANSWERED, user=request.user, section=section
         )
-    return 201, {
-        "id": record.pk,
-        "kind": record.kind,
-        "at": record.at,
-        "article": record.article_id,
-        "section": record.section_id,
-    }
+    return Status(
+        201,
+        {
+            "id": record.pk,
+            "kind": record.kind,
+            "at": record.at,
+            "article": record.article_id,
+            "section": record.section_id,
+        },
+    )

@@ -110,7 +110,9 @@ def article_list(policy: ArticlePolicy, section: Section) -> QuerySet[Article]:
 def article_get(policy: ArticlePolicy, *, slug: str | None = None, pk: int | None = None) -> Article:
     """Return a readable article by slug or id with its section, or raise NotFound."""
     qs = policy.visible_articles().select_related("section", "updated_by")
-    found = qs.filter(slug=slug).first() if slug is not None else qs.filter(pk=pk).first()
+    if slug is None and pk is None:
+        raise NotFound()
+    found = qs.filter(slug=slug).first() if slug is not None else qs.filter(pk=pk or 0).first()
     if found is None:
         raise NotFound()
     return found

@@ -202,6 +202,11 @@ def test_prefill_russian_same_path_in_the_clients_language():
     assert "- Как платили: Приложение" in ticket.message
 
 
+def test_prefill_question_ending_in_a_question_mark_takes_no_colon():
+    section = SectionSpec(1, None, "A", "A", questions=(QuestionSpec(1, "checkbox", "Оплачено?", "Paid?"),))
+    assert prefill(Tree([section]), [1], {1: True}, lang="en").message.endswith("- Paid? yes")
+
+
 def test_prefill_category_from_the_deepest_mapped_section_title_and_coupon_only_when_asked():
     assert prefill(TREE, [1, 4], {}, lang="en", title="x", coupon="y").category == 21
     assert prefill(TREE, [1, 2], {}, lang="en").category == 20  # card payments is not mapped: payments is

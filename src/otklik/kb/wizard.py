@@ -361,10 +361,10 @@ def prefill(
             lines.append(section.title(lang))
             for question in section.questions:
                 text = answer_text(question, answers.get(question.id), lang)
-                if "\n" in text:
-                    lines.append(f"- {question.label(lang)}:\n{text}")
-                else:
-                    lines.append(f"- {question.label(lang)}: {text}")
+                label = question.label(lang)
+                # "Did you pay?: yes" reads badly: a label ending in "?" or ":" takes no colon of its own.
+                head = f"- {label}" if label.endswith(("?", ":")) else f"- {label}:"
+                lines.append(f"{head}\n{text}" if "\n" in text else f"{head} {text}")
     category = next((s.category_id for s in reversed(sections) if s.category_id), None)
     asked_title = any(s.ask_title for s in sections)
     asked_coupon = any(s.ask_coupon for s in sections)

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     # The SLA job's bench keeps 100,000 tickets awaiting support in a database of its own.
     sla_url = url.rsplit("/", 1)[0] + "/otklik_bench_sla"
     ensure_database(sla_url)
+    kb_url = url.rsplit("/", 1)[0] + "/otklik_bench_kb"
+    ensure_database(kb_url)
     note(f"machine: {machine()}")
     scratch = tempfile.TemporaryDirectory(prefix="otklik-bench-")
     env = {**os.environ, "OTKLIK_DATABASE_URL": url, "OTKLIK_DATA_DIR": scratch.name}
@@ -84,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             {**env, "OTKLIK_BENCH_DATABASE_URL": url},
         ),
         ([sys.executable, "-m", "bench.deliver_smtp"], {**env, "OTKLIK_BENCH_DATABASE_URL": url}),
+        # 10,000 knowledge-base articles in a database of their own (otklik_bench_kb): suggestions, search.
+        ([sys.executable, "-m", "bench.kb_suggest"], {**env, "OTKLIK_DATABASE_URL": kb_url}),
     ]
     failed = 0
     with scratch:

@@ -24,6 +24,13 @@ PUBLIC = {
     "accounts:password_reset_complete",
     "admin:login",
     "set_language",
+    # The knowledge base's reading pages (its policy shows visitors the public articles only).
+    "kb:home",
+    "kb:search",
+    "kb:suggest",
+    "kb:section",
+    "kb:article",
+    "kb:article_answered",
 }
 # The API does its own authentication and answers 401 as JSON, never a login redirect.
 API_NAMESPACE = re.compile(r"^api-")
@@ -89,7 +96,7 @@ def test_anonymous_get_every_page_redirects_to_login_unless_public():
 
 
 # API operations a visitor may read (the schema and its docs page).
-PUBLIC_API = {"openapi-json", "openapi-view"}
+PUBLIC_API = {"openapi-json", "openapi-view", "kb_search", "kb_suggest"}  # and the public kb articles
 
 
 def test_api_anonymous_answers_401_json_not_a_redirect():

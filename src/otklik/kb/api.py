@@ -174,7 +174,7 @@ def kb_article(request: HttpRequest, article_id: Id):
 
 @router.post(
     "/kb/deflections",
-    response={201: DeflectionOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={201: DeflectionOut, **{code: ErrorOut for code in (400, 401, 403, 404, 413, 422)}},
     summary="Record a question answered without a ticket",
 )
 def kb_deflection(request: HttpRequest, payload: DeflectionIn):

@@ -74,7 +74,12 @@ def test_suggest_titles_only_never_staff_only(kb, cast):
     # "delivery" says "оплатил" in its text only: suggestions match titles.
     assert _slugs(selectors.article_suggest("оплата")) == {"paid"}
     staff = ArticlePolicy(cast.staff)
-    assert _slugs(selectors.article_suggest("оплата", policy=staff)) == {"paid", "staff-note", "hidden", "deep"}
+    assert _slugs(selectors.article_suggest("оплата", policy=staff)) == {
+        "paid",
+        "staff-note",
+        "hidden",
+        "deep",
+    }
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,22 @@ def test_the_special_ticket_is_first_in_the_staff_list(cast, coupon, make_ticket
     assert html.count('class="tag special"') == 1
 
 
+def test_the_staff_list_shows_the_special_tickets_one_hour_deadline(cast, coupon):
+    ticket = _file(cast.client, coupon.code)
+    assert ticket.deadline_at == ticket.created_at + timedelta(hours=1)  # no timetable: around the clock
+    html = logged_in(cast.staff).get(reverse("tickets:staff_list")).content.decode()
+    shown = timezone.localtime(ticket.deadline_at, ZoneInfo(cast.staff.profile.time_zone))
+    iso = ticket.deadline_at.astimezone(dt_timezone.utc).isoformat().replace("+00:00", "Z")
+    assert f'<time class="deadline" datetime="{iso}"' in html
+    assert f">{shown:%d.%m.%Y %H:%M}</time>" in html
+
+
+def test_the_client_sees_the_special_badge_on_their_ticket(cast, coupon):
+    special_ticket = _file(cast.client, coupon.code)
+    page = logged_in(cast.client).get(reverse("tickets:client_detail", args=[special_ticket.pk]))
+    assert page.content.decode().count('class="tag special"') == 1
+
+
 # -- redemption: refusals ---------------------------------------------------------------------------
 def _expire(coupon: Coupon) -> None:
     Coupon.objects.filter(pk=coupon.pk).update(active_to=clock.now() - timedelta(seconds=1))

@@ -241,3 +241,15 @@ def test_admin_pages_render_and_restore(kb, cast):
 def test_admin_pages_refuse_clients_and_staff(kb, cast):
     for user in (cast.client, cast.staff):
         assert logged_in(user).get("/admin/kb/article/").status_code in (302, 403)
+
+
+def test_admin_lists_deflections_read_only(kb, cast):
+    logged_in(cast.client).post("/kb/articles/paid/answered/")
+    admin = logged_in(cast.admin)
+    page = admin.get("/admin/kb/deflection/?kind__exact=article_answered")
+    assert page.status_code == 200
+    assert kb.paid.title in page.content.decode()
+    record = Deflection.objects.get()
+    assert admin.get(f"/admin/kb/deflection/{record.pk}/delete/").status_code == 403
+    assert admin.get("/admin/kb/deflection/add/").status_code == 403
+    assert logged_in(cast.staff).get("/admin/kb/deflection/").status_code in (302, 403)

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from otklik.core.errors import DomainError, ValidationFailed
 from otklik.kb import services
-from otklik.kb.models import Article, ArticleRevision, Section
+from otklik.kb.models import Article, ArticleRevision, Deflection, Section
 from otklik.kb.selectors import section_path
 from otklik.kb.wizard_admin import QuestionInline  # also registers the questions and the preview
 from otklik.ui.admin_mixins import SupportAdminPermissions
@@ -284,3 +284,24 @@ class ArticleAdmin(SupportAdminPermissions, admin.ModelAdmin):
             "who": (revision.author.get_full_name() or revision.author.username) if revision.author else "—",
         }
         return TemplateResponse(request, "kb/admin/revision_restore.html", context)
+
+
+@admin.register(Deflection, site=admin_site)
+class DeflectionAdmin(SupportAdminPermissions, admin.ModelAdmin):
+    """The questions that ended without a ticket, read-only: written by the wizard and the article pages."""
+
+    list_display = ("at", "kind", "section", "article", "user")
+    list_filter = ("kind",)
+    date_hierarchy = "at"
+    list_select_related = ("section", "article", "user")
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT over a table that grows with every visitor
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

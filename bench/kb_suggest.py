@@ -11,7 +11,7 @@ and, as an anonymous visitor (what the client's new-ticket form does), requests:
 - `/kb/suggest/?title=...` — the htmx partial under the ticket title, `--requests` times (default 300)
   with varied prefixes and phrases, as typed;
 - `/api/v1/kb/suggest?q=...` — the same through the API;
-- `/kb/search/?q=...` and `/api/v1/kb/search?q=...` — the first page of results.
+- `/kb/search/?q=...` and `/api/v1/kb/search?q=...` — the first page of results (counted up to 1,000).
 
 Prints the median and the 95th percentile of the wall time on loopback and of the server's own time
 (Server-Timing), as `name value unit` lines.

@@ -103,3 +103,80 @@ def test_search_engine_is_the_database_one(corpus):
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'kb_article_search_gin'")
             assert "gin" in cursor.fetchone()[0].lower()
+
+
+@pytest.fixture
+def many(db):
+    """Twelve public articles with "payment" in the title, eight with it in the text only, and staff-only
+    ones of both kinds (which clients and visitors must never get, nor have counted)."""
+    sec = section("many")
+    secret = section("many-internal", staff=True)
+    for i in range(12):
+        article(f"title-{i:02}", sec, title_en=f"Payment {i}", body_en="Text.")
+    for i in range(8):
+        article(f"text-{i:02}", sec, title_en=f"Note {i}", body_en="Payments " * (i + 1) + "and more.")
+    for i in range(3):
+        article(f"staff-title-{i}", sec, staff=True, title_en=f"Payment inside {i}")
+        article(f"hidden-text-{i}", secret, title_en=f"Hidden {i}", body_en="A payment.")
+    return sec
+
+
+def test_search_title_matches_before_every_text_match(many):
+    found = _find("payment")
+    assert len(found) == 20
+    assert {s.split("-")[0] for s in found[:12]} == {"title"}
+    # Text matches by relevance: the text saying "payments" most often comes first.
+    assert found[12:] == [f"text-{i:02}" for i in reversed(range(8))]
+
+
+def test_search_staff_only_never_listed_nor_counted_for_clients(many):
+    from django.contrib.auth.models import AnonymousUser
+
+    results = selectors.article_search(ArticlePolicy(AnonymousUser()), "payment")
+    assert results.count() == 20 and not results.capped
+    assert not [s for s in _find("payment") if "staff" in s or "hidden" in s]
+
+
+def test_search_count_capped_pages_end_at_the_cap(many, monkeypatch):
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import Client
+
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 15)
+    results = selectors.article_search(ArticlePolicy(AnonymousUser()), "payment")
+    assert results.count() == 15 and results.capped
+    assert len(list(results)) == 15
+    # The twelve title matches are all within the cap, whatever the order of the rest.
+    assert {a.slug for a in results[0:12]} == {f"title-{i:02}" for i in range(12)}
+
+    body = Client(HTTP_ACCEPT_LANGUAGE="en").get("/api/v1/kb/search", {"q": "payment"}).json()
+    assert (body["count"], body["capped"], body["pages"]) == (15, True, 1)
+
+
+def test_search_page_says_more_than_the_cap(many, cast, monkeypatch):
+    from tests.conftest import logged_in
+
+    monkeypatch.setattr(selectors, "SEARCH_CAP", 21)  # staff read 26 matches
+    client = logged_in(cast.staff)
+    first = client.get("/kb/search/", {"q": "payment"}).content.decode()
+    assert "1–20 of more than 21" in first and "articles found" not in first
+    last = client.get("/kb/search/", {"q": "payment", "page": 2}).content.decode()
+    assert "21–21 of more than 21" in last
+
+
+def test_search_page_queries_constant_whatever_the_matches(many):
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    counts = []
+    # One match; a page of title matches; a page reaching into the text matches (ranked).
+    for q, page in (("note 3", 1), ("payment", 1), ("payment", 2), ("payments", 1)):
+        client.get("/kb/search/", {"q": q, "page": page})  # sessions, caches
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/kb/search/", {"q": q, "page": page})
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+    # The text matches' ranking is one more statement, only on PostgreSQL and only past the titles.
+    assert max(counts) - min(counts) <= (1 if connection.vendor == "postgresql" else 0), counts
+    assert max(counts) <= 9, counts

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -47,7 +46,11 @@ class ArticleItemOut(Schema):
 
 
 class SearchOut(Schema):
-    count: int
+    count: int = Field(
+        description=f"Matching articles the caller may read, counted up to {selectors.SEARCH_CAP:,}: past that "
+        f"`count` is {selectors.SEARCH_CAP:,}, `capped` is true and the pages end there (narrow the query)."
+    )
+    capped: bool = Field(description=f"More than {selectors.SEARCH_CAP:,} articles match.")
     page: int
     pages: int
     results: list[ArticleItemOut]
@@ -121,13 +124,13 @@ def kb_search(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ):
     """Find the articles the caller may read: every word must match (Russian and English word forms),
-    title matches first, twenty per page."""
+    title matches first, twenty per page; at most 1,000 are counted and paged through (see `count`)."""
     policy = ArticlePolicy(request.user)
-    found = selectors.article_search(policy, q)
-    paginator = Paginator(found, PAGE_SIZE)
-    current = paginator.get_page(page)
+    current = selectors.article_search_page(policy, q, page, PAGE_SIZE)
+    paginator = current.paginator
     return {
         "count": paginator.count,
+        "capped": paginator.capped,
         "page": current.number,
         "pages": paginator.num_pages,
         "results": [_item(request, policy, a) for a in current.object_list],

@@ -12,9 +12,10 @@ with an "article answered" record.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +30,7 @@ from otklik.kb.models import Article, DeflectionKind
 from otklik.kb.policies import ArticlePolicy
 
 PAGE_SIZE = 20
+PAGE_SIZES = (20, 50, 100, 200)
 # The session's suggested articles opened: {article id: deflection id}.
 SESSION_SUGGESTED = "kb_suggested"
 PICKER_RESULTS = 10
@@ -157,11 +159,16 @@ def kb_article_answered(request: HttpRequest, slug: str) -> HttpResponse:
 @login_not_required
 @require_GET
 def kb_search(request: HttpRequest) -> HttpResponse:
-    """Search the articles the reader may see; twenty per page."""
+    """Search the articles the reader may see, a page at a time (at most SEARCH_CAP results listed)."""
     text = _query(request)
-    results = selectors.article_search(_policy(request), text) if text else Article.objects.none()
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    try:
+        size = int(request.GET.get("size", PAGE_SIZE))
+    except ValueError:
+        size = PAGE_SIZE
+    size = size if size in PAGE_SIZES else PAGE_SIZE
+    page = selectors.article_search_page(_policy(request), text, request.GET.get("page"), size)
     items = [(a, markdown_plain(a.body)) for a in page.object_list]
+    sizeless = urlencode({"q": text})
     return render(
         request,
         "kb/search.html",
@@ -170,6 +177,11 @@ def kb_search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "items": items,
             "too_long": len(request.GET.get("q") or "") > MAX_QUERY_CHARS,
+            # What ui/_pagination.html links with.
+            "query": f"{sizeless}&size={size}" if size != PAGE_SIZE else sizeless,
+            "query_sizeless": sizeless,
+            "size": size,
+            "page_sizes": PAGE_SIZES,
         },
     )
 

@@ -24,6 +24,23 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
+def pytest_collection_modifyitems(items):
+    """Run the browser tests that flush without serialized rollback after those that use it.
+
+    A plain transactional test's flush recreates the content types (post_migrate) under new ids; a later
+    test's serialized rollback then loads the original rows and clashes with them (IntegrityError). A
+    stable sort keeps every other test where it was (pytest-django then puts transactional tests last).
+    """
+
+    def flushes_plainly(item) -> bool:
+        marker = item.get_closest_marker("django_db")
+        if item.get_closest_marker("browser") is None or marker is None:
+            return False
+        return bool(marker.kwargs.get("transaction")) and not marker.kwargs.get("serialized_rollback")
+
+    items.sort(key=flushes_plainly)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Registration and login hash passwords; the production hasher would cost seconds here."""

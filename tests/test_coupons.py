@@ -7,6 +7,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
@@ -100,7 +101,7 @@ def test_code_from_mask_fills_every_hash_and_keeps_the_rest_upper_cased():
 @pytest.mark.django_db
 def test_module_options_refuse_a_mask_with_fewer_than_six_random_characters():
     options = ModuleOptions(coupon_mask="SUP-#####")
-    with pytest.raises(ValidationError) as caught:
+    with translation.override("en"), pytest.raises(ValidationError) as caught:
         options.full_clean()
     assert "coupon_mask" in caught.value.message_dict
     assert "at least 6 #" in caught.value.message_dict["coupon_mask"][0]
@@ -304,6 +305,8 @@ def test_api_creation_takes_a_coupon(cast, coupon, special):
 
 
 def test_api_refuses_a_bad_coupon_with_422_on_the_coupon_field(cast, coupon):
+    cast.client.profile.language = "en"  # the API answers in the caller's language
+    cast.client.profile.save()
     _spent(coupon)
     before = _state()
     answer = Api(cast.client).send(

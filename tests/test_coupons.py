@@ -7,10 +7,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ValidationFailed

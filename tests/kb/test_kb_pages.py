@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from otklik.kb.models import Article, ArticleRevision, Deflection, DeflectionKind
+from otklik.kb.selectors import deflections_counted
 from tests.conftest import logged_in
 from tests.kb.kbdata import kb_build
 
@@ -81,7 +84,7 @@ def test_answered_needs_csrf(kb):
     assert not Deflection.objects.exists()
 
 
-def test_suggested_article_opened_counts_once_then_withdrawn_by_a_ticket(kb, cast, make_ticket):
+def test_suggested_article_opened_counts_once_then_not_counted_after_a_ticket(kb, cast, make_ticket):
     client = logged_in(cast.client)
     assert "?from=suggest" in client.get("/kb/suggest/", {"title": "оплата"}).content.decode()
     client.get("/kb/articles/paid/?from=suggest")
@@ -92,8 +95,29 @@ def test_suggested_article_opened_counts_once_then_withdrawn_by_a_ticket(kb, cas
     ]
     other = logged_in(cast.other_client)
     other.get("/kb/articles/delivery/?from=suggest")
-    make_ticket(actor=cast.client)  # the client filed a ticket after all
-    assert list(Deflection.objects.values_list("user", flat=True)) == [cast.other_client.pk]
+
+    def counted() -> list[int]:
+        return sorted(deflections_counted().values_list("user", flat=True))
+
+    assert counted() == sorted([cast.client.pk, cast.other_client.pk])
+    make_ticket(actor=cast.client)  # the client filed a ticket after all: the article did not answer
+    assert counted() == [cast.other_client.pk]
+    assert Deflection.objects.count() == 2  # the record stays; it is not counted
+
+
+def test_a_ticket_long_after_a_suggestion_does_not_undo_it(kb, cast, make_ticket, frozen):
+    logged_in(cast.client).get("/kb/articles/paid/?from=suggest")
+    frozen.advance(seconds=3 * 3600)
+    make_ticket(actor=cast.client)
+    assert list(deflections_counted().values_list("user", flat=True)) == [cast.client.pk]
+
+
+def test_ticket_creation_pays_nothing_for_suggestions(kb, cast, make_ticket):
+    logged_in(cast.client).get("/kb/articles/paid/?from=suggest")
+    make_ticket(actor=cast.client)
+    with CaptureQueriesContext(connection) as captured:
+        make_ticket(actor=cast.client)
+    assert not [q["sql"] for q in captured.captured_queries if "kb_" in q["sql"]]
 
 
 def test_suggested_then_answered_is_an_answer_not_a_left(kb, cast):

@@ -10,20 +10,24 @@ amount, and the pages say "more than 1,000".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
-from django.db.models import BooleanField, Count, FloatField, QuerySet
+from django.db.models import BooleanField, Count, Exists, FloatField, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from otklik.core import search
 from otklik.core.errors import NotFound
-from otklik.kb.models import Article, Section, Visibility
+from otklik.kb.models import Article, Deflection, DeflectionKind, Section, Visibility
 from otklik.kb.policies import ArticlePolicy
+from otklik.tickets.models import Ticket
 
 SUGGESTIONS = 5
+# A suggested article opened this long before the same user files a ticket did not answer the question.
+SUGGESTION_WINDOW = timedelta(hours=2)
 
 
 @dataclass
@@ -333,3 +337,21 @@ SUGGEST_FIELDS = (
     "section__title_ru",
     "section__title_en",
 )
+
+
+def deflections_counted() -> QuerySet[Deflection]:
+    """Return the questions answered without a ticket, as the reports count them.
+
+    A "left after a suggested article" record does not count when the same user filed a ticket within
+    SUGGESTION_WINDOW after it: the article did not answer them. Decided here, when counting, rather than
+    by deleting records when a ticket is created, so that ticket creation (every channel's hot path) does
+    not pay for it; the user's tickets are few and indexed by author.
+    """
+    ticket_after = Ticket.objects.filter(
+        author_id=OuterRef("user_id"),
+        created_at__gte=OuterRef("at"),
+        created_at__lt=OuterRef("at") + SUGGESTION_WINDOW,
+    )
+    return Deflection.objects.exclude(
+        Q(kind=DeflectionKind.SUGGESTION_LEFT, user__isnull=False) & Exists(ticket_after)
+    )

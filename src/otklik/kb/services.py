@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
@@ -35,8 +34,6 @@ MAX_DESCRIPTION = 20_000
 MAX_BODY = 100_000
 MAX_NOTE = 200
 MAX_SORT = 1_000_000
-# A suggested article opened this long before the same user files a ticket did not answer the question.
-SUGGESTION_WINDOW = timedelta(hours=2)
 
 
 @dataclass(frozen=True)
@@ -399,14 +396,3 @@ def deflection_record(
 def deflection_withdraw(*, ids: Iterable[int], kind: str = DeflectionKind.SUGGESTION_LEFT) -> int:
     """Delete deflection records of `kind` that turned out not to be (a ticket followed); return how many."""
     return Deflection.objects.filter(pk__in=list(ids), kind=kind).delete()[0]
-
-
-def suggestions_withdraw_for(*, user_id: int) -> int:
-    """Withdraw the user's recent "left after a suggestion" records: they filed a ticket after all.
-
-    Called inside ticket_create's transaction (the TICKET_ACTIVITY listener).
-    """
-    since = clock.now() - SUGGESTION_WINDOW
-    # One DELETE (nothing refers to deflection records): a ticket's creation pays one indexed statement.
-    rows = Deflection.objects.filter(user_id=user_id, kind=DeflectionKind.SUGGESTION_LEFT, at__gte=since)
-    return rows.delete()[0]

@@ -5,9 +5,9 @@ The reading pages are public (`login_not_required`): what a visitor sees is deci
 
 Suggestions and deflection: a suggested article opens with `?from=suggest`; opening it records a
 "left after a suggested article" deflection at once (the session remembers it, so reopening records
-nothing more). If the same user then files a ticket, the kb's listener of the ticket-created activity
-withdraws their recent suggestion records (kb.subscribers); "this answered my question" replaces it
-with an "article answered" record.
+nothing more). If the same user files a ticket within two hours, the record does not count
+(`selectors.deflections_counted`, decided when counting); "this answered my question" replaces it with an
+"article answered" record.
 """
 
 from __future__ import annotations

@@ -16,13 +16,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import ConfigDict, model_validator
+from pydantic import AfterValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from otklik.core.api_errors import ErrorOut
 from otklik.core.errors import NotFound
 from otklik.core.markdown import render_markdown
 from otklik.core.search import MAX_QUERY_CHARS
+from otklik.core.text_input import storable_text
 from otklik.kb import selectors, services
 from otklik.kb.models import Article, DeflectionKind
 from otklik.kb.policies import ArticlePolicy
@@ -33,7 +34,9 @@ PAGE_SIZE = 20
 MAX_ID = 2**63 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 SearchText = Annotated[
-    str, Field(max_length=MAX_QUERY_CHARS, description="Words to find (at most 200 characters).")
+    str,
+    Field(max_length=MAX_QUERY_CHARS, description="Words to find (at most 200 characters)."),
+    AfterValidator(storable_text),  # NUL and lone surrogates: a 422 naming `q`, as everywhere in the API
 ]
 
 

@@ -42,7 +42,11 @@ def special(db) -> SlaLevel:
 
 @pytest.fixture
 def superuser(db) -> User:
-    return User.objects.create_superuser("root", "root@example.com", "pass-Word-123")
+    from otklik.accounts.models import Profile
+
+    user = User.objects.create_superuser("root", "root@example.com", "pass-Word-123")
+    Profile.objects.get_or_create(user=user, defaults={"language": "en"})  # the pages below read English
+    return user
 
 
 # -- admin pages ------------------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def test_twenty_api_creations_racing_for_five_uses_make_exactly_five_special_tic
     make_user("admin", AccessLevel.ADMIN)
     coupon = coupon_generate(spec=CouponSpec(sla=special, uses=USES, days=30), actor=None)[0]
     # One client per request, each with its token made before the race (the race is about the coupon).
-    apis = [Api(make_user(f"racer{n}", AccessLevel.CLIENT)) for n in range(RACERS)]
+    apis = [Api(make_user(f"racer{n}", AccessLevel.CLIENT, language="en")) for n in range(RACERS)]
     start = threading.Barrier(RACERS)
     answers: list = [None] * RACERS
 

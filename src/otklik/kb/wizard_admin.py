@@ -100,6 +100,10 @@ class QuestionInline(SupportAdminPermissions, admin.TabularInline):
     extra = 0
 
 
+# What the preview's buttons send (besides "pick", a section chosen).
+PREVIEW_ACTIONS = frozenset({"cancel", "restart", "back", "answered", "next", "done"})
+
+
 @admin.register(Question, site=admin_site)
 class QuestionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     form = QuestionForm
@@ -217,5 +221,7 @@ class QuestionAdmin(SupportAdminPermissions, admin.ModelAdmin):
             context.update(step_context(page, lang, url_for=url_for, preview=True))
         return TemplateResponse(request, "kb/admin/wizard_preview.html", context)
 
-    # The preview keeps its walk in the session and writes nothing: demo access may use it.
-    preview_view.demo_may_post = lambda request: True  # type: ignore[attr-defined]
+    # The preview keeps its walk in the session and writes nothing: demo access may walk it (and only that).
+    preview_view.demo_may_post = lambda request: (  # type: ignore[attr-defined]
+        "pick" in request.POST or request.POST.get("action") in PREVIEW_ACTIONS
+    )

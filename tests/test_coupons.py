@@ -32,6 +32,15 @@ from tests.conftest import logged_in
 from tests.helpers import Api
 
 REFUSED = "Coupon unknown or expired."
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Read the messages in English, whatever language an earlier test left active."""
+    with translation.override("en"):
+        yield
+
+
 DEFAULT_CODE = re.compile(r"^SUP-COU-[" + ALPHABET + r"]{10}$")
 
 

@@ -245,8 +245,8 @@ class Deflection(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        verbose_name = _("answered without a ticket")
-        verbose_name_plural = _("answered without a ticket")
+        verbose_name = _("question ended without a ticket")
+        verbose_name_plural = _("questions ended without a ticket")
 
 
 def _pick(ru: str, en: str) -> tuple[str, bool]:

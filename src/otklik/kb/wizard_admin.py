@@ -19,20 +19,16 @@ from django.utils.translation import gettext_lazy as _
 
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.kb.models import Question, active_language
-from otklik.kb.wizard import prefill
 from otklik.kb.wizard_flow import (
     PREVIEW_KEY,
     RunState,
-    StepForm,
-    keep_path,
-    missing_required,
     state_clear,
     state_load,
     state_save,
+    step_act,
     step_context,
     step_page,
     steps_of,
-    take_input,
 )
 from otklik.kb.wizard_selectors import wizard_sla_list, wizard_tree
 from otklik.kb.wizard_services import wizard_question_delete, wizard_question_problems, wizard_question_save
@@ -163,41 +159,21 @@ class QuestionAdmin(SupportAdminPermissions, admin.ModelAdmin):
             number = 1
         number = max(1, min(number, len(steps) or 1))
         if request.method == "POST" and steps:
-            step = steps[number - 1]
-            picked, action = request.POST.get("pick"), request.POST.get("action", "")
-            if picked is not None:
-                ids = {s.id: s for s in step.options}
-                section_id = int(picked) if picked.isdigit() else 0
-                if section_id in ids:
-                    if state.path[number - 1 : number] != [section_id]:
-                        keep_path(state, tree, state.path[: number - 1] + [section_id])
-                    state_save(request.session, PREVIEW_KEY, state)
-                    return redirect(url_for(number))
-                notice = gettext("Choose one of the sections offered.")
-            elif action in ("cancel", "restart"):
+            act = step_act(request.POST, tree, state, steps, number, lang)
+            if act.kind == "go":
+                state_save(request.session, PREVIEW_KEY, state)
+                return redirect(url_for(act.number))
+            if act.kind in ("cancel", "restart"):
                 state_clear(request.session, PREVIEW_KEY)
                 return redirect(url_for(1))
-            elif action == "back":
-                state_save(request.session, PREVIEW_KEY, state)
-                return redirect(url_for(max(1, number - 1)))
-            elif step.chosen is not None and action == "answered":
+            if act.kind == "answered" and act.section is not None:
                 notice = gettext(
                     'A client would end here: "answered on %(section)s" (the preview records nothing).'
-                ) % {"section": step.chosen.title(lang)}
-            elif step.chosen is not None and action in ("next", "done"):
-                form = StepForm(request.POST, section=step.chosen, lang=lang)
-                if form.is_valid():
-                    take_input(state, step.chosen, form.step_input)
-                    state_save(request.session, PREVIEW_KEY, state)
-                    if action == "next" and not step.final:
-                        return redirect(url_for(number + 1))
-                    if action == "done" and step.final:
-                        unanswered = missing_required(tree, state)
-                        if unanswered is not None:
-                            return redirect(url_for(unanswered))
-                        result = prefill(
-                            tree, state.path, state.answers, lang=lang, title=state.title, coupon=state.coupon
-                        )
+                ) % {"section": act.section.title(lang)}
+            elif act.kind == "done":
+                result = act.ticket
+            else:
+                notice = act.error
         state_save(request.session, PREVIEW_KEY, state)
         steps = steps_of(tree, state)
         context = {

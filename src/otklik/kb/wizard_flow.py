@@ -23,12 +23,14 @@ from otklik.kb.wizard import (
     TEXT_MAX,
     TEXTAREA_MAX,
     Answer,
+    Prefill,
     SectionSpec,
     Step,
     StepInput,
     Tree,
     clean_answer,
     clean_step,
+    prefill,
     wizard_steps,
 )
 from otklik.tickets.fields import TITLE_MAX
@@ -160,6 +162,69 @@ def missing_required(tree: Tree, state: RunState) -> int | None:
         if section.ask_title and not state.title:
             return number
     return None
+
+
+@dataclass(frozen=True)
+class StepAction:
+    """What a step's POST asks, once decided on the run (which `step_act` has updated).
+
+    `kind` is "show" (the step again, with `error` and/or the form's field messages), "go" (to step
+    `number`), "cancel", "restart", "answered" (on `section`) or "done" (the prefilled `ticket`). The client's
+    pages and the admin's preview apply it each their own way (records and messages, or notices only).
+    """
+
+    kind: str
+    number: int = 1
+    error: str = ""
+    section: SectionSpec | None = None
+    ticket: Prefill | None = None
+
+
+def step_act(
+    post: Mapping[str, Any], tree: Tree, state: RunState, steps: list[Step], number: int, lang: str
+) -> StepAction:
+    """Decide what the POST of step `number` asks and apply it to the run's path and answers."""
+    step = steps[number - 1]
+    picked, action = post.get("pick"), post.get("action", "")
+    choose = str(_("Choose one of the sections offered."))
+    if picked is not None:
+        section_id = int(picked) if str(picked).isdigit() else 0
+        if section_id not in {s.id for s in step.options}:
+            return StepAction("show", error=choose)
+        if state.path[number - 1 : number] != [section_id]:
+            keep_path(state, tree, state.path[: number - 1] + [section_id])
+        return StepAction("go", number)
+    if action in ("cancel", "restart"):
+        return StepAction(action)
+    if action == "back":
+        if step.chosen is not None:  # keep what was typed, even half-valid
+            form = StepForm(post, section=step.chosen, lang=lang, lenient=True)
+            form.is_valid()
+            take_input(state, step.chosen, form.step_input)
+        return StepAction("go", max(1, number - 1))
+    if step.chosen is None:
+        return StepAction("show", error=choose)
+    if action == "answered":
+        return StepAction("answered", section=step.chosen)
+    if action not in ("next", "done"):
+        return StepAction("show", error=str(_("Unknown action.")))
+    form = StepForm(post, section=step.chosen, lang=lang)
+    if not form.is_valid():
+        return StepAction("show")
+    take_input(state, step.chosen, form.step_input)
+    if action == "next":
+        if step.final:
+            return StepAction("show", error=str(_("This is the last step.")))
+        return StepAction("go", number + 1)
+    if not step.final:
+        return StepAction("show", error=choose)
+    unanswered = missing_required(tree, state)
+    if unanswered is not None:
+        return StepAction(
+            "go", unanswered, error=str(_("Please answer the required questions of this step."))
+        )
+    ticket = prefill(tree, state.path, state.answers, lang=lang, title=state.title, coupon=state.coupon)
+    return StepAction("done", ticket=ticket)
 
 
 class StepForm(KeyboardFriendlyMixin, forms.Form):

@@ -25,21 +25,18 @@ from django.views.decorators.http import require_http_methods
 
 from otklik.core.errors import DomainError, ReadOnlyAccess
 from otklik.kb.models import DeflectionKind, Section, active_language
-from otklik.kb.wizard import Step, Tree, prefill
+from otklik.kb.wizard import Step, Tree
 from otklik.kb.wizard_flow import (
     NEW_TICKET_PREFILL_KEY,
     STATE_KEY,
     RunState,
-    StepForm,
-    keep_path,
-    missing_required,
     state_clear,
     state_load,
     state_save,
+    step_act,
     step_context,
     step_page,
     steps_of,
-    take_input,
 )
 from otklik.kb.wizard_selectors import wizard_tree_for
 from otklik.kb.wizard_services import wizard_outcome_record
@@ -132,73 +129,32 @@ def _act(
     request: HttpRequest, tree: Tree, state: RunState, steps: list[Step], number: int, lang: str
 ) -> HttpResponse | None:
     """Do what a step's POST asks; return the redirect, or None to show the step again with messages."""
-    step = steps[number - 1]
-    picked = request.POST.get("pick")
-    action = request.POST.get("action", "")
-    if picked is not None:
-        try:
-            section_id = int(picked)
-        except ValueError:
-            section_id = 0
-        if section_id not in {s.id for s in step.options}:
-            messages.error(request, _("Choose one of the sections offered."))
-            return None
-        if state.path[number - 1 : number] != [section_id]:
-            keep_path(state, tree, state.path[: number - 1] + [section_id])
-        state.step = number
+    act = step_act(request.POST, tree, state, steps, number, lang)
+    if act.error:
+        messages.error(request, act.error)
+    if act.kind == "go":
+        state.step = act.number
         state_save(request.session, STATE_KEY, state)
-        return redirect(_step_url(number))
-    if action == "cancel":
+        return redirect(_step_url(act.number))
+    if act.kind == "cancel":
         _record(request, DeflectionKind.WIZARD_ABANDONED, state.path[-1] if state.path else None)
         state_clear(request.session, STATE_KEY)
         messages.info(request, _("The wizard is closed. You can start it again at any time."))
         return redirect("home")
-    if action == "restart":
+    if act.kind == "restart":
         _end_earlier_run(request, state)
         state_save(request.session, STATE_KEY, RunState())
         return redirect(_step_url(1))
-    if action == "back":
-        if step.chosen is not None:
-            form = StepForm(request.POST, section=step.chosen, lang=lang, lenient=True)
-            form.is_valid()
-            take_input(state, step.chosen, form.step_input)
-        state.step = max(1, number - 1)
-        state_save(request.session, STATE_KEY, state)
-        return redirect(_step_url(state.step))
-    if step.chosen is None:
-        messages.error(request, _("Choose one of the sections offered."))
-        return None
-    if action == "answered":
-        _record(request, DeflectionKind.WIZARD_ANSWERED, step.chosen.id)
+    if act.kind == "answered" and act.section is not None:
+        _record(request, DeflectionKind.WIZARD_ANSWERED, act.section.id)
         state_clear(request.session, STATE_KEY)
         return redirect("kb:wizard_thanks")
-    if action not in ("next", "done"):
-        messages.error(request, _("Unknown action."))
-        return None
-    form = StepForm(request.POST, section=step.chosen, lang=lang)
-    if not form.is_valid():
-        return None
-    take_input(state, step.chosen, form.step_input)
-    if action == "next":
-        if step.final:
-            messages.error(request, _("This is the last step."))
-            return None
-        state.step = number + 1
+    if act.kind == "done" and act.ticket is not None:
+        request.session[NEW_TICKET_PREFILL_KEY] = {**act.ticket.as_initial(), "wizard_run": state.run}
+        state.handed_over = True
         state_save(request.session, STATE_KEY, state)
-        return redirect(_step_url(state.step))
-    if not step.final:
-        messages.error(request, _("Choose one of the sections offered."))
-        return None
-    unanswered = missing_required(tree, state)
-    if unanswered is not None:
-        state_save(request.session, STATE_KEY, state)
-        messages.error(request, _("Please answer the required questions of this step."))
-        return redirect(_step_url(unanswered))
-    ticket = prefill(tree, state.path, state.answers, lang=lang, title=state.title, coupon=state.coupon)
-    request.session[NEW_TICKET_PREFILL_KEY] = {**ticket.as_initial(), "wizard_run": state.run}
-    state.handed_over = True
-    state_save(request.session, STATE_KEY, state)
-    return redirect(reverse("tickets:client_new") + "?wizard=1")
+        return redirect(reverse("tickets:client_new") + "?wizard=1")
+    return None
 
 
 @require_http_methods(["GET"])

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from otklik.core.text import render_markup
 from otklik.kb.models import Article, ArticleRevision, Deflection, DeflectionKind
 from otklik.kb.selectors import deflections_counted
 from tests.conftest import logged_in
@@ -182,8 +187,12 @@ def test_suggest_query_count_constant(kb, django_assert_num_queries):
 def test_staff_picker_links_public_and_text_for_staff_only(kb, cast):
     staff = logged_in(cast.staff)
     page = staff.get("/kb/insert/", {"q": "оплата"}).content.decode()
-    assert (
-        "[Оплата заказа картой](http://testserver/kb/articles/paid/)" in page or "Paying for an order" in page
+    site = settings.OTKLIK_SITE_URL.rstrip("/")
+    link = html.unescape(re.search(r'data-insert="(\[url=[^"]*)"', page).group(1))
+    assert link.startswith(f"[url={site}/kb/articles/") and link.endswith("[/url]")
+    # Inserted into a reply, it renders as a link with the article's title.
+    assert re.search(
+        rf'<a href="{re.escape(site)}/kb/articles/[^"]+"[^>]*>[^<]+</a>', str(render_markup(link))
     )
     assert "kb-insert" in page
     # A staff-only article offers its text only: a link would not open for the client.

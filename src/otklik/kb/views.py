@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -205,7 +206,10 @@ def kb_insert_picker(request: HttpRequest) -> HttpResponse:
     found = list(selectors.article_search(policy, text)[:PICKER_RESULTS]) if text else []
     items = []
     for a in found:
-        url = request.build_absolute_uri(reverse("kb:article", args=[a.slug]))
-        title = a.title.replace("[", "\\[").replace("]", "\\]")
-        items.append({"article": a, "link": f"[{title}]({url})", "public": policy.is_public(a)})
+        # The site's public address (as in mail), not the host this staff member reached the server by.
+        url = settings.OTKLIK_SITE_URL.rstrip("/") + reverse("kb:article", args=[a.slug])
+        # The reply's markup (core.text.render_markup) links [url=...]...[/url]; a bracket in the title
+        # would end the tag early.
+        title = a.title.replace("[", "(").replace("]", ")")
+        items.append({"article": a, "link": f"[url={url}]{title}[/url]", "public": policy.is_public(a)})
     return render(request, "kb/_insert_picker.html", {"items": items, "q": text})

@@ -126,7 +126,11 @@ def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages
     lena.go_back()
     lena.locator('#process-card a[data-move="escalate"]').click()
     lena.locator("#pc-comment").wait_for()
-    assert lena.evaluate("document.activeElement.id") == "pc-comment"  # the keyboard lands in the form
+    # The keyboard lands in the form: focus moves once htmx settles the swap, a moment after the element
+    # exists, so wait for it (a timeout fails the test) rather than read it at once.
+    lena.wait_for_function(
+        "document.activeElement && document.activeElement.id === 'pc-comment'", timeout=5000
+    )
     lena.locator("#pc-form button[type=submit]").click()
     lena.locator("#pc-comment-errors").wait_for()
     assert "required" in lena.locator("#pc-comment-errors").inner_text()

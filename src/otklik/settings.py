@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "otklik.kb",
     "otklik.notifications",
     "otklik.mail",
+    "otklik.reports",
     "otklik.api",
     "otklik.web",
     # django-ninja's own files: the API docs page (Swagger UI) is served from here, not from a CDN.

@@ -146,6 +146,7 @@ def _invalid(request: HttpRequest, exc: ValidationError):
 def _mount_routers() -> None:
     from otklik.accounts.api import router as accounts_router
     from otklik.kb.api import router as kb_router
+    from otklik.reports.api import router as reports_router
     from otklik.tickets.api import router as tickets_router
     from otklik.workflow.api import router as workflow_router
 
@@ -154,6 +155,7 @@ def _mount_routers() -> None:
     api.add_router("", workflow_router)
     # The knowledge base reads public articles to anonymous callers too (its policy decides what they see).
     api.add_router("", kb_router, auth=BearerSessionOrAnonymous())
+    api.add_router("", reports_router)
 
 
 _mount_routers()

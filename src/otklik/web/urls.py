@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("otklik.workflow.urls")),
     path("", include("otklik.kb.urls")),
     path("", include("otklik.coupons.urls")),
+    path("", include("otklik.reports.urls")),
 ]

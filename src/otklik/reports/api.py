@@ -1,0 +1,5 @@
+"""The reports as JSON: GET /api/v1/reports/{name} (F-25)."""
+
+from ninja import Router
+
+router = Router(tags=["reports"])

@@ -252,6 +252,11 @@ class StaffFilterForm(forms.Form):
         ],
     )
     state = forms.ChoiceField(label=_("Open / closed"), required=False, choices=STATE_CHOICES)
+    last_by = forms.ChoiceField(
+        label=_("Last message by"),
+        required=False,
+        choices=[("", "—"), ("client", _("the client")), ("support", _("support"))],
+    )
     author_text = forms.CharField(label=_("Author"), required=False)
     responsible = forms.ChoiceField(label=_("Responsible"), required=False)
     sla = forms.ChoiceField(label=_("SLA"), required=False)
@@ -355,6 +360,7 @@ class StaffFilterForm(forms.Form):
             q=d.get("q") or "",
             indicator=d.get("indicator") or "",
             state=d.get("state") or "",
+            last_by=d.get("last_by") or "",
             author_text=d.get("author_text") or "",
             responsible=as_int(d["responsible"]) if d.get("responsible") not in (None, "", "none") else None,
             responsible_none=d.get("responsible") == "none",

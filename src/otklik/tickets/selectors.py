@@ -150,6 +150,7 @@ class TicketFilter:
     id: int | None = None
     indicator: str = ""
     state: str = ""  # "open" | "closed" | ""
+    last_by: str = ""  # "client" | "support" | "": who wrote the last message (the desk's red and green)
     q: str = ""  # full-text search over title and messages
     author: int | None = None
     author_text: str = ""
@@ -219,6 +220,8 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
         qs = qs.filter(closed_at__isnull=True)
     elif f.state == "closed":
         qs = qs.filter(closed_at__isnull=False)
+    if f.last_by in ("client", "support"):
+        qs = qs.filter(last_message_by_support=f.last_by == "support")
     if f.q:
         qs = search_filter(qs, f.q, staff=policy.sees_hidden)
     if f.author_text:

@@ -264,3 +264,22 @@ def test_desk_page_for_demo_shows_everything(data, cast):
     page = logged_in(cast.demo).get(reverse("reports:desk"), {"by": "responsible"})
     assert page.status_code == 200
     assert "Reports" in page.content.decode() or "Отчёты" in page.content.decode()
+
+
+@pytest.mark.parametrize("by", ["process_state", "l1_outcome"])
+def test_desk_by_process_matches_the_tickets_places(data, cast, by):
+    from otklik.workflow.models import TicketProcess
+
+    places = {p.ticket_id: p for p in TicketProcess.objects.all()}
+    expected: dict = {}
+    for t in Ticket.objects.all():
+        place = places.get(t.pk)
+        key = (place.state if by == "process_state" else place.l1_outcome) if place else None
+        row = expected.setdefault(key or None, dict.fromkeys(COUNTS, 0))
+        row["total"] += 1
+        row["closed"] += t.closed_at is not None
+    desk = selectors.desk(TicketPolicy(cast.admin), DeskFilters(), by)
+    assert {r.key: {"total": r.counts["total"], "closed": r.counts["closed"]} for r in desk.rows} == {
+        k: {"total": v["total"], "closed": v["closed"]} for k, v in expected.items()
+    }
+    assert all(row.name for row in desk.rows)

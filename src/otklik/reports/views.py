@@ -13,7 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from otklik.accounts.models import SupportGroup
 from otklik.accounts.selectors import support_group_list, support_user_list
@@ -29,8 +29,8 @@ from otklik.tickets.selectors import dictionaries_for_forms
 COLUMNS = (
     ("open_client_last", gettext_lazy("Open, client last"), {"state": "open", "last_by": "client"}),
     ("open_support_last", gettext_lazy("Open, support last"), {"state": "open", "last_by": "support"}),
-    ("open", gettext_lazy("Open"), {"state": "open"}),
-    ("closed", gettext_lazy("Closed"), {"state": "closed"}),
+    ("open", pgettext_lazy("tickets that are open", "Open"), {"state": "open"}),
+    ("closed", pgettext_lazy("tickets that are closed", "Closed"), {"state": "closed"}),
     ("total", gettext_lazy("Total"), {}),
 )
 EXTRA_COLUMNS = (

@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from otklik.accounts.models import SupportGroup
 from otklik.accounts.services import support_group_add_member
@@ -106,7 +107,8 @@ def test_desk_counts_by_hand_for_admin_and_staff(data, cast):
         "total": 3,
     }
     assert admin["rep-question"]["closed"] == 2 and admin["rep-question"]["total"] == 3
-    staff = selectors.desk(TicketPolicy(cast.staff), DeskFilters(), "category")
+    with translation.override("ru"):
+        staff = selectors.desk(TicketPolicy(cast.staff), DeskFilters(), "category")
     mine = computed(staff)
     # staff2's two tickets are out of sight.
     assert mine["rep-bug"] == {
@@ -191,6 +193,8 @@ def test_staff_list_last_by_filter(data, cast):
     support = client.get(url, {"state": "open", "last_by": "support"}).context["page"].paginator.count
     client_last = client.get(url, {"state": "open", "last_by": "client"}).context["page"].paginator.count
     assert (support, client_last) == (1, 3)
+    api = client.get("/api/v1/tickets?state=open&last_by=support").json()
+    assert api["count"] == 1
 
 
 def _page_queries(client, url: str) -> int:

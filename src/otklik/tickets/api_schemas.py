@@ -81,6 +81,9 @@ class TicketListQuery(Schema):
     id: QId = None
     indicator: Literal["", "grey", "green", "green_s", "red", "yellow"] = ""
     state: Literal["", "open", "closed"] = ""
+    last_by: Literal["", "client", "support"] = Field(
+        "", description="Who wrote the last message: the client (red on the desk) or support (green)."
+    )
     q: QText = Field("", description="Full-text search over the title and the messages the caller may see.")
     author: QId = None
     author_text: QText = ""

@@ -229,7 +229,7 @@ def test_desk_exports_csv_and_xlsx(data, cast):
     response = client.get(reverse("reports:desk"), {"by": "category", "format": "csv"})
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0][:6] == ["Category", "Open, client last", "Open, support last", "Open", "Closed", "Total"]
+    assert rows[0][:6] == ["Category", "Waiting for us", "Waiting for the client", "Open", "Closed", "Total"]
     assert rows[1][:6] == ["Bug", "2", "1", "3", "0", "3"]
     assert rows[-1][0] == "Total" and rows[-1][5] == "6"
     response = client.get(reverse("reports:desk"), {"by": "category", "format": "xlsx"})

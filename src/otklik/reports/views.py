@@ -27,8 +27,17 @@ from otklik.tickets.selectors import dictionaries_for_forms
 
 # The columns of the table, each with the staff list's parameters that select its tickets.
 COLUMNS = (
-    ("open_client_last", gettext_lazy("Open, client last"), {"state": "open", "last_by": "client"}),
-    ("open_support_last", gettext_lazy("Open, support last"), {"state": "open", "last_by": "support"}),
+    # Short headers (the legend under the table says what red and green mean): the table fits a laptop.
+    (
+        "open_client_last",
+        pgettext_lazy("desk column", "Waiting for us"),
+        {"state": "open", "last_by": "client"},
+    ),
+    (
+        "open_support_last",
+        pgettext_lazy("desk column", "Waiting for the client"),
+        {"state": "open", "last_by": "support"},
+    ),
     ("open", pgettext_lazy("tickets that are open", "Open"), {"state": "open"}),
     ("closed", pgettext_lazy("tickets that are closed", "Closed"), {"state": "closed"}),
     ("total", gettext_lazy("Total"), {}),

@@ -286,3 +286,23 @@ def test_admin_lists_deflections_read_only(kb, cast):
     assert admin.get(f"/admin/kb/deflection/{record.pk}/delete/").status_code == 403
     assert admin.get("/admin/kb/deflection/add/").status_code == 403
     assert logged_in(cast.staff).get("/admin/kb/deflection/").status_code in (302, 403)
+
+
+def test_admin_section_list_costs_the_same_statements_for_more_sections(kb, cast):
+    from tests.kb.kbdata import section
+
+    admin = logged_in(cast.admin)
+    admin.get("/admin/kb/section/")  # warm: the session, the admin site's caches
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            page = admin.get("/admin/kb/section/")
+        assert page.status_code == 200
+        return len(captured.captured_queries)
+
+    few = statements()
+    for n in range(8):
+        section(f"more-{n}", parent=kb.payments)
+    assert statements() == few
+    html = admin.get("/admin/kb/section/").content.decode()
+    assert "payments/more-7" in html  # each row's path is still shown

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -22,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from otklik.core.errors import DomainError, ValidationFailed
 from otklik.kb import services
 from otklik.kb.models import Article, ArticleRevision, Deflection, Section
-from otklik.kb.selectors import section_path
+from otklik.kb.selectors import section_index, section_path
 from otklik.kb.wizard_admin import QuestionInline  # also registers the questions and the preview
 from otklik.ui.admin_mixins import SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
@@ -84,6 +86,16 @@ class SectionForm(forms.ModelForm):
         return cleaned
 
 
+class _SectionChangeList(ChangeList):
+    """The sections' list: every row's path from one read of the tree, not one read per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        by_id = section_index()
+        for row in self.result_list:
+            row.path_text = section_path(row, by_id)
+
+
 @admin.register(Section, site=admin_site)
 class SectionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     form = SectionForm
@@ -98,13 +110,20 @@ class SectionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     )
     inlines = (QuestionInline,)  # the wizard's questions of the section (kb/wizard_admin.py)
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(articles_in=Count("articles"))
+
+    def get_changelist(self, request, **kwargs):
+        return _SectionChangeList
+
     @admin.display(description=_("path"))
     def path(self, obj: Section) -> str:
-        return section_path(obj)
+        known = getattr(obj, "path_text", None)  # set for the list's rows from one read of the tree
+        return known if known is not None else section_path(obj)
 
-    @admin.display(description=_("articles"))
+    @admin.display(description=_("articles"), ordering="articles_in")
     def article_count(self, obj: Section) -> int:
-        return obj.articles.count()
+        return obj.articles_in  # type: ignore[attr-defined]  # annotated in get_queryset
 
     def save_model(self, request, obj, form, change):
         data = form.section_input()

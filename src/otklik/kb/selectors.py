@@ -90,9 +90,17 @@ def section_by_path(policy: ArticlePolicy, path: str) -> Section:
     return parent
 
 
-def section_ancestors(section: Section) -> list[Section]:
-    """Return the section's path from the top level down to the section itself (breadcrumbs)."""
-    by_id = {s.pk: s for s in Section.objects.only("id", "parent_id", "slug", "title_ru", "title_en")}
+def section_index() -> dict[int, Section]:
+    """Return every section by id with what a path needs (one statement; the tree is small)."""
+    return {s.pk: s for s in Section.objects.only("id", "parent_id", "slug", "title_ru", "title_en")}
+
+
+def section_ancestors(section: Section, by_id: dict[int, Section] | None = None) -> list[Section]:
+    """Return the section's path from the top level down to the section itself (breadcrumbs).
+
+    `by_id` (section_index()) lets a caller that needs many paths read the tree once.
+    """
+    by_id = section_index() if by_id is None else by_id
     chain: list[Section] = []
     current: Section | None = by_id.get(section.pk, section)
     while current is not None and current not in chain and len(chain) < 50:
@@ -101,9 +109,9 @@ def section_ancestors(section: Section) -> list[Section]:
     return list(reversed(chain))
 
 
-def section_path(section: Section) -> str:
+def section_path(section: Section, by_id: dict[int, Section] | None = None) -> str:
     """Return the slug path of a section, "payments/card-payments/refunds"."""
-    return "/".join(s.slug for s in section_ancestors(section))
+    return "/".join(s.slug for s in section_ancestors(section, by_id))
 
 
 def section_children(policy: ArticlePolicy, section: Section) -> QuerySet[Section]:

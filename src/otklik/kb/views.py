@@ -50,6 +50,11 @@ def _query(request: HttpRequest, name: str = "q") -> str:
     return (request.GET.get(name) or "").replace("\x00", "")[:MAX_QUERY_CHARS].strip()
 
 
+def _crumbs(chain: list) -> list[tuple]:
+    """Pair each section of a breadcrumb chain with its slug path, for the links."""
+    return [(s, "/".join(c.slug for c in chain[: i + 1])) for i, s in enumerate(chain)]
+
+
 def _section_url(section) -> str:
     return reverse("kb:section", args=[selectors.section_path(section)])
 
@@ -81,7 +86,7 @@ def kb_section(request: HttpRequest, path: str) -> HttpResponse:
         "kb/section.html",
         {
             "section": section,
-            "crumbs": [(s, "/".join(c.slug for c in crumbs[: i + 1])) for i, s in enumerate(crumbs)],
+            "crumbs": _crumbs(crumbs),
             "description": render_markdown(section.description),
             "children": [(c, f"{canonical}/{c.slug}") for c in children],
             "articles": list(selectors.article_list(policy, section).defer("body_ru", "body_en")),
@@ -122,7 +127,7 @@ def kb_article(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "article": article,
             "body": render_markdown(article.body),
-            "crumbs": [(s, "/".join(c.slug for c in crumbs[: i + 1])) for i, s in enumerate(crumbs)],
+            "crumbs": _crumbs(crumbs),
             "answered": request.GET.get("answered") == "1",
             "from_suggest": request.GET.get("from") == "suggest",
             "is_public": policy.is_public(article),

@@ -20,18 +20,7 @@ from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["reports"])
 
-Dimension = Literal[
-    "responsible",
-    "criticality",
-    "status",
-    "difficulty",
-    "category",
-    "source",
-    "mark",
-    "sla",
-    "process_state",
-    "l1_outcome",
-]
+Dimension = Literal[selectors.DIMENSIONS]  # type: ignore[valid-type]  # the selector's list, one source
 
 
 class DeskQuery(Schema):

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
 from urllib.parse import urlencode
 
-from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,12 +13,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from otklik.accounts.models import SupportGroup
 from otklik.accounts.selectors import support_group_list, support_user_list
-from otklik.core.csv_safe import csv_safe_row
-from otklik.core.xlsx import write_xlsx
 from otklik.reports import selectors
+from otklik.reports.export import table_response
 from otklik.reports.forms import DeskForm
+from otklik.reports.pages import nav, staff_policy
 from otklik.sla.models import SlaLevel
-from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import dictionaries_for_forms
 
 # The columns of the table, each with the staff list's parameters that select its tickets.
@@ -126,32 +121,13 @@ def _export_rows(desk: selectors.Desk):
 
 
 def _export(desk: selectors.Desk, fmt: str) -> HttpResponse:
-    """Return the table as CSV (UTF-8 with BOM, formula-safe) or XLSX, with the staff list's helpers."""
-    filename = f"desk-{desk.by}"
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for values in _export_rows(desk):
-            writer.writerow(csv_safe_row(values))
-        response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-        return response
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)
-    write_xlsx(spool, _export_rows(desk), sheet_name="desk")
-    spool.seek(0)
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=f"{filename}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    """Return the table as CSV or XLSX."""
+    return table_response(_export_rows(desk), f"desk-{desk.by}", fmt)
 
 
 def desk_page(request: HttpRequest) -> HttpResponse:
     """Show the support desk: the visible tickets counted per value of a dimension (F-25)."""
-    policy = TicketPolicy(request.user)
-    if not policy.sees_support_view:
-        raise PermissionDenied(_("The reports are for support staff."))
+    policy = staff_policy(request)
     slas = list(SlaLevel.objects.all())
     groups = list(support_group_list(SupportGroup.Kind.STAFF))
     form = DeskForm(request.GET or None, dimensions=dimension_labels(), slas=slas, groups=groups)
@@ -182,6 +158,7 @@ def desk_page(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "totals": totals,
             "query": query.urlencode(),
+            "nav": nav("reports:desk"),
             "today": timezone.localdate(),
             "period_days": (filters.created_to - filters.created_from).days + 1
             if filters.created_from and filters.created_to

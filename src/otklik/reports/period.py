@@ -1,0 +1,122 @@
+"""What every report over a period shares: its filters, its day/week/month buckets in the viewer's time zone,
+and the tickets it may count (F-25).
+
+A report's URL holds these filters (`date_from`, `date_to`, `grain`, `sla`, `group`) so it can be bookmarked
+and shared; the API takes the same names. Buckets are computed by the database (`Trunc…` with the viewer's
+time zone) and the report fills the empty ones with zeros from `bucket_starts`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from otklik.accounts.models import SupportGroup, SupportGroupMember
+from otklik.tickets.models import Ticket
+from otklik.tickets.policies import TicketPolicy
+
+GRAINS = ("day", "week", "month")
+DEFAULT_DAYS = 30
+# The most buckets a chart draws: a period too long for its grain is refused with a field message.
+MAX_BUCKETS = 400
+
+
+@dataclass(frozen=True)
+class PeriodFilters:
+    """A period of whole days (inclusive, in the viewer's time zone) cut into buckets, an SLA, a staff group."""
+
+    date_from: dt.date
+    date_to: dt.date
+    grain: str = "day"
+    sla: int | None = None
+    group: int | None = None
+
+    @classmethod
+    def default(cls, today: dt.date | None = None) -> PeriodFilters:
+        """Return the last 30 days up to today, by day."""
+        today = today or timezone.localdate()
+        return cls(date_from=today - dt.timedelta(days=DEFAULT_DAYS - 1), date_to=today)
+
+    def bounds(self, tz: dt.tzinfo | None = None) -> tuple[dt.datetime, dt.datetime]:
+        """Return the aware instants the period starts at and ends before (midnights in the time zone)."""
+        tz = tz or timezone.get_current_timezone()
+        start = dt.datetime.combine(self.date_from, dt.time.min, tzinfo=tz)
+        end = dt.datetime.combine(self.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+        return start, end
+
+    def params(self) -> dict[str, str]:
+        """Return the filters as the page's and the API's query parameters."""
+        out = {
+            "date_from": self.date_from.isoformat(),
+            "date_to": self.date_to.isoformat(),
+            "grain": self.grain,
+        }
+        if self.sla is not None:
+            out["sla"] = str(self.sla)
+        if self.group is not None:
+            out["group"] = str(self.group)
+        return out
+
+
+def period_error(date_from: dt.date, date_to: dt.date, grain: str) -> str | None:
+    """Return why the period cannot be drawn, in the active language, or None when it can."""
+    if date_from > date_to:
+        return _("The end of the period is before its start.")
+    if len(bucket_starts(PeriodFilters(date_from, date_to, grain))) > MAX_BUCKETS:
+        return _("The period is too long for this step: choose a longer step or a shorter period.")
+    return None
+
+
+def bucket_start(day: dt.date, grain: str) -> dt.date:
+    """Return the first day of the bucket holding `day` (weeks start on Monday, as Trunc does)."""
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_starts(filters: PeriodFilters) -> list[dt.date]:
+    """Return the first day of every bucket the period touches, in order."""
+    out: list[dt.date] = []
+    day = bucket_start(filters.date_from, filters.grain)
+    while day <= filters.date_to:
+        out.append(day)
+        if filters.grain == "month":
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        else:
+            day += dt.timedelta(days=7 if filters.grain == "week" else 1)
+        if len(out) > MAX_BUCKETS + 1:
+            break
+    return out
+
+
+def trunc(field: str, grain: str, tz: dt.tzinfo | None = None):
+    """Return the database expression of the bucket a timestamp column falls in, in the time zone."""
+    tz = tz or timezone.get_current_timezone()
+    kind = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}[grain]
+    return kind(field, tzinfo=tz)
+
+
+def as_day(value: dt.datetime | dt.date) -> dt.date:
+    """Return a Trunc result as a date (SQLite and PostgreSQL hand back aware datetimes in the zone)."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def ticket_scope(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[Ticket]:
+    """Return the tickets the user may see (TicketPolicy.visible), narrowed to the SLA and staff group."""
+    qs = policy.visible(Ticket.objects.all())
+    if filters.sla is not None:
+        qs = qs.filter(sla_id=filters.sla)
+    if filters.group is not None:
+        # As the staff list's "staff group" filter: the responsible is a member of the group.
+        members = SupportGroupMember.objects.filter(
+            group_id=filters.group, group__kind=SupportGroup.Kind.STAFF
+        ).values("user_id")
+        qs = qs.filter(responsible_id__in=members)
+    return qs

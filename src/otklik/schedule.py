@@ -22,6 +22,7 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from otklik.mail.transports import mailboxes_poll_all
 from otklik.notifications.tasks import outbox_sweep
+from otklik.reports.facts import facts_refresh
 from otklik.tickets.services.recompute import deadlines_recompute, deadlines_recompute_stale
 from otklik.tickets.services.sla_tick import sla_tick
 
@@ -102,3 +103,16 @@ def deadlines_recompute_sweep_task() -> None:
     for job_id in deadlines_recompute_stale():
         log.info("deadline recomputation %s was left unfinished; running it again", job_id)
         deadlines_recompute(job_id=job_id)
+
+
+@every(
+    "* * * * *",
+    lock="otklik-report-facts",
+    why="Every minute: measure new support answers and closings in working hours of their SLA, so the SLA "
+    "compliance and response-time reports only group integers (issue 16).",
+)
+def report_facts_task() -> None:
+    """Refresh the reports' summary tables; log what was measured."""
+    report = facts_refresh()
+    if report.responses or report.solved:
+        log.info("Report facts: %d answers, %d closings measured", report.responses, report.solved)

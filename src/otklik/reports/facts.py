@@ -1,0 +1,224 @@
+"""Keep the reports' summary tables current (`facts_refresh`, the periodic job) or compute them again from
+scratch (`facts_rebuild`, the `otklik reports rebuild` command); both measure rows with `_measure_*`.
+
+The job reads forward from where it stopped: "answered" steps of the SLA timeline by id, closings by
+`closed_at`. A row written in a transaction that commits late can have a smaller id (or an earlier
+instant) than rows already read, so the job re-reads the last `LAG` of history every time; the writes
+are idempotent (the answer's step is the fact's key, a closing overwrites the ticket's row), so re-reading
+costs a little and misses nothing that committed within `LAG`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Subquery
+
+from otklik.core import clock
+from otklik.reports.models import FactsProgress, ResponseFact, SolveFact
+from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
+from otklik.sla.selectors import working_calendar
+from otklik.tickets.models import Ticket
+
+BATCH = 5000
+LAG = dt.timedelta(minutes=10)
+
+
+@dataclass
+class RefreshReport:
+    """What one run wrote: support answers measured, closings measured."""
+
+    responses: int = 0
+    solved: int = 0
+
+
+def _answers() -> object:
+    """Return the "answered" steps annotated with the clock they stopped: the latest earlier step of the
+    same ticket that carried a running clock (its source and deadline), and whether an earlier answer
+    exists (the ticket's first answer has none)."""
+    running = SlaEvent.objects.filter(
+        ticket_id=OuterRef("ticket_id"), pk__lt=OuterRef("pk"), source_at__isnull=False
+    ).order_by("-pk")
+    earlier_answer = SlaEvent.objects.filter(
+        ticket_id=OuterRef("ticket_id"), pk__lt=OuterRef("pk"), kind=SlaEventKind.ANSWERED
+    )
+    return (
+        SlaEvent.objects.filter(kind=SlaEventKind.ANSWERED)
+        .annotate(
+            clock_source=Subquery(running.values("source_at")[:1]),
+            clock_deadline=Subquery(running.values("deadline_at")[:1]),
+            answered_before=Exists(earlier_answer),
+            sla_id=F("ticket__sla_id"),
+        )
+        .filter(clock_source__isnull=False)
+        .values("pk", "ticket_id", "at", "clock_source", "clock_deadline", "answered_before", "sla_id")
+    )
+
+
+def _slas(ids: set[int]) -> dict[int, SlaLevel]:
+    return {s.pk: s for s in SlaLevel.objects.filter(pk__in=ids).select_related("timetable")}
+
+
+def _calendar(slas: dict[int, SlaLevel], sla_id: int | None):
+    return working_calendar(slas.get(sla_id) if sla_id is not None else None)
+
+
+def _measure_responses(rows: list[dict]) -> list[ResponseFact]:
+    """Return the facts of answered steps (rows of `_answers()`), in working time of each ticket's SLA."""
+    slas = _slas({r["sla_id"] for r in rows if r["sla_id"] is not None})
+    facts = []
+    for r in rows:
+        calendar = _calendar(slas, r["sla_id"])
+        source, answered, deadline = r["clock_source"], r["at"], r["clock_deadline"]
+        late = 0
+        if deadline is not None and answered > deadline:
+            late = max(calendar.between(deadline, answered), 0)
+        facts.append(
+            ResponseFact(
+                event_id=r["pk"],
+                ticket_id=r["ticket_id"],
+                sla_id=r["sla_id"],
+                first=not r["answered_before"],
+                source_at=source,
+                answered_at=answered,
+                deadline_at=deadline,
+                working_seconds=max(calendar.between(source, answered), 0),
+                calendar_seconds=max(int((answered - source).total_seconds()), 0),
+                within=None if deadline is None else answered <= deadline,
+                late_working_seconds=late,
+            )
+        )
+    return facts
+
+
+def _measure_solved(rows: list[dict]) -> list[SolveFact]:
+    """Return the facts of closed tickets (pk, sla_id, created_at, closed_at): creation to closing."""
+    slas = _slas({r["sla_id"] for r in rows if r["sla_id"] is not None})
+    return [
+        SolveFact(
+            ticket_id=r["pk"],
+            closed_at=r["closed_at"],
+            working_seconds=max(_calendar(slas, r["sla_id"]).between(r["created_at"], r["closed_at"]), 0),
+            calendar_seconds=max(int((r["closed_at"] - r["created_at"]).total_seconds()), 0),
+        )
+        for r in rows
+    ]
+
+
+def _save_responses(facts: list[ResponseFact]) -> None:
+    ResponseFact.objects.bulk_create(facts, ignore_conflicts=True)
+
+
+def _save_solved(facts: list[SolveFact]) -> None:
+    SolveFact.objects.bulk_create(
+        facts,
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["closed_at", "working_seconds", "calendar_seconds"],
+    )
+
+
+_SOLVED_COLUMNS = ("pk", "sla_id", "created_at", "closed_at")
+
+
+def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
+    """Measure the answers and closings written since the last run (the periodic job, every minute)."""
+    report = RefreshReport()
+    now = clock.now()
+    progress, _created = FactsProgress.objects.get_or_create(pk=1)
+    settled = now - LAG
+    # Answers: forward by id; the last LAG of steps is read again (see the module's docstring).
+    last_id = progress.last_event_id
+    while True:
+        rows = list(_answers().filter(pk__gt=last_id).order_by("pk")[:batch])
+        if not rows:
+            break
+        facts = _measure_responses(rows)
+        with transaction.atomic():
+            _save_responses(facts)
+        report.responses += len(facts)
+        last_id = rows[-1]["pk"]
+        if len(rows) < batch:
+            break
+    _advance_answers(progress, last_id, settled)
+    # Closings: forward by closed_at, leaving out tickets whose row already has this closing.
+    since = progress.last_closed_at or dt.datetime.min.replace(tzinfo=dt.UTC)
+    same = SolveFact.objects.filter(ticket_id=OuterRef("pk"), closed_at=OuterRef("closed_at"))
+    pending = (
+        Ticket.objects.filter(closed_at__gte=since - LAG if progress.last_closed_at else since)
+        .exclude(Exists(same))
+        .order_by("closed_at", "pk")
+        .values(*_SOLVED_COLUMNS)
+    )
+    while True:
+        rows = list(pending[:batch])
+        if not rows:
+            break
+        with transaction.atomic():
+            _save_solved(_measure_solved(rows))
+        report.solved += len(rows)
+        if len(rows) < batch:
+            break
+    _advance_closings(progress, settled)
+    progress.updated_at = now
+    progress.save()
+    return report
+
+
+def _advance_answers(progress: FactsProgress, read_up_to: int, settled: dt.datetime) -> None:
+    """Move the answers' mark to the last id read before which every step is older than `settled`."""
+    unsettled = (
+        SlaEvent.objects.filter(
+            kind=SlaEventKind.ANSWERED, pk__gt=progress.last_event_id, pk__lte=read_up_to, at__gte=settled
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    progress.last_event_id = read_up_to if unsettled is None else max(unsettled - 1, progress.last_event_id)
+
+
+def _advance_closings(progress: FactsProgress, settled: dt.datetime) -> None:
+    """Move the closings' mark to the newest closing older than `settled`."""
+    newest = (
+        Ticket.objects.filter(closed_at__lt=settled)
+        .order_by("-closed_at")
+        .values_list("closed_at", flat=True)
+        .first()
+    )
+    if newest is not None and (progress.last_closed_at is None or newest > progress.last_closed_at):
+        progress.last_closed_at = newest
+
+
+def facts_rebuild(*, batch: int = BATCH) -> RefreshReport:
+    """Compute every fact again from the SLA timeline and the tickets, replacing what the tables hold."""
+    report = RefreshReport()
+    with transaction.atomic():
+        ResponseFact.objects.all().delete()
+        SolveFact.objects.all().delete()
+        FactsProgress.objects.all().delete()
+    last_id = 0
+    while True:
+        rows = list(_answers().filter(pk__gt=last_id).order_by("pk")[:batch])
+        if not rows:
+            break
+        _save_responses(_measure_responses(rows))
+        report.responses += len(rows)
+        last_id = rows[-1]["pk"]
+    last_pk = 0
+    closed = Ticket.objects.filter(closed_at__isnull=False).order_by("pk").values(*_SOLVED_COLUMNS)
+    while True:
+        rows = list(closed.filter(pk__gt=last_pk)[:batch])
+        if not rows:
+            break
+        _save_solved(_measure_solved(rows))
+        report.solved += len(rows)
+        last_pk = rows[-1]["pk"]
+    # The marks go past what was just measured; the next run re-reads only the last LAG.
+    progress = FactsProgress(pk=1, updated_at=clock.now())
+    _advance_answers(progress, last_id, clock.now() - LAG)
+    _advance_closings(progress, clock.now() - LAG)
+    progress.save()
+    return report

@@ -1,0 +1,376 @@
+"""Reads of the SLA reports (F-25, F-06): compliance with the response deadline, the breaches, and the
+first-response and resolution times in working hours of each ticket's SLA timetable.
+
+Everything is grouped by the database over the summary tables (`reports.models`), joined to the tickets
+the viewer may see (`period.ticket_scope`). Percentiles are `percentile_cont` (linear interpolation) on
+PostgreSQL; SQLite has no such aggregate, so there the same definition is computed from two rows per group
+picked by window functions (`ROW_NUMBER`, `COUNT` over the group) — still a constant number of statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    F,
+    FloatField,
+    Q,
+    QuerySet,
+    Sum,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils.translation import get_language
+
+from otklik.reports.models import ResponseFact, SolveFact
+from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.tickets.policies import TicketPolicy
+
+# The regulation's public promise (F-06): "average answer about 4 working hours", drawn as a target line.
+TARGET_HOURS = 4
+# How the SLA reports can cut their rows.
+DIMENSIONS = ("sla", "responsible", "category", "period")
+BREACHES_PER_PAGE = 50
+
+
+def _facts(model, policy: TicketPolicy, filters: PeriodFilters, at: str) -> QuerySet:
+    """Return the model's facts whose instant `at` falls in the period, of tickets the viewer may see."""
+    start, end = filters.bounds()
+    scope = ticket_scope(policy, filters).values("pk")
+    return model.objects.filter(**{f"{at}__gte": start, f"{at}__lt": end}, ticket_id__in=scope)
+
+
+def responses(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[ResponseFact]:
+    """Return the support answers of the period (by the answer's time)."""
+    return _facts(ResponseFact, policy, filters, "answered_at")
+
+
+def solved(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[SolveFact]:
+    """Return the closings of the period whose ticket is still closed by that closing."""
+    return _facts(SolveFact, policy, filters, "closed_at").filter(ticket__closed_at=F("closed_at"))
+
+
+def _group_columns(by: str, *, fact_sla: bool) -> list[str]:
+    """Return the values() a dimension groups by: the key first, then what names it."""
+    if by == "sla":
+        prefix = "sla" if fact_sla else "ticket__sla"
+        return [f"{prefix}_id", f"{prefix}__name_ru", f"{prefix}__name_en"]
+    if by == "responsible":
+        return [
+            "ticket__responsible_id",
+            "ticket__responsible__username",
+            "ticket__responsible__first_name",
+            "ticket__responsible__last_name",
+        ]
+    if by == "category":
+        return ["ticket__category_id", "ticket__category__name_ru", "ticket__category__name_en"]
+    raise ValueError(by)
+
+
+def _name(by: str, values: dict[str, Any], cols: list[str], none_name: str) -> tuple[Any, str]:
+    key = values[cols[0]]
+    if key is None:
+        return None, none_name
+    if by == "responsible":
+        full = f"{values[cols[2]] or ''} {values[cols[3]] or ''}".strip()
+        return key, full or values[cols[1]]
+    ru, en = values[cols[1]], values[cols[2]]
+    return key, ((en or ru) if (get_language() or "ru").startswith("en") else (ru or en)) or ""
+
+
+@dataclass
+class ComplianceRow:
+    key: Any
+    name: str
+    answered: int = 0
+    within: int = 0
+    breached: int = 0
+    late_working_seconds: int = 0
+
+    @property
+    def share(self) -> float | None:
+        """Return within / answered (None when nothing was answered against a deadline)."""
+        return self.within / self.answered if self.answered else None
+
+
+@dataclass
+class Compliance:
+    by: str
+    rows: list[ComplianceRow]
+    totals: ComplianceRow
+    # Per bucket of the period, for the chart: (first day, answered, within).
+    series: list[tuple[dt.date, int, int]] = field(default_factory=list)
+
+
+_COMPLIANCE = {
+    "answered": Count("pk", filter=Q(within__isnull=False)),
+    "within_count": Count("pk", filter=Q(within=True)),
+    "breached": Count("pk", filter=Q(within=False)),
+    "late": Coalesce(Sum("late_working_seconds", filter=Q(within=False)), 0),
+}
+
+
+def _compliance_row(key: Any, name: str, values: dict[str, Any]) -> ComplianceRow:
+    return ComplianceRow(
+        key=key,
+        name=name,
+        answered=values["answered"],
+        within=values["within_count"],
+        breached=values["breached"],
+        late_working_seconds=int(values["late"] or 0),
+    )
+
+
+def compliance(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_name: str = "—") -> Compliance:
+    """Count the period's answers against a deadline: within it, breached, share, per value of `by`.
+
+    An answer counts where the SLA had a response time when it was given; answers without a deadline are
+    left out of compliance (they appear in the response times). Two grouped statements: the rows and the
+    period's buckets (the chart); the totals are the rows' sums.
+    """
+    if by not in DIMENSIONS:
+        raise ValueError(by)
+    qs = responses(policy, filters).order_by()
+    buckets = {
+        as_day(v["bucket"]): v
+        for v in qs.annotate(bucket=trunc("answered_at", filters.grain))
+        .values("bucket")
+        .annotate(**_COMPLIANCE)
+    }
+    series = [
+        (
+            day,
+            buckets[day]["answered"] if day in buckets else 0,
+            buckets[day]["within_count"] if day in buckets else 0,
+        )
+        for day in bucket_starts(filters)
+    ]
+    if by == "period":
+        rows = [
+            _compliance_row(day, day.isoformat(), buckets[day])
+            for day in bucket_starts(filters)
+            if day in buckets
+        ]
+    else:
+        cols = _group_columns(by, fact_sla=True)
+        rows = [
+            _compliance_row(*_name(by, values, cols, none_name), values)
+            for values in qs.values(*cols).annotate(**_COMPLIANCE).order_by(cols[1], cols[0])
+        ]
+        rows.sort(key=lambda row: row.key is None)
+    totals = ComplianceRow(key=None, name="")
+    for row in rows:
+        totals.answered += row.answered
+        totals.within += row.within
+        totals.breached += row.breached
+        totals.late_working_seconds += row.late_working_seconds
+    return Compliance(by=by, rows=rows, totals=totals, series=series)
+
+
+def breaches(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[ResponseFact]:
+    """Return the period's late answers, the latest first, with what the list shows of their ticket."""
+    return (
+        responses(policy, filters)
+        .filter(within=False)
+        .select_related("ticket", "sla", "ticket__responsible")
+        .only(
+            "answered_at",
+            "deadline_at",
+            "source_at",
+            "late_working_seconds",
+            "working_seconds",
+            "first",
+            "sla__name_ru",
+            "sla__name_en",
+            "ticket__title",
+            "ticket__responsible__username",
+            "ticket__responsible__first_name",
+            "ticket__responsible__last_name",
+        )
+        .order_by("-answered_at", "-event_id")
+    )
+
+
+# --- response and resolution times -------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile_cont(p) WITHIN GROUP (ORDER BY expression)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, percentile: float, **extra):
+        super().__init__(expression, percentile=percentile, **extra)
+
+
+@dataclass
+class TimeStats:
+    """Times of one group, in seconds: how many, mean, median and 90th percentile, working and calendar."""
+
+    count: int = 0
+    mean: float | None = None
+    median: float | None = None
+    p90: float | None = None
+    calendar_mean: float | None = None
+    calendar_median: float | None = None
+
+
+@dataclass
+class TimesRow:
+    key: Any
+    name: str
+    first_response: TimeStats
+    resolution: TimeStats
+
+
+@dataclass
+class Times:
+    by: str
+    rows: list[TimesRow]
+    totals: TimesRow
+    # Per bucket: (first day, mean first response in working seconds or None, median or None).
+    series: list[tuple[dt.date, float | None, float | None]] = field(default_factory=list)
+
+
+def _interpolate(picked: list[tuple[int, int, float]], p: float) -> float | None:
+    """Return percentile_cont(p) from the rows picked around its position: (row number, count, value)."""
+    if not picked:
+        return None
+    n = picked[0][1]
+    position = p * (n - 1)
+    lo, hi = math.floor(position), math.ceil(position)
+    values = {rank - 1: value for rank, _n, value in picked}
+    low = values[lo]
+    return low + (values[hi] - low) * (position - lo)
+
+
+def _stats(qs: QuerySet, group: str | None, value: str, calendar: str) -> dict[Any, TimeStats]:
+    """Return the statistics of `value` (and the calendar `calendar`) per value of `group` (None: one)."""
+    keys = [group] if group else []
+    base = qs.order_by()
+    aggregates: dict[str, Any] = {
+        "n": Count("pk"),
+        "mean": Avg(value),
+        "calendar_mean": Avg(calendar),
+    }
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        aggregates |= {
+            "median": PercentileCont(value, 0.5),
+            "p90": PercentileCont(value, 0.9),
+            "calendar_median": PercentileCont(calendar, 0.5),
+        }
+    rows = base.values(*keys).annotate(**aggregates) if keys else [base.aggregate(**aggregates)]
+    out: dict[Any, TimeStats] = {}
+    for r in rows:
+        if not r["n"]:
+            continue
+        out[r[group] if group else None] = TimeStats(
+            count=r["n"],
+            mean=r["mean"],
+            calendar_mean=r["calendar_mean"],
+            median=r.get("median"),
+            p90=r.get("p90"),
+            calendar_median=r.get("calendar_median"),
+        )
+    if not postgres:
+        for column, p, name in (
+            (value, 0.5, "median"),
+            (value, 0.9, "p90"),
+            (calendar, 0.5, "calendar_median"),
+        ):
+            for key, picked in _window_percentile(base, group, column, p).items():
+                if key in out:
+                    setattr(out[key], name, _interpolate(picked, p))
+    return out
+
+
+def _window_percentile(qs: QuerySet, group: str | None, column: str, p: float) -> dict[Any, list]:
+    """Return, per group, the one or two rows around percentile p's position (SQLite's path)."""
+    partition = [F(group)] if group else []
+    ranked = qs.annotate(
+        rank=Window(RowNumber(), partition_by=partition, order_by=F(column).asc()),
+        n=Window(Count("pk"), partition_by=partition),
+    )
+    # Ranks floor(p*(n-1))+1 and ceil(p*(n-1))+1 are the only ones strictly between pos and pos + 2.
+    position = (F("n") - 1) * p
+    wanted = ranked.filter(rank__gt=position, rank__lt=position + 2)
+    out: dict[Any, list] = {}
+    for r in wanted.values(*([group] if group else []), "rank", "n", column):
+        out.setdefault(r[group] if group else None, []).append((r["rank"], r["n"], float(r[column])))
+    return out
+
+
+def _times_key(by: str) -> str | None:
+    return None if by == "period" else _group_columns(by, fact_sla=False)[0]
+
+
+def response_times(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_name: str = "—") -> Times:
+    """Return first-response times (the ticket's first answer, given in the period) and resolution times
+    (closings in the period) in working seconds of the ticket's SLA, with calendar seconds beside, per
+    value of `by`, for the whole period, and the first response's mean and median per bucket."""
+    if by not in DIMENSIONS:
+        raise ValueError(by)
+    first = responses(policy, filters).filter(first=True)
+    closings = solved(policy, filters)
+    totals = TimesRow(
+        key=None,
+        name="",
+        first_response=_stats(first, None, "working_seconds", "calendar_seconds").get(None, TimeStats()),
+        resolution=_stats(closings, None, "working_seconds", "calendar_seconds").get(None, TimeStats()),
+    )
+    bucketed = first.annotate(bucket=trunc("answered_at", filters.grain))
+    per_bucket = {
+        as_day(k): v for k, v in _stats(bucketed, "bucket", "working_seconds", "calendar_seconds").items()
+    }
+    series = [
+        (
+            day,
+            per_bucket[day].mean if day in per_bucket else None,
+            per_bucket[day].median if day in per_bucket else None,
+        )
+        for day in bucket_starts(filters)
+    ]
+    rows: list[TimesRow] = []
+    if by == "period":
+        closed_buckets = {
+            as_day(k): v
+            for k, v in _stats(
+                closings.annotate(bucket=trunc("closed_at", filters.grain)),
+                "bucket",
+                "working_seconds",
+                "calendar_seconds",
+            ).items()
+        }
+        for day in bucket_starts(filters):
+            if day in per_bucket or day in closed_buckets:
+                rows.append(
+                    TimesRow(
+                        day,
+                        day.isoformat(),
+                        per_bucket.get(day, TimeStats()),
+                        closed_buckets.get(day, TimeStats()),
+                    )
+                )
+    else:
+        cols = _group_columns(by, fact_sla=False)
+        key = cols[0]
+        names: dict[Any, str] = {}
+        for source in (first, closings):
+            for values in source.order_by().values(*cols).distinct():
+                k, name = _name(by, values, cols, none_name)
+                names[k] = name
+        by_first = _stats(first, key, "working_seconds", "calendar_seconds")
+        by_closing = _stats(closings, key, "working_seconds", "calendar_seconds")
+        for k, name in sorted(names.items(), key=lambda item: (item[0] is None, item[1])):
+            rows.append(TimesRow(k, name, by_first.get(k, TimeStats()), by_closing.get(k, TimeStats())))
+    return Times(by=by, rows=rows, totals=totals, series=series)

@@ -152,7 +152,7 @@ def _row(by: str, values: dict[str, Any], none_name: str, labels: dict[str, str]
     if by in _ENTRY_KINDS or by == "sla":
         pk = values[f"{by}_id"]
         if pk is None:
-            return DeskRow(None, none_name, counts, None)  # the list has no "none" for these filters
+            return DeskRow(None, none_name, counts, "none")  # the list's "not set" filter
         name = _in_language(values[f"{by}__name_ru"], values[f"{by}__name_en"])
         key: str | int = pk if by == "sla" else (values[f"{by}__code"] or str(pk))
         return DeskRow(key, name, counts, str(pk))

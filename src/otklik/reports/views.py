@@ -65,10 +65,10 @@ def _listable(by: str) -> set[str]:
     if by == "responsible":
         return {"none"} | {str(pk) for pk in support_user_list().values_list("pk", flat=True)}
     if by == "sla":
-        return {str(pk) for pk in SlaLevel.objects.filter(active=True).values_list("pk", flat=True)}
+        return {"none"} | {str(pk) for pk in SlaLevel.objects.filter(active=True).values_list("pk", flat=True)}
     if by in ("process_state", "l1_outcome"):
-        return set()
-    return {str(e.pk) for e in dictionaries_for_forms()[by]}
+        return set()  # the process is above the tickets' list, which cannot filter by it
+    return {"none"} | {str(e.pk) for e in dictionaries_for_forms()[by]}
 
 
 def _scope_params(filters: selectors.DeskFilters) -> dict[str, str]:

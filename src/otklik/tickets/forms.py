@@ -9,7 +9,7 @@ from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, MINUTES_MAX, PROMPT_FIELDS, TITLE_MAX
 from otklik.tickets.models import SpamState
 from otklik.tickets.panels import queue_available
-from otklik.tickets.selectors import TicketFilter
+from otklik.tickets.selectors import UNSETTABLE, TicketFilter
 from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
 from otklik.ui.forms import KeyboardFriendlyMixin
 
@@ -324,12 +324,14 @@ class StaffFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         if not queue_available():  # nothing above tickets defines who waits for whom
             del self.fields["queue"]
+        not_set = ("none", _("not set"))
         for name in ("category", "criticality", "status", "mark", "source", "difficulty"):
-            self.fields[name].choices = entry_choices(dictionaries[name])
+            choices = entry_choices(dictionaries[name])
+            self.fields[name].choices = [choices[0], not_set, *choices[1:]]
         self.fields["responsible"].choices = [("", "—"), ("none", _("nobody"))] + [
             (str(u.pk), u.get_full_name() or u.username) for u in support_users
         ]
-        self.fields["sla"].choices = [("", "—")] + [(str(s.pk), s.name) for s in slas]
+        self.fields["sla"].choices = [("", "—"), not_set] + [(str(s.pk), s.name) for s in slas]
         people = [("", "—")] + [(str(u.pk), u.get_full_name() or u.username) for u in support_users]
         self.fields["created_by"].choices = people
         self.fields["modified_by"].choices = people
@@ -348,7 +350,7 @@ class StaffFilterForm(forms.Form):
         import datetime as dt
 
         d = self.cleaned_data
-        as_int = lambda v: int(v) if v not in (None, "") else None  # noqa: E731
+        as_int = lambda v: int(v) if v not in (None, "", "none") else None  # noqa: E731
 
         def day(value, plus=0):
             if not value:
@@ -371,6 +373,7 @@ class StaffFilterForm(forms.Form):
             mark=as_int(d.get("mark")),
             source=as_int(d.get("source")),
             difficulty=as_int(d.get("difficulty")),
+            unset=frozenset(name for name in UNSETTABLE if d.get(name) == "none"),
             spam={"none": SpamState.NONE, "possible": SpamState.POSSIBLE, "definite": SpamState.DEFINITE}.get(
                 d.get("spam") or ""
             ),

@@ -165,6 +165,8 @@ class TicketFilter:
     mark: int | None = None
     source: int | None = None
     difficulty: int | None = None
+    # The fields above whose filter is "not set" (the desk's "(none)" rows link here): sla, category, ...
+    unset: frozenset[str] = frozenset()
     spam: str | None = None
     postponed: bool | None = None
     overdue: bool | None = None
@@ -187,6 +189,10 @@ class TicketFilter:
     ticket_type: str = ""
     tier: str = ""
     queue: bool = False  # "my queue": tickets waiting for the user (tickets.panels.queue_q)
+
+
+# The filters that also take "none": tickets without a value.
+UNSETTABLE = frozenset({"sla", "category", "criticality", "status", "mark", "source", "difficulty"})
 
 
 def ticket_list(policy: TicketPolicy, flt: TicketFilter | None = None, sort: str = "") -> QuerySet[Ticket]:
@@ -214,6 +220,7 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
         "source_id": f.source,
     }
     qs = qs.filter(**{k: v for k, v in exact.items() if v is not None})
+    qs = qs.filter(**{f"{name}__isnull": True for name in f.unset & UNSETTABLE})
     if f.indicator:
         qs = qs.filter(indicator_q(f.indicator, policy))
     if f.state == "open":

@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from otklik.accounts.models import SupportGroup, SupportGroupMember
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
-from otklik.workflow.selectors import process_of, version_for_new_tickets
+from otklik.workflow.selectors import process_labels
 
 # The desk's dimensions, in the order the page offers them. Each maps to the values() it groups by:
 # (key column, extra columns for the row's name, the ordering of the rows).
@@ -124,23 +124,6 @@ def _in_language(ru: str | None, en: str | None) -> str:
     return ru or en or ""
 
 
-def process_labels(by: str) -> dict[str, str]:
-    """Return the names of the process's states or L1 outcomes in the active language (the process new
-    tickets start in, read from the configuration cache); a code it does not name shows as itself."""
-    version = version_for_new_tickets()
-    if version is None:
-        return {}
-    process = process_of(version)
-    language = get_language() or "ru"
-    if by == "process_state":
-        return {code: state.name.get(language) for code, state in process.states.items()}
-    labels: dict[str, str] = {}
-    for step in process.transitions:
-        if step.outcome and step.outcome not in labels:
-            labels[step.outcome] = step.name.get(language)
-    return labels
-
-
 def _row(by: str, values: dict[str, Any], none_name: str, labels: dict[str, str]) -> DeskRow:
     counts = {name: int(values[name] or 0) for name in (*COUNTS, *EXTRA_COUNTS)}
     if by == "responsible":
@@ -158,7 +141,7 @@ def _row(by: str, values: dict[str, Any], none_name: str, labels: dict[str, str]
         return DeskRow(key, name, counts, str(pk))
     value = values[f"process__{by}" if by == "l1_outcome" else "process__state"] or None
     name = labels.get(value, value) if value else none_name
-    return DeskRow(value, name, counts, None)  # the list cannot filter by process
+    return DeskRow(value, name, counts, value or "none")  # the process's list filters
 
 
 def desk(

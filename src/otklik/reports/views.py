@@ -18,6 +18,7 @@ from otklik.reports.export import table_response
 from otklik.reports.forms import DeskForm
 from otklik.reports.pages import nav, staff_policy
 from otklik.sla.models import SlaLevel
+from otklik.tickets.panels import list_filters
 from otklik.tickets.selectors import dictionaries_for_forms
 
 # The columns of the table, each with the staff list's parameters that select its tickets.
@@ -65,9 +66,13 @@ def _listable(by: str) -> set[str]:
     if by == "responsible":
         return {"none"} | {str(pk) for pk in support_user_list().values_list("pk", flat=True)}
     if by == "sla":
-        return {"none"} | {str(pk) for pk in SlaLevel.objects.filter(active=True).values_list("pk", flat=True)}
+        return {"none"} | {
+            str(pk) for pk in SlaLevel.objects.filter(active=True).values_list("pk", flat=True)
+        }
     if by in ("process_state", "l1_outcome"):
-        return set()  # the process is above the tickets' list, which cannot filter by it
+        # The process registers these filters with the list (tickets.panels.list_filter_register).
+        listed = {f.name: f for f in list_filters()}
+        return {value for value, _label in listed[by].choices()} if by in listed else set()
     return {"none"} | {str(e.pk) for e in dictionaries_for_forms()[by]}
 
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets.fields import AUTO_CLOSE_DAYS_MAX, MINUTES_MAX, PROMPT_FIELDS, TITLE_MAX
 from otklik.tickets.models import SpamState
-from otklik.tickets.panels import queue_available
+from otklik.tickets.panels import list_filters, queue_available
 from otklik.tickets.selectors import UNSETTABLE, TicketFilter
 from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
 from otklik.ui.forms import KeyboardFriendlyMixin
@@ -341,6 +341,10 @@ class StaffFilterForm(forms.Form):
         self.fields["staff_group"].choices = [("", "—")] + [
             (str(g.pk), g.name) for g in groups if g.kind == "staff"
         ]
+        for extra in list_filters():
+            self.fields[extra.name] = forms.ChoiceField(
+                label=extra.label(), required=False, choices=[("", "—"), *extra.choices()]
+            )
         for name, field in self.fields.items():
             if name != "queue":
                 field.widget.attrs.setdefault("class", "input")
@@ -400,6 +404,7 @@ class StaffFilterForm(forms.Form):
             ticket_type=d.get("ticket_type") or "",
             tier=d.get("tier") or "",
             queue=bool(d.get("queue")),
+            extra={f.name: d[f.name] for f in list_filters() if d.get(f.name)},
         )
 
 

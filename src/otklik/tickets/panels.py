@@ -4,12 +4,15 @@ The support process (workflow) sits above tickets (ARCHITECTURE §2): it registe
 AppConfig.ready, like `policies.visibility_grant_register`, and the ticket views ask.
 
 - a *panel* renders a piece of the staff or the client ticket page (the process card, the client's stage);
-- a *queue* answers which tickets wait for this staff member (the "my queue" filter of the staff list).
+- a *queue* answers which tickets wait for this staff member (the "my queue" filter of the staff list);
+- a *list filter* adds a filter of the staff list over what the app keeps (the process's state), so the
+  reports' numbers can link to a list of exactly their tickets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 from django.db.models import Q
@@ -57,3 +60,34 @@ def queue_q(user) -> Q:
         if q is not None:
             found |= q
     return found
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A filter of the staff list that an app above tickets defines: the GET parameter's `name`, its
+    `label` and `choices` (value, label) in the active language, and the condition `q(value)` selects.
+    The value "none" means tickets without one; `q` receives it like any other value."""
+
+    name: str
+    label: Callable[[], str]
+    choices: Callable[[], list[tuple[str, str]]]
+    q: Callable[[str], Q]
+
+
+_list_filters: dict[str, ListFilter] = {}
+
+
+def list_filter_register(list_filter: ListFilter) -> None:
+    """Add a filter to the staff list (a second registration under the same name replaces the first)."""
+    _list_filters[list_filter.name] = list_filter
+
+
+def list_filters() -> list[ListFilter]:
+    """Return the registered filters of the staff list, in registration order."""
+    return list(_list_filters.values())
+
+
+def list_filter_q(name: str, value: str) -> Q:
+    """Return the condition of a registered filter's value; nothing matches an unknown filter."""
+    found = _list_filters.get(name)
+    return found.q(value) if found is not None else Q(pk__in=[])

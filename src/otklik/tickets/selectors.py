@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import cast
@@ -25,7 +26,7 @@ from otklik.tickets.models import (
     TicketEvent,
     TicketPresence,
 )
-from otklik.tickets.panels import queue_q
+from otklik.tickets.panels import list_filter_q, queue_q
 from otklik.tickets.policies import TicketPolicy
 
 
@@ -189,6 +190,8 @@ class TicketFilter:
     ticket_type: str = ""
     tier: str = ""
     queue: bool = False  # "my queue": tickets waiting for the user (tickets.panels.queue_q)
+    # Filters apps above tickets registered (tickets.panels.list_filter_register): name -> value.
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 # The filters that also take "none": tickets without a value.
@@ -243,6 +246,8 @@ def _apply_filter(qs: QuerySet[Ticket], f: TicketFilter, policy: TicketPolicy) -
         qs = _apply_staff_filter(qs, f)
         if f.queue:
             qs = qs.filter(queue_q(policy.user))
+        for name, value in f.extra.items():
+            qs = qs.filter(list_filter_q(name, value))
     for field, lo, hi in (
         ("created_at", f.created_from, f.created_to),
         ("modified_at", f.modified_from, f.modified_to),

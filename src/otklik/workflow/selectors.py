@@ -329,3 +329,20 @@ def process_view(policy, ticket) -> ProcessView | None:
         may_vote=may_vote,
         my_vote=my_vote,
     )
+
+
+def process_labels(by: str) -> dict[str, str]:
+    """Return the names of the process's states or L1 outcomes in the active language (the process new
+    tickets start in, read from the configuration cache); a code it does not name shows as itself."""
+    version = version_for_new_tickets()
+    if version is None:
+        return {}
+    process = process_of(version)
+    language = get_language() or "ru"
+    if by == "process_state":
+        return {code: state.name.get(language) for code, state in process.states.items()}
+    labels: dict[str, str] = {}
+    for step in process.transitions:
+        if step.outcome and step.outcome not in labels:
+            labels[step.outcome] = step.name.get(language)
+    return labels

@@ -42,6 +42,33 @@ def _demo(context) -> None:
     workflow_demo(context)
 
 
+def _list_filters() -> list:
+    """Return the staff list's filters by the process: its state and the L1 outcome ("none": not set)."""
+    from django.db.models import Q
+    from django.utils.translation import gettext as _
+
+    from otklik.tickets.panels import ListFilter
+    from otklik.workflow.selectors import process_labels
+
+    def choices(by: str):
+        return lambda: [("none", _("not set")), *process_labels(by).items()]
+
+    def state_q(value: str) -> Q:
+        if value == "none":
+            return Q(process__isnull=True) | Q(process__state="")
+        return Q(process__state=value)
+
+    def outcome_q(value: str) -> Q:
+        if value == "none":
+            return Q(process__isnull=True) | Q(process__l1_outcome="")
+        return Q(process__l1_outcome=value)
+
+    return [
+        ListFilter("process_state", lambda: _("Process state"), choices("process_state"), state_q),
+        ListFilter("l1_outcome", lambda: _("L1 outcome"), choices("l1_outcome"), outcome_q),
+    ]
+
+
 def connect() -> None:
     """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
     global _connected
@@ -50,7 +77,7 @@ def connect() -> None:
     _connected = True
     from otklik.core.config_cache import config_models_register
     from otklik.tickets.demo_steps import demo_step_register
-    from otklik.tickets.panels import queue_register, ticket_panel_register
+    from otklik.tickets.panels import list_filter_register, queue_register, ticket_panel_register
     from otklik.tickets.policies import visibility_grant_register
     from otklik.workflow import card
     from otklik.workflow.models import ProcessVersion, Role
@@ -62,4 +89,6 @@ def connect() -> None:
     ticket_panel_register("staff", card.staff_panel)
     ticket_panel_register("client", card.client_panel)
     queue_register(card.my_queue)
+    for list_filter in _list_filters():
+        list_filter_register(list_filter)
     demo_step_register(_demo)

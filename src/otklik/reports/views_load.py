@@ -35,23 +35,19 @@ LOAD_COLUMNS = (
 )
 # What the chart draws of them (reopenings are few and stay in the table).
 LOAD_DRAWN = ("created", "closed", "open_at_end", "messages", "overdue")
-Distributor = Callable[..., selectors.Distribution]
-# The distributions: ?table= name, the selector, the chart's title and description.
-DISTRIBUTIONS: dict[str, tuple[Distributor, object, object]] = {
+# The distributions: ?table= name (as `selectors.DISTRIBUTIONS`), the chart's title and description.
+DISTRIBUTIONS: dict[str, tuple[object, object]] = {
     "solve_time": (
-        selectors.solve_time,
         gettext_lazy("Time to solve"),
         gettext_lazy("Tickets closed in the period by calendar days from creation to closing, per step"),
     ),
     "solve_messages": (
-        selectors.solve_messages,
         gettext_lazy("Messages needed to solve"),
         gettext_lazy(
             "Tickets closed in the period by the number of messages in their conversation, per step"
         ),
     ),
     "marks": (
-        selectors.marks,
         gettext_lazy("Marks"),
         gettext_lazy("Tickets closed in the period by the mark they got, per step"),
     ),
@@ -103,7 +99,7 @@ def distribution_chart(
 ) -> tuple[Chart, ChartTable]:
     """Return a distribution as stacked bars per bucket (one colour per class) and its table: a row per
     bucket, a column per class and the total, and the period's total row (the distribution itself)."""
-    _selector, title, description = DISTRIBUTIONS[name]
+    title, description = DISTRIBUTIONS[name]
     labels = [label(day) for day, _counts in report.buckets]
     series = [
         Series(row.name, [counts[i] for _day, counts in report.buckets]) for i, row in enumerate(report.rows)
@@ -130,7 +126,7 @@ def export_rows(table: str, policy: TicketPolicy, filters: PeriodFilters) -> Ite
     """Return one table of the report as rows for CSV/XLSX (numbers as numbers, days as ISO dates)."""
     heading = bucket_heading(filters.grain)
     if table in DISTRIBUTIONS:
-        report = DISTRIBUTIONS[table][0](policy, filters)
+        report = selectors.solved_distributions(policy, filters, (table,))[table]
         yield [heading, *(row.name for row in report.rows), _("Total")]
         for day, counts in report.buckets:
             yield [day.isoformat(), *counts, sum(counts)]
@@ -162,8 +158,7 @@ def load_page(request: HttpRequest) -> HttpResponse:
     figures = []
     chart, table = load_chart(selectors.load(policy, filters), label)
     figures.append({"name": "load", "chart": chart, "svg": chart_svg(chart), "table": table, "total": None})
-    for name, (selector, _title, _description) in DISTRIBUTIONS.items():
-        report = selector(policy, filters)
+    for name, report in selectors.solved_distributions(policy, filters, tuple(DISTRIBUTIONS)).items():
         chart, table = distribution_chart(name, report, label)
         figures.append(
             {"name": name, "chart": chart, "svg": chart_svg(chart), "table": table, "total": report.total}

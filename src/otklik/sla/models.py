@@ -392,7 +392,16 @@ class SlaEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["ticket", "at"], name="sla_event_ticket_at")]
+        indexes = [
+            models.Index(fields=["ticket", "at"], name="sla_event_ticket_at"),
+            # The load report counts deadlines missed per day (reports.load): a small index of those steps.
+            models.Index(
+                fields=["at"],
+                include=["ticket"],
+                condition=models.Q(kind=SlaEventKind.OVERDUE),
+                name="sla_event_overdue_at",
+            ),
+        ]
         verbose_name = _("SLA event")
         verbose_name_plural = _("SLA timeline")
 

@@ -86,3 +86,17 @@ def test_chart_template_shows_the_picture_and_the_table():
     )
     assert html.count("<svg") == 1 and "<table" in html
     assert '<th scope="row">02.12</th>' in html and "&lt;by day&gt;" in html
+
+
+def test_chart_colours_give_meaning_to_the_series_and_labels_are_not_cut():
+    chart = Chart(
+        key="sla",
+        title="Within and breached",
+        labels=["September 2026", "October 2026"],
+        series=[Series("within", [3, 4]), Series("breached", [1, 0])],
+        kind="stacked",
+        colours=("#16a34a", "#dc2626"),
+    )
+    svg = str(chart_svg(chart))
+    assert "#16a34a" in svg and "#dc2626" in svg
+    assert "September 2026" in svg and "Septem…" not in svg

@@ -8,6 +8,9 @@ The timetable is the regulation's: Mon–Fri 10:00–19:00 Moscow time with the 
 
 from __future__ import annotations
 
+import csv
+import io
+import zipfile
 from datetime import date, timedelta
 
 import pytest
@@ -26,6 +29,7 @@ from otklik.sla.services import timetable_apply_calendar
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
+from tests.conftest import logged_in
 from tests.helpers import MSK, msk
 
 WORKDAY = [[36000, 68400]]  # 10:00-19:00
@@ -241,3 +245,125 @@ def test_query_count_does_not_grow_with_the_data(cast, make_ticket, sla, report)
     small = count()
     add(6, 11)
     assert count() == small
+
+
+# --- the pages ------------------------------------------------------------------------------------------
+
+PAGE_QUERY = {"date_from": "2025-10-27", "date_to": "2025-11-30"}
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_sla_page_shows_the_share_the_chart_and_the_breach(story, cast, language):
+    client = logged_in(cast.staff, language)
+    page = client.get("/reports/sla/", PAGE_QUERY)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<svg" in html and 'role="img"' in html
+    assert f"/staff/tickets/{story['late'].pk}/" in html  # the breach links its ticket
+    assert "5 h 00 min" in html or "5 ч 00 мин" in html
+    assert "66.7 %" in html or "66,7 %" in html  # 2 of the 3 answers this staff member may see
+    assert f"/staff/tickets/{story['hidden'].pk}/" not in html
+
+
+@pytest.mark.parametrize("by", ["sla", "responsible", "category", "period"])
+def test_sla_exports_carry_the_pages_numbers(story, cast, by):
+    client = logged_in(cast.admin)
+    body = client.get("/reports/sla/", {**PAGE_QUERY, "by": by, "format": "csv"}).content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[-1][:4] == ["Total", "4", "2", "2"]  # the hidden ticket's answer came late too
+    xlsx = client.get("/reports/sla/", {**PAGE_QUERY, "by": by, "format": "xlsx"})
+    assert zipfile.is_zipfile(io.BytesIO(b"".join(xlsx.streaming_content)))
+    breaches = client.get("/reports/sla/", {**PAGE_QUERY, "format": "csv", "table": "breaches"})
+    lines = list(csv.reader(io.StringIO(breaches.content.decode("utf-8-sig"))))
+    late = {line[0]: line[-1] for line in lines[1:]}
+    assert late[str(story["late"].pk)] == "300" and len(late) == 2
+    # Mon 10 Nov: deadline 16:00, answered 23:30; late 16:00-19:00 only (the evening is not working time).
+    assert late[str(story["hidden"].pk)] == "180"
+
+
+@pytest.mark.parametrize("url", ["/reports/sla/", "/reports/response-times/"])
+def test_sla_pages_refuse_clients_and_survive_bad_filters(story, cast, url):
+    assert logged_in(cast.client).get(url).status_code == 403
+    client = logged_in(cast.staff)
+    for bad in (
+        {"date_from": "2025-11-30", "date_to": "2025-11-01"},
+        {"date_from": "yesterday", "grain": "hour", "by": "nobody", "page": "x"},
+        {"date_from": "2000-01-01", "date_to": "2025-11-30", "grain": "day"},
+        {"sla": "99999999999999999999", "group": "-1"},
+    ):
+        page = client.get(url, bad)
+        assert page.status_code == 200
+    assert (
+        "before its start"
+        in client.get(url, {"date_from": "2025-11-30", "date_to": "2025-11-01"}).content.decode()
+    )
+    assert (
+        "too long" in client.get(url, {"date_from": "2000-01-01", "date_to": "2025-11-30"}).content.decode()
+    )
+
+
+def test_response_times_page_draws_the_target_line_and_the_hours(story, cast):
+    client = logged_in(cast.admin)
+    html = client.get("/reports/response-times/", PAGE_QUERY).content.decode()
+    assert "Target: about 4 h" in html
+    assert "First response, working hours" in html and "Resolution, working hours" in html
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get("/reports/response-times/", {**PAGE_QUERY, "format": "csv"}).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    total = rows[-1]
+    assert total[0] == "Total" and total[1] == "3"  # three first answers (late, quick, hidden)
+
+
+@pytest.mark.parametrize("url", ["/reports/sla/", "/reports/response-times/"])
+def test_sla_pages_query_count_is_constant(cast, make_ticket, sla, url):
+    client = logged_in(cast.staff)
+
+    def count() -> int:
+        with clock.frozen(msk(2025, 12, 1, 12, 0)):
+            facts_refresh()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, {**PAGE_QUERY, "by": "responsible"}).status_code == 200
+        return len(queries)
+
+    def add(n: int, day: int) -> None:
+        for i in range(n):
+            ticket = new_ticket(cast, make_ticket, msk(2025, 11, day, 10, 0))
+            answer(cast, ticket, msk(2025, 11, day + 7, 10, 0) if i % 2 else msk(2025, 11, day, 11, 0))
+
+    add(2, 10)
+    small = count()
+    add(6, 11)
+    assert count() == small
+
+
+def test_api_serves_compliance_and_times_as_documented(story, cast):
+    client = logged_in(cast.staff)
+    body = client.get("/api/v1/reports/sla-compliance", {**PAGE_QUERY, "by": "sla"}).json()
+    assert body["totals"] | {"name": None} == {
+        "key": None,
+        "name": None,
+        "answered": 3,
+        "within": 2,
+        "breached": 1,
+        "share": pytest.approx(2 / 3),
+        "late_working_minutes": 300,
+    }
+    by_day = client.get("/api/v1/reports/sla-compliance", {**PAGE_QUERY, "by": "period"}).json()
+    assert sum(r["answered"] for r in by_day["rows"]) == 3 and by_day["rows"][0]["key"] == "2025-11-05"
+    times = client.get("/api/v1/reports/response-times", PAGE_QUERY).json()
+    assert times["target_hours"] == 4
+    first = times["totals"]["first_response"]
+    assert first["count"] == 2 and first["mean_hours"] == pytest.approx((11 + 1.5) / 2)
+    assert times["totals"]["resolution"]["count"] == 1
+    assert logged_in(cast.client).get("/api/v1/reports/sla-compliance").status_code == 403
+    bad = client.get("/api/v1/reports/response-times", {"date_from": "2025-11-30", "date_to": "2025-11-01"})
+    assert bad.status_code == 422 and "date_to" in bad.json()["errors"]
+    assert client.get("/api/v1/reports/sla-compliance", {"by": "mood"}).status_code == 422
+    schema = client.get("/api/v1/openapi.json").json()
+    assert {"/api/v1/reports/sla-compliance", "/api/v1/reports/response-times"} <= set(schema["paths"])

@@ -26,7 +26,7 @@ from pygal.style import Style
 # The palette of the pages (ui/static/otklik/otklik.css): calm colours that stay apart in greyscale.
 COLOURS = ("#1d4ed8", "#16a34a", "#dc2626", "#d97706", "#7c3aed", "#0891b2", "#64748b", "#db2777")
 TARGET_COLOUR = "#111827"
-_STYLE = Style(
+_STYLE_OPTIONS = dict(
     background="transparent",
     plot_background="transparent",
     foreground="#1f2937",
@@ -44,6 +44,7 @@ _STYLE = Style(
     guide_stroke_dasharray="0",
     major_guide_stroke_dasharray="0",
 )
+_STYLE = Style(**_STYLE_OPTIONS)
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S | re.I)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _ROOT = re.compile(r"<svg\b([^>]*)>")
@@ -76,11 +77,16 @@ class Chart:
     width: int = 720
     height: int = 320
     extra: dict = field(default_factory=dict)  # further pygal options, for a chart that needs one
+    # The series' colours when they mean something (green within, red breached); the palette otherwise.
+    colours: Sequence[str] = ()
 
 
 def _pygal_chart(chart: Chart):
+    style = _STYLE
+    if chart.colours:
+        style = Style(**{**_STYLE_OPTIONS, "colors": (*chart.colours, *COLOURS)})
     options = dict(
-        style=_STYLE,
+        style=style,
         title=chart.title,
         width=chart.width,
         height=chart.height,
@@ -89,9 +95,10 @@ def _pygal_chart(chart: Chart):
         disable_xml_declaration=True,
         legend_at_bottom=True,
         legend_at_bottom_columns=min(3, len(chart.series) + (chart.target is not None)) or 1,
-        truncate_legend=-1,  # a legend cut at 15 characters ("target: about 4 wor…") says nothing
+        truncate_legend=-1,
+        truncate_label=-1,  # "Январ…" names no month; long labels are rotated instead  # a legend cut at 15 characters ("target: about 4 wor…") says nothing
         show_legend=len(chart.series) > 1 or chart.target is not None,
-        x_label_rotation=-35 if len(chart.labels) > 12 else 0,
+        x_label_rotation=-35 if len(chart.labels) > 8 else 0,
         show_minor_x_labels=len(chart.labels) <= 31,
         y_title=chart.y_title or None,
         print_values=False,

@@ -20,7 +20,14 @@ from otklik.sla.models import SlaLevel
 from otklik.tickets.policies import TicketPolicy
 
 # The reports, in the navigation's order: (URL name, title). Each page's view is in its own module.
-NAV = (("reports:desk", gettext_lazy("Support desk")),)
+NAV = (
+    ("reports:desk", gettext_lazy("Support desk")),
+    ("reports:load", gettext_lazy("Load")),
+    ("reports:sla", gettext_lazy("SLA compliance")),
+    ("reports:response_times", gettext_lazy("Response times")),
+    ("reports:funnel", gettext_lazy("Three-tier funnel")),
+    ("reports:deflection", gettext_lazy("Knowledge base")),
+)
 
 
 def staff_policy(request: HttpRequest) -> TicketPolicy:

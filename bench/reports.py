@@ -172,15 +172,21 @@ def count_queries(chosen: list[Page], users) -> list[Statement]:
         client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
         for page in chosen:
             client.get(page.url)  # warm the configuration caches, as the server's workers are
-            recorder.statements, recorder.page, recorder.user = [], page.name, label
-            started = time.perf_counter()
-            with connection.execute_wrapper(recorder):
-                response = client.get(page.url)
-            total = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                note(f"{page.url} answered {response.status_code} in process")
+            # Twice, keeping the run with fewer statements: a configuration cache that expires between
+            # requests (access levels, group members, process roles) adds a few reloads to one of them.
+            runs = []
+            for _attempt in range(2):
+                recorder.statements, recorder.page, recorder.user = [], page.name, label
+                started = time.perf_counter()
+                with connection.execute_wrapper(recorder):
+                    response = client.get(page.url)
+                runs.append(
+                    ((time.perf_counter() - started) * 1000, recorder.statements, response.status_code)
+                )
+            total, statements, status = min(runs, key=lambda run: len(run[1]))
+            if status != 200:
+                note(f"{page.url} answered {status} in process")
                 continue
-            statements = recorder.statements
             db_ms = sum(s.ms for s in statements)
             figure(f"reports_{page.name}_{label}_queries", len(statements), "queries")
             slow = max(statements, key=lambda s: s.ms) if statements else None

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from otklik.accounts.models import SupportGroup
+from otklik.accounts.models import Profile, SupportGroup
 from otklik.accounts.services import support_group_add_member
 from otklik.core import clock
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
@@ -315,20 +315,14 @@ def test_distributions_by_hand(month, cast):
     }  # fmt: skip
     assert sum(by_time.values()) == len(solved)
     by_messages = {r.key: r.count for r in selectors.solve_messages(policy, MARCH, tz=MSK).rows}
+    # Six with one or two messages; I with three; L with eleven.
     assert by_messages == {
-        "le2": 6,
-        "3": 1,
-        "4": 0,
-        "5": 0,
-        "6": 0,
-        "7": 0,
-        "8": 0,
-        "9": 0,
-        "ge10": 1,
-    }  # I; L
+        "le2": 6, "3": 1, "4": 0, "5": 0, "6": 0, "7": 0, "8": 0, "9": 0, "ge10": 1,
+    }  # fmt: skip
     marks = selectors.marks(policy, MARCH, tz=MSK).rows
     assert [(r.key, r.count) for r in marks][:3] == [("good", 2), ("incomplete", 0), ("bad", 1)]
-    assert marks[3].key.isdigit() and marks[3].name == "Так себе"  # no code: keyed by its id
+    # No code: keyed by its id; named in the active language (Russian, the site's).
+    assert marks[3].key.isdigit() and marks[3].name == "Так себе"
     assert marks[-1].key is None and marks[-1].count == len(solved) - 3
     assert len(marks) == 5
 
@@ -371,6 +365,13 @@ def test_api_serves_the_same_numbers_in_the_callers_time_zone(month, cast):
         for r in logged_in(cast.admin, "ru").get("/api/v1/reports/marks", params).json()["rows"]
     }
     assert names["good"] == "Ответ устраивает"
+    # In UTC, D (00:30 Moscow on the 11th, 21:30 UTC) was created on the 10th, with C.
+    Profile.objects.filter(user=cast.admin).update(time_zone="UTC")
+    days = {"date_from": "2026-03-10", "date_to": "2026-03-11"}
+    body = client.get("/api/v1/reports/load", days).json()
+    assert [b["created"] for b in body["buckets"]] == [2, 0]
+    page = client.get(reverse("reports:load"), {**days, "format": "csv"}).content.decode("utf-8-sig")
+    assert [row[1] for row in csv.reader(io.StringIO(page))][1:] == ["2", "0"]
     staff = logged_in(cast.staff).get("/api/v1/reports/load", params).json()
     assert sum(b["created"] for b in staff["buckets"]) < sum(b.created for b in expected.buckets)
 

@@ -26,6 +26,11 @@ report answers "what happened to the tickets in my sight", not "what was in my s
 The distributions (`solve_time`, `solve_messages`, `marks`) count tickets closed in the period: their
 current `closed_at` falls in it (a ticket reopened and still open is not solved; one closed twice counts
 once, at its last closing), grouped per bucket of that closing and in total.
+
+The backwards count trusts that every change of `closed_at` wrote its "closed" event (as `_set_closed` and
+the SLA job's auto-close do): a ticket closed by a raw UPDATE would look closed since its creation. The
+messages, closings and overdue steps are read through partial indexes by instant (tickets 0019, sla 0008),
+which PostgreSQL answers from the index alone.
 """
 
 from __future__ import annotations

@@ -462,6 +462,9 @@ def test_query_count_does_not_grow_with_the_data(cast, make_ticket):
         {"date_from": "2026-03-10", "date_to": "2026-03-01"},
         {"grain": "year"},
         {"date_from": "2020-01-01", "date_to": "2026-01-01", "grain": "day"},
+        {"date_from": "0001-01-01", "date_to": "0001-01-02"},  # midnights that fit no datetime
+        {"date_from": "9999-12-01", "date_to": "9999-12-31", "grain": "month"},
+        {"date_to": "0001-01-01"},
         {"sla": "x"},
         {"group": "-1"},
     ],

@@ -63,8 +63,26 @@ class PeriodFilters:
         return out
 
 
+# The days a period may span: a midnight far outside them does not fit a datetime in every time zone.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9998, 12, 31)
+
+
+def day_error(day: dt.date) -> str | None:
+    """Return why a day cannot bound a period, in the active language, or None when it can."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return _("Choose a day between %(first)s and %(last)s.") % {
+        "first": FIRST_DAY.isoformat(),
+        "last": LAST_DAY.isoformat(),
+    }
+
+
 def period_error(date_from: dt.date, date_to: dt.date, grain: str) -> str | None:
     """Return why the period cannot be drawn, in the active language, or None when it can."""
+    problem = day_error(date_from) or day_error(date_to)
+    if problem:
+        return problem
     if date_from > date_to:
         return _("The end of the period is before its start.")
     if len(bucket_starts(PeriodFilters(date_from, date_to, grain))) > MAX_BUCKETS:

@@ -21,7 +21,7 @@ from otklik.reports import deflection as deflection_selectors
 from otklik.reports import funnel as funnel_selectors
 from otklik.reports import load as load_selectors
 from otklik.reports import selectors, sla_times
-from otklik.reports.period import DEFAULT_DAYS, PeriodFilters, period_error
+from otklik.reports.period import DEFAULT_DAYS, PeriodFilters, day_error, period_error
 from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["reports"])
@@ -112,6 +112,9 @@ def _period(request: HttpRequest, query: PeriodQuery) -> tuple[TicketPolicy, Per
     policy = TicketPolicy(request.user)
     if not policy.sees_support_view:
         raise PermissionDenied(_("The reports are for support staff."))
+    for name, day in (("date_from", query.date_from), ("date_to", query.date_to)):
+        if day is not None and (problem := day_error(day)):
+            raise ValidationFailed(problem, field=name)
     date_to = query.date_to or timezone.localdate()
     date_from = query.date_from or date_to - dt.timedelta(days=DEFAULT_DAYS - 1)
     problem = period_error(date_from, date_to, query.grain)

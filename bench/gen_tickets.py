@@ -32,6 +32,7 @@ import argparse
 import json
 import queue
 import random
+import signal
 import sys
 import threading
 import time
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-refresh", action="store_true", help="Do not run `otklik reports refresh`.")
     args = parser.parse_args(argv)
 
+    # A terminated run still rebuilds the indexes it dropped (the finally clauses below run on SystemExit).
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     django_setup()
     from django.conf import settings
     from django.core.management import call_command
@@ -642,7 +645,10 @@ class Writer(threading.Thread):
         import psycopg
 
         try:
-            with psycopg.connect(**self.params) as conn:
+            # Autocommit, so each batch's `transaction()` is a real transaction (on a connection that is
+            # not, the first statement opens one and every batch would be a savepoint inside it: nothing
+            # committed until the end, and a killed run loses everything).
+            with psycopg.connect(**self.params, autocommit=True) as conn:
                 # Bench data: a crash loses at most the last batches, which a re-run adds again.
                 conn.execute("SET synchronous_commit = off")
                 while True:

@@ -4,13 +4,13 @@ Of the tickets that entered the process: how many were closed at the first line 
 outcome), how many still wait there, how many were escalated to L2 and to L3, how many became accidents,
 incidents and change requests, how the change board decided, and how long tickets spent in each tier.
 
-The database does the counting, in statements whose number does not depend on the data:
-- one over the tickets, grouped by (L1 outcome, tier of the start state, the ticket's history) where the
-  history is a small bit mask computed once per ticket from its moves (reached L1 / L2 / L3 by a move,
-  approved, rejected, moved at all); the groups are at most outcomes × a few masks, summed here;
-- one over the moves with LEAD / LAG window functions: each move's interval lasts until the next move (or
-  until now for a ticket still in the process), plus the first interval from the ticket's creation;
-- one over the tickets by day / week / month of creation, for the chart.
+The database does the counting, in one statement (besides reading the process versions) whatever the
+data: the tickets created in the period, joined to one pass over their moves that gives, per ticket, its
+history (a small bit mask: reached L1 / L2 / L3 by a move, approved, rejected), its first move's time and
+the time it spent in each tier (each move's interval runs to the next move, by the LEAD window function,
+or to now for a ticket still in the process), grouped by (L1 outcome, tier of the start state, day / week
+/ month of creation, history). The groups are at most outcomes × buckets × a few masks; they are summed
+here into the report.
 
 What the definitions say is turned into SQL conditions once per report (`process_rules`): the tier a move
 puts the ticket in (as the engine sets it: the transition's "set tier" action, else the tier chosen in its
@@ -30,32 +30,27 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
-    Count,
     DateTimeField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
-    Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
     Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, Lag, Lead
+from django.db.models.functions import Coalesce, Lead
 from django.utils.translation import get_language
 
 from otklik.core import clock
-from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import PeriodFilters, bucket_starts, ticket_scope, trunc
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.workflow.definition import Process, Transition
@@ -68,11 +63,10 @@ ESCALATION_TIERS = TIERS[1:]
 # The funnel's stages, as the API and the exports name them.
 STAGES = ("entered", "solved_l1", "open_l1", "escalated", "escalated_l2", "escalated_l3")
 CHANGES = ("approved", "rejected", "awaiting")
-# The bits of a ticket's history (one per tier reached by a move, then the board's decisions, then "moved").
+# The bits of a ticket's history (one per tier reached by a move, then the board's decisions).
 TIER_BITS = {tier: 1 << index for index, tier in enumerate(TIERS)}
 APPROVED = 1 << len(TIERS)
 REJECTED = APPROVED << 1
-MOVED = REJECTED << 1
 
 
 # A tier rule's value for "the tier the move's form chose" (kept with the move's values).
@@ -101,21 +95,10 @@ class ProcessRules:
         ]
         return Case(*whens, default=Value(""), output_field=CharField())
 
-    def move_tier_bit(self) -> Case:
-        """Return the history bit of the tier a move put its ticket in (0 for none)."""
-        whens = []
-        for condition, tier in self.tiers:
-            if tier == CHOSEN:
-                chosen = [When(values__tier=t, then=Value(bit)) for t, bit in TIER_BITS.items()]
-                whens.append(When(condition, then=Case(*chosen, default=Value(0))))
-            else:
-                whens.append(When(condition, then=Value(TIER_BITS.get(tier, 0))))
-        return Case(*whens, default=Value(0))
-
-    def move_decision_bit(self) -> Case:
-        """Return the history bit of the board's decision a move took (0 for none)."""
-        bits = {"approve": APPROVED, "reject": REJECTED}
-        return Case(*(When(c, then=Value(bits[d])) for c, d in self.decisions), default=Value(0))
+    def move_decision(self) -> Case:
+        """Return the board's decision a move took ("approve", "reject", or "")."""
+        whens = [When(condition, then=Value(decision)) for condition, decision in self.decisions]
+        return Case(*whens, default=Value(""), output_field=CharField())
 
     def start_tier(self, version: str) -> Case:
         """Return the tier of the start state of the version in the column `version`."""
@@ -247,41 +230,147 @@ def outcome_names(language: str | None = None) -> dict[str, str]:
 # -- the statements -------------------------------------------------------------------------------------
 
 
-def funnel_tickets(
+def period_tickets(
     policy: TicketPolicy, filters: PeriodFilters, tz: dt.tzinfo | None = None
 ) -> QuerySet[Ticket]:
-    """Return the tickets the funnel counts: visible, of the SLA and group, created in the period, in a
-    process."""
+    """Return the visible tickets of the SLA and group created in the period (the moves' scope: a ticket
+    outside any process has no moves, so the join to its place is spared)."""
     start, end = filters.bounds(tz)
-    return ticket_scope(policy, filters).filter(
-        created_at__gte=start, created_at__lt=end, process__isnull=False
-    )
+    return ticket_scope(policy, filters).filter(created_at__gte=start, created_at__lt=end)
 
 
 def _duration(later, earlier) -> ExpressionWrapper:
     return ExpressionWrapper(later - earlier, output_field=DurationField())
 
 
-def _history(rules: ProcessRules) -> Coalesce:
-    """Return each ticket's history bits, summed from its moves by one correlated subquery (each tier's and
-    each decision's bit counted once: a sum of distinct bits is their union)."""
-    moves = Move.objects.filter(ticket_id=OuterRef("pk")).order_by().values("ticket_id")
-    mask = (
-        Sum(rules.move_tier_bit(), distinct=True)
-        + Sum(rules.move_decision_bit(), distinct=True)
-        + Max(Value(MOVED))
+def _histories_sql(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datetime) -> tuple[str, tuple]:
+    """Return the statement giving, per ticket, what its moves say, in one pass over them.
+
+    Inside, the ORM's statement over the moves: each move's tier and decision, and its interval to the
+    ticket's next move (LEAD; to now after the last one). Around it, per ticket: the history bits (each
+    tier's and decision's bit counted once: a sum of distinct bits is their union), the first move's
+    time, and the time spent in each tier.
+    """
+    q = connection.ops.quote_name
+    in_order = [F("at").asc(), F("id").asc()]
+    moves = (
+        Move.objects.filter(ticket_id__in=tickets.values("pk"))
+        .order_by()  # the window orders; a sort by the model's ordering would undo the grouping's order
+        .annotate(
+            w_tier=rules.move_tier(),
+            w_decision=rules.move_decision(),
+            w_next=Window(Lead("at"), partition_by=[F("ticket_id")], order_by=in_order),
+        )
+        .annotate(
+            w_own=_duration(Coalesce(F("w_next"), Value(now, output_field=DateTimeField())), F("at")),
+        )
+        .values("ticket_id", "at", "w_tier", "w_decision", "w_own")
     )
-    subquery = Subquery(moves.annotate(mask=mask).values("mask"), output_field=IntegerField())
-    return Coalesce(subquery, Value(0))
+    moves_sql, moves_params = moves.query.sql_with_params()
+    tier, decision = f"w.{q('w_tier')}", f"w.{q('w_decision')}"
+    bits = " ".join(f"WHEN %s THEN {bit}" for bit in TIER_BITS.values())
+    sql = (
+        f"SELECT w.{q('ticket_id')} AS {q('ticket_id')}, "
+        f"SUM(DISTINCT CASE {tier} {bits} ELSE 0 END) "
+        f"+ SUM(DISTINCT CASE {decision} WHEN %s THEN {APPROVED} WHEN %s THEN {REJECTED} ELSE 0 END) AS {q('mask')}, "
+        f"MIN(w.{q('at')}) AS {q('first_at')}, "
+        + ", ".join(
+            f"SUM(CASE WHEN {tier} = %s THEN w.{q('w_own')} END) AS {q(f'own_{i}')}"
+            for i in range(len(TIERS))
+        )
+        + f" FROM ({moves_sql}) w GROUP BY w.{q('ticket_id')}"
+    )
+    return sql, (*TIER_BITS, "approve", "reject", *TIERS, *moves_params)
 
 
-def _escalated(rules: ProcessRules) -> Exists:
-    moves = Move.objects.filter(ticket_id=OuterRef("pk")).alias(move_tier=rules.move_tier())
-    return Exists(moves.filter(move_tier__in=ESCALATION_TIERS))
+def _tickets_sql(
+    tickets: QuerySet[Ticket],
+    rules: ProcessRules,
+    filters: PeriodFilters,
+    tz: dt.tzinfo | None,
+    now: dt.datetime,
+) -> tuple[str, tuple]:
+    """Return the statement giving each ticket's row: its outcome, start tier, bucket and 0/1 flags."""
+
+    def flag(condition: Q) -> Case:
+        return Case(When(condition, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+    columns = {
+        "f_outcome": F("process__l1_outcome"),
+        "f_start_tier": rules.start_tier("process__version_id"),
+        "f_bucket": trunc("created_at", filters.grain, tz),
+        "f_created": F("created_at"),
+        "f_closed": flag(Q(closed_at__isnull=False)),
+        "f_awaiting": flag(rules.voting),
+        **{f"f_type_{kind}": flag(Q(ticket_type=kind)) for kind in TICKET_TYPES},
+        # Used only for the tickets that never moved: they are still in the start state.
+        "f_unmoved": _duration(Value(now, output_field=DateTimeField()), F("created_at")),
+    }
+    rows = tickets.order_by().annotate(f_ticket=F("pk"), **columns).values("f_ticket", *columns)
+    return rows.query.sql_with_params()
 
 
-def _hours(value: dt.timedelta | None) -> float:
+def _groups(
+    tickets: QuerySet[Ticket],
+    rules: ProcessRules,
+    filters: PeriodFilters,
+    tz: dt.tzinfo | None,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """Count the tickets and sum their times per (outcome, start tier, bucket, history), in one statement.
+
+    The tickets' rows and their moves' summaries are joined as two derived tables, which the ORM cannot
+    write: the inner statements are the ORM's, the joins and sums around them plain SQL that SQLite and
+    PostgreSQL read alike. (A correlated subquery per ticket, which the ORM can write, cost several times
+    as much on PostgreSQL at a month of tickets, and the moves had to be read twice.)
+    """
+    q = connection.ops.quote_name
+    in_process = tickets.filter(process__isnull=False)  # what the funnel counts: the tickets in a process
+    ticket_sql, ticket_params = _tickets_sql(in_process, rules, filters, tz, now)
+    history_sql, history_params = _histories_sql(tickets, rules, now)
+    keys = [f"t.{q(name)}" for name in ("f_outcome", "f_start_tier", "f_bucket")] + [
+        f"COALESCE(m.{q('mask')}, 0)"
+    ]
+    # The time in the start state: from the ticket's creation to its first move (the backend's subtraction).
+    in_start_state, _none = connection.ops.subtract_temporals(
+        "DateTimeField", (f"m.{q('first_at')}", ()), (f"t.{q('f_created')}", ())
+    )
+    flags = ["f_closed", "f_awaiting", *(f"f_type_{kind}" for kind in TICKET_TYPES)]
+    columns = [
+        *keys,
+        "COUNT(*)",
+        *(f"SUM(t.{q(name)})" for name in flags),
+        f"SUM({in_start_state})",
+        f"SUM(CASE WHEN m.{q('mask')} IS NULL THEN t.{q('f_unmoved')} END)",
+        *(f"SUM(m.{q(f'own_{i}')})" for i in range(len(TIERS))),
+    ]
+    sql = " ".join(
+        [
+            f"SELECT {', '.join(columns)}",
+            f"FROM ({ticket_sql}) t LEFT JOIN ({history_sql}) m ON m.{q('ticket_id')} = t.{q('f_ticket')}",
+            f"GROUP BY {', '.join(keys)}",
+        ]
+    )
+    names = (
+        *("outcome", "start_tier", "bucket", "history", "total", "closed", "awaiting"),
+        *(*TICKET_TYPES, "initial", "unmoved"),
+        *(f"own_{tier}" for tier in TIERS),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*ticket_params, *history_params))
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _hours(value: dt.timedelta | int | None) -> float:
+    """Return hours of a duration (SQLite hands a raw sum of durations back as microseconds)."""
+    if isinstance(value, int):
+        value = dt.timedelta(microseconds=value)
     return (value or dt.timedelta()).total_seconds() / 3600
+
+
+def _day(value: object) -> dt.date:
+    """Return a bucket read by plain SQL as a date (a datetime, or text on SQLite)."""
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 def funnel(
@@ -290,28 +379,11 @@ def funnel(
     *,
     tz: dt.tzinfo | None = None,
     none_name: str = "—",
-    buckets: bool = True,
 ) -> Funnel:
     """Compute the funnel of the visible tickets created in the period (see the module's docstring)."""
     now = clock.now()
     rules = process_rules()
-    tickets = funnel_tickets(policy, filters, tz)
-    now_value = Value(now, output_field=DateTimeField())
-    closed = Q(closed_at__isnull=False)
-    types = {kind: Count("pk", filter=Q(ticket_type=kind)) for kind in TICKET_TYPES}
-    groups = (
-        tickets.annotate(history=_history(rules), start_tier=rules.start_tier("process__version_id"))
-        .values("process__l1_outcome", "start_tier", "history")
-        .annotate(
-            total=Count("pk"),
-            closed=Count("pk", filter=closed),
-            awaiting=Count("pk", filter=rules.voting),
-            # Used only for the tickets that never moved: they are still in the start state.
-            unmoved=Sum(_duration(now_value, F("created_at"))),
-            **types,
-        )
-        .order_by()
-    )
+    tickets = period_tickets(policy, filters, tz)
     names = outcome_names()
     outcomes: dict[str | None, OutcomeRow] = {}
     stages = dict.fromkeys(STAGES, 0)
@@ -319,35 +391,38 @@ def funnel(
     changes = dict.fromkeys(CHANGES, 0)
     in_tier = dict.fromkeys(TIERS, 0)
     hours = dict.fromkeys(TIERS, 0.0)
-    for grouped in groups:
-        group: dict[str, Any] = dict(grouped)
-        history, total = group["history"], group["total"]
+    buckets: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for group in _groups(tickets, rules, filters, tz, now):
+        history, total, closed = int(group["history"]), int(group["total"]), int(group["closed"])
         escalated = any(history & TIER_BITS[tier] for tier in ESCALATION_TIERS)
         counts = {
             "entered": total,
-            "solved_l1": 0 if escalated else group["closed"],
-            "open_l1": 0 if escalated else total - group["closed"],
+            "solved_l1": 0 if escalated else closed,
+            "open_l1": 0 if escalated else total - closed,
             "escalated": total if escalated else 0,
             "escalated_l2": total if history & TIER_BITS["L2"] else 0,
             "escalated_l3": total if history & TIER_BITS["L3"] else 0,
         }
-        key = group["process__l1_outcome"] or None
+        key = group["outcome"] or None
         row = outcomes.setdefault(key, OutcomeRow(key, names.get(key, key) if key else none_name))
         for name, value in counts.items():
             row.counts[name] += value
             stages[name] += value
+        bucket = buckets[_day(group["bucket"])]
+        for index, name in enumerate(("solved_l1", "open_l1", "escalated")):
+            bucket[index] += counts[name]
         for kind in TICKET_TYPES:
-            type_counts[kind] += group[kind]
+            type_counts[kind] += int(group[kind])
         changes["approved"] += total if history & APPROVED else 0
         changes["rejected"] += total if history & REJECTED else 0
-        changes["awaiting"] += group["awaiting"]
+        changes["awaiting"] += int(group["awaiting"])
         for tier in TIERS:
             if group["start_tier"] == tier or history & TIER_BITS[tier]:
                 in_tier[tier] += total
-        if not history & MOVED and group["start_tier"] in hours:
-            hours[group["start_tier"]] += _hours(group["unmoved"])
-    for tier, spent in _tier_durations(tickets, rules, now).items():
-        hours[tier] += spent
+        if group["start_tier"] in hours:  # creation to the first move, or to now for the unmoved
+            hours[group["start_tier"]] += _hours(group["initial"]) + _hours(group["unmoved"])
+        for tier in TIERS:
+            hours[tier] += _hours(group[f"own_{tier}"])
     order = list(names)
     rows = sorted(
         outcomes.values(),
@@ -363,57 +438,5 @@ def funnel(
         types=type_counts,
         changes=changes,
         tiers=tiers,
-        buckets=funnel_buckets(tickets, rules, filters, tz) if buckets else [],
+        buckets=[FunnelBucket(day, *buckets.get(day, (0, 0, 0))) for day in bucket_starts(filters)],
     )
-
-
-def _tier_durations(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datetime) -> dict[str, float]:
-    """Return the calendar hours the tickets' moves spent in each tier, in one windowed statement.
-
-    A move's interval runs to the ticket's next move (LEAD), or to now when it is the last and the ticket
-    is still in the process (a move into a final state counts in no tier). A ticket's first move (no LAG)
-    also ends the interval it spent in the start state since it was created.
-    """
-    by_ticket, in_order = [F("ticket_id")], [F("at").asc(), F("id").asc()]
-    moves = Move.objects.filter(ticket_id__in=tickets.values("pk")).annotate(
-        move_tier=rules.move_tier(),
-        start_tier=rules.start_tier("version_id"),
-        next_at=Window(Lead("at"), partition_by=by_ticket, order_by=in_order),
-        previous=Window(Lag("id"), partition_by=by_ticket, order_by=in_order),
-    )
-    moves = moves.annotate(
-        own=_duration(Coalesce(F("next_at"), Value(now, output_field=DateTimeField())), F("at")),
-        initial=_duration(F("at"), F("ticket__created_at")),
-    )
-    sums = {f"own_{i}": Sum("own", filter=Q(move_tier=tier)) for i, tier in enumerate(TIERS)}
-    sums.update(
-        {
-            f"initial_{i}": Sum("initial", filter=Q(previous__isnull=True, start_tier=tier))
-            for i, tier in enumerate(TIERS)
-        }
-    )
-    totals = moves.aggregate(**sums)
-    return {tier: _hours(totals[f"own_{i}"]) + _hours(totals[f"initial_{i}"]) for i, tier in enumerate(TIERS)}
-
-
-def funnel_buckets(
-    tickets: QuerySet[Ticket], rules: ProcessRules, filters: PeriodFilters, tz: dt.tzinfo | None = None
-) -> list[FunnelBucket]:
-    """Return, per day / week / month of creation, the tickets closed at L1, still at L1 and escalated."""
-    escalated = Q(_escalated(rules))
-    found: dict[dt.date, dict[str, Any]] = {
-        as_day(row["bucket"]): dict(row)
-        for row in tickets.annotate(bucket=trunc("created_at", filters.grain, tz))
-        .values("bucket")
-        .annotate(
-            escalated=Count("pk", filter=escalated),
-            solved=Count("pk", filter=Q(closed_at__isnull=False) & ~escalated),
-            waiting=Count("pk", filter=Q(closed_at__isnull=True) & ~escalated),
-        )
-        .order_by()
-    }
-    out = []
-    for start in bucket_starts(filters):
-        row = found.get(start, {})
-        out.append(FunnelBucket(start, row.get("solved", 0), row.get("waiting", 0), row.get("escalated", 0)))
-    return out

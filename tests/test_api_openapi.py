@@ -117,3 +117,25 @@ def test_ticket_tier_and_type_longer_than_column_cut_to_fit(cast, make_ticket, s
         )
     ticket.refresh_from_db()
     assert (ticket.tier, ticket.ticket_type) == ("t" * 8, "y" * 32)
+
+
+def test_openapi_schema_names_are_unique_across_apps():
+    """Two schemas of one name share one OpenAPI component: the last registered one would describe both
+    operations' answers (the reports' deflection table once described POST /kb/deflections' 201)."""
+    import importlib
+    import inspect
+    from collections import defaultdict
+
+    from ninja import Schema
+
+    seen: dict[str, set[str]] = defaultdict(set)
+    for app in ("accounts", "kb", "reports", "tickets", "workflow"):
+        for module_name in (f"otklik.{app}.api", f"otklik.{app}.api_schemas"):
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError:
+                continue
+            for name, value in vars(module).items():
+                if inspect.isclass(value) and issubclass(value, Schema) and value.__module__ == module_name:
+                    seen[name].add(module_name)
+    assert {name: mods for name, mods in seen.items() if len(mods) > 1} == {}

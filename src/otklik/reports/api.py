@@ -432,7 +432,7 @@ class DeflectionBucketOut(Schema):
     tickets: int
 
 
-class DeflectionOut(Schema):
+class DeflectionReportOut(Schema):
     date_from: dt.date
     date_to: dt.date
     rows: list[DeflectionRowOut]
@@ -441,7 +441,7 @@ class DeflectionOut(Schema):
 
 
 @router.get(
-    "/reports/deflection", response={200: DeflectionOut, **_ERRORS}, summary="Knowledge base deflection"
+    "/reports/deflection", response={200: DeflectionReportOut, **_ERRORS}, summary="Knowledge base deflection"
 )
 def deflection(request: HttpRequest, query: Query[DeflectionQuery]):
     """Questions the knowledge base answered without a ticket, per section, against the tickets filed.

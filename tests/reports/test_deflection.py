@@ -341,7 +341,7 @@ def test_deflection_share_is_null_when_nothing_happened(cast):
 @pytest.mark.parametrize(
     "query",
     ["date_from=yesterday", "date_from=2026-02-02&date_to=2026-02-01", "grain=hour", "date_to=2026-13-01",
-     "date_from=2000-01-01&date_to=2026-01-01"],
+     "date_from=2000-01-01&date_to=2026-01-01", "date_to=9999-12-31", "date_from=0001-01-01"],
 )  # fmt: skip
 def test_deflection_api_bad_input_is_422(cast, query):
     response = logged_in(cast.staff).get(f"/api/v1/reports/deflection?{query}")
@@ -354,6 +354,7 @@ def test_deflection_api_bad_input_is_422(cast, query):
     [
         ({"date_from": "yesterday"}, "date_from"),
         ({"date_from": "2026-03-10", "date_to": "2026-03-01"}, "date_to"),
+        ({"date_to": "9999-12-31"}, "date_to"),
     ],
 )
 def test_deflection_page_bad_input_shows_the_message_and_the_default(kb, cast, params, field):
@@ -367,3 +368,14 @@ def test_deflection_refuses_clients(cast):
     client = logged_in(cast.client)
     assert client.get("/api/v1/reports/deflection").status_code == 403
     assert client.get(reverse("reports:deflection")).status_code == 403
+
+
+def test_deflection_is_in_the_openapi_schema(db):
+    from django.test import Client
+
+    schema = Client().get("/api/v1/openapi.json").json()
+    operation = schema["paths"]["/api/v1/reports/deflection"]["get"]
+    assert "200" in operation["responses"] and "422" in operation["responses"]
+    parameters = {p["name"]: p for p in operation["parameters"]}
+    assert set(parameters) == {"date_from", "date_to", "grain"}
+    assert parameters["date_to"].get("description")

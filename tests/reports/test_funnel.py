@@ -440,6 +440,8 @@ def test_funnel_api_shape(walk, cast):
         "sla=0",
         "group=-1",
         "date_from=2000-01-01&date_to=2026-01-01",
+        "date_from=9999-12-01&date_to=9999-12-31",
+        "date_to=0001-01-01",
     ],
 )
 def test_funnel_api_bad_input_is_422(cast, query):
@@ -455,6 +457,7 @@ def test_funnel_api_bad_input_is_422(cast, query):
         ({"date_from": "2026-03-10", "date_to": "2026-03-01"}, "date_to"),
         ({"grain": "year"}, "grain"),
         ({"sla": "999999"}, "sla"),
+        ({"date_from": "9999-12-01", "date_to": "9999-12-31"}, "date_to"),
     ],
 )
 def test_funnel_page_bad_input_shows_the_message_and_the_default(walk, cast, params, field):

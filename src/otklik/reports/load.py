@@ -55,7 +55,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
-from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import PeriodFilters, as_day, bucket_starts, of_scope, ticket_scope, trunc
 from otklik.sla.models import SlaEvent, SlaEventKind, in_active_language
 from otklik.tickets.loglines import NO, YES, in_both_languages
 from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, Ticket, TicketEvent
@@ -130,17 +130,6 @@ def _both(message: str) -> list[str]:
     """Return a yes/no as the history's text column may hold it: in the site's language of the moment it
     was written, Russian or English."""
     return sorted(set(in_both_languages(message).values()) | {message})
-
-
-def of_scope(rows: QuerySet, scope: QuerySet[Ticket]) -> QuerySet:
-    """Narrow rows of a table that points to tickets (`ticket`) to the tickets in `scope`.
-
-    A scope without conditions (an admin, no SLA or group) adds none: `ticket IN (all tickets)` would make
-    the database read the whole ticket table to learn nothing.
-    """
-    if not scope.query.where:
-        return rows
-    return rows.filter(ticket__in=scope.values("pk"))
 
 
 def closing_events(scope: QuerySet[Ticket]) -> tuple[QuerySet[TicketEvent], Q, Q]:

@@ -131,10 +131,26 @@ def ticket_scope(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[Ticke
     qs = policy.visible(Ticket.objects.all())
     if filters.sla is not None:
         qs = qs.filter(sla_id=filters.sla)
-    if filters.group is not None:
-        # As the staff list's "staff group" filter: the responsible is a member of the group.
-        members = SupportGroupMember.objects.filter(
-            group_id=filters.group, group__kind=SupportGroup.Kind.STAFF
-        ).values("user_id")
-        qs = qs.filter(responsible_id__in=members)
-    return qs
+    return responsible_in_group(qs, filters.group)
+
+
+def responsible_in_group(qs: QuerySet[Ticket], group: int | None) -> QuerySet[Ticket]:
+    """Narrow tickets to those whose responsible is a member of the staff group (None: no narrowing),
+    as the staff list's "staff group" filter does."""
+    if group is None:
+        return qs
+    members = SupportGroupMember.objects.filter(group_id=group, group__kind=SupportGroup.Kind.STAFF).values(
+        "user_id"
+    )
+    return qs.filter(responsible_id__in=members)
+
+
+def of_scope(rows: QuerySet, scope: QuerySet[Ticket]) -> QuerySet:
+    """Narrow rows of a table that points to tickets (`ticket`) to the tickets in `scope`.
+
+    A scope without conditions (an admin, no SLA or group) adds none: `ticket IN (all tickets)` would make
+    the database read the whole ticket table to learn nothing.
+    """
+    if not scope.query.where:
+        return rows
+    return rows.filter(ticket__in=scope.values("pk"))

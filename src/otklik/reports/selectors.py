@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from otklik.accounts.models import SupportGroup, SupportGroupMember
+from otklik.reports.period import responsible_in_group
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.workflow.selectors import process_labels
@@ -87,13 +87,7 @@ def desk_scope(policy: TicketPolicy, filters: DeskFilters, tz: dt.tzinfo | None 
         qs = qs.filter(created_at__lt=end)
     if filters.sla is not None:
         qs = qs.filter(sla_id=filters.sla)
-    if filters.group is not None:
-        # As the staff list's "staff group" filter: the responsible is a member (one membership per pair).
-        members = SupportGroupMember.objects.filter(
-            group_id=filters.group, group__kind=SupportGroup.Kind.STAFF
-        ).values("user_id")
-        qs = qs.filter(responsible_id__in=members)
-    return qs
+    return responsible_in_group(qs, filters.group)
 
 
 def _columns(by: str) -> tuple[list[str], list[str]]:

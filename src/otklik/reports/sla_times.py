@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils.translation import get_language
 
 from otklik.reports.models import ResponseFact, SolveFact
-from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import PeriodFilters, as_day, bucket_starts, of_scope, ticket_scope, trunc
 from otklik.tickets.policies import TicketPolicy
 
 # The regulation's public promise (F-06): "average answer about 4 working hours", drawn as a target line.
@@ -43,8 +43,8 @@ BREACHES_PER_PAGE = 50
 def _facts(model, policy: TicketPolicy, filters: PeriodFilters, at: str) -> QuerySet:
     """Return the model's facts whose instant `at` falls in the period, of tickets the viewer may see."""
     start, end = filters.bounds()
-    scope = ticket_scope(policy, filters).values("pk")
-    return model.objects.filter(**{f"{at}__gte": start, f"{at}__lt": end}, ticket_id__in=scope)
+    rows = model.objects.filter(**{f"{at}__gte": start, f"{at}__lt": end})
+    return of_scope(rows, ticket_scope(policy, filters))
 
 
 def responses(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[ResponseFact]:

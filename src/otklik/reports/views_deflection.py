@@ -15,10 +15,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from otklik.reports import deflection as selectors
-from otklik.reports.charts import Chart, Series, chart_svg, chart_table
+from otklik.reports.charts import Chart, Series
 from otklik.reports.export import table_response
 from otklik.reports.pages import period_page
-from otklik.reports.views_funnel import bucket_label
+from otklik.reports.presentation import bucket_label, chart_context
 
 COUNT_LABELS = {
     "wizard_answered": gettext_lazy("Answered by the wizard"),
@@ -72,7 +72,7 @@ def _charts(result: selectors.Deflection, grain: str) -> list[dict]:
         kind="stacked",
     )
     return [
-        {"key": chart.key, "svg": chart_svg(chart), "table": chart_table(chart, label_heading=heading)}
+        chart_context(chart, heading)
         for chart, heading in ((by_section, _("Section")), (by_period, _("Period")))
     ]
 

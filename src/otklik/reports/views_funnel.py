@@ -6,20 +6,19 @@ outcomes by default).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from otklik.reports import funnel as selectors
-from otklik.reports.charts import Chart, Series, chart_svg, chart_table
+from otklik.reports.charts import Chart, Series
 from otklik.reports.export import table_response
 from otklik.reports.pages import period_page
+from otklik.reports.presentation import bucket_label, chart_context
 
 STAGE_LABELS = {
     "entered": gettext_lazy("Entered the process"),
@@ -40,15 +39,6 @@ CHANGE_LABELS = {
     "awaiting": pgettext_lazy("change requests", "Awaiting the board's decision"),
 }
 TABLES = ("outcomes", "types", "tiers", "buckets")
-
-
-def bucket_label(day: dt.date, grain: str) -> str:
-    """Return a bucket's name in the viewer's language: "5 Mar", "from 2 Mar" or "March 2026"."""
-    if grain == "month":
-        return date_format(day, "F Y")
-    if grain == "week":
-        return _("from %(day)s") % {"day": date_format(day, "j M")}
-    return date_format(day, "j M")
 
 
 def _hours(value: float | None) -> float | None:
@@ -124,7 +114,7 @@ def _charts(result: selectors.Funnel, grain: str) -> list[dict]:
         y_title=_("hours"),
     )
     return [
-        {"key": chart.key, "svg": chart_svg(chart), "table": chart_table(chart, label_heading=heading)}
+        chart_context(chart, heading)
         for chart, heading in (
             (funnel_chart, _("Stage")),
             (by_period, _("Created")),

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
@@ -22,6 +21,7 @@ from otklik.reports.charts import Chart, ChartTable, Series, chart_svg
 from otklik.reports.export import table_response
 from otklik.reports.pages import period_page
 from otklik.reports.period import PeriodFilters
+from otklik.reports.presentation import bucket_heading, bucket_labeller
 from otklik.tickets.policies import TicketPolicy
 
 # The load table's columns with their headings, in the table's order.
@@ -53,20 +53,6 @@ DISTRIBUTIONS: dict[str, tuple[object, object]] = {
     ),
 }
 TABLES = ("load", *DISTRIBUTIONS)
-
-
-def bucket_heading(grain: str) -> str:
-    """Return the heading of the buckets' column in the active language."""
-    return {"day": _("Day"), "week": _("Week from"), "month": _("Month")}[grain]
-
-
-def bucket_labeller(filters: PeriodFilters) -> Callable[[dt.date], str]:
-    """Return how a bucket's first day is written on the charts and tables (the year only when the
-    period spans more than one)."""
-    if filters.grain == "month":
-        return lambda day: date_format(day, "F Y")
-    many_years = filters.date_from.year != filters.date_to.year
-    return lambda day: date_format(day, "j M Y" if many_years else "j M")
 
 
 def load_chart(report: selectors.Load, label: Callable[[dt.date], str]) -> tuple[Chart, ChartTable]:

@@ -18,10 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from otklik.reports import sla_times
-from otklik.reports.charts import Chart, Series, chart_svg, chart_table
+from otklik.reports.charts import Chart, Series
 from otklik.reports.export import table_response
 from otklik.reports.pages import PeriodPage, period_page
-from otklik.reports.views_load import bucket_heading, bucket_labeller
+from otklik.reports.presentation import bucket_heading, bucket_labeller, chart_context
 
 BREACHES_EXPORT_MAX = 10_000
 
@@ -190,11 +190,7 @@ def sla_page(request: HttpRequest) -> HttpResponse:
                 "share": share_text(report.totals.share),
                 "late": hours(report.totals.late_working_seconds),
             },
-            chart={
-                "key": "sla-compliance",
-                "svg": chart_svg(chart),
-                "table": chart_table(chart, label_heading=bucket_heading(page.filters.grain)),
-            },
+            chart=chart_context(chart, bucket_heading(page.filters.grain)),
             breaches=[
                 {
                     "fact": fact,
@@ -311,10 +307,6 @@ def response_times_page(request: HttpRequest) -> HttpResponse:
                 "over_target": first.mean is not None and first.mean > sla_times.TARGET_HOURS * 3600,
             },
             target=sla_times.TARGET_HOURS,
-            chart={
-                "key": "response-times",
-                "svg": chart_svg(chart),
-                "table": chart_table(chart, label_heading=bucket_heading(page.filters.grain)),
-            },
+            chart=chart_context(chart, bucket_heading(page.filters.grain)),
         ),
     )

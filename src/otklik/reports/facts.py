@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from otklik.core import clock
 from otklik.reports.models import FactsProgress, ResponseFact, SolveFact
@@ -34,7 +34,7 @@ class RefreshReport:
     solved: int = 0
 
 
-def _answers() -> object:
+def _answers() -> QuerySet:
     """Return the "answered" steps annotated with the clock they stopped: the latest earlier step of the
     same ticket that carried a running clock (its source and deadline), and whether an earlier answer
     exists (the ticket's first answer has none)."""

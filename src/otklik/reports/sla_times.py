@@ -138,8 +138,8 @@ def compliance(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_na
     if by not in DIMENSIONS:
         raise ValueError(by)
     qs = responses(policy, filters).order_by()
-    buckets = {
-        as_day(v["bucket"]): v
+    buckets: dict[dt.date, dict[str, Any]] = {
+        as_day(v["bucket"]): dict(v)
         for v in qs.annotate(bucket=trunc("answered_at", filters.grain))
         .values("bucket")
         .annotate(**_COMPLIANCE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from otklik.kb import services
 from otklik.kb.demo_content import ARTICLES, SECTIONS
-from otklik.kb.models import Article, Section, Visibility
+from otklik.kb.models import Article, Deflection, DeflectionKind, Section, Visibility
 
 
 def kb_demo(context) -> None:
@@ -18,6 +18,54 @@ def kb_demo(context) -> None:
     from otklik.kb.wizard_demo import wizard_demo
 
     wizard_demo(context)  # the wizard's questions on the sections above (kb/wizard_demo.py)
+    made = kb_demo_deflections(context)
+    if made:
+        context.report.lines.append(f"Knowledge base: {made} questions answered without a ticket (90 days).")
+
+
+# How many questions a demo day ends without a ticket, and how (the deflection report's data).
+DEMO_DEFLECTIONS_PER_DAY = 3
+DEMO_DEFLECTION_KINDS = (
+    (DeflectionKind.WIZARD_ANSWERED, 4),
+    (DeflectionKind.ARTICLE_ANSWERED, 3),
+    (DeflectionKind.SUGGESTION_LEFT, 2),
+    (DeflectionKind.WIZARD_ABANDONED, 1),
+)
+
+
+def kb_demo_deflections(context) -> int:
+    """Record, once, 90 days of questions the knowledge base answered (or the wizard lost) for the demo's
+    clients, through the service with the clock set back; return how many."""
+    import random
+    from datetime import timedelta
+
+    from otklik.core import clock
+
+    if context.tickets <= 0 or Deflection.objects.exists():
+        return 0
+    rng = random.Random(context.seed)
+    clients = [user for name, user in sorted(context.users.items()) if name.startswith(("client", "vip"))]
+    sections = list(Section.objects.filter(visibility=Visibility.PUBLIC).exclude(parent=None))
+    articles = list(Article.objects.filter(visibility=Visibility.PUBLIC))
+    if not sections or not articles:
+        return 0
+    kinds = [kind for kind, weight in DEMO_DEFLECTION_KINDS for _n in range(weight)]
+    now = clock.now()
+    made = 0
+    for day in range(90, 0, -1):
+        for _n in range(rng.randint(0, 2 * DEMO_DEFLECTIONS_PER_DAY)):
+            kind = rng.choice(kinds)
+            on_article = kind in (DeflectionKind.ARTICLE_ANSWERED, DeflectionKind.SUGGESTION_LEFT)
+            at = now - timedelta(days=day, minutes=rng.randint(0, 12 * 60))
+            with clock.frozen(at):
+                services.deflection_record(
+                    kind=kind,
+                    user=rng.choice([*clients, None]),
+                    section=None if on_article else rng.choice(sections),
+                    article=rng.choice(articles) if on_article else None,
+                )
+            made += 1
+    return made
 
 
 def kb_demo_articles() -> tuple[int, int]:

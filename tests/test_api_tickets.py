@@ -190,9 +190,27 @@ def test_api_ticket_list_query_count_does_not_grow_with_page_size(cast, make_tic
 
 
 def test_api_ticket_list_query_covers_every_ticket_filter_field():
+    from otklik.tickets.panels import list_filters
+
     query_fields = set(TicketListQuery.model_fields)
-    filter_fields = {f.name for f in dataclasses.fields(selectors.TicketFilter)}
+    filter_fields = {f.name for f in dataclasses.fields(selectors.TicketFilter)} - {"extra"}
+    # `extra` holds the filters apps above tickets register: each of them is a query field too.
+    filter_fields |= {f.name for f in list_filters()}
     assert filter_fields <= query_fields, filter_fields - query_fields
+
+
+def test_api_ticket_list_unset_and_process_filters(cast, make_ticket):
+    from tests.conftest import logged_in
+
+    ticket = make_ticket()
+    assert ticket.category_id is not None and ticket.mark_id is None
+    client = logged_in(cast.admin)
+    assert client.get("/api/v1/tickets?unset=mark").json()["count"] == 1
+    assert client.get("/api/v1/tickets?unset=mark,category").json()["count"] == 0
+    bad = client.get("/api/v1/tickets?unset=title")
+    assert bad.status_code == 422 and "unset" in bad.json()["errors"]
+    assert client.get("/api/v1/tickets?l1_outcome=none").json()["count"] == 1
+    assert client.get("/api/v1/tickets?process_state=nowhere").json()["count"] == 0
 
 
 # -- bad input: 4xx with field errors, never 500 -------------------------------------------------

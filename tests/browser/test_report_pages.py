@@ -47,7 +47,7 @@ def _world() -> None:
     Profile.objects.filter(user=admin).update(language="en")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_every_report_page_renders_its_charts_and_fits_a_laptop_and_a_phone(
     live_server, new_context, artifacts
 ):

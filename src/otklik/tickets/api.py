@@ -41,6 +41,7 @@ from otklik.tickets.api_schemas import (
 )
 from otklik.tickets.fields import DICTIONARY_FIELDS, PROMPT_FIELDS
 from otklik.tickets.models import Attachment, Channel, Message, SpamState, Ticket
+from otklik.tickets.panels import list_filters
 from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["tickets"])
@@ -258,6 +259,12 @@ def _ticket_filter(query: TicketListQuery) -> selectors.TicketFilter:
         values["spam"] = SPAM_STATES[values["spam"]]
     for name in ("created_from", "created_to", "modified_from", "modified_to"):
         values[name] = _aware(values[name])
+    unset = {name.strip() for name in values["unset"].split(",") if name.strip()}
+    if unset - selectors.UNSETTABLE:
+        raise ValidationFailed(_("Unknown field."), field="unset")
+    values["unset"] = frozenset(unset)
+    # The filters apps above tickets registered (the process's); unknown to this install: ignored.
+    values["extra"] = {f.name: values[f.name] for f in list_filters() if values.get(f.name)}
     fields = {f.name for f in dataclasses.fields(selectors.TicketFilter)}
     return selectors.TicketFilter(**{k: v for k, v in values.items() if k in fields})
 

@@ -98,6 +98,15 @@ class TicketListQuery(Schema):
     mark: QDictRef = Field(None, description="Id or symbolic code.")
     source: QDictRef = Field(None, description="Id or symbolic code.")
     difficulty: QDictRef = Field(None, description="Id or symbolic code.")
+    unset: QText = Field(
+        "",
+        description="Comma-separated fields that must have no value: sla, category, criticality, status, "
+        "mark, source, difficulty (the reports' “(none)” rows).",
+    )
+    process_state: QText = Field(
+        "", description="The support process's state code; none: tickets outside the process."
+    )
+    l1_outcome: QText = Field("", description="The first line's outcome code; none: not set.")
     spam: Annotated[Literal["none", "possible", "definite"] | None, BeforeValidator(_blank_to_none)] = None
     postponed: QBool = None
     overdue: QBool = None

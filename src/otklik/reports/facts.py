@@ -99,6 +99,7 @@ def _measure_solved(rows: list[dict]) -> list[SolveFact]:
     return [
         SolveFact(
             ticket_id=r["pk"],
+            sla_id=r["sla_id"],
             closed_at=r["closed_at"],
             working_seconds=max(_calendar(slas, r["sla_id"]).between(r["created_at"], r["closed_at"]), 0),
             calendar_seconds=max(int((r["closed_at"] - r["created_at"]).total_seconds()), 0),
@@ -116,7 +117,7 @@ def _save_solved(facts: list[SolveFact]) -> None:
         facts,
         update_conflicts=True,
         unique_fields=["ticket"],
-        update_fields=["closed_at", "working_seconds", "calendar_seconds"],
+        update_fields=["sla", "closed_at", "working_seconds", "calendar_seconds"],
     )
 
 

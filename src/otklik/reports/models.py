@@ -55,6 +55,10 @@ class SolveFact(models.Model):
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
+    # The SLA whose timetable measured it (the ticket's when measured), as ResponseFact.sla.
+    sla = models.ForeignKey(
+        "sla.SlaLevel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     closed_at = models.DateTimeField()
     working_seconds = models.PositiveIntegerField()
     calendar_seconds = models.PositiveIntegerField()

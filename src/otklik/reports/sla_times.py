@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -27,10 +28,11 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
-from django.utils.translation import get_language
 
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.reports.models import ResponseFact, SolveFact
 from otklik.reports.period import PeriodFilters, as_day, bucket_starts, of_scope, ticket_scope, trunc
+from otklik.sla.models import SlaLevel
 from otklik.tickets.policies import TicketPolicy
 
 # The regulation's public promise (F-06): "average answer about 4 working hours", drawn as a target line.
@@ -57,32 +59,30 @@ def solved(policy: TicketPolicy, filters: PeriodFilters) -> QuerySet[SolveFact]:
     return _facts(SolveFact, policy, filters, "closed_at").filter(ticket__closed_at=F("closed_at"))
 
 
-def _group_columns(by: str, *, fact_sla: bool) -> list[str]:
-    """Return the values() a dimension groups by: the key first, then what names it."""
+# The column a dimension groups by: the fact's own SLA (the one whose timetable measured it, no join to the
+# tickets for an admin), or the ticket's responsible or category.
+_KEYS = {"sla": "sla_id", "responsible": "ticket__responsible_id", "category": "ticket__category_id"}
+
+
+def _names(by: str, keys: set[Any], none_name: str) -> dict[Any, str]:
+    """Return the rows' names in the active language, read from the small table the keys point to."""
+    ids = {key for key in keys if key is not None}
+    names: dict[Any, str] = {None: none_name}
     if by == "sla":
-        prefix = "sla" if fact_sla else "ticket__sla"
-        return [f"{prefix}_id", f"{prefix}__name_ru", f"{prefix}__name_en"]
-    if by == "responsible":
-        return [
-            "ticket__responsible_id",
-            "ticket__responsible__username",
-            "ticket__responsible__first_name",
-            "ticket__responsible__last_name",
-        ]
-    if by == "category":
-        return ["ticket__category_id", "ticket__category__name_ru", "ticket__category__name_en"]
-    raise ValueError(by)
+        for sla in SlaLevel.objects.filter(pk__in=ids).only("name_ru", "name_en"):
+            names[sla.pk] = sla.name
+    elif by == "responsible":
+        for user in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name"):
+            names[user.pk] = f"{user.first_name} {user.last_name}".strip() or user.username
+    elif by == "category":
+        for entry in DictionaryEntry.objects.filter(pk__in=ids).only("name_ru", "name_en"):
+            names[entry.pk] = entry.name
+    return names
 
 
-def _name(by: str, values: dict[str, Any], cols: list[str], none_name: str) -> tuple[Any, str]:
-    key = values[cols[0]]
-    if key is None:
-        return None, none_name
-    if by == "responsible":
-        full = f"{values[cols[2]] or ''} {values[cols[3]] or ''}".strip()
-        return key, full or values[cols[1]]
-    ru, en = values[cols[1]], values[cols[2]]
-    return key, ((en or ru) if (get_language() or "ru").startswith("en") else (ru or en)) or ""
+def _ordered(keys: set[Any], names: dict[Any, str]) -> list[Any]:
+    """Return the keys by name, the "none" row last."""
+    return sorted(keys, key=lambda key: (key is None, names.get(key, str(key)).casefold()))
 
 
 @dataclass
@@ -159,12 +159,10 @@ def compliance(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_na
             if day in buckets
         ]
     else:
-        cols = _group_columns(by, fact_sla=True)
-        rows = [
-            _compliance_row(*_name(by, values, cols, none_name), values)
-            for values in qs.values(*cols).annotate(**_COMPLIANCE).order_by(cols[1], cols[0])
-        ]
-        rows.sort(key=lambda row: row.key is None)
+        key = _KEYS[by]
+        grouped = {values[key]: values for values in qs.values(key).annotate(**_COMPLIANCE)}
+        names = _names(by, set(grouped), none_name)
+        rows = [_compliance_row(k, names.get(k, str(k)), grouped[k]) for k in _ordered(set(grouped), names)]
     totals = ComplianceRow(key=None, name="")
     for row in rows:
         totals.answered += row.answered
@@ -310,14 +308,12 @@ def _window_percentile(qs: QuerySet, group: str | None, column: str, p: float) -
     return out
 
 
-def _times_key(by: str) -> str | None:
-    return None if by == "period" else _group_columns(by, fact_sla=False)[0]
-
-
 def response_times(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_name: str = "—") -> Times:
     """Return first-response times (the ticket's first answer, given in the period) and resolution times
-    (closings in the period) in working seconds of the ticket's SLA, with calendar seconds beside, per
-    value of `by`, for the whole period, and the first response's mean and median per bucket."""
+    (closings in the period) in working seconds of the SLA that measured them, with calendar seconds
+    beside, per value of `by`, for the whole period, and the first response's mean and median per bucket.
+
+    The SLA dimension is the facts' own (the ticket's SLA when the answer or the closing was measured)."""
     if by not in DIMENSIONS:
         raise ValueError(by)
     first = responses(policy, filters).filter(first=True)
@@ -362,15 +358,15 @@ def response_times(policy: TicketPolicy, filters: PeriodFilters, by: str, *, non
                     )
                 )
     else:
-        cols = _group_columns(by, fact_sla=False)
-        key = cols[0]
-        names: dict[Any, str] = {}
-        for source in (first, closings):
-            for values in source.order_by().values(*cols).distinct():
-                k, name = _name(by, values, cols, none_name)
-                names[k] = name
+        key = _KEYS[by]
         by_first = _stats(first, key, "working_seconds", "calendar_seconds")
         by_closing = _stats(closings, key, "working_seconds", "calendar_seconds")
-        for k, name in sorted(names.items(), key=lambda item: (item[0] is None, item[1])):
-            rows.append(TimesRow(k, name, by_first.get(k, TimeStats()), by_closing.get(k, TimeStats())))
+        keys = set(by_first) | set(by_closing)
+        names = _names(by, keys, none_name)
+        for k in _ordered(keys, names):
+            rows.append(
+                TimesRow(
+                    k, names.get(k, str(k)), by_first.get(k, TimeStats()), by_closing.get(k, TimeStats())
+                )
+            )
     return Times(by=by, rows=rows, totals=totals, series=series)

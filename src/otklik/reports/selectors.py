@@ -6,18 +6,20 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from otklik.dictionaries.models import DictionaryEntry
 from otklik.reports.period import responsible_in_group
+from otklik.sla.models import SlaLevel
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.workflow.selectors import process_labels
 
-# The desk's dimensions, in the order the page offers them. Each maps to the values() it groups by:
-# (key column, extra columns for the row's name, the ordering of the rows).
+# The desk's dimensions, in the order the page offers them (each groups by one key column: _key_column).
 _ENTRY_KINDS = ("criticality", "status", "difficulty", "category", "source", "mark")
 DIMENSIONS: tuple[str, ...] = (
     "responsible",
@@ -90,26 +92,13 @@ def desk_scope(policy: TicketPolicy, filters: DeskFilters, tz: dt.tzinfo | None 
     return responsible_in_group(qs, filters.group)
 
 
-def _columns(by: str) -> tuple[list[str], list[str]]:
-    """Return the columns to group by (the key first) and the row order for a dimension."""
-    if by == "responsible":
-        cols = [
-            "responsible_id",
-            "responsible__username",
-            "responsible__first_name",
-            "responsible__last_name",
-        ]
-        return cols, ["responsible__username", "responsible_id"]
-    if by in _ENTRY_KINDS:
-        cols = [f"{by}_id", f"{by}__code", f"{by}__name_ru", f"{by}__name_en"]
-        return cols, [f"{by}__sort", f"{by}_id"]
-    if by == "sla":
-        return ["sla_id", "sla__code", "sla__name_ru", "sla__name_en"], ["sla__name_ru", "sla_id"]
+def _key_column(by: str) -> str:
+    """Return the column a dimension groups by: an integer key, or the process's code."""
     if by == "process_state":
-        return ["process__state"], ["process__state"]
+        return "process__state"
     if by == "l1_outcome":
-        return ["process__l1_outcome"], ["process__l1_outcome"]
-    raise ValueError(by)
+        return "process__l1_outcome"
+    return f"{by}_id"
 
 
 def _in_language(ru: str | None, en: str | None) -> str:
@@ -118,24 +107,33 @@ def _in_language(ru: str | None, en: str | None) -> str:
     return ru or en or ""
 
 
-def _row(by: str, values: dict[str, Any], none_name: str, labels: dict[str, str]) -> DeskRow:
-    counts = {name: int(values[name] or 0) for name in (*COUNTS, *EXTRA_COUNTS)}
+def _named_rows(by: str, grouped: dict[Any, dict[str, int]], none_name: str) -> list[DeskRow]:
+    """Return the desk's rows for the grouped counts, named (and ordered) from the small table the keys
+    point to: one query, whatever the number of tickets (the big statement groups by the key alone)."""
+    ids = [key for key in grouped if key is not None]
+    rows: list[tuple[Any, DeskRow]] = []
     if by == "responsible":
-        uid = values["responsible_id"]
-        if uid is None:
-            return DeskRow(None, none_name, counts, "none")
-        full = f"{values['responsible__first_name']} {values['responsible__last_name']}".strip()
-        return DeskRow(uid, full or values["responsible__username"], counts, str(uid))
-    if by in _ENTRY_KINDS or by == "sla":
-        pk = values[f"{by}_id"]
-        if pk is None:
-            return DeskRow(None, none_name, counts, "none")  # the list's "not set" filter
-        name = _in_language(values[f"{by}__name_ru"], values[f"{by}__name_en"])
-        key: str | int = pk if by == "sla" else (values[f"{by}__code"] or str(pk))
-        return DeskRow(key, name, counts, str(pk))
-    value = values[f"process__{by}" if by == "l1_outcome" else "process__state"] or None
-    name = labels.get(value, value) if value else none_name
-    return DeskRow(value, name, counts, value or "none")  # the process's list filters
+        for user in User.objects.filter(pk__in=ids).only("username", "first_name", "last_name"):
+            full = f"{user.first_name} {user.last_name}".strip()
+            row = DeskRow(user.pk, full or user.username, grouped[user.pk], str(user.pk))
+            rows.append(((user.username, user.pk), row))
+    elif by == "sla":
+        for sla in SlaLevel.objects.filter(pk__in=ids).only("name_ru", "name_en"):
+            rows.append(((sla.name_ru, sla.pk), DeskRow(sla.pk, sla.name, grouped[sla.pk], str(sla.pk))))
+    elif by in _ENTRY_KINDS:
+        entries = DictionaryEntry.objects.filter(pk__in=ids).only("code", "name_ru", "name_en", "sort")
+        for e in entries:
+            row = DeskRow(e.code or str(e.pk), _in_language(e.name_ru, e.name_en), grouped[e.pk], str(e.pk))
+            rows.append(((e.sort, e.pk), row))
+    else:
+        labels = process_labels(by)
+        for code in ids:
+            rows.append(((code,), DeskRow(code, labels.get(code, code), grouped[code], code)))
+    rows.sort(key=lambda pair: pair[0])
+    out = [row for _order, row in rows]
+    if None in grouped:
+        out.append(DeskRow(None, none_name, grouped[None], "none"))  # the list's "not set" filter
+    return out
 
 
 def desk(
@@ -154,11 +152,12 @@ def desk(
     """
     if by not in DIMENSIONS:
         raise ValueError(by)
-    cols, order = _columns(by)
-    rows = (
+    key = _key_column(by)
+    grouped: dict[Any, dict[str, int]] = {}
+    for values in (
         desk_scope(policy, filters, tz)
         .order_by()
-        .values(*cols)
+        .values(key)
         .annotate(
             open_client_last=Count("pk", filter=_OPEN & Q(last_message_by_support=False)),
             open_support_last=Count("pk", filter=_OPEN & Q(last_message_by_support=True)),
@@ -169,11 +168,14 @@ def desk(
             overdue_messages=Coalesce(Sum("overdue_count"), 0),
             overdue=Count("pk", filter=_OPEN & Q(is_overdue=True)),
         )
-        .order_by(*order)
-    )
-    labels = process_labels(by) if by in ("process_state", "l1_outcome") else {}
-    result = [_row(by, values, none_name, labels) for values in rows]
-    # The "none" row last, as Bitrix shows it.
-    result.sort(key=lambda row: row.key is None)
+    ):
+        counts = {name: int(values[name] or 0) for name in (*COUNTS, *EXTRA_COUNTS)}
+        # A process without an outcome yet ("") and a ticket outside the process are one "none" row.
+        row_key = values[key] or None
+        if row_key in grouped:
+            grouped[row_key] = {n: grouped[row_key][n] + counts[n] for n in counts}
+        else:
+            grouped[row_key] = counts
+    result = _named_rows(by, grouped, none_name)
     totals = {name: sum(row.counts[name] for row in result) for name in (*COUNTS, *EXTRA_COUNTS)}
     return Desk(by=by, rows=result, totals=totals)

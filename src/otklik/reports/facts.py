@@ -20,7 +20,7 @@ from otklik.core import clock
 from otklik.reports.models import FactsProgress, ResponseFact, SolveFact
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.sla.selectors import working_calendar
-from otklik.tickets.models import Ticket
+from otklik.tickets.models import Ticket, TicketEvent
 
 BATCH = 5000
 LAG = dt.timedelta(minutes=10)
@@ -145,10 +145,12 @@ def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
             break
     _advance_answers(progress, last_id, settled)
     # Closings: forward by closed_at, leaving out tickets whose row already has this closing.
-    since = progress.last_closed_at or dt.datetime.min.replace(tzinfo=dt.UTC)
+    since = (
+        progress.last_closed_at - LAG if progress.last_closed_at else dt.datetime.min.replace(tzinfo=dt.UTC)
+    )
     same = SolveFact.objects.filter(ticket_id=OuterRef("pk"), closed_at=OuterRef("closed_at"))
     pending = (
-        Ticket.objects.filter(closed_at__gte=since - LAG if progress.last_closed_at else since)
+        Ticket.objects.filter(closed_at__gte=since)
         .exclude(Exists(same))
         .order_by("closed_at", "pk")
         .values(*_SOLVED_COLUMNS)
@@ -162,6 +164,10 @@ def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
         report.solved += len(rows)
         if len(rows) < batch:
             break
+    # Reopenings: a ticket that is open again loses its row (a rebuild measures closed tickets only), so
+    # the reports read the closings without joining the tickets to check.
+    changed = TicketEvent.objects.filter(field="closed", at__gte=since).values("ticket_id")
+    SolveFact.objects.filter(ticket_id__in=changed, ticket__closed_at__isnull=True).delete()
     _advance_closings(progress, settled)
     progress.updated_at = now
     progress.save()

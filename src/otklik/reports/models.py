@@ -48,8 +48,8 @@ class ResponseFact(models.Model):
 class SolveFact(models.Model):
     """A closed ticket's time to solve: creation to its last closing, in working and calendar seconds.
 
-    A ticket reopened after the row was written is no longer closed at `closed_at`; the reports count
-    only rows whose `closed_at` equals the ticket's, and the job writes the new closing's row over it.
+    A ticket reopened after the row was written loses it at the job's next run, and its next closing
+    writes a new one.
     """
 
     ticket = models.OneToOneField(

@@ -20,14 +20,18 @@ from django.db.models import (
     Aggregate,
     Avg,
     Count,
+    DateTimeField,
     F,
     FloatField,
+    IntegerField,
     Q,
     QuerySet,
     Sum,
+    Value,
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.reports.models import ResponseFact, SolveFact
@@ -117,58 +121,57 @@ _COMPLIANCE = {
 }
 
 
-def _compliance_row(key: Any, name: str, values: dict[str, Any]) -> ComplianceRow:
-    return ComplianceRow(
-        key=key,
-        name=name,
-        answered=values["answered"],
-        within=values["within_count"],
-        breached=values["breached"],
-        late_working_seconds=int(values["late"] or 0),
-    )
-
-
 def compliance(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_name: str = "—") -> Compliance:
     """Count the period's answers against a deadline: within it, breached, share, per value of `by`.
 
     An answer counts where the SLA had a response time when it was given; answers without a deadline are
-    left out of compliance (they appear in the response times). Two grouped statements: the rows and the
-    period's buckets (the chart); the totals are the rows' sums.
+    left out of compliance (they appear in the response times). One grouped statement, by (key, bucket):
+    at most the period's buckets times the dimension's values, whatever the number of answers; the rows,
+    the chart's buckets and the totals are its sums.
     """
     if by not in DIMENSIONS:
         raise ValueError(by)
-    qs = responses(policy, filters).order_by()
-    buckets: dict[dt.date, dict[str, Any]] = {
-        as_day(v["bucket"]): dict(v)
-        for v in qs.annotate(bucket=trunc("answered_at", filters.grain))
-        .values("bucket")
+    key = None if by == "period" else _KEYS[by]
+    cells = (
+        responses(policy, filters)
+        .order_by()
+        .annotate(bucket=trunc("answered_at", filters.grain))
+        .values(*([key] if key else []), "bucket")
         .annotate(**_COMPLIANCE)
-    }
+    )
+    per_key: dict[Any, ComplianceRow] = {}
+    per_bucket: dict[dt.date, ComplianceRow] = {}
+    totals = ComplianceRow(key=None, name="")
+    for values in cells:
+        day = as_day(values["bucket"])
+        for target in (
+            per_key.setdefault(values[key] if key else day, ComplianceRow(key=None, name="")),
+            per_bucket.setdefault(day, ComplianceRow(key=day, name="")),
+            totals,
+        ):
+            target.answered += values["answered"]
+            target.within += values["within_count"]
+            target.breached += values["breached"]
+            target.late_working_seconds += int(values["late"] or 0)
     series = [
         (
             day,
-            buckets[day]["answered"] if day in buckets else 0,
-            buckets[day]["within_count"] if day in buckets else 0,
+            per_bucket[day].answered if day in per_bucket else 0,
+            per_bucket[day].within if day in per_bucket else 0,
         )
         for day in bucket_starts(filters)
     ]
     if by == "period":
-        rows = [
-            _compliance_row(day, day.isoformat(), buckets[day])
-            for day in bucket_starts(filters)
-            if day in buckets
-        ]
+        order: list[Any] = [day for day in bucket_starts(filters) if day in per_key]
+        names: dict[Any, str] = {day: day.isoformat() for day in order}
     else:
-        key = _KEYS[by]
-        grouped = {values[key]: values for values in qs.values(key).annotate(**_COMPLIANCE)}
-        names = _names(by, set(grouped), none_name)
-        rows = [_compliance_row(k, names.get(k, str(k)), grouped[k]) for k in _ordered(set(grouped), names)]
-    totals = ComplianceRow(key=None, name="")
-    for row in rows:
-        totals.answered += row.answered
-        totals.within += row.within
-        totals.breached += row.breached
-        totals.late_working_seconds += row.late_working_seconds
+        names = _names(by, set(per_key), none_name)
+        order = _ordered(set(per_key), names)
+    rows = []
+    for k in order:
+        row = per_key[k]
+        row.key, row.name = k, names.get(k, str(k))
+        rows.append(row)
     return Compliance(by=by, rows=rows, totals=totals, series=series)
 
 
@@ -308,65 +311,125 @@ def _window_percentile(qs: QuerySet, group: str | None, column: str, p: float) -
     return out
 
 
+@dataclass
+class _Sets:
+    """One dataset's statistics per key, per bucket and in total."""
+
+    by_key: dict[Any, TimeStats]
+    by_bucket: dict[dt.date, TimeStats]
+    total: TimeStats
+
+
+def _stats_sets(qs: QuerySet, *, key: str | None, bucket_on: str | None, grain: str) -> _Sets:
+    """Return the working/calendar statistics of `qs` per `key`, per bucket of `bucket_on` and in total.
+
+    On PostgreSQL one statement does all three (GROUPING SETS over the rows the ORM selects); elsewhere
+    `_stats` runs once per grouping.
+    """
+    if connection.vendor != "postgresql":
+        bucketed = qs.annotate(bucket=trunc(bucket_on, grain)) if bucket_on else qs
+        return _Sets(
+            by_key=_stats(qs, key, "working_seconds", "calendar_seconds") if key else {},
+            by_bucket={
+                as_day(k): v
+                for k, v in _stats(bucketed, "bucket", "working_seconds", "calendar_seconds").items()
+            }
+            if bucket_on
+            else {},
+            total=_stats(qs, None, "working_seconds", "calendar_seconds").get(None, TimeStats()),
+        )
+    columns = {
+        "k": F(key) if key else Value(None, IntegerField()),
+        "b": trunc(bucket_on, grain) if bucket_on else Value(None, DateTimeField()),
+        "w": F("working_seconds"),
+        "c": F("calendar_seconds"),
+    }
+    inner, params = qs.order_by().annotate(**columns).values(*columns).query.sql_with_params()
+    sets = [name for name, wanted in (("k", key), ("b", bucket_on)) if wanted]
+    # GROUPING() and the grouped columns exist only for the sets asked for; the others read as "not grouped".
+    flags = ", ".join(f"GROUPING({n})" if n in sets else "1" for n in ("k", "b"))
+    values = ", ".join(n if n in sets else "NULL" for n in ("k", "b"))
+    grouping = ", ".join([*(f"({n})" for n in sets), "()"])
+    sql = (
+        f"SELECT {flags}, {values}, COUNT(*), AVG(w), AVG(c), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY w), percentile_cont(0.9) WITHIN GROUP (ORDER BY w), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY c) "
+        f"FROM ({inner}) AS t GROUP BY GROUPING SETS ({grouping})"
+    )
+    out = _Sets(by_key={}, by_bucket={}, total=TimeStats())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for gk, gb, k, b, n, mean, calendar_mean, median, p90, calendar_median in cursor.fetchall():
+            if not n:
+                continue  # the total of no rows
+            stats = TimeStats(
+                count=n,
+                mean=float(mean),
+                median=median,
+                p90=p90,
+                calendar_mean=float(calendar_mean),
+                calendar_median=calendar_median,
+            )
+            if gk and gb:
+                out.total = stats
+            elif not gk:
+                out.by_key[k] = stats
+            else:
+                out.by_bucket[as_day(timezone.localtime(b) if timezone.is_aware(b) else b)] = stats
+    return out
+
+
 def response_times(policy: TicketPolicy, filters: PeriodFilters, by: str, *, none_name: str = "—") -> Times:
     """Return first-response times (the ticket's first answer, given in the period) and resolution times
     (closings in the period) in working seconds of the SLA that measured them, with calendar seconds
     beside, per value of `by`, for the whole period, and the first response's mean and median per bucket.
 
-    The SLA dimension is the facts' own (the ticket's SLA when the answer or the closing was measured)."""
+    The SLA dimension is the facts' own (the ticket's SLA when the answer or the closing was measured).
+    Two statements on PostgreSQL (answers, closings), whatever the data.
+    """
     if by not in DIMENSIONS:
         raise ValueError(by)
-    first = responses(policy, filters).filter(first=True)
-    closings = solved(policy, filters)
-    totals = TimesRow(
-        key=None,
-        name="",
-        first_response=_stats(first, None, "working_seconds", "calendar_seconds").get(None, TimeStats()),
-        resolution=_stats(closings, None, "working_seconds", "calendar_seconds").get(None, TimeStats()),
+    key = None if by == "period" else _KEYS[by]
+    first = _stats_sets(
+        responses(policy, filters).filter(first=True), key=key, bucket_on="answered_at", grain=filters.grain
     )
-    bucketed = first.annotate(bucket=trunc("answered_at", filters.grain))
-    per_bucket = {
-        as_day(k): v for k, v in _stats(bucketed, "bucket", "working_seconds", "calendar_seconds").items()
-    }
+    closings = _stats_sets(
+        solved(policy, filters),
+        key=key,
+        bucket_on="closed_at" if by == "period" else None,
+        grain=filters.grain,
+    )
+    totals = TimesRow(key=None, name="", first_response=first.total, resolution=closings.total)
     series = [
         (
             day,
-            per_bucket[day].mean if day in per_bucket else None,
-            per_bucket[day].median if day in per_bucket else None,
+            first.by_bucket[day].mean if day in first.by_bucket else None,
+            first.by_bucket[day].median if day in first.by_bucket else None,
         )
         for day in bucket_starts(filters)
     ]
     rows: list[TimesRow] = []
     if by == "period":
-        closed_buckets = {
-            as_day(k): v
-            for k, v in _stats(
-                closings.annotate(bucket=trunc("closed_at", filters.grain)),
-                "bucket",
-                "working_seconds",
-                "calendar_seconds",
-            ).items()
-        }
         for day in bucket_starts(filters):
-            if day in per_bucket or day in closed_buckets:
+            if day in first.by_bucket or day in closings.by_bucket:
                 rows.append(
                     TimesRow(
                         day,
                         day.isoformat(),
-                        per_bucket.get(day, TimeStats()),
-                        closed_buckets.get(day, TimeStats()),
+                        first.by_bucket.get(day, TimeStats()),
+                        closings.by_bucket.get(day, TimeStats()),
                     )
                 )
     else:
-        key = _KEYS[by]
-        by_first = _stats(first, key, "working_seconds", "calendar_seconds")
-        by_closing = _stats(closings, key, "working_seconds", "calendar_seconds")
-        keys = set(by_first) | set(by_closing)
+        keys = set(first.by_key) | set(closings.by_key)
         names = _names(by, keys, none_name)
         for k in _ordered(keys, names):
             rows.append(
                 TimesRow(
-                    k, names.get(k, str(k)), by_first.get(k, TimeStats()), by_closing.get(k, TimeStats())
+                    k,
+                    names.get(k, str(k)),
+                    first.by_key.get(k, TimeStats()),
+                    closings.by_key.get(k, TimeStats()),
                 )
             )
     return Times(by=by, rows=rows, totals=totals, series=series)

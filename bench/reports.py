@@ -111,13 +111,19 @@ def time_over_http(chosen: list[Page], users, args) -> set[str]:
             for page in chosen:
                 if page.name in missing:
                     continue
-                status, _body, _headers, _ms = session.get(page.url)
+                try:
+                    status, _body, _headers, _ms = session.get(page.url)
+                    if status != 404:
+                        result = time_page(session, page.url, args.requests, args.warmup)
+                except OSError as exc:  # a read timeout (staff_list's Session waits 60 s): say so, go on
+                    note(f"{page.url}: {type(exc).__name__} ({exc}) as {label}; not timed")
+                    figure(f"reports_{page.name}_{label}", "timeout", "")
+                    continue
                 if status == 404:
                     note(f"{page.url}: missing (404), skipped")
                     figure(f"reports_{page.name}", "missing", "")
                     missing.add(page.name)
                     continue
-                result = time_page(session, page.url, args.requests, args.warmup)
                 if result is None:
                     continue
                 samples = result.server_ms or result.wall_ms

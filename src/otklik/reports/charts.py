@@ -81,6 +81,27 @@ class Chart:
     colours: Sequence[str] = ()
 
 
+class _WithoutTooltips:
+    """Write no tooltip data: pygal gives every point <desc> elements that only its JavaScript reads
+    (never sent: `js=[]`, and the Content-Security-Policy would refuse it). They were a third of a chart's
+    SVG and a fifth of its drawing time; the table beside the chart holds the numbers."""
+
+    def _tooltip_data(self, *args, **kwargs) -> None:
+        return None
+
+
+class _Line(_WithoutTooltips, pygal.Line):
+    pass
+
+
+class _StackedBar(_WithoutTooltips, pygal.StackedBar):
+    pass
+
+
+class _Bar(_WithoutTooltips, pygal.Bar):
+    pass
+
+
 def _pygal_chart(chart: Chart):
     style = _STYLE
     if chart.colours:
@@ -108,10 +129,10 @@ def _pygal_chart(chart: Chart):
         **chart.extra,
     )
     if chart.kind == "line":
-        return pygal.Line(dots_size=2.5, **options)
+        return _Line(dots_size=2.5, **options)
     if chart.kind == "stacked":
-        return pygal.StackedBar(**options)
-    return pygal.Bar(**options)
+        return _StackedBar(**options)
+    return _Bar(**options)
 
 
 def chart_svg(chart: Chart) -> SafeString:

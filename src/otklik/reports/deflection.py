@@ -17,18 +17,25 @@ row "no section" (key null), as are answers whose section or article was deleted
 Deflections are counted whatever their author (they are not personal data and have no SLA or responsible;
 the knowledge base's policy lets staff read every section); tickets are those the viewer may see
 (TicketPolicy.visible). Periods are whole days in the viewer's time zone: a deflection by its time, a
-ticket by its creation. The database counts, in four grouped statements; only the sections' tree (a
-configuration, read once) is walked here.
+ticket by its creation. The database counts, in two grouped statements: the answers by (section,
+bucket, kind) and the tickets by (category, bucket); the rows and the chart's buckets are sums of those
+groups, and only the sections' tree (a configuration, read once) is walked here.
+
+At scale (1M tickets, 500k answers) both statements read indexes alone on PostgreSQL: the answers by
+instant with their kind, author and place (kb `deflection_at`), the tickets by creation with their
+category and the columns a viewer's scope tests (tickets `ticket_created`); and the rule that a "left
+after a suggested article" does not count when its user filed a ticket within two hours probes the
+user's tickets by author with their creation (tickets `ticket_author_modified`) rather than reading them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import Coalesce
 
 from otklik.kb.models import DeflectionKind, Section
@@ -142,7 +149,6 @@ def deflection(
     language: str = "ru",
     none_name: str = "—",
     hidden_name: str = "—",
-    buckets: bool = True,
 ) -> Deflection:
     """Count the answered questions per section against the visible tickets filed in the period."""
     filters = replace(filters, sla=None, group=None)  # an answer has no SLA or responsible: all or nothing
@@ -170,58 +176,42 @@ def deflection(
             rows[key] = DeflectionRow(key, none_name if key is None else row_name(key))
         return rows[key]
 
+    # One pass over the period's answers and one over its tickets, each grouped by (row key, bucket): the
+    # sections' rows and the chart's buckets are both sums of these groups (a few per section and day).
+    in_buckets: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    kind_names = {kind: name for name, kind in KINDS.items()}
     answered = (
         deflections_counted()
         .filter(at__gte=start, at__lt=end)
-        .annotate(place=Coalesce("section_id", "article__section_id"))
-        .values("place")
-        .annotate(**{name: Count("pk", filter=Q(kind=kind)) for name, kind in KINDS.items()})
+        .annotate(place=Coalesce("section_id", "article__section_id"), bucket=trunc("at", filters.grain, tz))
+        .values_list("place", "bucket", "kind")
+        .annotate(n=Count("*"))
         .order_by()
     )
-    for place in answered:
-        found: dict[str, Any] = dict(place)
-        counts = row(found["place"]).counts
-        for name in KINDS:
-            counts[name] += found[name]
-            if name in DEFLECTED:
-                counts["deflected"] += found[name]
-    tickets = ticket_scope(policy, filters).filter(created_at__gte=start, created_at__lt=end)
-    for category, filed in tickets.values_list("category_id").annotate(n=Count("pk")).order_by():
+    for place, bucket, kind, n in answered:
+        name = kind_names.get(kind)
+        if name is None:
+            continue
+        counts = row(place).counts
+        counts[name] += n
+        if name in DEFLECTED:
+            counts["deflected"] += n
+            in_buckets[as_day(bucket)][0] += n
+    tickets = (
+        ticket_scope(policy, filters)
+        .filter(created_at__gte=start, created_at__lt=end)
+        .annotate(bucket=trunc("created_at", filters.grain, tz))
+        .values_list("category_id", "bucket")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    for category, bucket, filed in tickets:
         row(rows_of.of_category.get(category)).counts["tickets"] += filed
+        in_buckets[as_day(bucket)][1] += filed
     ordered = sorted(rows.values(), key=lambda r: (r.key is None, r.name.casefold(), r.key or 0))
     totals = {name: sum(r.counts[name] for r in ordered) for name in COUNTS}
     return Deflection(
         rows=ordered,
         totals=totals,
-        buckets=deflection_buckets(policy, filters, tz) if buckets else [],
+        buckets=[DeflectionBucket(day, *in_buckets.get(day, (0, 0))) for day in bucket_starts(filters)],
     )
-
-
-def deflection_buckets(
-    policy: TicketPolicy, filters: PeriodFilters, tz: dt.tzinfo | None = None
-) -> list[DeflectionBucket]:
-    """Return the questions answered and the visible tickets filed per day, week or month."""
-    start, end = filters.bounds(tz)
-    deflected = dict(
-        deflections_counted()
-        .filter(at__gte=start, at__lt=end, kind__in=[KINDS[name] for name in DEFLECTED])
-        .annotate(bucket=trunc("at", filters.grain, tz))
-        .values("bucket")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("bucket", "n")
-    )
-    filed = dict(
-        ticket_scope(policy, filters)
-        .filter(created_at__gte=start, created_at__lt=end)
-        .annotate(bucket=trunc("created_at", filters.grain, tz))
-        .values("bucket")
-        .annotate(n=Count("pk"))
-        .order_by()
-        .values_list("bucket", "n")
-    )
-    answered = {as_day(k): v for k, v in deflected.items()}
-    tickets = {as_day(k): v for k, v in filed.items()}
-    return [
-        DeflectionBucket(day, answered.get(day, 0), tickets.get(day, 0)) for day in bucket_starts(filters)
-    ]

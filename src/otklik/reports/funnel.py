@@ -248,8 +248,8 @@ def _histories_sql(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datet
 
     Inside, the ORM's statement over the moves: each move's tier and decision, and its interval to the
     ticket's next move (LEAD; to now after the last one). Around it, per ticket: the history bits (each
-    tier's and decision's bit counted once: a sum of distinct bits is their union), the first move's
-    time, and the time spent in each tier.
+    tier's and decision's bit set when any move has it: the sum of the bits' maxima is their union), the
+    first move's time, and the time spent in each tier.
     """
     q = connection.ops.quote_name
     in_order = [F("at").asc(), F("id").asc()]
@@ -268,11 +268,18 @@ def _histories_sql(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datet
     )
     moves_sql, moves_params = moves.query.sql_with_params()
     tier, decision = f"w.{q('w_tier')}", f"w.{q('w_decision')}"
-    bits = " ".join(f"WHEN %s THEN {bit}" for bit in TIER_BITS.values())
+    # Each bit is the largest of its moves' (0 or the bit): a union without SUM(DISTINCT …), which made
+    # PostgreSQL sort every ticket's few moves twice more.
+    bits = " + ".join(
+        f"MAX(CASE WHEN {column} = %s THEN {bit} ELSE 0 END)"
+        for column, bit in (
+            *((tier, bit) for bit in TIER_BITS.values()),
+            (decision, APPROVED),
+            (decision, REJECTED),
+        )
+    )
     sql = (
-        f"SELECT w.{q('ticket_id')} AS {q('ticket_id')}, "
-        f"SUM(DISTINCT CASE {tier} {bits} ELSE 0 END) "
-        f"+ SUM(DISTINCT CASE {decision} WHEN %s THEN {APPROVED} WHEN %s THEN {REJECTED} ELSE 0 END) AS {q('mask')}, "
+        f"SELECT w.{q('ticket_id')} AS {q('ticket_id')}, {bits} AS {q('mask')}, "
         f"MIN(w.{q('at')}) AS {q('first_at')}, "
         + ", ".join(
             f"SUM(CASE WHEN {tier} = %s THEN w.{q('w_own')} END) AS {q(f'own_{i}')}"

@@ -34,7 +34,9 @@ the SLA job's auto-close do): a ticket closed by a raw UPDATE would look closed 
 Every row is read by an index that holds what the statement needs of it, so PostgreSQL answers from the
 indexes alone: the messages, closings and overdue steps by instant (partial: tickets 0019, sla 0008), the
 tickets by closing and by creation with the columns of the distributions and of a viewer's scope (tickets
-0020). On a million tickets the default page (30 days by day) reads about a million index entries.
+0020), and the tickets in a staff member's sight from the narrow index by responsible (tickets 0022). On a
+million tickets the default page (30 days by day) reads about a million index entries; a staff member's
+also hashes the tickets in sight once.
 """
 
 from __future__ import annotations

@@ -89,3 +89,31 @@ def artifacts() -> Path:
     """The directory for screenshots (test-artifacts/browser at the repository root, git-ignored)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _screenshots_retry_a_failed_capture():
+    """Retry a screenshot once when chromium answers "Unable to capture screenshot".
+
+    Under two parallel workers chromium now and then fails to capture a tall full-page picture (a protocol
+    error, not a page error); the picture is evidence for people, so one retry after a short pause is
+    fair, and a second failure still fails the test.
+    """
+    import time
+
+    from playwright.sync_api import Error, Page
+
+    original = Page.screenshot
+
+    def screenshot(self, *args, **kwargs):
+        try:
+            return original(self, *args, **kwargs)
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error):
+                raise
+            time.sleep(0.5)
+            return original(self, *args, **kwargs)
+
+    Page.screenshot = screenshot  # type: ignore[method-assign]
+    yield
+    Page.screenshot = original  # type: ignore[method-assign]

@@ -27,12 +27,16 @@ SEED = "20261204"
 
 
 def _scratch_postgres(url: str) -> str:
-    """Return the URL of an empty scratch database next to the one of `url` (recreated each run)."""
+    """Return the URL of a new empty scratch database next to the one of `url`.
+
+    The name carries the process id: two runs sharing one server (a CI run beside a local one) used to
+    collide on a fixed name with a unique violation in `CREATE DATABASE`.
+    """
     import psycopg
     from psycopg import sql
 
     parts = urllib.parse.urlsplit(url)
-    name = urllib.parse.unquote(parts.path.lstrip("/")) + "_schemathesis"
+    name = f"{urllib.parse.unquote(parts.path.lstrip('/'))}_schemathesis_{os.getpid()}"
     maintenance = urllib.parse.urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(maintenance, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

@@ -138,7 +138,12 @@ if DATABASE_URL:
         # Parameters travel apart from the SQL (no quoting and escaping in Python). Statements are not
         # prepared (Django's default): a generic plan would not see that a query matches a partial index,
         # and measured ingest and create rates did not move with preparing on.
-        DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+        _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+        _pg_options["server_side_binding"] = True
+        # No JIT compilation: the reports' statements over a million rows are estimated costly enough to
+        # trigger it, and compiling them cost 80 ms to 1 s each, more than the JIT saved (bench/RESULTS.md,
+        # issue 16). Options already in the URL are kept.
+        _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "otklik.sqlite3"}}
 for _database in DATABASES.values():

@@ -17,6 +17,8 @@ from django.urls import reverse
 
 from otklik.core import clock
 from otklik.reports import funnel as selectors
+from otklik.reports.facts import facts_rebuild, facts_refresh
+from otklik.reports.models import FactsProgress, FunnelFact
 from otklik.reports.period import PeriodFilters
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
@@ -213,6 +215,67 @@ def test_funnel_every_number_equals_the_reference(walk, cast, crew, who):  # noq
     user = getattr(crew, who) if who == "l1" else getattr(cast, who)
     policy = TicketPolicy(user)
     assert computed(run(policy)) == reference(policy, walk)
+
+
+@pytest.mark.parametrize("who", ["admin", "staff"])
+def test_funnel_from_the_summary_table_equals_the_reference(walk, cast, who):
+    with clock.frozen(NOW):
+        report = facts_refresh()
+    moved = Move.objects.values("ticket_id").distinct().count()
+    assert report.funnels == moved == FunnelFact.objects.count()
+    assert FactsProgress.objects.get().last_move_id == Move.objects.order_by("-pk").first().pk  # all settled
+    policy = TicketPolicy(getattr(cast, who))
+    assert computed(run(policy)) == reference(policy, walk)
+
+
+def test_funnel_joins_the_summary_with_the_moves_made_after_the_job(walk, cast, crew):  # noqa: F811
+    """Tickets summarised by the job and moved again later: the newer moves count, nothing twice."""
+    with clock.frozen(NOW):
+        facts_refresh()
+    accident = Ticket.objects.get(process_moves__transition="accident")  # at L3 (the developer) by now
+    assert fresh(accident).tier == "L3"
+    walk.move(h(9, day=11), crew.developer, accident, "done")
+    policy = TicketPolicy(cast.admin)
+    assert computed(run(policy)) == reference(policy, walk)
+    with clock.frozen(NOW + dt.timedelta(hours=1)):
+        facts_refresh()
+    assert computed(run(policy)) == reference(policy, walk)
+
+
+def test_funnel_rows_read_forward_equal_a_rebuild(crew, make_ticket):  # noqa: F811
+    """The job after each move writes the rows a rebuild writes, and the funnel stays exact between."""
+    w = Walk(make_ticket)
+    ticket, other = w.new(h(10)), w.new(h(10, 5))
+    steps = [
+        (h(10, 30), crew.l1, ticket, "escalate", {"comment": "x"}),
+        (h(11), crew.l1, other, "solve", {"comment": "y"}),
+        (h(12, 30), crew.manager, ticket, "incident", {}),
+        (h(13), crew.manager, ticket, "assign_developer", {}),
+        (h(17), crew.developer, ticket, "done", {}),
+    ]
+    for when, actor, target, transition, values in steps:
+        w.move(when, actor, target, transition, **values)
+        with clock.frozen(when + dt.timedelta(minutes=5)):  # inside the job's lag: read again next time
+            facts_refresh()
+        with clock.frozen(when + dt.timedelta(minutes=30)):
+            facts_refresh()
+    hours = {t.tier: t.hours for t in run(TicketPolicy(ticket.author)).tiers}
+    # ticket: L1 0.5 h, L2 2 h + 0.5 h, L3 4 h, then testing (L2) from 17:00 on the 10th to 09:00 on the 12th;
+    # other: L1 from 10:05 to its solving at 11:00, then waiting for the client's confirmation (L1) to now.
+    assert hours["L3"] == pytest.approx(4.0)
+    assert hours["L2"] == pytest.approx(2.5 + 40)
+
+    def rows():
+        return set(
+            FunnelFact.objects.values_list("ticket_id", *(f.name for f in FunnelFact._meta.fields[1:]))
+        )
+
+    incremental = rows()
+    assert len(incremental) == 2
+    with clock.frozen(NOW):
+        facts_rebuild()
+    assert rows() == incremental
+    assert {t.tier: t.hours for t in run(TicketPolicy(ticket.author)).tiers} == hours
 
 
 def test_funnel_by_hand_for_the_admin(walk, cast):

@@ -2,7 +2,7 @@
 scratch (`facts_rebuild`, the `otklik reports rebuild` command); both measure rows with `_measure_*`.
 
 The job reads forward from where it stopped: "answered" steps of the SLA timeline by id, closings by
-`closed_at`. A row written in a transaction that commits late can have a smaller id (or an earlier
+`closed_at`, process moves by id (each moved ticket's funnel row is computed again from all its moves). A row written in a transaction that commits late can have a smaller id (or an earlier
 instant) than rows already read, so the job re-reads the last `LAG` of history every time; the writes
 are idempotent (the answer's step is the fact's key, a closing overwrites the ticket's row), so re-reading
 costs a little and misses nothing that committed within `LAG`.
@@ -13,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from otklik.core import clock
-from otklik.reports.models import FactsProgress, ResponseFact, SolveFact
+from otklik.reports.funnel import ProcessRules, histories_sql, process_rules
+from otklik.reports.models import FactsProgress, FunnelFact, ResponseFact, SolveFact
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.sla.selectors import working_calendar
 from otklik.tickets.models import Ticket, TicketEvent
+from otklik.workflow.fields import TIERS
+from otklik.workflow.models import Move
 
 BATCH = 5000
 LAG = dt.timedelta(minutes=10)
@@ -28,10 +31,11 @@ LAG = dt.timedelta(minutes=10)
 
 @dataclass
 class RefreshReport:
-    """What one run wrote: support answers measured, closings measured."""
+    """What one run wrote: support answers measured, closings measured, tickets' funnel rows written."""
 
     responses: int = 0
     solved: int = 0
+    funnels: int = 0
 
 
 def _answers() -> QuerySet:
@@ -122,6 +126,42 @@ def _save_solved(facts: list[SolveFact]) -> None:
 
 
 _SOLVED_COLUMNS = ("pk", "sla_id", "created_at", "closed_at")
+_FUNNEL_COLUMNS = ("mask", "first_at", "last_at", "last_tier", *(f"own_{tier.lower()}" for tier in TIERS))
+
+
+def _save_funnels(moves: QuerySet[Move], rules: ProcessRules) -> int:
+    """Write (or overwrite) the funnel rows of the tickets of `moves` (every move of each) in one statement
+    inside the database (INSERT … SELECT … ON CONFLICT, read alike by SQLite and PostgreSQL)."""
+    q = connection.ops.quote_name
+    sql, params = histories_sql(moves, rules)
+    sources = ("mask", "first_at", "last_at", "last_tier", *(f"own_{i}" for i in range(len(TIERS))))
+    targets = ", ".join(q(c) for c in ("ticket_id", *_FUNNEL_COLUMNS))
+    updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in _FUNNEL_COLUMNS)
+    # "WHERE 1 = 1": SQLite would read ON CONFLICT as the join condition of the SELECT's FROM otherwise.
+    statement = (
+        f"INSERT INTO {q(FunnelFact._meta.db_table)} ({targets}) "
+        f"SELECT h.{q('ticket_id')}, {', '.join(f'h.{q(c)}' for c in sources)} FROM ({sql}) h WHERE 1 = 1 "
+        f"ON CONFLICT ({q('ticket_id')}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return max(cursor.rowcount, 0)
+
+
+def _refresh_funnels(progress: FactsProgress, settled: dt.datetime, batch: int) -> int:
+    """Write the funnel rows of the tickets moved after the mark, `batch` tickets per statement."""
+    top = Move.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    if top <= progress.last_move_id:
+        return 0
+    new = Move.objects.filter(pk__gt=progress.last_move_id, pk__lte=top)
+    moved = sorted(set(new.values_list("ticket_id", flat=True)))
+    rules = process_rules()
+    written = 0
+    for first in range(0, len(moved), batch):
+        with transaction.atomic():
+            written += _save_funnels(Move.objects.filter(ticket_id__in=moved[first : first + batch]), rules)
+    _advance_moves(progress, top, settled)
+    return written
 
 
 def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
@@ -169,6 +209,7 @@ def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
     changed = TicketEvent.objects.filter(field="closed", at__gte=since).values("ticket_id")
     SolveFact.objects.filter(ticket_id__in=changed, ticket__closed_at__isnull=True).delete()
     _advance_closings(progress, settled)
+    report.funnels = _refresh_funnels(progress, settled, batch)
     progress.updated_at = now
     progress.save()
     return report
@@ -185,6 +226,17 @@ def _advance_answers(progress: FactsProgress, read_up_to: int, settled: dt.datet
         .first()
     )
     progress.last_event_id = read_up_to if unsettled is None else max(unsettled - 1, progress.last_event_id)
+
+
+def _advance_moves(progress: FactsProgress, read_up_to: int, settled: dt.datetime) -> None:
+    """Move the moves' mark to the last id read before which every move is older than `settled`."""
+    unsettled = (
+        Move.objects.filter(pk__gt=progress.last_move_id, pk__lte=read_up_to, at__gte=settled)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    progress.last_move_id = read_up_to if unsettled is None else max(unsettled - 1, progress.last_move_id)
 
 
 def _advance_closings(progress: FactsProgress, settled: dt.datetime) -> None:
@@ -205,6 +257,7 @@ def facts_rebuild(*, batch: int = BATCH) -> RefreshReport:
     with transaction.atomic():
         ResponseFact.objects.all().delete()
         SolveFact.objects.all().delete()
+        FunnelFact.objects.all().delete()
         FactsProgress.objects.all().delete()
     last_id = 0
     while True:
@@ -223,9 +276,20 @@ def facts_rebuild(*, batch: int = BATCH) -> RefreshReport:
         _save_solved(_measure_solved(rows))
         report.solved += len(rows)
         last_pk = rows[-1]["pk"]
+    # Funnel rows by ranges of tickets (each statement reads its tickets' moves by the ticket index).
+    top_move = Move.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    moved = Move.objects.filter(pk__lte=top_move)
+    rules = process_rules()
+    low = moved.order_by("ticket_id").values_list("ticket_id", flat=True).first()
+    high = moved.order_by("-ticket_id").values_list("ticket_id", flat=True).first()
+    span = batch * 4  # most tickets have moves: a range of ids holds about as many tickets
+    while low is not None and high is not None and low <= high:
+        report.funnels += _save_funnels(moved.filter(ticket_id__gte=low, ticket_id__lt=low + span), rules)
+        low += span
     # The marks go past what was just measured; the next run re-reads only the last LAG.
     progress = FactsProgress(pk=1, updated_at=clock.now())
     _advance_answers(progress, last_id, clock.now() - LAG)
     _advance_closings(progress, clock.now() - LAG)
+    _advance_moves(progress, top_move, clock.now() - LAG)
     progress.save()
     return report

@@ -4,13 +4,16 @@ Of the tickets that entered the process: how many were closed at the first line 
 outcome), how many still wait there, how many were escalated to L2 and to L3, how many became accidents,
 incidents and change requests, how the change board decided, and how long tickets spent in each tier.
 
-The database does the counting, in one statement (besides reading the process versions) whatever the
-data: the tickets created in the period, joined to one pass over their moves that gives, per ticket, its
-history (a small bit mask: reached L1 / L2 / L3 by a move, approved, rejected), its first move's time and
-the time it spent in each tier (each move's interval runs to the next move, by the LEAD window function,
-or to now for a ticket still in the process), grouped by (L1 outcome, tier of the start state, day / week
-/ month of creation, history). The groups are at most outcomes × buckets × a few masks; they are summed
-here into the report.
+The database does the counting, in one statement (besides reading the process versions and the job's
+mark) whatever the data: the tickets created in the period, joined to what their moves say, per ticket:
+its history (a small bit mask: reached L1 / L2 / L3 by a move, approved, rejected), its first and last
+moves' times and the time it spent in each tier (each move's interval runs to the next move, by the LEAD
+window function, the last one to now in the tier it left the ticket in), grouped by (L1 outcome, tier of
+the start state, day / week / month of creation, history). The groups are at most outcomes × buckets × a
+few masks; they are summed here into the report. What the moves say is kept per ticket in
+`reports.FunnelFact` by the periodic job (`reports.facts`), so a month at a million tickets does not read
+and sort millions of moves; the tickets moved after the job's mark are read from their moves, so the
+report is exact whatever the job's delay.
 
 What the definitions say is turned into SQL conditions once per report (`process_rules`): the tier a move
 puts the ticket in (as the engine sets it: the transition's "set tier" action, else the tier chosen in its
@@ -46,10 +49,11 @@ from django.db.models import (
     Window,
 )
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce, Lead
+from django.db.models.functions import Lead
 from django.utils.translation import get_language
 
 from otklik.core import clock
+from otklik.reports.models import FactsProgress, FunnelFact
 from otklik.reports.period import PeriodFilters, bucket_starts, ticket_scope, trunc
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
@@ -243,30 +247,28 @@ def _duration(later, earlier) -> ExpressionWrapper:
     return ExpressionWrapper(later - earlier, output_field=DurationField())
 
 
-def _histories_sql(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datetime) -> tuple[str, tuple]:
-    """Return the statement giving, per ticket, what its moves say, in one pass over them.
+def histories_sql(moves: QuerySet[Move], rules: ProcessRules) -> tuple[str, tuple]:
+    """Return the statement giving, per ticket, what its moves (of `moves`) say, in one pass over them.
 
-    Inside, the ORM's statement over the moves: each move's tier and decision, and its interval to the
-    ticket's next move (LEAD; to now after the last one). Around it, per ticket: the history bits (each
-    tier's and decision's bit set when any move has it: the sum of the bits' maxima is their union), the
-    first move's time, and the time spent in each tier.
+    Inside, the ORM's statement over the moves: each move's tier and decision, and the ticket's next move
+    (LEAD). Around it, per ticket: the history bits (each tier's and decision's bit set when any move has
+    it: the sum of the bits' maxima is their union), the first and the last move's instants, the tier the
+    last move left the ticket in, and the time spent in each tier from a move to the next one. Columns:
+    ticket_id, mask, first_at, last_at, last_tier, own_0 … (one per tier, in `TIERS` order).
     """
     q = connection.ops.quote_name
     in_order = [F("at").asc(), F("id").asc()]
-    moves = (
-        Move.objects.filter(ticket_id__in=tickets.values("pk"))
-        .order_by()  # the window orders; a sort by the model's ordering would undo the grouping's order
+    rows = (
+        moves.order_by()  # the window orders; a sort by the model's ordering would undo the grouping's order
         .annotate(
             w_tier=rules.move_tier(),
             w_decision=rules.move_decision(),
             w_next=Window(Lead("at"), partition_by=[F("ticket_id")], order_by=in_order),
         )
-        .annotate(
-            w_own=_duration(Coalesce(F("w_next"), Value(now, output_field=DateTimeField())), F("at")),
-        )
-        .values("ticket_id", "at", "w_tier", "w_decision", "w_own")
+        .annotate(w_own=_duration(F("w_next"), F("at")))
+        .values("ticket_id", "at", "w_tier", "w_decision", "w_next", "w_own")
     )
-    moves_sql, moves_params = moves.query.sql_with_params()
+    moves_sql, moves_params = rows.query.sql_with_params()
     tier, decision = f"w.{q('w_tier')}", f"w.{q('w_decision')}"
     # Each bit is the largest of its moves' (0 or the bit): a union without SUM(DISTINCT …), which made
     # PostgreSQL sort every ticket's few moves twice more.
@@ -280,7 +282,8 @@ def _histories_sql(tickets: QuerySet[Ticket], rules: ProcessRules, now: dt.datet
     )
     sql = (
         f"SELECT w.{q('ticket_id')} AS {q('ticket_id')}, {bits} AS {q('mask')}, "
-        f"MIN(w.{q('at')}) AS {q('first_at')}, "
+        f"MIN(w.{q('at')}) AS {q('first_at')}, MAX(w.{q('at')}) AS {q('last_at')}, "
+        f"MAX(CASE WHEN w.{q('w_next')} IS NULL THEN {tier} END) AS {q('last_tier')}, "
         + ", ".join(
             f"SUM(CASE WHEN {tier} = %s THEN w.{q('w_own')} END) AS {q(f'own_{i}')}"
             for i in range(len(TIERS))
@@ -317,6 +320,12 @@ def _tickets_sql(
     return rows.query.sql_with_params()
 
 
+def _moved_since_summary() -> QuerySet[Move]:
+    """Return the moves the summary table does not hold yet (newer than the job's mark)."""
+    mark = FactsProgress.objects.filter(pk=1).values_list("last_move_id", flat=True).first() or 0
+    return Move.objects.filter(pk__gt=mark)
+
+
 def _groups(
     tickets: QuerySet[Ticket],
     rules: ProcessRules,
@@ -326,21 +335,31 @@ def _groups(
 ) -> list[dict[str, Any]]:
     """Count the tickets and sum their times per (outcome, start tier, bucket, history), in one statement.
 
-    The tickets' rows and their moves' summaries are joined as two derived tables, which the ORM cannot
-    write: the inner statements are the ORM's, the joins and sums around them plain SQL that SQLite and
-    PostgreSQL read alike. (A correlated subquery per ticket, which the ORM can write, cost several times
-    as much on PostgreSQL at a month of tickets, and the moves had to be read twice.)
+    A ticket's history comes from its `FunnelFact` row, or, when it moved after the job's mark, from its
+    moves read now (`histories_sql`, "l" below: the last minutes' tickets, a few); the fact row is joined
+    only when the moves are not. The time since the last move counts up to `now` in the tier that move
+    left the ticket in. The derived tables and joins are plain SQL that SQLite and PostgreSQL read alike
+    around the ORM's statements (a correlated subquery per ticket cost several times as much).
     """
     q = connection.ops.quote_name
     in_process = tickets.filter(process__isnull=False)  # what the funnel counts: the tickets in a process
     ticket_sql, ticket_params = _tickets_sql(in_process, rules, filters, tz, now)
-    history_sql, history_params = _histories_sql(tickets, rules, now)
-    keys = [f"t.{q(name)}" for name in ("f_outcome", "f_start_tier", "f_bucket")] + [
-        f"COALESCE(m.{q('mask')}, 0)"
-    ]
-    # The time in the start state: from the ticket's creation to its first move (the backend's subtraction).
+    moved_lately = _moved_since_summary().filter(ticket_id__in=tickets.values("pk")).values("ticket_id")
+    live_sql, live_params = histories_sql(Move.objects.filter(ticket_id__in=moved_lately), rules)
+    fact = FunnelFact._meta.db_table
+
+    def either(column: str, fact_column: str | None = None) -> str:
+        return f"COALESCE(l.{q(column)}, f.{q(fact_column or column)})"
+
+    mask, first_at, last_at, last_tier = (either(c) for c in ("mask", "first_at", "last_at", "last_tier"))
+    moved = f"(l.{q('ticket_id')} IS NOT NULL OR f.{q('ticket_id')} IS NOT NULL)"
+    keys = [f"t.{q(name)}" for name in ("f_outcome", "f_start_tier", "f_bucket")] + [f"COALESCE({mask}, 0)"]
+    # The time in the start state: creation to the first move; the last move's tier: its move to now.
     in_start_state, _none = connection.ops.subtract_temporals(
-        "DateTimeField", (f"m.{q('first_at')}", ()), (f"t.{q('f_created')}", ())
+        "DateTimeField", (first_at, ()), (f"t.{q('f_created')}", ())
+    )
+    since_last, since_params = connection.ops.subtract_temporals(
+        "DateTimeField", ("%s", (connection.ops.adapt_datetimefield_value(now),)), (last_at, ())
     )
     flags = ["f_closed", "f_awaiting", *(f"f_type_{kind}" for kind in TICKET_TYPES)]
     columns = [
@@ -348,13 +367,17 @@ def _groups(
         "COUNT(*)",
         *(f"SUM(t.{q(name)})" for name in flags),
         f"SUM({in_start_state})",
-        f"SUM(CASE WHEN m.{q('mask')} IS NULL THEN t.{q('f_unmoved')} END)",
-        *(f"SUM(m.{q(f'own_{i}')})" for i in range(len(TIERS))),
+        f"SUM(CASE WHEN NOT {moved} THEN t.{q('f_unmoved')} END)",
+        *(f"SUM({either(f'own_{i}', f'own_{tier.lower()}')})" for i, tier in enumerate(TIERS)),
+        *(f"SUM(CASE WHEN {last_tier} = %s THEN {since_last} END)" for _tier in TIERS),
     ]
+    column_params = [p for tier in TIERS for p in (tier, *since_params)]
     sql = " ".join(
         [
             f"SELECT {', '.join(columns)}",
-            f"FROM ({ticket_sql}) t LEFT JOIN ({history_sql}) m ON m.{q('ticket_id')} = t.{q('f_ticket')}",
+            f"FROM ({ticket_sql}) t",
+            f"LEFT JOIN ({live_sql}) l ON l.{q('ticket_id')} = t.{q('f_ticket')}",
+            f"LEFT JOIN {q(fact)} f ON f.{q('ticket_id')} = t.{q('f_ticket')} AND l.{q('ticket_id')} IS NULL",
             f"GROUP BY {', '.join(keys)}",
         ]
     )
@@ -362,9 +385,10 @@ def _groups(
         *("outcome", "start_tier", "bucket", "history", "total", "closed", "awaiting"),
         *(*TICKET_TYPES, "initial", "unmoved"),
         *(f"own_{tier}" for tier in TIERS),
+        *(f"open_{tier}" for tier in TIERS),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*ticket_params, *history_params))
+        cursor.execute(sql, (*column_params, *ticket_params, *live_params))
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
@@ -429,7 +453,7 @@ def funnel(
         if group["start_tier"] in hours:  # creation to the first move, or to now for the unmoved
             hours[group["start_tier"]] += _hours(group["initial"]) + _hours(group["unmoved"])
         for tier in TIERS:
-            hours[tier] += _hours(group[f"own_{tier}"])
+            hours[tier] += _hours(group[f"own_{tier}"]) + _hours(group[f"open_{tier}"])
     order = list(names)
     rows = sorted(
         outcomes.values(),

@@ -69,10 +69,39 @@ class SolveFact(models.Model):
         indexes = [models.Index(fields=["closed_at"], name="solve_fact_closed")]
 
 
+class FunnelFact(models.Model):
+    """What a ticket's process moves say, for the funnel: the history bits, the first and the last move,
+    and the time spent in each tier between moves (the last move's tier and instant give the time since).
+
+    Written by the job for every ticket with moves newer than its mark; the funnel reads the tickets moved
+    after the mark from the moves themselves, so it is exact whatever the job's delay.
+    """
+
+    ticket = models.OneToOneField(
+        "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # Bits of `reports.funnel`: a tier reached by a move, the board approved, the board rejected.
+    mask = models.PositiveSmallIntegerField()
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    # The tier the last move left the ticket in ("" none: a final state, or a state without a tier).
+    last_tier = models.CharField(max_length=8, blank=True)
+    # Time in each tier from a move to the next one (None: never there between two moves).
+    own_l1 = models.DurationField(null=True, blank=True)
+    own_l2 = models.DurationField(null=True, blank=True)
+    own_l3 = models.DurationField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ticket in the process (report)")
+        verbose_name_plural = _("tickets in the process (report)")
+
+
 class FactsProgress(models.Model):
-    """How far the periodic job has read (one row): the SLA timeline's ids and the closings' times."""
+    """How far the periodic job has read (one row): the SLA timeline's ids, the closings' times and the
+    process moves' ids."""
 
     last_event_id = models.BigIntegerField(default=0)
+    last_move_id = models.BigIntegerField(default=0)
     last_closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
 

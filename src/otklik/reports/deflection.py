@@ -41,7 +41,7 @@ from django.db.models.functions import Coalesce
 from otklik.kb.models import DeflectionKind, Section
 from otklik.kb.policies import ArticlePolicy
 from otklik.kb.selectors import deflections_counted
-from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import Buckets, PeriodFilters, bucket_starts, ticket_scope
 from otklik.tickets.policies import TicketPolicy
 
 # The counts of a row, as the API and the exports name them (each deflection kind, then the sums).
@@ -179,11 +179,12 @@ def deflection(
     # One pass over the period's answers and one over its tickets, each grouped by (row key, bucket): the
     # sections' rows and the chart's buckets are both sums of these groups (a few per section and day).
     in_buckets: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    buckets = Buckets(filters, tz)
     kind_names = {kind: name for name, kind in KINDS.items()}
     answered = (
         deflections_counted()
         .filter(at__gte=start, at__lt=end)
-        .annotate(place=Coalesce("section_id", "article__section_id"), bucket=trunc("at", filters.grain, tz))
+        .annotate(place=Coalesce("section_id", "article__section_id"), bucket=buckets.of("at"))
         .values_list("place", "bucket", "kind")
         .annotate(n=Count("*"))
         .order_by()
@@ -196,18 +197,18 @@ def deflection(
         counts[name] += n
         if name in DEFLECTED:
             counts["deflected"] += n
-            in_buckets[as_day(bucket)][0] += n
+            in_buckets[buckets.day(bucket)][0] += n
     tickets = (
         ticket_scope(policy, filters)
         .filter(created_at__gte=start, created_at__lt=end)
-        .annotate(bucket=trunc("created_at", filters.grain, tz))
+        .annotate(bucket=buckets.of("created_at"))
         .values_list("category_id", "bucket")
         .annotate(n=Count("*"))
         .order_by()
     )
     for category, bucket, filed in tickets:
         row(rows_of.of_category.get(category)).counts["tickets"] += filed
-        in_buckets[as_day(bucket)][1] += filed
+        in_buckets[buckets.day(bucket)][1] += filed
     ordered = sorted(rows.values(), key=lambda r: (r.key is None, r.name.casefold(), r.key or 0))
     totals = {name: sum(r.counts[name] for r in ordered) for name in COUNTS}
     return Deflection(

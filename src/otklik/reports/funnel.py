@@ -54,7 +54,7 @@ from django.utils.translation import get_language
 
 from otklik.core import clock
 from otklik.reports.models import FactsProgress, FunnelFact
-from otklik.reports.period import PeriodFilters, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import Buckets, PeriodFilters, bucket_starts, ticket_scope
 from otklik.tickets.models import Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.workflow.definition import Process, Transition
@@ -308,7 +308,7 @@ def _tickets_sql(
     columns = {
         "f_outcome": F("process__l1_outcome"),
         "f_start_tier": rules.start_tier("process__version_id"),
-        "f_bucket": trunc("created_at", filters.grain, tz),
+        "f_bucket": Buckets(filters, tz).of("created_at"),
         "f_created": F("created_at"),
         "f_closed": flag(Q(closed_at__isnull=False)),
         "f_awaiting": flag(rules.voting),
@@ -399,11 +399,6 @@ def _hours(value: dt.timedelta | int | None) -> float:
     return (value or dt.timedelta()).total_seconds() / 3600
 
 
-def _day(value: object) -> dt.date:
-    """Return a bucket read by plain SQL as a date (a datetime, or text on SQLite)."""
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def funnel(
     policy: TicketPolicy,
     filters: PeriodFilters,
@@ -423,6 +418,7 @@ def funnel(
     in_tier = dict.fromkeys(TIERS, 0)
     hours = dict.fromkeys(TIERS, 0.0)
     buckets: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    in_buckets = Buckets(filters, tz)
     for group in _groups(tickets, rules, filters, tz, now):
         history, total, closed = int(group["history"]), int(group["total"]), int(group["closed"])
         escalated = any(history & TIER_BITS[tier] for tier in ESCALATION_TIERS)
@@ -439,7 +435,7 @@ def funnel(
         for name, value in counts.items():
             row.counts[name] += value
             stages[name] += value
-        bucket = buckets[_day(group["bucket"])]
+        bucket = buckets[in_buckets.day(group["bucket"])]
         for index, name in enumerate(("solved_l1", "open_l1", "escalated")):
             bucket[index] += counts[name]
         for kind in TICKET_TYPES:

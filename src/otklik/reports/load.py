@@ -67,7 +67,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
-from otklik.reports.period import PeriodFilters, as_day, bucket_starts, ticket_scope, trunc
+from otklik.reports.period import Buckets, PeriodFilters, ticket_scope
 from otklik.sla.models import SlaEvent, SlaEventKind, in_active_language
 from otklik.tickets.loglines import NO, YES, in_both_languages
 from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, Ticket, TicketEvent
@@ -132,44 +132,6 @@ def _zone(tz: dt.tzinfo | None) -> dt.tzinfo:
     return tz or timezone.get_current_timezone()
 
 
-class _Buckets:
-    """Where an instant falls among the period's buckets, computed by the database.
-
-    PostgreSQL is handed the instants the buckets start at (midnights in the viewer's time zone, computed
-    here as `PeriodFilters.bounds` does) and finds each row's bucket with `width_bucket`, a binary search
-    among them: about half the cost per row of converting every instant to the time zone and truncating
-    it, which a year's messages make millions of times. Other databases truncate in the time zone
-    (`trunc`). Either way `day` names the bucket by its first day.
-    """
-
-    def __init__(self, filters: PeriodFilters, tz: dt.tzinfo):
-        self.starts = bucket_starts(filters)
-        self.grain = filters.grain
-        self.tz = tz
-        self.searched = connection.vendor == "postgresql"
-        # Bucket i holds the instants from the start of bucket i (the period's start for the first) to
-        # the start of bucket i + 1: the search counts the later buckets' starts at or before an instant.
-        self.edges = [dt.datetime.combine(day, dt.time.min, tzinfo=tz) for day in self.starts[1:]]
-
-    def of(self, column: str) -> Any:
-        """Return the expression of the bucket an instant column falls in (rows inside the period)."""
-        if not self.searched:
-            return trunc(column, self.grain, self.tz)
-        if not self.edges:
-            return Value(0, output_field=IntegerField())
-        edges = Value(self.edges, output_field=Field())
-        return Func(F(column), edges, function="width_bucket", output_field=IntegerField())
-
-    def day(self, value: object) -> dt.date:
-        """Return the first day of the bucket a value of `of` names (an index, a truncated instant, or
-        its text when plain SQL read it on SQLite)."""
-        if isinstance(value, int):
-            return self.starts[value]
-        if isinstance(value, dt.datetime | dt.date):
-            return as_day(value)
-        return dt.date.fromisoformat(str(value)[:10])
-
-
 def _both(message: str) -> list[str]:
     """Return a yes/no as the history's text column may hold it: in the site's language of the moment it
     was written, Russian or English."""
@@ -193,7 +155,7 @@ def _moves(closed: int, reopened: int) -> Case:
 
 
 def _activity(
-    scope: QuerySet[Ticket], buckets: _Buckets, start: dt.datetime, end: dt.datetime
+    scope: QuerySet[Ticket], buckets: Buckets, start: dt.datetime, end: dt.datetime
 ) -> Counter[tuple[int, dt.date | None]]:
     """Count the rows behind the load, per (kind, bucket's first day or None), in one statement.
 
@@ -257,7 +219,7 @@ def load(policy: TicketPolicy, filters: PeriodFilters, *, tz: dt.tzinfo | None =
     The open count of each bucket's end is then a running sum, backwards from today.
     """
     tz = _zone(tz)
-    buckets = _Buckets(filters, tz)
+    buckets = Buckets(filters, tz)
     start, end = filters.bounds(tz)
     counts = _activity(ticket_scope(policy, filters), buckets, start, end)
     # Walking the buckets from the last: "since the end of this bucket" = after the period + the later
@@ -302,7 +264,7 @@ class _Classing:
     classify: Callable[[dict], tuple[str | None, str]]
 
 
-def _fold(rows: list[dict], buckets: _Buckets, classing: _Classing) -> Distribution:
+def _fold(rows: list[dict], buckets: Buckets, classing: _Classing) -> Distribution:
     """Sum the grouped rows per bucket and class of one distribution; a class the rows hold beyond the
     known ones (a mark taken out of use) comes after them, before "no mark"."""
     names = dict(classing.classes)
@@ -415,7 +377,7 @@ def solved_distributions(
     `names`, in one grouped statement: the tickets are read once and grouped by every class at once (a
     bucket has at most 8 × 9 × marks groups, far fewer in practice), then summed per distribution."""
     tz = _zone(tz)
-    buckets = _Buckets(filters, tz)
+    buckets = Buckets(filters, tz)
     classings = {name: _CLASSINGS[name]() for name in names}
     qs = _solved(policy, filters, tz).annotate(bucket=buckets.of("closed_at"))
     columns: list[str] = []

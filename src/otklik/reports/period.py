@@ -2,16 +2,19 @@
 and the tickets it may count (F-25).
 
 A report's URL holds these filters (`date_from`, `date_to`, `grain`, `sla`, `group`) so it can be bookmarked
-and shared; the API takes the same names. Buckets are computed by the database (`Trunc…` with the viewer's
-time zone) and the report fills the empty ones with zeros from `bucket_starts`.
+and shared; the API takes the same names. Buckets are computed by the database (`Buckets`: a search among the
+buckets' first instants on PostgreSQL, `Trunc…` in the viewer's time zone elsewhere) and the report fills
+the empty ones with zeros from `bucket_starts`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import F, Field, Func, IntegerField, QuerySet, Value
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -154,3 +157,42 @@ def of_scope(rows: QuerySet, scope: QuerySet[Ticket]) -> QuerySet:
     if not scope.query.where:
         return rows
     return rows.filter(ticket__in=scope.values("pk"))
+
+
+class Buckets:
+    """Where an instant falls among the period's buckets, computed by the database.
+
+    PostgreSQL is handed the instants the buckets start at (midnights in the viewer's time zone, computed
+    here as `PeriodFilters.bounds` does) and finds each row's bucket with `width_bucket`, a binary search
+    among them: about half the cost per row of converting every instant to the time zone and truncating
+    it, which a year's messages make millions of times. Other databases truncate in the time zone
+    (`trunc`). Either way `day` names the bucket by its first day.
+    """
+
+    def __init__(self, filters: PeriodFilters, tz: dt.tzinfo | None = None):
+        tz = tz or timezone.get_current_timezone()
+        self.starts = bucket_starts(filters)
+        self.grain = filters.grain
+        self.tz = tz
+        self.searched = connection.vendor == "postgresql"
+        # Bucket i holds the instants from the start of bucket i (the period's start for the first) to
+        # the start of bucket i + 1: the search counts the later buckets' starts at or before an instant.
+        self.edges = [dt.datetime.combine(day, dt.time.min, tzinfo=tz) for day in self.starts[1:]]
+
+    def of(self, column: str) -> Any:
+        """Return the expression of the bucket an instant column falls in (rows inside the period)."""
+        if not self.searched:
+            return trunc(column, self.grain, self.tz)
+        if not self.edges:
+            return Value(0, output_field=IntegerField())
+        edges = Value(self.edges, output_field=Field())
+        return Func(F(column), edges, function="width_bucket", output_field=IntegerField())
+
+    def day(self, value: object) -> dt.date:
+        """Return the first day of the bucket a value of `of` names (an index, a truncated instant, or
+        its text when plain SQL read it on SQLite)."""
+        if isinstance(value, int):
+            return self.starts[value]
+        if isinstance(value, dt.datetime | dt.date):
+            return as_day(value)
+        return dt.date.fromisoformat(str(value)[:10])

@@ -115,4 +115,9 @@ def report_facts_task() -> None:
     """Refresh the reports' summary tables; log what was measured."""
     report = facts_refresh()
     if report.responses or report.solved:
-        log.info("Report facts: %d answers, %d closings measured", report.responses, report.solved)
+        log.info(
+            "Report facts: %d answers, %d closings, %d tickets' moves measured",
+            report.responses,
+            report.solved,
+            report.funnels,
+        )

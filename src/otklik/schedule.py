@@ -114,7 +114,7 @@ def deadlines_recompute_sweep_task() -> None:
 def report_facts_task() -> None:
     """Refresh the reports' summary tables; log what was measured."""
     report = facts_refresh()
-    if report.responses or report.solved:
+    if report.responses or report.solved or report.funnels:
         log.info(
             "Report facts: %d answers, %d closings, %d tickets' moves measured",
             report.responses,

@@ -865,6 +865,8 @@ class TicketLife:
             "modified_via": modified_via,
             "ticket_type": self.ticket_type,
             "tier": self.tier,
+            "process_state": self.state,
+            "l1_outcome": self.l1_outcome,
             "planned_effort_minutes": self.planned,
             "expected_date": self.expected,
         })  # fmt: skip

@@ -544,3 +544,32 @@ def test_funnel_is_in_the_openapi_schema(db):
     operation = schema["paths"]["/api/v1/reports/funnel"]["get"]
     assert "200" in operation["responses"] and "422" in operation["responses"]
     assert {p["name"] for p in operation["parameters"]} >= {"date_from", "date_to", "sla", "group"}
+
+
+def _places() -> tuple[dict, dict]:
+    """Return each ticket's (state, outcome) as its place holds it and as the ticket's copy holds it."""
+    held = dict.fromkeys(Ticket.objects.values_list("pk", flat=True), ("", ""))
+    held.update({p.ticket_id: (p.state, p.l1_outcome) for p in TicketProcess.objects.all()})
+    copies = {
+        pk: (state, outcome)
+        for pk, state, outcome in Ticket.objects.values_list("pk", "process_state", "l1_outcome")
+    }
+    return held, copies
+
+
+def test_tickets_carry_their_process_place(walk):
+    """Every move, outside close and reopen keeps the ticket's copy of its place (the desk groups by it)."""
+    held, copies = _places()
+    assert copies == held
+    assert {state for state, _outcome in copies.values()} >= {"closed", "board", "l1"}
+
+
+def test_the_migration_copies_the_places(walk):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    Ticket.objects.update(process_state="", l1_outcome="")
+    import_module("otklik.workflow.migrations.0004_ticket_process_copies").copy_places(apps, None)
+    held, copies = _places()
+    assert copies == held

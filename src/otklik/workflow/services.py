@@ -100,13 +100,14 @@ class ProcessMoved:
 
 
 def ticket_preparing(ticket: Ticket) -> None:
-    """Give a new ticket the tier of the start state before it is inserted (no extra write)."""
+    """Give a new ticket the start state and its tier before it is inserted (no extra write)."""
     version = version_for_new_tickets()
-    if version is None or ticket.tier:
+    if version is None:
         return
     process = process_of(version)
+    ticket.process_state = process.start
     start = process.state(process.start)
-    if start is not None:
+    if start is not None and not ticket.tier:
         ticket.tier = start.tier
 
 
@@ -318,6 +319,8 @@ def _place_enter(place: TicketProcess, target: State, *, role: str, at: dt.datet
     place.role = "" if target.final else role
     place.entered_at = at
     update_row(place, ["state", "role", "assigned_role", "entered_at", "l1_outcome"])
+    # The ticket's copies (Ticket.process_state, l1_outcome): no index holds them, so the update is HOT.
+    Ticket.objects.filter(pk=place.ticket_id).update(process_state=place.state, l1_outcome=place.l1_outcome)
 
 
 def _role_next(step: Transition, target: State, place: TicketProcess) -> str:

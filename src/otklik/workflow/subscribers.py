@@ -53,15 +53,12 @@ def _list_filters() -> list:
     def choices(by: str):
         return lambda: [("none", _("not set")), *process_labels(by).items()]
 
+    # The ticket's copies of its place; "" (outside the process, or no outcome yet) is "none".
     def state_q(value: str) -> Q:
-        if value == "none":
-            return Q(process__isnull=True) | Q(process__state="")
-        return Q(process__state=value)
+        return Q(process_state="" if value == "none" else value)
 
     def outcome_q(value: str) -> Q:
-        if value == "none":
-            return Q(process__isnull=True) | Q(process__l1_outcome="")
-        return Q(process__l1_outcome=value)
+        return Q(l1_outcome="" if value == "none" else value)
 
     return [
         ListFilter("process_state", lambda: _("Process state"), choices("process_state"), state_q),

@@ -255,6 +255,8 @@ def workflow_transition(
     if step.outcome and step.outcome != place.l1_outcome:
         recorded.append(Change("l1_outcome", place.l1_outcome or None, step.outcome, staff_only=True))
         place.l1_outcome = step.outcome
+    # The ticket's copies of its place travel with its UPDATE below (the stage change makes it write).
+    ticket.process_state, ticket.l1_outcome = target.code, place.l1_outcome
     # The move's row needs no answer: it travels with the ticket's UPDATE in one round trip (the
     # ticket's update opens no savepoint when it is handed the lock, so the pipeline stays simple).
     with pipelined():
@@ -267,6 +269,7 @@ def workflow_transition(
             recorded=recorded,
             notes=notes,
             held=policy.tickets,  # checked, and the ticket locked, above
+            copied=("process_state", "l1_outcome"),
         )
     # The replies, spam mark and close below are the move's own: `_follow` must not answer them.
     token = _moving.set(ticket.pk)
@@ -281,7 +284,7 @@ def workflow_transition(
         _moving.reset(token)
     if role_next != place.assigned_role and step.role_next and step.role_next != ASSIGNED:
         place.assigned_role = role_next
-    _place_enter(place, target, role=role_next, at=now)
+    _place_enter(place, target, role=role_next, at=now, ticket_copied=True)
     alerted = tuple(
         role
         for action in step.actions
@@ -314,13 +317,19 @@ def _stage_change(source: State | None, target: State) -> Change:
     return Change("stage", source.name.as_dict() if source else None, target.name.as_dict(), staff_only=True)
 
 
-def _place_enter(place: TicketProcess, target: State, *, role: str, at: dt.datetime) -> None:
+def _place_enter(
+    place: TicketProcess, target: State, *, role: str, at: dt.datetime, ticket_copied: bool = False
+) -> None:
+    """Put the ticket's place in `target`; update the ticket's copies of it unless the move's own ticket
+    UPDATE carried them (`ticket_copied`)."""
     place.state = target.code
     place.role = "" if target.final else role
     place.entered_at = at
     update_row(place, ["state", "role", "assigned_role", "entered_at", "l1_outcome"])
-    # The ticket's copies (Ticket.process_state, l1_outcome): no index holds them, so the update is HOT.
-    Ticket.objects.filter(pk=place.ticket_id).update(process_state=place.state, l1_outcome=place.l1_outcome)
+    if not ticket_copied:  # no index holds the copies, so PostgreSQL updates the row in place (HOT)
+        Ticket.objects.filter(pk=place.ticket_id).update(
+            process_state=place.state, l1_outcome=place.l1_outcome
+        )
 
 
 def _role_next(step: Transition, target: State, place: TicketProcess) -> str:

@@ -64,13 +64,15 @@ def ticket_update(
     recorded: Sequence[Change] = (),
     notes: Sequence[dict] = (),
     held: TicketPolicy | None = None,
+    copied: Sequence[str] = (),
 ) -> Ticket:
     """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it.
 
     `recorded` are changes an app above tickets made to its own rows (the process stage) that belong in
     the same history line, with `notes` (log items) saying why; they are written even when no attribute
     changes. `held`: the actor's writer policy of a caller that already locked `ticket` in its own
-    transaction (a process move), so neither is done twice.
+    transaction (a process move), so neither is done twice. `copied`: columns the caller set on `ticket`
+    that copy its own rows (the process place), written in the same UPDATE without a history entry.
     """
     # A caller holding the lock runs us inside its own transaction: no savepoint of our own (two round
     # trips less per process move); an error then rolls the caller's whole transaction back.
@@ -84,6 +86,7 @@ def ticket_update(
             recorded=recorded,
             notes=notes,
             held=held,
+            copied=copied,
         )
 
 
@@ -97,6 +100,7 @@ def _ticket_update(
     recorded: Sequence[Change],
     notes: Sequence[dict],
     held: TicketPolicy | None,
+    copied: Sequence[str],
 ) -> Ticket:
     policy = held or writer_policy(actor)
     if not policy.can_view(ticket):
@@ -145,7 +149,7 @@ def _ticket_update(
         return ticket
     now = clock.now()
     ticket_touch(ticket, actor, via, now)
-    update_row(ticket, [*saved, *TOUCHED_FIELDS])
+    update_row(ticket, [*saved, *copied, *TOUCHED_FIELDS])
     history_record(ticket, actor, via, changeset, at=now, notes=notes)
     if any(c.field == "sla" for c in changeset.changes):
         sla_changed(ticket, old_sla)

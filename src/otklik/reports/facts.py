@@ -126,7 +126,14 @@ def _save_solved(facts: list[SolveFact]) -> None:
 
 
 _SOLVED_COLUMNS = ("pk", "sla_id", "created_at", "closed_at")
-_FUNNEL_COLUMNS = ("mask", "first_at", "last_at", "last_tier", *(f"own_{tier.lower()}" for tier in TIERS))
+_FUNNEL_COLUMNS = (
+    "created_at",
+    "mask",
+    "first_at",
+    "last_at",
+    "last_tier",
+    *(f"own_{tier.lower()}" for tier in TIERS),
+)
 
 
 def _save_funnels(moves: QuerySet[Move], rules: ProcessRules) -> int:
@@ -137,10 +144,12 @@ def _save_funnels(moves: QuerySet[Move], rules: ProcessRules) -> int:
     sources = ("mask", "first_at", "last_at", "last_tier", *(f"own_{i}" for i in range(len(TIERS))))
     targets = ", ".join(q(c) for c in ("ticket_id", *_FUNNEL_COLUMNS))
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in _FUNNEL_COLUMNS)
+    tickets = q(Ticket._meta.db_table)
     # "WHERE 1 = 1": SQLite would read ON CONFLICT as the join condition of the SELECT's FROM otherwise.
     statement = (
         f"INSERT INTO {q(FunnelFact._meta.db_table)} ({targets}) "
-        f"SELECT h.{q('ticket_id')}, {', '.join(f'h.{q(c)}' for c in sources)} FROM ({sql}) h WHERE 1 = 1 "
+        f"SELECT h.{q('ticket_id')}, t.{q('created_at')}, {', '.join(f'h.{q(c)}' for c in sources)} "
+        f"FROM ({sql}) h JOIN {tickets} t ON t.{q('id')} = h.{q('ticket_id')} WHERE 1 = 1 "
         f"ON CONFLICT ({q('ticket_id')}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:

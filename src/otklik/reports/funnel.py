@@ -372,12 +372,15 @@ def _groups(
         *(f"SUM(CASE WHEN {last_tier} = %s THEN {since_last} END)" for _tier in TIERS),
     ]
     column_params = [p for tier in TIERS for p in (tier, *since_params)]
+    # The summary rows of the period's tickets only (a row carries its ticket's creation), by the index.
+    period = [connection.ops.adapt_datetimefield_value(instant) for instant in filters.bounds(tz)]
     sql = " ".join(
         [
             f"SELECT {', '.join(columns)}",
             f"FROM ({ticket_sql}) t",
             f"LEFT JOIN ({live_sql}) l ON l.{q('ticket_id')} = t.{q('f_ticket')}",
-            f"LEFT JOIN {q(fact)} f ON f.{q('ticket_id')} = t.{q('f_ticket')} AND l.{q('ticket_id')} IS NULL",
+            f"LEFT JOIN (SELECT * FROM {q(fact)} WHERE {q('created_at')} >= %s AND {q('created_at')} < %s) f",
+            f"ON f.{q('ticket_id')} = t.{q('f_ticket')} AND l.{q('ticket_id')} IS NULL",
             f"GROUP BY {', '.join(keys)}",
         ]
     )
@@ -388,7 +391,7 @@ def _groups(
         *(f"open_{tier}" for tier in TIERS),
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, (*column_params, *ticket_params, *live_params))
+        cursor.execute(sql, (*column_params, *ticket_params, *live_params, *period))
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

@@ -80,6 +80,8 @@ class FunnelFact(models.Model):
     ticket = models.OneToOneField(
         "tickets.Ticket", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
+    # The ticket's creation (it never changes): the funnel takes the period's rows by it from the index.
+    created_at = models.DateTimeField()
     # Bits of `reports.funnel`: a tier reached by a move, the board approved, the board rejected.
     mask = models.PositiveSmallIntegerField()
     first_at = models.DateTimeField()
@@ -94,6 +96,15 @@ class FunnelFact(models.Model):
     class Meta:
         verbose_name = _("ticket in the process (report)")
         verbose_name_plural = _("tickets in the process (report)")
+        # A period's rows from the index alone (PostgreSQL): a month at a million tickets reads ~140,000
+        # entries instead of probing every row of the table against the period's tickets.
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                include=["ticket", "mask", "first_at", "last_at", "last_tier", "own_l1", "own_l2", "own_l3"],
+                name="funnel_fact_created",
+            )
+        ]
 
 
 class FactsProgress(models.Model):

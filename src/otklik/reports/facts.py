@@ -2,8 +2,9 @@
 scratch (`facts_rebuild`, the `otklik reports rebuild` command); both measure rows with `_measure_*`.
 
 The job reads forward from where it stopped: "answered" steps of the SLA timeline by id, closings by
-`closed_at`, process moves by id (each moved ticket's funnel row is computed again from all its moves). A row written in a transaction that commits late can have a smaller id (or an earlier
-instant) than rows already read, so the job re-reads the last `LAG` of history every time; the writes
+`closed_at`, process moves by id (each moved ticket's funnel row is computed again from all its moves). A
+row written in a transaction that commits late can have a smaller id (or an earlier instant) than rows
+already read, so the job re-reads the last `LAG` of history every time; the writes
 are idempotent (the answer's step is the fact's key, a closing overwrites the ticket's row), so re-reading
 costs a little and misses nothing that committed within `LAG`.
 """
@@ -224,28 +225,27 @@ def facts_refresh(*, batch: int = BATCH) -> RefreshReport:
     return report
 
 
-def _advance_answers(progress: FactsProgress, read_up_to: int, settled: dt.datetime) -> None:
-    """Move the answers' mark to the last id read before which every step is older than `settled`."""
+def _settled_mark(rows: QuerySet, mark: int, read_up_to: int, settled: dt.datetime) -> int:
+    """Return the id mark after reading `rows` (ids, instants `at`) from `mark` up to `read_up_to`: the last
+    id before which every row read is older than `settled`, so the newer ones are read again next time."""
     unsettled = (
-        SlaEvent.objects.filter(
-            kind=SlaEventKind.ANSWERED, pk__gt=progress.last_event_id, pk__lte=read_up_to, at__gte=settled
-        )
+        rows.filter(pk__gt=mark, pk__lte=read_up_to, at__gte=settled)
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
     )
-    progress.last_event_id = read_up_to if unsettled is None else max(unsettled - 1, progress.last_event_id)
+    return read_up_to if unsettled is None else max(unsettled - 1, mark)
+
+
+def _advance_answers(progress: FactsProgress, read_up_to: int, settled: dt.datetime) -> None:
+    """Move the answers' mark past the steps read, up to the first one not yet settled."""
+    answers = SlaEvent.objects.filter(kind=SlaEventKind.ANSWERED)
+    progress.last_event_id = _settled_mark(answers, progress.last_event_id, read_up_to, settled)
 
 
 def _advance_moves(progress: FactsProgress, read_up_to: int, settled: dt.datetime) -> None:
-    """Move the moves' mark to the last id read before which every move is older than `settled`."""
-    unsettled = (
-        Move.objects.filter(pk__gt=progress.last_move_id, pk__lte=read_up_to, at__gte=settled)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    progress.last_move_id = read_up_to if unsettled is None else max(unsettled - 1, progress.last_move_id)
+    """Move the moves' mark past the moves read, up to the first one not yet settled."""
+    progress.last_move_id = _settled_mark(Move.objects.all(), progress.last_move_id, read_up_to, settled)
 
 
 def _advance_closings(progress: FactsProgress, settled: dt.datetime) -> None:

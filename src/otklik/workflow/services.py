@@ -174,6 +174,7 @@ def _follow(ticket: Ticket, actor: User | None, via: str, *, reopened: bool, act
         notes=[{"code": "process_reopen" if reopened else "process_closed"}],
         tier=(target.tier or None) if reopened else None,
         actor_email=actor_email,
+        copies=_place_copies(target, place),
     )
     if reopened:
         events.emit(events.PROCESS_MOVED, ProcessMoved(ticket, actor, process, move, role=place.role))
@@ -255,8 +256,6 @@ def workflow_transition(
     if step.outcome and step.outcome != place.l1_outcome:
         recorded.append(Change("l1_outcome", place.l1_outcome or None, step.outcome, staff_only=True))
         place.l1_outcome = step.outcome
-    # The ticket's copies of its place travel with its UPDATE below (the stage change makes it write).
-    ticket.process_state, ticket.l1_outcome = target.code, place.l1_outcome
     # The move's row needs no answer: it travels with the ticket's UPDATE in one round trip (the
     # ticket's update opens no savepoint when it is handed the lock, so the pipeline stays simple).
     with pipelined():
@@ -269,7 +268,8 @@ def workflow_transition(
             recorded=recorded,
             notes=notes,
             held=policy.tickets,  # checked, and the ticket locked, above
-            copied=("process_state", "l1_outcome"),
+            # The ticket's copies of its place travel with its UPDATE (the stage change makes it write).
+            copies=_place_copies(target, place),
         )
     # The replies, spam mark and close below are the move's own: `_follow` must not answer them.
     token = _moving.set(ticket.pk)
@@ -284,7 +284,7 @@ def workflow_transition(
         _moving.reset(token)
     if role_next != place.assigned_role and step.role_next and step.role_next != ASSIGNED:
         place.assigned_role = role_next
-    _place_enter(place, target, role=role_next, at=now, ticket_copied=True)
+    _place_enter(place, target, role=role_next, at=now)
     alerted = tuple(
         role
         for action in step.actions
@@ -317,19 +317,17 @@ def _stage_change(source: State | None, target: State) -> Change:
     return Change("stage", source.name.as_dict() if source else None, target.name.as_dict(), staff_only=True)
 
 
-def _place_enter(
-    place: TicketProcess, target: State, *, role: str, at: dt.datetime, ticket_copied: bool = False
-) -> None:
-    """Put the ticket's place in `target`; update the ticket's copies of it unless the move's own ticket
-    UPDATE carried them (`ticket_copied`)."""
+def _place_enter(place: TicketProcess, target: State, *, role: str, at: dt.datetime) -> None:
     place.state = target.code
     place.role = "" if target.final else role
     place.entered_at = at
     update_row(place, ["state", "role", "assigned_role", "entered_at", "l1_outcome"])
-    if not ticket_copied:  # no index holds the copies, so PostgreSQL updates the row in place (HOT)
-        Ticket.objects.filter(pk=place.ticket_id).update(
-            process_state=place.state, l1_outcome=place.l1_outcome
-        )
+
+
+def _place_copies(target: State, place: TicketProcess) -> dict[str, str]:
+    """Return the ticket's copies of its place once in `target` (Ticket.process_state, l1_outcome), which
+    the ticket's own write carries: the desk groups by them without joining the places."""
+    return {"process_state": target.code, "l1_outcome": place.l1_outcome}
 
 
 def _role_next(step: Transition, target: State, place: TicketProcess) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from django.contrib.auth.models import User
@@ -64,15 +64,15 @@ def ticket_update(
     recorded: Sequence[Change] = (),
     notes: Sequence[dict] = (),
     held: TicketPolicy | None = None,
-    copied: Sequence[str] = (),
+    copies: Mapping[str, Any] | None = None,
 ) -> Ticket:
     """Change ticket attributes, each allowed by F-13 for this user; log every change and announce it.
 
     `recorded` are changes an app above tickets made to its own rows (the process stage) that belong in
     the same history line, with `notes` (log items) saying why; they are written even when no attribute
     changes. `held`: the actor's writer policy of a caller that already locked `ticket` in its own
-    transaction (a process move), so neither is done twice. `copied`: columns the caller set on `ticket`
-    that copy its own rows (the process place), written in the same UPDATE without a history entry.
+    transaction (a process move), so neither is done twice. `copies`: values of the ticket's columns that
+    copy the caller's own rows (the process place), written in the same UPDATE without a history entry.
     """
     # A caller holding the lock runs us inside its own transaction: no savepoint of our own (two round
     # trips less per process move); an error then rolls the caller's whole transaction back.
@@ -86,7 +86,7 @@ def ticket_update(
             recorded=recorded,
             notes=notes,
             held=held,
-            copied=copied,
+            copies=copies or {},
         )
 
 
@@ -100,7 +100,7 @@ def _ticket_update(
     recorded: Sequence[Change],
     notes: Sequence[dict],
     held: TicketPolicy | None,
-    copied: Sequence[str],
+    copies: Mapping[str, Any],
 ) -> Ticket:
     policy = held or writer_policy(actor)
     if not policy.can_view(ticket):
@@ -149,7 +149,9 @@ def _ticket_update(
         return ticket
     now = clock.now()
     ticket_touch(ticket, actor, via, now)
-    update_row(ticket, [*saved, *copied, *TOUCHED_FIELDS])
+    for name, value in copies.items():
+        setattr(ticket, name, value)
+    update_row(ticket, [*saved, *copies, *TOUCHED_FIELDS])
     history_record(ticket, actor, via, changeset, at=now, notes=notes)
     if any(c.field == "sla" for c in changeset.changes):
         sla_changed(ticket, old_sla)
@@ -171,6 +173,7 @@ def ticket_consequence_record(
     notes: Sequence[dict] = (),
     tier: str | None = None,
     actor_email: str = "",
+    copies: Mapping[str, Any] | None = None,
 ) -> Ticket:
     """Record what an app above tickets changed because of a change the actor was allowed to make.
 
@@ -178,7 +181,7 @@ def ticket_consequence_record(
     the tier it implies) changes although the client may not set either. Only the tier can change here;
     the rest are `recorded` changes of the upper app's own rows, written to the ticket's history with
     `notes`. Nobody is notified (the reopening was). `actor_email` names an actor known only by address
-    (a sender whose mail reopened the ticket).
+    (a sender whose mail reopened the ticket). `copies` as in `ticket_update`.
     """
     ticket = ticket_lock(ticket)
     changeset = ChangeSet()
@@ -190,6 +193,8 @@ def ticket_consequence_record(
         return ticket
     now = clock.now()
     ticket_touch(ticket, actor, via, now)
+    for name, value in (copies or {}).items():
+        setattr(ticket, name, value)
     ticket.save()
     history_record(ticket, actor, via, changeset, at=now, notes=notes, actor_email=actor_email)
     return ticket

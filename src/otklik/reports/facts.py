@@ -18,12 +18,11 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from otklik.core import clock
-from otklik.reports.funnel import ProcessRules, histories_sql, process_rules
+from otklik.reports.funnel import OWN_COLUMNS, ProcessRules, histories_sql, process_rules
 from otklik.reports.models import FactsProgress, FunnelFact, ResponseFact, SolveFact
 from otklik.sla.models import SlaEvent, SlaEventKind, SlaLevel
 from otklik.sla.selectors import working_calendar
 from otklik.tickets.models import Ticket, TicketEvent
-from otklik.workflow.fields import TIERS
 from otklik.workflow.models import Move
 
 BATCH = 5000
@@ -133,7 +132,7 @@ _FUNNEL_COLUMNS = (
     "first_at",
     "last_at",
     "last_tier",
-    *(f"own_{tier.lower()}" for tier in TIERS),
+    *OWN_COLUMNS,
 )
 
 
@@ -142,7 +141,7 @@ def _save_funnels(moves: QuerySet[Move], rules: ProcessRules) -> int:
     inside the database (INSERT … SELECT … ON CONFLICT, read alike by SQLite and PostgreSQL)."""
     q = connection.ops.quote_name
     sql, params = histories_sql(moves, rules)
-    sources = ("mask", "first_at", "last_at", "last_tier", *(f"own_{i}" for i in range(len(TIERS))))
+    sources = _FUNNEL_COLUMNS[1:]  # all but the creation, which comes from the ticket
     targets = ", ".join(q(c) for c in ("ticket_id", *_FUNNEL_COLUMNS))
     updates = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in _FUNNEL_COLUMNS)
     tickets = q(Ticket._meta.db_table)

@@ -71,6 +71,8 @@ CHANGES = ("approved", "rejected", "awaiting")
 TIER_BITS = {tier: 1 << index for index, tier in enumerate(TIERS)}
 APPROVED = 1 << len(TIERS)
 REJECTED = APPROVED << 1
+# The time spent in each tier between moves, as the history statement and `FunnelFact` name it.
+OWN_COLUMNS = tuple(f"own_{tier.lower()}" for tier in TIERS)
 
 
 # A tier rule's value for "the tier the move's form chose" (kept with the move's values).
@@ -254,7 +256,7 @@ def histories_sql(moves: QuerySet[Move], rules: ProcessRules) -> tuple[str, tupl
     (LEAD). Around it, per ticket: the history bits (each tier's and decision's bit set when any move has
     it: the sum of the bits' maxima is their union), the first and the last move's instants, the tier the
     last move left the ticket in, and the time spent in each tier from a move to the next one. Columns:
-    ticket_id, mask, first_at, last_at, last_tier, own_0 … (one per tier, in `TIERS` order).
+    ticket_id, mask, first_at, last_at, last_tier, own_l1, own_l2, own_l3 (`OWN_COLUMNS`, as `FunnelFact`'s).
     """
     q = connection.ops.quote_name
     in_order = [F("at").asc(), F("id").asc()]
@@ -285,8 +287,7 @@ def histories_sql(moves: QuerySet[Move], rules: ProcessRules) -> tuple[str, tupl
         f"MIN(w.{q('at')}) AS {q('first_at')}, MAX(w.{q('at')}) AS {q('last_at')}, "
         f"MAX(CASE WHEN w.{q('w_next')} IS NULL THEN {tier} END) AS {q('last_tier')}, "
         + ", ".join(
-            f"SUM(CASE WHEN {tier} = %s THEN w.{q('w_own')} END) AS {q(f'own_{i}')}"
-            for i in range(len(TIERS))
+            f"SUM(CASE WHEN {tier} = %s THEN w.{q('w_own')} END) AS {q(column)}" for column in OWN_COLUMNS
         )
         + f" FROM ({moves_sql}) w GROUP BY w.{q('ticket_id')}"
     )
@@ -294,11 +295,7 @@ def histories_sql(moves: QuerySet[Move], rules: ProcessRules) -> tuple[str, tupl
 
 
 def _tickets_sql(
-    tickets: QuerySet[Ticket],
-    rules: ProcessRules,
-    filters: PeriodFilters,
-    tz: dt.tzinfo | None,
-    now: dt.datetime,
+    tickets: QuerySet[Ticket], rules: ProcessRules, buckets: Buckets, now: dt.datetime
 ) -> tuple[str, tuple]:
     """Return the statement giving each ticket's row: its outcome, start tier, bucket and 0/1 flags."""
 
@@ -308,7 +305,7 @@ def _tickets_sql(
     columns = {
         "f_outcome": F("process__l1_outcome"),
         "f_start_tier": rules.start_tier("process__version_id"),
-        "f_bucket": Buckets(filters, tz).of("created_at"),
+        "f_bucket": buckets.of("created_at"),
         "f_created": F("created_at"),
         "f_closed": flag(Q(closed_at__isnull=False)),
         "f_awaiting": flag(rules.voting),
@@ -332,6 +329,7 @@ def _groups(
     filters: PeriodFilters,
     tz: dt.tzinfo | None,
     now: dt.datetime,
+    buckets: Buckets,
 ) -> list[dict[str, Any]]:
     """Count the tickets and sum their times per (outcome, start tier, bucket, history), in one statement.
 
@@ -343,13 +341,13 @@ def _groups(
     """
     q = connection.ops.quote_name
     in_process = tickets.filter(process__isnull=False)  # what the funnel counts: the tickets in a process
-    ticket_sql, ticket_params = _tickets_sql(in_process, rules, filters, tz, now)
+    ticket_sql, ticket_params = _tickets_sql(in_process, rules, buckets, now)
     moved_lately = _moved_since_summary().filter(ticket_id__in=tickets.values("pk")).values("ticket_id")
     live_sql, live_params = histories_sql(Move.objects.filter(ticket_id__in=moved_lately), rules)
     fact = FunnelFact._meta.db_table
 
-    def either(column: str, fact_column: str | None = None) -> str:
-        return f"COALESCE(l.{q(column)}, f.{q(fact_column or column)})"
+    def either(column: str) -> str:
+        return f"COALESCE(l.{q(column)}, f.{q(column)})"
 
     mask, first_at, last_at, last_tier = (either(c) for c in ("mask", "first_at", "last_at", "last_tier"))
     moved = f"(l.{q('ticket_id')} IS NOT NULL OR f.{q('ticket_id')} IS NOT NULL)"
@@ -368,7 +366,7 @@ def _groups(
         *(f"SUM(t.{q(name)})" for name in flags),
         f"SUM({in_start_state})",
         f"SUM(CASE WHEN NOT {moved} THEN t.{q('f_unmoved')} END)",
-        *(f"SUM({either(f'own_{i}', f'own_{tier.lower()}')})" for i, tier in enumerate(TIERS)),
+        *(f"SUM({either(column)})" for column in OWN_COLUMNS),
         *(f"SUM(CASE WHEN {last_tier} = %s THEN {since_last} END)" for _tier in TIERS),
     ]
     column_params = [p for tier in TIERS for p in (tier, *since_params)]
@@ -422,7 +420,7 @@ def funnel(
     hours = dict.fromkeys(TIERS, 0.0)
     buckets: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0, 0])
     in_buckets = Buckets(filters, tz)
-    for group in _groups(tickets, rules, filters, tz, now):
+    for group in _groups(tickets, rules, filters, tz, now, in_buckets):
         history, total, closed = int(group["history"]), int(group["total"]), int(group["closed"])
         escalated = any(history & TIER_BITS[tier] for tier in ESCALATION_TIERS)
         counts = {

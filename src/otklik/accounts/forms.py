@@ -1,3 +1,5 @@
+import zoneinfo
+
 from django import forms
 from django.contrib.auth.forms import (
     AuthenticationForm,
@@ -6,8 +8,10 @@ from django.contrib.auth.forms import (
     SetPasswordForm,
 )
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from otklik.accounts.models import SIGNATURE_MAX
 from otklik.ui.forms import KeyboardFriendlyMixin
 
 TIME_ZONES = [
@@ -84,6 +88,58 @@ class RegistrationForm(KeyboardFriendlyMixin, forms.Form):
         return data
 
 
+class TimeZoneInput(forms.TextInput):
+    """A text input suggesting every zoneinfo name from a <datalist> (type to search, any name accepted)."""
+
+    template_name = "accounts/_time_zone_input.html"
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["list_id"] = f"{context['widget']['attrs'].get('id', name)}_list"
+        context["widget"]["time_zones"] = time_zone_names()
+        return context
+
+
+def time_zone_names() -> list[str]:
+    """Return the zoneinfo names people pick from: the Russian zones first, then all the rest sorted."""
+    known = zoneinfo.available_timezones()
+    first = [tz for tz in TIME_ZONES if tz in known]
+    return first + sorted(known - set(first))
+
+
 class ProfileForm(KeyboardFriendlyMixin, forms.Form):
+    """Personal settings; `signature` only for support (the view says who is)."""
+
+    first_name = forms.CharField(label=_("First name"), max_length=150, required=False)
+    last_name = forms.CharField(label=_("Last name"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=[("ru", "Русский"), ("en", "English")])
-    time_zone = forms.ChoiceField(label=_("Time zone"), choices=[(tz, tz) for tz in TIME_ZONES])
+    time_zone = forms.CharField(
+        label=_("Time zone"),
+        max_length=64,
+        widget=TimeZoneInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text=_("Type a city or a region, e.g. Moscow or Asia/Novosibirsk."),
+    )
+    signature = forms.CharField(
+        label=_("Signature"),
+        required=False,
+        max_length=SIGNATURE_MAX,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, with_signature: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not with_signature:
+            del self.fields["signature"]
+            return
+        # Formatted here, in the request's language (a lazy text formatted at import would not be).
+        self.fields["signature"].help_text = gettext(
+            "Plain text or Markdown, at most %(n)s characters. Added under your public replies when you "
+            "choose to sign them."
+        ) % {"n": SIGNATURE_MAX}
+
+    def clean_time_zone(self) -> str:
+        value = self.cleaned_data["time_zone"].strip()
+        if value not in zoneinfo.available_timezones():
+            raise forms.ValidationError(_("Unknown time zone: choose one from the list, e.g. Europe/Moscow."))
+        return value

@@ -5,6 +5,9 @@ from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The longest signature a support member may keep: a few lines under a reply, not a second letter.
+SIGNATURE_MAX = 1000
+
 
 class AccessLevel(models.TextChoices):
     CLIENT = "client", _("support client")
@@ -30,7 +33,8 @@ class GroupAccess(models.Model):
 
 
 class Profile(models.Model):
-    """Per-user preferences (interface language and time zone) and the user's confirmed address."""
+    """Per-user preferences (interface language, time zone, a support member's signature) and the user's
+    confirmed address."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     language = models.CharField(_("language"), max_length=5, choices=settings.LANGUAGES, default="ru")
@@ -38,6 +42,8 @@ class Profile(models.Model):
     # The address (lower case) whose owner confirmed it belongs to this account, or empty. Only this
     # address makes mail from it the user's (F-12); a changed user e-mail is unconfirmed until confirmed.
     confirmed_email = models.CharField(_("confirmed e-mail"), max_length=254, blank=True, default="")
+    # Plain text or Markdown that support may add under their public replies (only support keeps one).
+    signature = models.TextField(_("signature"), max_length=SIGNATURE_MAX, blank=True, default="")
 
     class Meta:
         verbose_name = _("profile")

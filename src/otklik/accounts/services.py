@@ -24,6 +24,7 @@ from otklik.accounts.mailing import (
     site_url,
 )
 from otklik.accounts.models import (
+    SIGNATURE_MAX,
     AccessLevel,
     ApiToken,
     GroupAccess,
@@ -31,7 +32,7 @@ from otklik.accounts.models import (
     SupportGroup,
     SupportGroupMember,
 )
-from otklik.accounts.roles import forget_levels, levels_of
+from otklik.accounts.roles import forget_levels, is_support, levels_of
 from otklik.core import clock, events
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
@@ -233,18 +234,54 @@ def email_confirmed_set(*, user: User, confirmed: bool, actor: User | None = Non
 
 
 @transaction.atomic
-def profile_update(*, user: User, language: str | None = None, time_zone: str | None = None) -> Profile:
-    """Change the user's language or time zone."""
-    profile, _created = Profile.objects.get_or_create(user=user)
+def profile_update(
+    *,
+    user: User,
+    language: str | None = None,
+    time_zone: str | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    signature: str | None = None,
+) -> Profile:
+    """Change the user's name, language, time zone or (support only) signature; None leaves a value as is.
+
+    Raise ValidationFailed with per-field messages; nothing is saved then.
+    """
+    profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
+    errors: dict[str, list[str]] = {}
     if language is not None:
         if language not in {"ru", "en"}:
-            raise ValidationFailed(_("Unknown language."), field="language")
+            errors.setdefault("language", []).append(_("Unknown language."))
         profile.language = language
     if time_zone is not None:
+        time_zone = time_zone.strip()
         if time_zone not in zoneinfo.available_timezones():
-            raise ValidationFailed(_("Unknown time zone."), field="time_zone")
+            errors.setdefault("time_zone", []).append(_("Unknown time zone."))
         profile.time_zone = time_zone
+    if signature is not None:
+        signature = signature.replace("\r\n", "\n").strip()
+        if not is_support(user):
+            # Only support's replies are signed; a client's stored signature would never be used.
+            errors.setdefault("signature", []).append(_("Only support staff keep a signature."))
+        elif len(signature) > SIGNATURE_MAX:
+            errors.setdefault("signature", []).append(
+                _("The signature must be at most %(n)s characters.") % {"n": SIGNATURE_MAX}
+            )
+        profile.signature = signature
+    names = {"first_name": first_name, "last_name": last_name}
+    for field, value in names.items():
+        if value is not None and len(value.strip()) > 150:
+            errors.setdefault(field, []).append(_("At most 150 characters."))
+    if errors:
+        raise ValidationFailed(errors=errors)
     profile.save()
+    changed = [
+        field for field, value in names.items() if value is not None and value.strip() != getattr(user, field)
+    ]
+    if changed:
+        for field in changed:
+            setattr(user, field, (names[field] or "").strip())
+        user.save(update_fields=changed)
     return profile
 
 

@@ -24,7 +24,7 @@ from otklik.accounts.forms import (
 )
 from otklik.accounts.mailing import confirmation_read
 from otklik.accounts.middleware import SESSION_LANGUAGE_KEY
-from otklik.accounts.roles import is_demo_only
+from otklik.accounts.roles import is_demo_only, is_support
 from otklik.accounts.services import (
     email_confirm,
     email_confirmation_send,
@@ -189,26 +189,35 @@ def register(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """Let the user choose the interface language and time zone."""
-    current = getattr(request.user, "profile", None)
+    """Let the user change their name, interface language, time zone and (support) reply signature."""
+    user = request.user
+    current = getattr(user, "profile", None)
+    with_signature = is_support(user)
     initial = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
         "language": current.language if current else "ru",
         "time_zone": current.time_zone if current else "Europe/Moscow",
+        "signature": current.signature if current else "",
     }
-    form = ProfileForm(request.POST or None, initial=initial)
-    if request.method == "POST" and is_demo_only(request.user):
+    form = ProfileForm(request.POST or None, initial=initial, with_signature=with_signature)
+    if request.method == "POST" and is_demo_only(user):
         messages.warning(request, _("Demo access is read-only: nothing was saved."))
         return redirect("accounts:profile")
     if request.method == "POST" and form.is_valid():
         request.session.pop(SESSION_LANGUAGE_KEY, None)
         try:
-            profile_update(user=request.user, **form.cleaned_data)
+            profile_update(user=user, **form.cleaned_data)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, _("Settings saved."))
             return redirect("accounts:profile")
-    context = {"form": form, "address_confirmed": bool(current and current.email_confirmed)}
+    context = {
+        "form": form,
+        "address_confirmed": bool(current and current.email_confirmed),
+        "with_signature": with_signature,
+    }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 
 

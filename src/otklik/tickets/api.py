@@ -443,6 +443,7 @@ def message_upload(
     minutes: Form[int] = 0,
     on_behalf_of: Form[int | None] = None,
     notify_author: Form[bool] = True,
+    signed: Form[bool] = False,
 ):
     """Add a message with files sent as multipart/form-data (`files`, or `files[]`); types are checked by content."""
     uploads = list(files or []) + request.FILES.getlist("files[]")
@@ -453,6 +454,7 @@ def message_upload(
         "minutes": minutes,
         "on_behalf_of": on_behalf_of,
         "notify_author": notify_author,
+        "signed": signed,
     }
     return _post(request, ticket_id, fields, uploads)
 

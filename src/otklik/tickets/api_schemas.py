@@ -212,6 +212,11 @@ class MessageCreateIn(_StrictIn):
     minutes: StrictInt = 0
     on_behalf_of: Id | None = None
     notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
+    signed: bool = Field(
+        False,
+        description="true: add the support author's signature (from their settings) under a message the "
+        "client sees; ignored for hidden messages, messages on behalf of someone else and authors without one.",
+    )
 
 
 class MessagePatchIn(_StrictIn):

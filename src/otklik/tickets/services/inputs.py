@@ -98,7 +98,11 @@ class MailOrigin:
 @dataclass(frozen=True)
 class MessageDraft:
     """A message to add to a ticket (F-03); `hidden`, `not_change_status`, `minutes` and `on_behalf_of`
-    are staff options (F-13); `notify_author=False` adds it without telling the author."""
+    are staff options (F-13); `notify_author=False` adds it without telling the author.
+
+    `signed=True` adds the support author's signature under a message the client sees; it is ignored for
+    hidden messages, messages written for someone else and authors without a signature.
+    """
 
     body: str
     files: Sequence[Upload] = ()
@@ -107,3 +111,4 @@ class MessageDraft:
     minutes: int | str = 0
     on_behalf_of: UserRef = None
     notify_author: bool = True
+    signed: bool = False

@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from otklik.accounts.selectors import signature_get
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.tickets import files as file_checks
@@ -91,6 +92,12 @@ def message_post(
     body, minutes = "", 0
     try:
         body = body_clean(draft.body, "body")
+        # The signature is part of the stored text, not added when shown: the web page, the API, the mail
+        # to the client and the search see the same words, and an old reply keeps the signature it was
+        # sent with after its author changes theirs.
+        signature = _signature_for(draft, actor=actor, hidden=hidden, author_address=author_address)
+        if signature:
+            body = body_clean(f"{body}\n\n-- \n{signature}", "body")
     except ValidationFailed as exc:
         errors.update(exc.errors)
     try:
@@ -155,6 +162,22 @@ def message_post(
         actor_email=history.email,
     )
     return message
+
+
+def _signature_for(draft: MessageDraft, *, actor: User, hidden: bool, author_address: str) -> str:
+    """Return the signature to add under the message, or "".
+
+    Only a message the client sees, written by support in their own name: a hidden note needs none, and
+    words posted for a client or for a mail's sender are not support's to sign.
+    """
+    if not draft.signed or hidden or author_address:
+        return ""
+    behalf = draft.on_behalf_of
+    if behalf not in (None, "", 0):
+        behalf_id = behalf.pk if isinstance(behalf, User) else str(behalf).strip()
+        if str(behalf_id) != str(actor.pk):
+            return ""
+    return signature_get(actor)
 
 
 @transaction.atomic

@@ -188,8 +188,8 @@ def test_staff_picker_links_public_and_text_for_staff_only(kb, cast):
     staff = logged_in(cast.staff)
     page = staff.get("/kb/insert/", {"q": "оплата"}).content.decode()
     site = settings.OTKLIK_SITE_URL.rstrip("/")
-    link = html.unescape(re.search(r'data-insert="(\[url=[^"]*)"', page).group(1))
-    assert link.startswith(f"[url={site}/kb/articles/") and link.endswith("[/url]")
+    link = html.unescape(re.search(r'data-insert="(\[[^"]*\]\([^"]*\))"', page).group(1))
+    assert f"]({site}/kb/articles/" in link and link.endswith("/)")  # a Markdown link
     # Inserted into a reply, it renders as a link with the article's title.
     assert re.search(
         rf'<a href="{re.escape(site)}/kb/articles/[^"]+"[^>]*>[^<]+</a>', str(render_markup(link))

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 from otklik.core.errors import DomainError, NotFound
 from otklik.core.markdown import markdown_plain, render_markdown
 from otklik.core.search import MAX_QUERY_CHARS
+from otklik.core.text import markdown_link
 from otklik.kb import selectors, services
 from otklik.kb.models import Article, DeflectionKind
 from otklik.kb.policies import ArticlePolicy
@@ -213,8 +214,6 @@ def kb_insert_picker(request: HttpRequest) -> HttpResponse:
     for a in found:
         # The site's public address (as in mail), not the host this staff member reached the server by.
         url = settings.OTKLIK_SITE_URL.rstrip("/") + reverse("kb:article", args=[a.slug])
-        # The reply's markup (core.text.render_markup) links [url=...]...[/url]; a bracket in the title
-        # would end the tag early.
-        title = a.title.replace("[", "(").replace("]", ")")
-        items.append({"article": a, "link": f"[url={url}]{title}[/url]", "public": policy.is_public(a)})
+        # A Markdown link, as the reply is Markdown; its title escaped so "]" or "*" in it stays text.
+        items.append({"article": a, "link": markdown_link(a.title, url), "public": policy.is_public(a)})
     return render(request, "kb/_insert_picker.html", {"items": items, "q": text})

@@ -11,13 +11,21 @@
     body.dispatchEvent(new Event("input", { bubbles: true }));
   }
 
-  // Quote: put the message's text into the answer box as [quote].
+  // Quote: put the message's text into the answer box as a Markdown quote ("> " before each line),
+  // then an empty line, so what is typed next is the answer and not part of the quote.
+  function quoted(raw) {
+    const lines = raw.replace(/\r\n?/g, "\n").replace(/\s+$/, "").split("\n");
+    return lines.map(function (line) { return line ? "> " + line : ">"; }).join("\n");
+  }
+
   for (const link of document.querySelectorAll("a.quote")) {
     link.addEventListener("click", function () {
       const source = document.querySelector("#m" + link.dataset.number + " .body");
       const raw = (source && source.dataset.raw) || "";
-      body.value += (body.value ? "\n" : "") + "[quote]" + raw + "[/quote]\n";
+      const before = body.value.replace(/\s+$/, "");
+      body.value = (before ? before + "\n\n" : "") + quoted(raw) + "\n\n";
       body.focus();
+      body.dispatchEvent(new Event("input", { bubbles: true }));
     });
   }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from otklik.tickets.views import client, files, staff
+from otklik.tickets.views import client, files, staff, staff_new
 
 app_name = "tickets"
 urlpatterns = [
@@ -11,7 +11,8 @@ urlpatterns = [
     path("staff/tickets/", staff.staff_list, name="staff_list"),
     path("staff/tickets/bulk/", staff.staff_bulk, name="staff_bulk"),
     path("staff/tickets/filters/", staff.staff_filter_save, name="staff_filter_save"),
-    path("staff/tickets/new/", staff.staff_new, name="staff_new"),
+    path("staff/tickets/new/", staff_new.staff_new, name="staff_new"),
+    path("staff/tickets/new/authors/", staff_new.staff_new_authors, name="staff_new_authors"),
     path("staff/tickets/<int:ticket_id>/", staff.staff_detail, name="staff_detail"),
     path("staff/tickets/<int:ticket_id>/update/", staff.staff_update, name="staff_update"),
     path("staff/tickets/<int:ticket_id>/action/", staff.staff_action, name="staff_action"),

@@ -21,6 +21,7 @@ from huey.api import TaskWrapper
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from otklik.mail.transports import mailboxes_poll_all
+from otklik.notifications.services import notifications_prune
 from otklik.notifications.tasks import outbox_sweep
 from otklik.reports.facts import facts_refresh
 from otklik.tickets.services.recompute import deadlines_recompute, deadlines_recompute_stale
@@ -121,3 +122,17 @@ def report_facts_task() -> None:
             report.solved,
             report.funnels,
         )
+
+
+@every(
+    "17 3 * * *",
+    lock="otklik-notifications-prune",
+    why="Daily at 03:17: delete in-app notifications read more than 30 days ago and any older than a year, "
+    "so the bell's table stays small (issue 17).",
+)
+def notifications_prune_task() -> int:
+    """Prune old in-app notifications; log how many went."""
+    deleted = notifications_prune()
+    if deleted:
+        log.info("Notifications prune: %d in-app notifications deleted", deleted)
+    return deleted

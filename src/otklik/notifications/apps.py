@@ -13,7 +13,7 @@ class NotificationsConfig(AppConfig):
         subscribers.connect()
 
         from otklik.core.config_cache import config_models_register
-        from otklik.notifications.models import MailTemplate
+        from otklik.notifications.models import MailTemplate, NotificationPreference
 
-        # The configuration cache keeps the saved mail templates.
-        config_models_register(MailTemplate)
+        # The configuration cache keeps the saved mail templates and everybody's switched-off channels.
+        config_models_register(MailTemplate, NotificationPreference)

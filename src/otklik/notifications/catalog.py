@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 NEW_FOR_AUTHOR = "ticket_new_for_author"
@@ -73,3 +76,74 @@ PLACEHOLDERS = (
     ("process_role", _("the role that must act now (support process mail)")),
     ("process_comment", _("the comment given with the move (support process mail)")),
 )
+
+# -- In-app notifications and each person's choices (issue 17) ---------------------------------------
+# What the bell tells a staff member about; every kind links to the staff ticket page, as the mail does.
+INAPP_ASSIGNED = "assigned"
+INAPP_CLIENT_REPLIED = "client_replied"
+INAPP_REMINDER = "reminder"
+INAPP_OVERDUE = "overdue"
+INAPP_MENTION = "mention"
+INAPP_KINDS = (
+    (INAPP_ASSIGNED, _("Assigned to you")),
+    (INAPP_CLIENT_REPLIED, _("The client replied")),
+    (INAPP_REMINDER, _("Reminder: time to answer")),
+    (INAPP_OVERDUE, _("Overdue")),
+    (INAPP_MENTION, _("Mentioned in a hidden note")),
+)
+CHANNEL_MAIL = "mail"
+CHANNEL_INAPP = "in_app"
+CHANNELS = (CHANNEL_MAIL, CHANNEL_INAPP)
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One row of the notification settings: what it is about, the mail events its "mail" switch mutes
+    and the in-app kind its "in-app" switch mutes (None where that channel does not exist for it)."""
+
+    key: str
+    label: Any
+    mail_events: frozenset[str] = frozenset()
+    inapp_kind: str | None = None
+    staff: bool = True  # shown to staff; False: shown to clients
+
+    @property
+    def has_mail(self) -> bool:
+        return bool(self.mail_events)
+
+    @property
+    def has_inapp(self) -> bool:
+        return self.inapp_kind is not None
+
+
+# Every switch is on by default: the mail rules of F-11 as they were, and the bell on.
+TOPICS = (
+    Topic("ticket_new", _("New ticket for you or for the admins"), frozenset({NEW_FOR_SUPPORT})),
+    Topic("assigned", _("A ticket is assigned to you"), inapp_kind=INAPP_ASSIGNED),
+    Topic("ticket_changed", _("A ticket you are responsible for changed"), frozenset({CHANGED_FOR_SUPPORT})),
+    Topic(
+        "client_replied",
+        _("The client replied on a ticket you are responsible for"),
+        inapp_kind=INAPP_CLIENT_REPLIED,
+    ),
+    Topic("reminder", _("Reminder: time to answer"), frozenset({REMINDER}), INAPP_REMINDER),
+    Topic("overdue", _("A ticket is overdue"), frozenset({OVERDUE}), INAPP_OVERDUE),
+    Topic("mention", _("Somebody mentioned you (@username) in a hidden note"), inapp_kind=INAPP_MENTION),
+    Topic(
+        "process",
+        _("Support process: your role must act, or an alert"),
+        frozenset({PROCESS_TURN, PROCESS_ALERT}),
+    ),
+    Topic("coupon_used", _("A coupon was used"), frozenset({COUPON_USED})),
+    # A client's one optional mail: the copy of what they themselves wrote or changed. The acceptance of a
+    # new ticket (it carries the number) and support's answers always go out.
+    Topic(
+        "own_copy",
+        _("A copy of my own messages and changes"),
+        frozenset({CHANGED_BY_AUTHOR_FOR_AUTHOR}),
+        staff=False,
+    ),
+)
+TOPIC_BY_KEY = {topic.key: topic for topic in TOPICS}
+TOPIC_OF_EVENT = {event: topic.key for topic in TOPICS for event in topic.mail_events}
+TOPIC_OF_INAPP_KIND = {topic.inapp_kind: topic.key for topic in TOPICS if topic.inapp_kind}

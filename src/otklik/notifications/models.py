@@ -1,4 +1,4 @@
-"""The outbox of notification mail, and the admins' mail templates."""
+"""The outbox of notification mail, the admins' mail templates, in-app notifications and preferences."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from otklik.notifications.catalog import EVENTS
+from otklik.notifications.catalog import EVENTS, INAPP_KINDS, TOPICS
 
 
 class OutboxState(models.TextChoices):
@@ -103,3 +103,65 @@ class MailTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} ({self.language})"
+
+
+class InAppNotification(models.Model):
+    """One line under a staff member's bell, written in the transaction of the change it tells about.
+
+    `data` keeps only language-neutral facts (the ticket's title, the actor's name at the time); the text
+    is rendered in the reader's language when shown (`selectors.notification_text`).
+    """
+
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="+", db_index=False, verbose_name=_("recipient")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=INAPP_KINDS)
+    # A plain number, like the outbox's: the line outlives a deleted ticket until it is pruned.
+    ticket_id = models.BigIntegerField(_("ticket"), null=True, blank=True)
+    actor = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        verbose_name=_("who"),
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("created"))
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("in-app notification")
+        verbose_name_plural = _("in-app notifications")
+        indexes = [
+            # The bell's count (recipient, read_at IS NULL) is answered from the index alone; the panel
+            # and the list read a person's newest lines by it too.
+            models.Index(fields=["recipient", "read_at", "-id"], name="inapp_recipient_read"),
+            # The daily prune finds old lines without reading the table.
+            models.Index(fields=["created_at"], name="inapp_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.ticket_id} → {self.recipient_id}"
+
+
+TOPIC_CHOICES = [(topic.key, topic.label) for topic in TOPICS]
+
+
+class NotificationPreference(models.Model):
+    """A person's two switches for one topic (catalog.TOPICS); no row means both on, today's behaviour."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    topic = models.CharField(_("topic"), max_length=30, choices=TOPIC_CHOICES)
+    mail = models.BooleanField(_("mail"), default=True)
+    in_app = models.BooleanField(_("in-app"), default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [models.UniqueConstraint(fields=["user", "topic"], name="notification_pref_user_topic")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.topic}"

@@ -1,4 +1,4 @@
-"""Reads for notifications: the people around a ticket, templates, the outbox."""
+"""Reads for notifications: the people around a ticket, templates, the outbox, the bell, preferences."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext
 
 from otklik.accounts.models import SupportGroup, SupportGroupMember
 from otklik.accounts.selectors import admin_user_list, display_name
 from otklik.core.config_cache import config_cached
+from otklik.notifications import catalog
 from otklik.notifications.defaults import default_template
-from otklik.notifications.models import MailTemplate, OutboxMessage
+from otklik.notifications.models import (
+    InAppNotification,
+    MailTemplate,
+    NotificationPreference,
+    OutboxMessage,
+)
 from otklik.notifications.recipients import Audience, Person
 from otklik.tickets.models import Ticket
 
@@ -154,3 +161,82 @@ def outbox_list(*, state: str | None = None, ticket_id: int | None = None) -> Qu
     if ticket_id is not None:
         qs = qs.filter(ticket_id=ticket_id)
     return qs
+
+
+# -- preferences (issue 17) ------------------------------------------------------------------------
+OptOuts = frozenset[tuple[int, str, str]]
+
+
+def notification_opt_outs() -> OptOuts:
+    """Return every switch somebody turned off, as (user id, topic, channel), from the configuration cache.
+
+    Only switched-off channels are stored as such: the rows are few, and every notification written asks.
+    """
+
+    def load() -> OptOuts:
+        rows = NotificationPreference.objects.filter(Q(mail=False) | Q(in_app=False)).values_list(
+            "user_id", "topic", "mail", "in_app"
+        )
+        off: set[tuple[int, str, str]] = set()
+        for user_id, topic, mail, in_app in rows:
+            if not mail:
+                off.add((user_id, topic, catalog.CHANNEL_MAIL))
+            if not in_app:
+                off.add((user_id, topic, catalog.CHANNEL_INAPP))
+        return frozenset(off)
+
+    return config_cached("notification-opt-outs", load)
+
+
+def notification_preferences_get(*, user: User) -> dict[str, dict[str, bool]]:
+    """Return {topic: {"mail": bool, "in_app": bool}} for every topic, the defaults where nothing is saved."""
+    saved = {
+        topic: (mail, in_app)
+        for topic, mail, in_app in NotificationPreference.objects.filter(user=user).values_list(
+            "topic", "mail", "in_app"
+        )
+    }
+    return {
+        topic.key: dict(zip(catalog.CHANNELS, saved.get(topic.key, (True, True)), strict=True))
+        for topic in catalog.TOPICS
+    }
+
+
+# -- the bell ----------------------------------------------------------------------------------------
+def notifications_unread_count(*, user: User) -> int:
+    """Return how many in-app notifications `user` has not read: one query, answered by the index alone."""
+    return InAppNotification.objects.filter(recipient_id=user.pk, read_at__isnull=True).count()
+
+
+def notifications_list(*, user: User, unread_first: bool = False) -> QuerySet[InAppNotification]:
+    """Return `user`'s in-app notifications, newest first (the unread ones before the rest if asked)."""
+    qs = InAppNotification.objects.filter(recipient_id=user.pk).select_related("actor")
+    if unread_first:
+        unread = Case(
+            When(read_at__isnull=True, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        return qs.order_by(unread, "-id")
+    return qs.order_by("-id")
+
+
+def notification_text(notification: InAppNotification) -> str:
+    """Render one notification's line in the active language, e.g. "Elena assigned #123 to you"."""
+    data = notification.data or {}
+    actor = display_name(notification.actor) if notification.actor_id else data.get("actor", "")
+    values = {"actor": actor or gettext("Somebody"), "ticket": f"#{notification.ticket_id}"}
+    kind = notification.kind
+    if kind == catalog.INAPP_ASSIGNED:
+        if data.get("new"):
+            return gettext("New ticket %(ticket)s is assigned to you") % values
+        if not actor:  # assigned by the system (the support process, routing)
+            return gettext("%(ticket)s is assigned to you") % values
+        return gettext("%(actor)s assigned %(ticket)s to you") % values
+    if kind == catalog.INAPP_CLIENT_REPLIED:
+        return gettext("%(actor)s replied on %(ticket)s") % values
+    if kind == catalog.INAPP_REMINDER:
+        return gettext("Time to answer %(ticket)s") % values
+    if kind == catalog.INAPP_OVERDUE:
+        return gettext("%(ticket)s is overdue") % values
+    if kind == catalog.INAPP_MENTION:
+        return gettext("%(actor)s mentioned you in a hidden note on %(ticket)s") % values
+    return values["ticket"]

@@ -1,25 +1,37 @@
-"""Write notifications into the outbox, in the transaction of the change they tell about (F-11).
+"""Write notifications into the outbox and under the bell, in the transaction of the change they tell about.
 
-Every function here only writes rows; delivery happens after commit (`delivery`, `tasks`). A change
-that rolls back takes its mail with it; a committed change always has its mail in the outbox.
+Every function here only writes rows; mail delivery happens after commit (`delivery`, `tasks`). A change
+that rolls back takes its mail and its in-app notifications with it; a committed change always has them.
+Each person's switches (`NotificationPreference`, issue 17) leave them out of either channel.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone, translation
 
+from otklik.accounts.selectors import display_name
 from otklik.core import clock
 from otklik.core.bulk import insert_rows
-from otklik.core.config_cache import config_cached
+from otklik.core.config_cache import config_cached, config_rows_changed
 from otklik.core.errors import ValidationFailed
 from otklik.notifications import catalog
-from otklik.notifications.models import MailTemplate, OutboxMessage, OutboxState
+from otklik.notifications.models import (
+    InAppNotification,
+    MailTemplate,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxState,
+)
 from otklik.notifications.recipients import (
     Audience,
     Mailing,
@@ -38,10 +50,16 @@ from otklik.notifications.rendering import (
     thread_root_id,
     ticket_context,
 )
-from otklik.notifications.selectors import admins, person_of, templates_for, ticket_audience
+from otklik.notifications.selectors import (
+    admins,
+    notification_opt_outs,
+    person_of,
+    templates_for,
+    ticket_audience,
+)
 from otklik.tickets.activity import Change, TicketActivity
 from otklik.tickets.fields import PROCESS_FIELDS
-from otklik.tickets.models import Ticket
+from otklik.tickets.models import MessageKind, Ticket
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
 from otklik.workflow.selectors import role_labels, role_members
@@ -234,7 +252,7 @@ def outbox_write(
     mailings: Iterable[Mailing], *, ticket_id: int | None, context: ContextBuilder
 ) -> list[OutboxMessage]:
     """Render each mailing in its recipients' language and write it to the outbox; deliver after commit."""
-    split = [part for mailing in mailings for part in split_by_language(mailing)]
+    split = [part for mailing in _without_muted(mailings) for part in split_by_language(mailing)]
     if not split:
         return []
     templates = templates_for({(m.event, m.language) for m in split})
@@ -267,6 +285,40 @@ def outbox_write(
     insert_rows(rows)
     _deliver_after_commit([row.pk for row in rows])
     return rows
+
+
+def _without_muted(mailings: Iterable[Mailing]) -> list[Mailing]:
+    """Leave out the users who switched off the mail of a mailing's topic (issue 17); copies may then
+    become the addressees (`split_by_language`), as when nobody is responsible."""
+    mailings = list(mailings)
+    if not any(m.event in catalog.TOPIC_OF_EVENT for m in mailings):
+        return mailings  # account mail and the author's essential mail: nobody can switch them off
+    off = notification_opt_outs()
+    if not off:
+        return mailings
+    result = []
+    for mailing in mailings:
+        topic = catalog.TOPIC_OF_EVENT.get(mailing.event)
+        if topic is None:
+            result.append(mailing)
+            continue
+
+        def keep(people: tuple[Person, ...], topic: str = topic) -> tuple[Person, ...]:
+            return tuple(
+                p for p in people if p.user_id is None or (p.user_id, topic, catalog.CHANNEL_MAIL) not in off
+            )
+
+        result.append(
+            Mailing(
+                mailing.event,
+                keep(mailing.to),
+                keep(mailing.cc),
+                keep(mailing.bcc),
+                mailing.language,
+                mailing.time_zone,
+            )
+        )
+    return result
 
 
 def _addresses(people: tuple[Person, ...]) -> list[str]:
@@ -340,3 +392,183 @@ def mail_template_reset(*, event: str, language: str) -> bool:
 def backoff(attempts: int) -> timedelta:
     """Return the wait before the next attempt: 30 s, doubling, at most an hour."""
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+# -- in-app notifications (issue 17) ----------------------------------------------------------------
+# "@login" in a hidden note: a login's characters (Django's: letters, digits and @ . + - _), not preceded
+# by a word character (an e-mail address is no mention); a trailing full stop or dash is punctuation.
+MENTION = re.compile(r"(?<![\w@.+-])@([\w.@+-]{1,150})")
+MENTIONS_MAX = 20
+# How long the bell keeps what was read, and what nobody ever read (the daily prune).
+READ_KEEP_DAYS = 30
+UNREAD_KEEP_DAYS = 365
+
+
+def mentioned_usernames(text: str) -> list[str]:
+    """Return the logins mentioned as @login in `text`, in order, each once (at most MENTIONS_MAX)."""
+    names: dict[str, None] = {}
+    for match in MENTION.finditer(text or ""):
+        name = match.group(1).rstrip(".-@+")
+        if name:
+            names.setdefault(name, None)
+    return list(names)[:MENTIONS_MAX]
+
+
+def inapp_activity_notify(activity: TicketActivity) -> list[InAppNotification]:
+    """Write the in-app notifications one ticket activity causes (a listener of `ticket.activity`).
+
+    The responsible hears that a ticket is assigned to them (not when they took it themselves) and that
+    the client side wrote; staff who may see the ticket hear that a hidden note mentions them.
+    """
+    ticket = activity.ticket
+    actor = activity.actor
+    actor_id = actor.pk if actor is not None else None
+    message = activity.message
+    wanted: dict[tuple[int, str], None] = {}
+    responsible_id = ticket.responsible_id
+    if responsible_id and responsible_id != actor_id:
+        if activity.created or any(change.field == "responsible" for change in activity.changes):
+            wanted[(responsible_id, catalog.INAPP_ASSIGNED)] = None
+        elif (
+            message is not None
+            and message.is_client_visible
+            and not message.by_support
+            and message.author_id != responsible_id
+        ):
+            wanted[(responsible_id, catalog.INAPP_CLIENT_REPLIED)] = None
+    if message is not None and message.kind == MessageKind.HIDDEN:
+        for user_id in _mentioned_staff(message.body, ticket, exclude=actor_id):
+            wanted[(user_id, catalog.INAPP_MENTION)] = None
+    if not wanted:
+        return []
+    responsible = ticket.responsible if responsible_id else None
+    if responsible is not None and not responsible.is_active:
+        wanted = {key: None for key in wanted if key[0] != responsible_id}
+    data: dict[str, Any] = {
+        "title": ticket.title[:200],
+        "actor": display_name(actor) if actor else activity.actor_email,
+    }
+    if activity.created:
+        data["new"] = True
+    if message is not None:
+        data["message"] = message.number
+    return _inapp_write([(user_id, kind, ticket.pk, data) for user_id, kind in wanted], actor_id=actor_id)
+
+
+def _mentioned_staff(text: str, ticket: Ticket, *, exclude: int | None) -> list[int]:
+    """Return the ids of the active users a hidden note mentions who may read it on this ticket.
+
+    A client (even the author), demo access and staff who cannot see the ticket are left out: a hidden
+    note must not reach them by the bell. Unknown logins are ignored.
+    """
+    names = mentioned_usernames(text)
+    if not names:
+        return []
+    users = User.objects.filter(username__in=names, is_active=True).exclude(pk=exclude or 0).order_by("pk")
+    result = []
+    for user in users:
+        policy = TicketPolicy(user)
+        if policy.sees_hidden and policy.can_view(ticket):
+            result.append(user.pk)
+    return result
+
+
+def inapp_sla_notify(kind: str, ticket_ids: Sequence[int], *, chunk: int = 500) -> int:
+    """Tell each responsible of the tickets the SLA job marked that a reminder or overdue is due."""
+    written = 0
+    for start in range(0, len(ticket_ids), chunk):
+        rows = Ticket.objects.filter(
+            pk__in=ticket_ids[start : start + chunk], responsible__is_active=True
+        ).values_list("pk", "responsible_id", "title")
+        written += len(
+            _inapp_write([(uid, kind, pk, {"title": title[:200]}) for pk, uid, title in rows], actor_id=None)
+        )
+    return written
+
+
+def _inapp_write(
+    wanted: Sequence[tuple[int, str, int, dict]], *, actor_id: int | None
+) -> list[InAppNotification]:
+    """Insert the (recipient, kind, ticket, data) lines whose recipient kept the in-app switch on."""
+    off = notification_opt_outs() if wanted else frozenset()
+    now = clock.now()
+    rows = [
+        InAppNotification(
+            recipient_id=user_id, kind=kind, ticket_id=ticket_id, actor_id=actor_id, data=data, created_at=now
+        )
+        for user_id, kind, ticket_id, data in wanted
+        if (user_id, catalog.TOPIC_OF_INAPP_KIND[kind], catalog.CHANNEL_INAPP) not in off
+    ]
+    insert_rows(rows)
+    return rows
+
+
+@transaction.atomic
+def notification_open(*, user: User, notification_id: int) -> InAppNotification | None:
+    """Mark one of `user`'s notifications read and return it (None when it is not theirs)."""
+    notification = (
+        InAppNotification.objects.filter(pk=notification_id, recipient_id=user.pk)
+        .only("pk", "ticket_id", "read_at")
+        .first()
+    )
+    if notification is not None and notification.read_at is None:
+        notification.read_at = clock.now()
+        InAppNotification.objects.filter(pk=notification.pk).update(read_at=notification.read_at)
+    return notification
+
+
+@transaction.atomic
+def notifications_mark_all_read(*, user: User) -> int:
+    """Mark every unread notification of `user` read; return how many."""
+    return InAppNotification.objects.filter(recipient_id=user.pk, read_at__isnull=True).update(
+        read_at=clock.now()
+    )
+
+
+def notifications_mark_read_for_ticket(*, user: User, ticket_id: int) -> int:
+    """Mark `user`'s unread notifications about one ticket read (its staff page was opened); return how many.
+
+    The ticket page calls it on every view: one indexed SELECT answers "nothing to do" without taking
+    SQLite's write lock (IMMEDIATE transactions), the UPDATE runs only when there is something to mark.
+    """
+    if not user.is_authenticated:
+        return 0
+    unread = InAppNotification.objects.filter(recipient_id=user.pk, read_at__isnull=True, ticket_id=ticket_id)
+    ids = list(unread.values_list("pk", flat=True)[:1000])
+    if not ids:
+        return 0
+    with transaction.atomic():
+        return InAppNotification.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=clock.now())
+
+
+@transaction.atomic
+def notifications_prune(*, read_days: int = READ_KEEP_DAYS, unread_days: int = UNREAD_KEEP_DAYS) -> int:
+    """Delete read notifications older than `read_days` and any older than `unread_days`; idempotent."""
+    now = clock.now()
+    old = Q(created_at__lt=now - timedelta(days=read_days), read_at__isnull=False) | Q(
+        created_at__lt=now - timedelta(days=unread_days)
+    )
+    deleted, _by_model = InAppNotification.objects.filter(old).delete()
+    return deleted
+
+
+@transaction.atomic
+def notification_preferences_save(*, user: User, switches: dict[str, dict[str, bool]]) -> None:
+    """Save `user`'s switches ({topic: {"mail": bool, "in_app": bool}}); a topic left out keeps its row.
+
+    A topic back at the defaults loses its row, so the table holds only what somebody changed. Topics and
+    channels the topic does not have are refused.
+    """
+    for key, channels in switches.items():
+        topic = catalog.TOPIC_BY_KEY.get(key)
+        if topic is None:
+            raise ValidationFailed(translation.gettext("Unknown topic."), field=key)
+        mail = bool(channels.get(catalog.CHANNEL_MAIL, True)) or not topic.has_mail
+        in_app = bool(channels.get(catalog.CHANNEL_INAPP, True)) or not topic.has_inapp
+        if mail and in_app:
+            NotificationPreference.objects.filter(user=user, topic=key).delete()
+        else:
+            NotificationPreference.objects.update_or_create(
+                user=user, topic=key, defaults={"mail": mail, "in_app": in_app}
+            )
+    config_rows_changed(NotificationPreference)  # the opt-outs are cached; a bulk delete sends no signal

@@ -1,4 +1,4 @@
-"""Connect the mailers to what the tickets, the support process and the SLA job announce."""
+"""Connect the mailers and the bell to what the tickets, the support process and the SLA job announce."""
 
 from __future__ import annotations
 
@@ -17,18 +17,34 @@ SLA_EVENTS = {
 }
 
 
+# The SLA job's batch events that also reach the responsible's bell (issue 17).
+SLA_INAPP_KINDS = {
+    events.TICKET_REMINDER: catalog.INAPP_REMINDER,
+    events.TICKET_OVERDUE: catalog.INAPP_OVERDUE,
+}
+
+
 def _on_sla_event(event: DomainEvent) -> None:
-    from otklik.notifications.services import sla_batch_notify
+    from otklik.notifications.services import inapp_sla_notify, sla_batch_notify
 
     if event.payload.get("notify") is False:  # "notify when overdue" was off when the tick ran
         return
-    sla_batch_notify(SLA_EVENTS[event.name], events.batch_ticket_ids(event))
+    ticket_ids = events.batch_ticket_ids(event)
+    sla_batch_notify(SLA_EVENTS[event.name], ticket_ids)
+    if event.name in SLA_INAPP_KINDS:
+        inapp_sla_notify(SLA_INAPP_KINDS[event.name], ticket_ids)
 
 
 def _on_ticket_activity(activity) -> None:
     from otklik.notifications.services import ticket_activity_notify
 
     ticket_activity_notify(activity)
+
+
+def _on_ticket_activity_inapp(activity) -> None:
+    from otklik.notifications.services import inapp_activity_notify
+
+    inapp_activity_notify(activity)
 
 
 def _on_process_moved(moved) -> None:
@@ -78,6 +94,7 @@ def connect() -> None:
         return
     _connected = True
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity)
+    events.listen(events.TICKET_ACTIVITY, _on_ticket_activity_inapp)
     events.listen(events.PROCESS_MOVED, _on_process_moved)
     events.listen(events.COUPON_USED, _on_coupon_used)
     events.listen(events.ACCOUNT_CONFIRMATION_MAIL, _on_confirmation_mail)

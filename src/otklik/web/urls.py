@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("otklik.kb.urls")),
     path("", include("otklik.coupons.urls")),
     path("", include("otklik.reports.urls")),
+    path("", include("otklik.notifications.urls")),
 ]

@@ -111,5 +111,10 @@ def test_bell_client_reply_shows_one_opens_the_ticket_and_drops_to_zero(live_ser
     )
     assert staff.locator(".bell-badge").count() == 0
 
+    # The settings page: a compact table of kinds × {mail, in-app}.
+    staff.goto(f"{base}/settings/notifications/")
+    assert staff.locator("table.prefs input[type=checkbox]").count() >= 8
+    staff.screenshot(path=str(SHOTS / "settings-1366.png"), full_page=True)
+
     # The client has no bell.
     assert client.locator(".bell-button").count() == 0

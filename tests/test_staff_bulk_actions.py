@@ -141,7 +141,7 @@ def test_staff_list_bulk_select_starts_on_no_action(cast, make_ticket):
     html = logged_in(cast.staff).get(reverse("tickets:staff_list")).content.decode()
     select = re.search(r'<select name="action"[^>]*>(.*?)</select>', html, re.S).group(1)
     options = re.findall(r"<option([^>]*)>([^<]*)</option>", select)
-    assert options[0][0].strip().startswith('value=""') and "choose an action" in options[0][1]
+    assert options[0][0].strip().startswith('value=""') and "Action for the chosen" in options[0][1]
     assert not any("selected" in attrs for attrs, _label in options[1:])
 
 

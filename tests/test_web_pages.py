@@ -25,6 +25,7 @@ from otklik.accounts.models import AccessLevel, Profile
 from otklik.accounts.roles import levels_of
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import services
+from otklik.tickets.loglines import field_label
 from otklik.tickets.models import Message, MessageKind, SavedFilter, Ticket
 from otklik.tickets.views.staff import EXPORT_COLUMNS
 from tests.conftest import logged_in, upload
@@ -376,7 +377,7 @@ def test_staff_list_csv_export_for_staff2_holds_only_visible_tickets(cast, board
 def test_staff_list_saved_filter_save_then_delete(cast, board):
     client = logged_in(cast.staff)
     listing = client.get(reverse("tickets:staff_list"), {"state": "open"})
-    assert "Save the filter" in listing.content.decode()
+    assert "Save as a view" in listing.content.decode()
     response = client.post(reverse("tickets:staff_filter_save"), {"name": "Open ones", "query": "state=open"})
     assert response.status_code == 302
     assert response["Location"] == reverse("tickets:staff_list") + "?state=open"
@@ -475,7 +476,11 @@ def test_staff_ticket_page_shows_hidden_and_log_messages(cast, discussed):
     assert "We have asked the bank about it." in html
     assert "Internal note: the bank reference is RX-77." in html
     assert 'class="msg hidden' in html
-    assert 'class="msg log' in html
+    # Change-log messages are quiet one-line events naming who changed what, not numbered messages.
+    assert 'class="msg log' not in html and 'class="sysevent"' in html
+    status = entry("status", "in_progress").name
+    who = cast.staff.get_full_name() or cast.staff.username
+    assert f"{who} set {field_label('status')} to {status}" in html
     assert Message.objects.filter(ticket=discussed, kind=MessageKind.LOG).exists()
 
 

@@ -43,6 +43,9 @@ TICKET_ACTIVITY = "ticket.activity"
 # Emitted by ticket_create with the new, not yet inserted Ticket: listeners may fill in attributes that
 # an app above tickets owns (the support process sets the tier of its start state) at no extra write.
 TICKET_PREPARING = "ticket.preparing"
+# A staff member opened a ticket page (data: {"user": User, "ticket_id": int}); in-app notifications of the
+# ticket are read then.
+TICKET_VIEWED = "ticket.viewed"
 # Emitted inside the move's transaction with a `otklik.workflow.services.ProcessMoved` (notifications
 # tell the role that must act next).
 PROCESS_MOVED = "process.moved"

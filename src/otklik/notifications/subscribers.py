@@ -87,6 +87,13 @@ def _on_password_reset_mail(mail) -> None:
     )
 
 
+def _on_ticket_viewed(viewed: dict) -> None:
+    """Mark the viewer's in-app notifications about the ticket read: they have seen it now."""
+    from otklik.notifications.services import notifications_mark_read_for_ticket
+
+    notifications_mark_read_for_ticket(user=viewed["user"], ticket_id=viewed["ticket_id"])
+
+
 def connect() -> None:
     """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
     global _connected
@@ -97,6 +104,7 @@ def connect() -> None:
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity_inapp)
     events.listen(events.PROCESS_MOVED, _on_process_moved)
     events.listen(events.COUPON_USED, _on_coupon_used)
+    events.listen(events.TICKET_VIEWED, _on_ticket_viewed)
     events.listen(events.ACCOUNT_CONFIRMATION_MAIL, _on_confirmation_mail)
     events.listen(events.ACCOUNT_PASSWORD_RESET_MAIL, _on_password_reset_mail)
     for name in SLA_EVENTS:

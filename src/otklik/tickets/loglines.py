@@ -134,6 +134,27 @@ def log_lines(data: Any) -> list[str]:
     return [item_text(item) for item in data or ()]
 
 
+def item_sentence(item: Any, who: str) -> str:
+    """Render one log item as a sentence naming who made the change, in the active language."""
+    who = who or gettext("The system")
+    if isinstance(item, dict) and "field" in item:
+        values = {
+            "who": who,
+            "field": field_label(str(item["field"])),
+            "old": value_text(item.get("old")),
+            "new": value_text(item.get("new")),
+        }
+        if item.get("new") in (None, ""):
+            return gettext("%(who)s cleared %(field)s (was %(old)s)") % values
+        return gettext("%(who)s set %(field)s to %(new)s") % values
+    return item_text(item)
+
+
+def log_sentences(data: Any, who: str) -> list[str]:
+    """Render a message's log items as sentences naming who made them (the ticket page's system events)."""
+    return [item_sentence(item, who) for item in data or ()]
+
+
 def log_text(data: Any) -> str:
     return "\n".join(log_lines(data))
 

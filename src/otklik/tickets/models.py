@@ -465,6 +465,24 @@ class Message(models.Model):
         return log_lines(self.data)
 
     @property
+    def log_sentences(self) -> list[str]:
+        """Return the log as one sentence per change, naming who made it ("Elena set Status to ...")."""
+        from otklik.tickets.loglines import log_sentences
+
+        if not self.data:
+            return [line for line in self.body.splitlines() if line.strip()]
+        return log_sentences(
+            self.data,
+            self.author.get_full_name() or self.author.username if self.author else self.author_email,
+        )
+
+    @property
+    def created_today(self) -> bool:
+        from django.utils import timezone
+
+        return timezone.localdate(self.created_at) == timezone.localdate()
+
+    @property
     def shown_text(self) -> str:
         """Return the text a reader sees: the log data rendered in their language, else the body."""
         return "\n".join(self.log_lines) if self.data else self.body

@@ -21,6 +21,7 @@ from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
 from otklik.tickets.services.options import module_options_ensure
 from otklik.tickets.services.ownership import tickets_claim_by_address
+from otklik.tickets.services.reply import ReplyFollowUp, ticket_reply
 from otklik.tickets.services.workspace import (
     BULK_ACTIONS,
     BulkResult,
@@ -37,6 +38,7 @@ __all__ = [
     "Change",
     "MailOrigin",
     "MessageDraft",
+    "ReplyFollowUp",
     "StaffFields",
     "TicketDraft",
     "Upload",
@@ -55,6 +57,7 @@ __all__ = [
     "ticket_delete",
     "ticket_recompute",
     "ticket_reopen",
+    "ticket_reply",
     "ticket_set_spam",
     "ticket_split",
     "ticket_update",

@@ -101,3 +101,32 @@ def list_links(request: HttpRequest, size: int) -> dict:
         "query_pageless": query_without(request, "page"),
         "query_sizeless": query_without(request, "size", "page"),
     }
+
+
+# Bumped when what the live regions render changes shape, so browsers do not keep an older answer's ETag.
+LIVE_VERSION = "1"
+
+
+def live_etag(request: HttpRequest, *parts: object) -> str:
+    """Return the ETag of a live region: what it shows depends on the parts, the user, the query, the
+    language and the time zone (the counts and rows are the user's own)."""
+    import hashlib
+
+    from django.utils import timezone, translation
+
+    key = "|".join(
+        [
+            LIVE_VERSION,
+            str(request.user.pk),
+            request.get_full_path(),
+            translation.get_language() or "",
+            str(timezone.get_current_timezone()),
+            *(str(p) for p in parts),
+        ]
+    )
+    return '"' + hashlib.blake2b(key.encode(), digest_size=12).hexdigest() + '"'
+
+
+def live_unchanged(request: HttpRequest, etag: str) -> bool:
+    """Tell whether the browser already has the answer with this ETag."""
+    return etag in request.headers.get("If-None-Match", "")

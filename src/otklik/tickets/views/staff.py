@@ -3,31 +3,50 @@
 from __future__ import annotations
 
 import csv
+import json
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from otklik.accounts.selectors import display_name, support_group_list, support_user_list
+from otklik.core import clock, events
 from otklik.core.csv_safe import csv_safe_row
 from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.core.text import render_markup
 from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.models import SlaLevel
 from otklik.sla.selectors import sla_timeline
-from otklik.tickets import selectors, services
-from otklik.tickets.forms import StaffFilterForm, StaffNewTicketForm, StaffReplyForm, TicketAttributesForm
+from otklik.tickets import inboxes, selectors, services
+from otklik.tickets.forms import (
+    ReplyFollowUpForm,
+    StaffFilterForm,
+    StaffReplyForm,
+    TicketAttributesForm,
+)
 from otklik.tickets.loglines import event_values
 from otklik.tickets.models import CustomField, SavedFilter, SpamState, Ticket
 from otklik.tickets.panels import ticket_panels
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
+    live_etag,
+    live_unchanged,
     paginate,
     policy_for,
     query_without,
@@ -103,17 +122,30 @@ def _attributes_form(ticket, policy, ctx, data=None) -> TicketAttributesForm:
 
 @domain_errors
 def staff_list(request: HttpRequest) -> HttpResponse:
-    """List tickets with every filter, sorting and paging; export CSV with ?export=csv."""
+    """List tickets with the sidebar's views, every filter, sorting and paging; export with ?export=csv.
+
+    An htmx request for the live region (`?live=1`) gets the rows and the view counts only.
+    """
     policy = _require_staff_view(request)
+    live = bool(request.GET.get("live"))
+    if live:
+        etag = live_etag(request, selectors.tickets_stamp(), clock.now().timestamp() // LIVE_MAX_AGE_SECONDS)
+        if live_unchanged(request, etag):
+            return HttpResponseNotModified(headers={"ETag": etag})
     ctx = _form_context()
     groups = list(support_group_list())
     params = request.GET.copy()
+    inbox = inboxes.inbox_get(params.pop("view", [""])[-1], policy)
+    for name in LIST_CONTROL_PARAMS:
+        params.pop(name, None)
     form = StaffFilterForm(params or None, groups=groups, **ctx)
     flt = form.to_filter(timezone.get_current_timezone()) if form.is_valid() else selectors.TicketFilter()
     sort = request.GET.get("sort", "")
     if sort.lstrip("-") not in selectors.SORT_FIELDS:
         sort = ""
     qs = selectors.ticket_list(policy, flt, sort)
+    if inbox is not None:
+        qs = qs.filter(inbox.condition(policy))
     if request.GET.get("export") == "csv":
         return _export_csv(qs)
     if request.GET.get("export") == "xlsx":
@@ -121,26 +153,71 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     options = policy.options
     page, size = paginate(request, qs, options.list_page_size)
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
-    saved = list(SavedFilter.objects.filter(user=request.user)) if request.user.is_authenticated else []
-    active_filters = [f for f in form.fields if params.get(f)] if form.is_bound else []
-    return render(
-        request,
-        "tickets/staff_list.html",
-        {
-            "form": form,
-            "page": page,
-            "rows": rows,
-            "size": size,
-            "sort": sort,
-            "saved_filters": saved,
-            "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
-            **list_links(request, size),
-            "query_all": query_without(request, "page", "export"),
-            "active_filters": active_filters,
-            "support_users": ctx["support_users"],
-            "bulk_actions": _bulk_actions(policy),
-        },
+    saved = list(SavedFilter.objects.filter(user=request.user)[:SAVED_FILTERS_SHOWN])
+    chips = _filter_chips(request, form) if form.is_bound else []
+    counts = inboxes.inbox_counts(
+        policy, {f"saved{f.pk}": _saved_filter_tickets(f, policy, ctx, groups) for f in saved}
     )
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "size": size,
+        "sort": sort,
+        "inbox": inbox,
+        "inboxes": [(i, counts.get(i.key, 0)) for i in inboxes.inbox_list(policy)],
+        "saved_filters": [(f, counts.get(f"saved{f.pk}", 0)) for f in saved],
+        "count_cap": inboxes.COUNT_CAP,
+        "more_fields": [form[name] for name in form.fields if name not in MAIN_FILTERS],
+        **list_links(request, size),
+        "query_all": query_without(request, "page", "export", "live"),
+        "query_viewless": query_without(request, "page", "export", "live", "view"),
+        "active_filters": [chip[0] for chip in chips],
+        "chips": chips,
+        "support_users": ctx["support_users"],
+        "bulk_actions": _bulk_actions(policy),
+    }
+    if not live:
+        return render(request, "tickets/staff_list.html", context)
+    response = render(request, "tickets/_staff_list_live.html", context)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# A live region is rendered again at least this often even when no ticket changed (a colleague joined a
+# group, an option changed): the stamp covers the tickets, not the whole configuration.
+LIVE_MAX_AGE_SECONDS = 600
+# Parameters of the list itself (not filters): the form ignores them.
+LIST_CONTROL_PARAMS = ("sort", "page", "size", "export", "live")
+# The sidebar counts this many of a user's saved filters (each is one more capped count in the statement).
+SAVED_FILTERS_SHOWN = 12
+
+
+def _saved_filter_tickets(saved: SavedFilter, policy, ctx: dict, groups: list):
+    """Return the tickets a saved filter selects (its stored query string read by the list's form)."""
+    data = QueryDict(saved.query)
+    inbox = inboxes.inbox_get(data.get("view", ""), policy)
+    form = StaffFilterForm(data, groups=groups, **ctx)
+    flt = form.to_filter(timezone.get_current_timezone()) if form.is_valid() else selectors.TicketFilter()
+    qs = selectors.ticket_list(policy, flt)
+    return qs.filter(inbox.condition(policy)) if inbox is not None else qs
+
+
+def _filter_chips(request: HttpRequest, form: StaffFilterForm) -> list[tuple[str, str, str]]:
+    """Return (field, "Label: value", query string without it) for every filter in use."""
+    chips = []
+    for name, field in form.fields.items():
+        raw = request.GET.get(name)
+        if not raw:
+            continue
+        choices = dict((str(k), v) for k, v in getattr(field, "choices", ()))
+        shown = choices.get(raw, raw) if choices else raw
+        if name == "queue":
+            shown = ""
+        label = f"{field.label}: {shown}" if shown else str(field.label)
+        chips.append((name, label, query_without(request, name, "page", "live")))
+    return chips
 
 
 def _bulk_actions(policy) -> list[tuple[str, str]]:
@@ -308,45 +385,27 @@ def staff_filter_save(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @domain_errors
-def staff_new(request: HttpRequest) -> HttpResponse:
-    """File a ticket as staff, possibly for a client (phone calls, walk-ins)."""
-    policy = _require_staff_view(request)
-    policy.require(policy.can_create() and policy.is_support)
-    ctx = _form_context()
-    clients = User.objects.filter(is_active=True).order_by("last_name", "username")[:500]
-    form = StaffNewTicketForm(
-        request.POST or None,
-        request.FILES or None,
-        dictionaries=ctx["dictionaries"],
-        users=clients,
-        support_users=ctx["support_users"],
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            ticket = services.ticket_create(
-                actor=request.user, draft=form.ticket_draft(uploads_from(request)), staff=form.staff_fields()
-            )
-        except ValidationFailed as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Ticket #%(id)s is created.") % {"id": ticket.pk})
-            return redirect("tickets:staff_detail", ticket_id=ticket.pk)
-    return render(request, "tickets/staff_new.html", {"form": form}, status=400 if form.errors else 200)
-
-
-@require_http_methods(["GET", "POST"])
-@domain_errors
 def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
-    """The ticket page: attributes, discussion, answer form, presence, the author's other tickets."""
+    """The ticket page: the conversation, the composer (reply + status, responsible, close in one send),
+    the side panel edited in place, presence, the client's card."""
     policy = _require_staff_view(request)
     ticket = selectors.ticket_get(policy, ticket_id)
     ctx = _form_context()
     reply_form = StaffReplyForm(request.POST or None, request.FILES or None, prefix="reply")
+    follow_form = _follow_up_form(ctx, request.POST or None)
+    if request.method == "POST" and _closes_without_text(request) and follow_form.is_valid():
+        # "Send and mark solved" with nothing written: the follow-up alone (the s key on the page).
+        if follow_form.changes():
+            services.ticket_update(actor=request.user, ticket=ticket, changes=follow_form.changes())
+        services.ticket_close(actor=request.user, ticket=ticket, notify_author=not _quiet_reply(request))
+        messages.success(request, _("The ticket is closed."))
+        return redirect("tickets:staff_detail", ticket_id=ticket.pk)
     if request.method == "POST":
-        if reply_form.is_valid():
+        if reply_form.is_valid() and follow_form.is_valid():
             d = reply_form.cleaned_data
+            close = bool(follow_form.cleaned_data["close"]) or request.POST.get("after") == "close"
             try:
-                services.message_post(
+                services.ticket_reply(
                     actor=request.user,
                     ticket=ticket,
                     draft=services.MessageDraft(
@@ -357,52 +416,200 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
                         minutes=d["minutes"] or 0,
                         on_behalf_of=ticket.author if d["on_behalf"] else None,
                         notify_author=not d["quiet"],
+                        signed=d["signed"],
                     ),
+                    follow_up=services.ReplyFollowUp(changes=follow_form.changes(), close=close),
                 )
             except ValidationFailed as exc:
                 apply_errors(reply_form, exc)
             else:
-                messages.success(request, _("The message is added."))
+                messages.success(
+                    request,
+                    _("The message is added and the ticket closed.") if close else _("The message is added."),
+                )
                 return redirect(reverse("tickets:staff_detail", args=[ticket.pk]) + "#last")
     else:
         services.presence_touch(user=request.user, ticket=ticket)
+        events.emit(events.TICKET_VIEWED, {"user": request.user, "ticket_id": ticket.pk})
+    context = _detail_context(request, policy, ticket, ctx)
+    context.update(reply_form=reply_form, follow_form=follow_form)
+    return render(request, "tickets/staff_detail.html", context, status=400 if reply_form.errors else 200)
+
+
+def _closes_without_text(request: HttpRequest) -> bool:
+    return (
+        request.POST.get("after") == "close"
+        and not request.POST.get("reply-body", "").strip()
+        and not request.FILES.getlist("reply-files")
+    )
+
+
+def _quiet_reply(request: HttpRequest) -> bool:
+    return request.POST.get("reply-quiet") in ("on", "1", "true")
+
+
+def _follow_up_form(ctx: dict, data=None) -> ReplyFollowUpForm:
+    return ReplyFollowUpForm(
+        data,
+        prefix="then",
+        statuses=ctx["dictionaries"][DictionaryKind.STATUS],
+        support_users=ctx["support_users"],
+    )
+
+
+def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> dict:
+    """Return what the ticket page and its live parts show (a constant number of queries)."""
     attributes = _attributes_form(ticket, policy, ctx)
-    editable = policy.editable_fields(ticket)
+    _inline_edit(attributes, ticket)
     options = policy.options
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user
     )
     discussion = list(selectors.message_list(policy, ticket))
-    return render(
-        request,
-        "tickets/staff_detail.html",
-        {
-            "ticket": ticket,
-            "messages_list": discussion,
-            "creation": selectors.creation_event_get(ticket),
-            "sla_timeline": sla_timeline(ticket),
-            "reply_form": reply_form,
-            "attributes": attributes,
-            "editable": editable,
-            "indicator": selectors.indicator_for(ticket, policy),
-            "can_post": policy.can_post_message(ticket),
-            "can_close": policy.can_close(ticket),
-            "can_reopen": policy.can_reopen(ticket),
-            "can_delete": policy.can_delete(ticket),
-            "split_numbers": {m.number for m in discussion if policy.can_split_message(m, ticket=ticket)},
-            "spam_states": [
-                (s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)
-            ],
-            "frequent_answers": ctx["dictionaries"][DictionaryKind.FREQUENT_ANSWER],
-            "viewers": viewers,
-            "answering": answering,
-            "other_tickets": selectors.author_other_tickets(policy, ticket),
-            "panels": ticket_panels("staff", request, policy, ticket),
-            "presence_minutes": options.presence_minutes,
-            "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
-        },
-        status=400 if reply_form.errors else 200,
+    return {
+        "ticket": ticket,
+        "messages_list": discussion,
+        "creation": selectors.creation_event_get(ticket),
+        "sla_timeline": sla_timeline(ticket),
+        "attributes": attributes,
+        "editable": policy.editable_fields(ticket),
+        "indicator": selectors.indicator_for(ticket, policy),
+        "can_post": policy.can_post_message(ticket),
+        "can_close": policy.can_close(ticket),
+        "can_reopen": policy.can_reopen(ticket),
+        "can_delete": policy.can_delete(ticket),
+        "split_numbers": {m.number for m in discussion if policy.can_split_message(m, ticket=ticket)},
+        "spam_states": [(s, SpamState(s).label) for s in SpamState.values if s in policy.spam_states(ticket)],
+        "frequent_answers": ctx["dictionaries"][DictionaryKind.FREQUENT_ANSWER],
+        "viewers": viewers,
+        "answering": answering,
+        "other_tickets": selectors.author_other_tickets(policy, ticket),
+        "panels": ticket_panels("staff", request, policy, ticket),
+        "presence_minutes": options.presence_minutes,
+        "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
+        "neighbours": selectors.ticket_neighbours(policy, ticket),
+    }
+
+
+def _inline_edit(form: TicketAttributesForm, ticket: Ticket) -> None:
+    """Make every enabled control of the side panel save itself when changed (htmx), one field a request."""
+    url = reverse("tickets:staff_field", args=[ticket.pk])
+    for name, field in form.fields.items():
+        if field.disabled:
+            continue
+        field.widget.attrs.update(
+            {
+                "hx-post": url,
+                "hx-trigger": "change",
+                "hx-vals": json.dumps({"field": name}),
+                "hx-target": "#props",
+                "hx-swap": "outerHTML",
+            }
+        )
+
+
+@require_POST
+@domain_errors
+def staff_field(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Save one property of the side panel at once (htmx) and answer the panel with an undo offer.
+
+    The value comes as the panel's form posts it (`attr-<field>`); only the named field is read and only
+    it is sent to `ticket_update`, which decides (F-13) and records the change like any other.
+    """
+    policy = _require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    policy.require(not policy.is_demo)
+    ctx = _form_context()
+    form = _attributes_form(ticket, policy, ctx)
+    name = request.POST.get("field", "")
+    field = form.fields.get(name)
+    change = None
+    error = ""
+    if field is None or field.disabled:
+        error = _("This field cannot be changed here.")
+    else:
+        raw = field.widget.value_from_datadict(request.POST, request.FILES, form.add_prefix(name))
+        old = form.initial.get(name)
+        try:
+            value = field.clean(raw)
+        except DjangoValidationError as exc:
+            error = f"{field.label}: {' '.join(exc.messages)}"
+        else:
+            if _shown(value) != _shown(old):
+                change = _field_change(name, value)
+    if change is not None:
+        try:
+            ticket = services.ticket_update(
+                actor=request.user, ticket=ticket, changes=change, notify_author=not _quiet(request)
+            )
+        except ValidationFailed as exc:
+            error = exc.text()
+            change = None
+    ticket = selectors.ticket_get(policy, ticket.pk)
+    context = _detail_context(request, policy, ticket, ctx)
+    if change is not None and field is not None:
+        context["undo"] = {
+            "field": name,
+            "label": field.label,
+            "value": _shown(old),
+            "shown": _choice_label(field, value),
+        }
+    context["field_error"] = error
+    return render(request, "tickets/_ticket_side.html", context, status=400 if error else 200)
+
+
+def _shown(value) -> str:
+    """Return a value as the panel's form posts it (choices are ids as strings, a blank is "")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _choice_label(field, value) -> str:
+    choices = dict((str(k), v) for k, v in getattr(field, "choices", ()))
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return str(choices.get(_shown(value), value) if choices else (value if value not in (None, "") else "—"))
+
+
+def _field_change(name: str, value) -> dict:
+    if name.startswith(TicketAttributesForm.CUSTOM_PREFIX):
+        code = name.removeprefix(TicketAttributesForm.CUSTOM_PREFIX)
+        return {"custom": {code: str(value) if value is not None and not isinstance(value, bool) else value}}
+    return {name: None if value == "" else value}
+
+
+@domain_errors
+def staff_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Answer the ticket page's live request: 304 while nothing changed, else the parts that did.
+
+    The ETag covers the ticket row's changing columns and who else is here, read in two small queries;
+    the page itself is rendered only when one of them moved.
+    """
+    policy = _require_staff_view(request)
+    stamp = selectors.ticket_live_stamp(policy, ticket_id)
+    if stamp is None:
+        return HttpResponse(status=404)
+    viewers, answering = selectors.presence_list(
+        stamp.ticket, minutes=policy.options.presence_minutes, exclude=request.user
     )
+    etag = live_etag(
+        request,
+        stamp.key,
+        [u.pk for u in viewers],
+        [u.pk for u in answering],
+        clock.now().timestamp() // LIVE_MAX_AGE_SECONDS,
+    )
+    if live_unchanged(request, etag):
+        return HttpResponseNotModified(headers={"ETag": etag})
+    ticket = selectors.ticket_get(policy, ticket_id)
+    context = _detail_context(request, policy, ticket, _form_context())
+    response = render(request, "tickets/_ticket_live.html", context)
+    response["ETag"] = etag
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST
@@ -641,3 +848,19 @@ def staff_history_csv(request: HttpRequest, ticket_id: int) -> HttpResponse:
             )
         )
     return response
+
+
+# The preview renders what a reply of this size would be; longer text is cut, not refused (it is a preview).
+PREVIEW_MAX_CHARS = 100_000
+
+
+@require_POST
+def markdown_preview(request: HttpRequest) -> HttpResponse:
+    """Render the composer's text as the conversation will show it (htmx; staff only)."""
+    policy = policy_for(request)
+    if not policy.sees_support_view:
+        return HttpResponse(status=403)
+    text = request.POST.get("reply-body", "")[:PREVIEW_MAX_CHARS]
+    if not text.strip():
+        return HttpResponse(format_html('<p class="muted">{}</p>', _("Nothing to preview yet.")))
+    return HttpResponse(render_markup(text))

@@ -74,3 +74,71 @@ def filesize(size: int) -> str:
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def reltime(value) -> str:
+    """Render an instant as a relative time ("12 min ago") with the exact local time on hover.
+
+    Past a week it shows the date itself: "3 weeks ago" is less useful to an agent than the day.
+    """
+    from django.utils import timezone
+    from django.utils.formats import date_format
+    from django.utils.translation import gettext, ngettext
+
+    from otklik.core import clock
+
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    exact = date_format(local, "DATETIME_FORMAT")
+    seconds = (clock.now() - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        text = gettext("just now") if not future else gettext("in a moment")
+    elif seconds < 3600:
+        n = int(seconds // 60)
+        text = (
+            ngettext("in %(n)s min", "in %(n)s min", n)
+            if future
+            else ngettext("%(n)s min ago", "%(n)s min ago", n)
+        ) % {"n": n}
+    elif seconds < 86400:
+        n = int(seconds // 3600)
+        text = (
+            ngettext("in %(n)s h", "in %(n)s h", n) if future else ngettext("%(n)s h ago", "%(n)s h ago", n)
+        ) % {"n": n}
+    elif seconds < 7 * 86400:
+        n = int(seconds // 86400)
+        text = (
+            ngettext("in %(n)s day", "in %(n)s days", n)
+            if future
+            else ngettext("%(n)s day ago", "%(n)s days ago", n)
+        ) % {"n": n}
+    else:
+        text = date_format(local, "SHORT_DATE_FORMAT")
+    return format_html(
+        '<time datetime="{}" title="{}" data-rel>{}</time>', local.isoformat(), exact, text
+    )
+
+
+AVATAR_HUES = 12
+
+
+@register.filter
+def avatar(user, fallback: str = "") -> str:
+    """Render a person's initials in a coloured circle (the colour is stable per person)."""
+    import zlib
+
+    if user is None and not fallback:
+        return ""
+    if user is not None:
+        name = (user.get_full_name() or user.username or "").strip()
+        key = str(user.pk)
+    else:
+        name, key = fallback, fallback
+    words = [w for w in name.replace("@", " ").replace(".", " ").split() if w]
+    initials = "".join(w[0] for w in words[:2]).upper() or "?"
+    hue = zlib.crc32(key.encode()) % AVATAR_HUES
+    return format_html('<span class="av av{}" aria-hidden="true">{}</span>', hue, initials)

@@ -113,6 +113,9 @@ TEMPLATES = [
         },
     }
 ]
+# The configuration pages' look (issue 17): otklik.ui's admin/ templates (base_site.html) must win over
+# django.contrib.admin's, which comes first in INSTALLED_APPS.
+TEMPLATES[0]["DIRS"].append(BASE_DIR / "ui" / "templates")
 
 
 def _sqlite_options(database: dict) -> dict:
@@ -167,6 +170,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = os.environ.get("OTKLIK_TIME_ZONE", "Europe/Moscow")
+# One date and time format in both languages ("05.03.2025 14:30"; forms also read ISO): otklik/ui/formats.
+FORMAT_MODULE_PATH = ["otklik.ui.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

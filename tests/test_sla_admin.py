@@ -486,7 +486,9 @@ def test_sla_form_groups_fields_in_fieldsets(admin, db):
     page = html(admin.get(reverse("admin:sla_slalevel_add")))
     for heading in ("General", "Who gets it", "Times", "Calendar", "Allowed values", "Responsible"):
         assert f">{heading}</h2>" in page, heading
-    assert 'id="id_categories"' in page and "SelectFilter" in page
+    # The searchable multi-select (chips and a filter), not the admin's two-list picker.
+    assert 'id="id_categories"' in page and "data-multiselect" in page and "SelectFilter" not in page
+    assert "otklik/multiselect.js" in page
 
 
 def test_sla_extra_exceptions_offer_only_those_without_timetable(admin, moscow):

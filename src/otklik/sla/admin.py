@@ -31,6 +31,7 @@ from otklik.sla.models import CalendarException, SlaLevel, Timetable, TimeUnit
 from otklik.sla.selectors import calendar_year_missing, deadlines_recompute_running, working_calendar
 from otklik.ui.admin_mixins import SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
+from otklik.ui.widgets import SearchableSelectMultiple
 
 # The month view answers for these years only: prev/next links must not walk off `date`'s range.
 MONTH_YEARS = (1900, 2200)
@@ -489,7 +490,9 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
     list_filter = ("active", "is_default", "timetable")
     list_select_related = ("timetable", "responsible")
     search_fields = ("name_ru", "name_en", "code", "description_ru", "description_en")
-    filter_horizontal = ("groups", "exceptions", "categories", "criticalities", "marks")
+    # The lists of groups, exceptions and allowed values: chips and a filter on one screen (ui.widgets), not
+    # the admin's two-list pickers; the page lays the fieldsets in columns (otklik/admin.css).
+    searchable_multiple = ("groups", "exceptions", "categories", "criticalities", "marks")
     fieldsets = (
         (
             _("General"),
@@ -499,15 +502,13 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
                     "code",
                     ("description_ru", "description_en"),
                     "priority",
-                    "is_default",
-                    "active",
+                    ("is_default", "active"),
                 ),
                 "description": _(
                     "Give the name in at least one language; the other is shown when one is empty."
                 ),
             },
         ),
-        (_("Who gets it"), {"fields": ("groups",)}),
         (
             _("Times"),
             {
@@ -520,6 +521,8 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
             },
         ),
         (_("Calendar"), {"fields": ("timetable", "exceptions")}),
+        # Last the short lists, so the page's columns (otklik/admin.css) come out even.
+        (_("Who gets it"), {"fields": ("groups",)}),
         (_("Allowed values"), {"fields": ("categories", "criticalities", "marks")}),
         (_("Responsible"), {"fields": ("responsible",)}),
     )
@@ -554,7 +557,7 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name in ("description_ru", "description_en"):
             # Compact, so the two languages fit side by side.
-            kwargs["widget"] = forms.Textarea(attrs={"rows": 3, "cols": 36})
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 36})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -573,4 +576,11 @@ class SlaLevelAdmin(CalendarWarningMixin, BilingualNameMixin, SupportAdminPermis
                 .distinct()
                 .select_related("timetable")
             )
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        if db_field.name in self.searchable_multiple:
+            kwargs["widget"] = SearchableSelectMultiple(size=6)
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.name in self.searchable_multiple:
+            # The admin's "hold down Control" hint is for the bare select; the widget says it itself when
+            # there is no script (ui/widgets/multiselect.html).
+            field.help_text = db_field.help_text
+        return field

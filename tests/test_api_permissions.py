@@ -125,6 +125,7 @@ CREATE_STAFF = by_role(403, 403, 403, 201, 201, 201, 403, 201, 401)
 STAFF_EDIT = by_role(403, 403, 404, 200, 404, 200, 403, 200, 401)
 AUTHOR_OR_STAFF_EDIT = by_role(200, 403, 404, 200, 404, 200, 403, 200, 401)
 AUTHOR_ONLY_EDIT = by_role(200, 403, 404, 403, 404, 403, 403, 403, 401)
+NOBODY_EDITS = by_role(403, 403, 404, 403, 404, 403, 403, 403, 401)
 ADMIN_ONLY_EDIT = by_role(403, 403, 404, 403, 404, 403, 403, 200, 401)
 ADMIN_ONLY_DELETE = by_role(403, 403, 404, 403, 404, 403, 403, 204, 401)
 POST = by_role(201, 201, 404, 201, 404, 201, 403, 201, 401)
@@ -149,6 +150,15 @@ def _message_count(w: World) -> int:
 
 def _close(w: World) -> None:
     services.ticket_close(actor=w.users["admin"], ticket=w.fresh())
+
+
+def _support_answers(w: World) -> None:
+    """Support posts a public answer: only then may the author rate (issue 17)."""
+    services.message_post(
+        actor=w.users["responsible"],
+        ticket=w.fresh(),
+        draft=services.MessageDraft(body="Fixed, please check."),
+    )
 
 
 def _post_files(hidden: bool) -> Callable[[World], None]:
@@ -243,7 +253,11 @@ ROWS: dict[str, Row] = {
     "patch_criticality": Row(
         _patch(lambda w: {"criticality": "high"}), AUTHOR_OR_STAFF_EDIT, _field("criticality")
     ),
-    "patch_mark": Row(_patch(lambda w: {"mark": "good"}), AUTHOR_ONLY_EDIT, _field("mark")),
+    "patch_mark": Row(_patch(lambda w: {"mark": "good"}), AUTHOR_ONLY_EDIT, _field("mark"), _support_answers),
+    "patch_mark_unanswered": Row(_patch(lambda w: {"mark": "good"}), NOBODY_EDITS, _field("mark")),
+    "patch_criticality_closed": Row(
+        _patch(lambda w: {"criticality": "high"}), STAFF_EDIT, _field("criticality"), _close
+    ),
     **{
         f"patch_{name}": Row(
             _patch(lambda w, name=name, value=value: {name: value(w)}), STAFF_EDIT, _field(name)
@@ -456,6 +470,7 @@ ACTIONS = {
 @pytest.mark.parametrize("role", list(ACTIONS))
 def test_api_ticket_actions_per_role_list_allowed_actions(world, role):
     fields, can_close, can_delete, spam = ACTIONS[role]
+    _support_answers(world)  # so that the author has an answer to rate
     actions = Api(world, role)("GET", world.url()).json()["actions"]
     editable = set(actions["editable_fields"])
     assert fields <= editable if fields else editable == set()

@@ -150,6 +150,13 @@ def _close_first(w: World) -> None:
     services.ticket_close(actor=w.cast.admin, ticket=w.fresh())
 
 
+def _support_answers_first(w: World) -> None:
+    """Support posts a public answer: only then is there something for the author to rate (F-22)."""
+    services.message_post(
+        actor=w.responsible, ticket=w.fresh(), draft=services.MessageDraft(body="Fixed, please check.")
+    )
+
+
 def _first_message(w: World) -> Message:
     return Message.objects.get(ticket=w.ticket, number=1)
 
@@ -175,9 +182,25 @@ UPDATE_ROWS = [
     ("custom", lambda w: {"contract": "K-2024-17"}, None, WORKERS),
 ]
 
+# The author's later changes depend on the ticket's state (issue 17): rating wants an answer to rate,
+# and a closed ticket's criticality is left alone (the author reopens it first).
+SETUPS: dict[str, Callable[[World], None]] = {"mark": _support_answers_first}
 ACTIONS: list[Action] = [
-    Action(f"update_{name}", *_update(name, value, stored), outcomes=outcomes)
+    Action(f"update_{name}", *_update(name, value, stored), outcomes=outcomes, setup=SETUPS.get(name))
     for name, value, stored, outcomes in UPDATE_ROWS
+]
+ACTIONS += [
+    Action(
+        "update_mark_unanswered",
+        *_update("mark", lambda w: entry("mark", "good")),
+        outcomes=(PD, PD, NF, PD, NF, PD, RO, PD, PD),
+    ),
+    Action(
+        "update_criticality_closed",
+        *_update("criticality", lambda w: entry("criticality", "high")),
+        outcomes=(PD, PD, NF, OK, NF, OK, RO, OK, PD),
+        setup=_close_first,
+    ),
 ]
 ACTIONS += [
     Action("post_public", *_post(), outcomes=POSTERS),
@@ -289,6 +312,7 @@ def test_policy_editable_fields_by_role_match_f13(world, actor, expected):
     from otklik.tickets.policies import STAFF_LATER_FIELDS
 
     want = set(STAFF_LATER_FIELDS) if expected == "staff_later" else expected
+    _support_answers_first(world)  # so that the author has an answer to rate
     fields = TicketPolicy(world.people[actor]).editable_fields(world.fresh())
     assert set(fields) == want
     assert "mark" not in fields or actor == "author"

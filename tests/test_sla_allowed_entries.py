@@ -203,8 +203,14 @@ def test_entries_outside_sla_keeps_current_value_and_refuses_new_one(cast, payme
     assert entries_outside_sla(None, {"mark": incomplete}) == {}
 
 
+def answered(cast, ticket: Ticket) -> Ticket:
+    """Support answers in public: only then may the author rate (issue 17)."""
+    services.message_post(actor=cast.admin, ticket=ticket, draft=services.MessageDraft(body="Done."))
+    return Ticket.objects.get(pk=ticket.pk)
+
+
 def test_ticket_update_author_disallowed_mark_is_refused(cast, payments, make_ticket):
-    ticket = make_ticket(actor=cast.client, category=entry("category", "payment"))
+    ticket = answered(cast, make_ticket(actor=cast.client, category=entry("category", "payment")))
     with pytest.raises(ValidationFailed) as info:
         services.ticket_update(
             actor=cast.client, ticket=ticket, changes={"mark": entry("mark", "incomplete")}
@@ -221,7 +227,7 @@ def test_client_ticket_page_shows_sla_name_and_description(cast, payments, make_
 
 
 def test_client_ticket_page_offers_only_allowed_marks_and_criticalities(cast, payments, make_ticket):
-    ticket = make_ticket(actor=cast.client, category=entry("category", "payment"))
+    ticket = answered(cast, make_ticket(actor=cast.client, category=entry("category", "payment")))
     response = logged_in(cast.client).get(reverse("tickets:client_detail", args=[ticket.pk]))
     assert codes(response.context["marks"]) == ["good", "bad"]
     assert codes(response.context["criticalities"]) == ["middle", "high"]

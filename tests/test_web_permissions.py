@@ -258,6 +258,7 @@ CLIENT_REPLY = by_role(OK, OK, NF, STAFF_PAGE, STAFF_PAGE, STAFF_PAGE, STAFF_PAG
 WORKERS = by_role(FB, FB, FB, OK, NF, OK, RO, OK, LOGIN)
 AUTHOR_AND_WORKERS = by_role(OK, FB, NF, OK, NF, OK, RO, OK, LOGIN)
 AUTHOR_ONLY = by_role(OK, FB, NF, FB, NF, FB, RO, FB, LOGIN)
+AUTHOR_REFUSED_BY_STATE = by_role(FAILED, FB, NF, FB, NF, FB, RO, FB, LOGIN)
 STAFF_ADMIN_ONLY = by_role(FB, FB, FB, FB, NF, FB, RO, OK, LOGIN)
 BULK_WORKERS = by_role(FB, FB, FB, OK, FAILED, OK, RO, OK, LOGIN)
 BULK_ADMIN_ONLY = by_role(FB, FB, FB, FAILED, FAILED, FAILED, RO, OK, LOGIN)
@@ -302,6 +303,15 @@ def _staff_action(w: World) -> str:
 
 def _bulk(_w: World) -> str:
     return reverse("tickets:staff_bulk")
+
+
+def _support_answers_first(w: World) -> None:
+    """Support posts a public answer (the world's only answer is hidden): now the author may rate."""
+    services.message_post(
+        actor=w.users["responsible"],
+        ticket=w.fresh(),
+        draft=services.MessageDraft(body="Fixed, please check."),
+    )
 
 
 def _close_first(w: World) -> None:
@@ -411,12 +421,28 @@ ROWS: dict[str, Row] = {
         lambda w: {"action": "mark", "mark": entry("mark", "good").pk},
         AUTHOR_ONLY,
         _ticket_attr("mark_id"),
+        setup=_support_answers_first,
+    ),
+    # Nothing to rate before support's first public answer: the author is told why on the ticket page.
+    "client_mark_unanswered": Row(
+        _client_action,
+        lambda w: {"action": "mark", "mark": entry("mark", "good").pk},
+        AUTHOR_REFUSED_BY_STATE,
+        _ticket_attr("mark_id"),
     ),
     "client_criticality": Row(
         _client_action,
         lambda w: {"action": "criticality", "criticality": entry("criticality", "high").pk},
         AUTHOR_AND_WORKERS,
         _ticket_attr("criticality_id"),
+    ),
+    # A closed ticket's criticality: staff may still change it, the author reopens the ticket first.
+    "client_criticality_closed": Row(
+        _client_action,
+        lambda w: {"action": "criticality", "criticality": entry("criticality", "high").pk},
+        by_role(FAILED, FB, NF, OK, NF, OK, RO, OK, LOGIN),
+        _ticket_attr("criticality_id"),
+        setup=_close_first,
     ),
     # The staff action buttons.
     "staff_close": Row(_staff_action, lambda w: {"action": "close"}, WORKERS, _ticket_attr("closed_at")),

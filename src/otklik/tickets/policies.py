@@ -12,6 +12,7 @@ from functools import cached_property
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.principals import is_mail_principal
@@ -40,6 +41,7 @@ __all__ = [
     "STAFF_MESSAGE_OPTIONS",
     "TicketPolicy",
     "VisibilityGrant",
+    "support_answered",
     "visibility_grant_register",
 ]
 
@@ -56,6 +58,17 @@ class VisibilityGrant:
 
 # Providers registered by upper apps in their ready(); tickets never imports them (ARCHITECTURE §2).
 _grant_providers: list[Callable[[User], VisibilityGrant | None]] = []
+
+
+def support_answered(ticket: Ticket) -> bool:
+    """Tell whether support has posted at least one public answer on the ticket (no query).
+
+    The derived columns say it exactly: `ticket_recompute` sets `last_message_by_support` when support's
+    public message is the last one, and `first_client_message_after_support_at` when a client wrote after
+    support's last public message; with no such message both stay unset. Hidden and "do not change the
+    status" messages are not answers (F-03), and neither column counts them.
+    """
+    return ticket.last_message_by_support or ticket.first_client_message_after_support_at is not None
 
 
 def visibility_grant_register(provider: Callable[[User], VisibilityGrant | None]) -> None:
@@ -246,10 +259,37 @@ class TicketPolicy:
             return frozenset()
         fields: set[str] = set()
         if self.is_author(ticket):
-            fields |= AUTHOR_LATER_FIELDS
+            fields |= self._author_later_fields(ticket)
         if self.works_ticket(ticket):
             fields |= STAFF_LATER_FIELDS
         return frozenset(fields)
+
+    @staticmethod
+    def _author_later_fields(ticket: Ticket) -> set[str]:
+        """Narrow F-13's "author later" column by the ticket's state.
+
+        A mark rates support's answers, so there is nothing to rate before the first one; the
+        criticality tells support how urgent the work is, which means nothing once the ticket is closed
+        (the author reopens it first).
+        """
+        fields = set(AUTHOR_LATER_FIELDS)
+        if not support_answered(ticket):
+            fields.discard("mark")
+        if ticket.closed_at is not None:
+            fields.discard("criticality")
+        return fields
+
+    def can_rate(self, ticket: Ticket) -> bool:
+        return "mark" in self.editable_fields(ticket)
+
+    def edit_refusal(self, ticket: Ticket, field: str) -> str:
+        """Say why this user may not change `field` now: the author's refusals by state name the reason."""
+        if self.is_author(ticket) and field in AUTHOR_LATER_FIELDS and not self.is_demo:
+            if field == "mark" and not support_answered(ticket):
+                return gettext("You can rate the answer once support has answered.")
+            if field == "criticality" and ticket.closed_at is not None:
+                return gettext("The ticket is closed: reopen it to change the criticality.")
+        return gettext("You may not change this field.")
 
     def can_edit_field(self, ticket: Ticket, field: str) -> bool:
         return field in self.editable_fields(ticket)

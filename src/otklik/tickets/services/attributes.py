@@ -105,15 +105,17 @@ def _ticket_update(
     policy = held or writer_policy(actor)
     if not policy.can_view(ticket):
         raise NotFound()
+    if held is None:
+        ticket = ticket_lock(ticket)
+    # Judged on the locked row: what the author may change depends on the ticket's state (closed,
+    # answered by support), which a concurrent writer may just have changed.
     allowed = policy.editable_fields(ticket)
     refused = sorted(name for name in changes if name not in allowed)
     if refused:
         raise PermissionDenied(
             _("You may not change: %(fields)s.") % {"fields": ", ".join(refused)},
-            errors={name: [_("You may not change this field.")] for name in refused},
+            errors={name: [policy.edit_refusal(ticket, name)] for name in refused},
         )
-    if held is None:
-        ticket = ticket_lock(ticket)
     cleaned, errors = _clean_changes(ticket, changes)
     if not policy.works_ticket(ticket):
         # Only the author's own choices are limited by the SLA (F-06); staff may pick any entry (F-13).

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from otklik.core.errors import PermissionDenied, ValidationFailed
+from otklik.core.errors import PermissionDenied, ReadOnlyAccess, ValidationFailed
 from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.selectors import sla_for_new_ticket
 from otklik.tickets import selectors, services
@@ -19,6 +19,7 @@ from otklik.tickets.forms import (
     ReplyForm,
 )
 from otklik.tickets.panels import ticket_panels
+from otklik.tickets.policies import support_answered
 from otklik.tickets.views.common import (
     domain_errors,
     list_links,
@@ -133,6 +134,8 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
             "form": form,
             "indicator": selectors.indicator_for(ticket, policy),
             "editable": policy.editable_fields(ticket),
+            "is_author": policy.is_author(ticket),
+            "support_answered": support_answered(ticket),
             "can_post": policy.can_post_message(ticket),
             "can_close": policy.can_close(ticket),
             "can_reopen": policy.can_reopen(ticket),
@@ -168,5 +171,11 @@ def client_action(request: HttpRequest, ticket_id: int) -> HttpResponse:
         else:
             messages.error(request, _("Unknown action."))
     except ValidationFailed as exc:
+        messages.error(request, exc.text())
+    except PermissionDenied as exc:
+        # The author's page went stale (support's answer deleted, the ticket closed meanwhile): say why
+        # on the ticket page. Anyone else gets the plain refusal.
+        if isinstance(exc, ReadOnlyAccess) or not policy.is_author(ticket):
+            raise
         messages.error(request, exc.text())
     return redirect("tickets:client_detail", ticket_id=ticket.pk)

@@ -11,8 +11,12 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 
-from otklik.core.errors import DomainError, NotFound, ReadOnlyAccess
+from otklik.accounts.selectors import support_user_list
+from otklik.core.errors import DomainError, NotFound, PermissionDenied, ReadOnlyAccess
+from otklik.sla.models import SlaLevel
+from otklik.tickets import selectors
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services import Upload
 
@@ -130,3 +134,25 @@ def live_etag(request: HttpRequest, *parts: object) -> str:
 def live_unchanged(request: HttpRequest, etag: str) -> bool:
     """Tell whether the browser already has the answer with this ETag."""
     return etag in request.headers.get("If-None-Match", "")
+
+
+# A live region is rendered again at least this often even when no ticket changed (a colleague joined a
+# group, an option changed): the stamp covers the tickets, not the whole configuration.
+LIVE_MAX_AGE_SECONDS = 600
+
+
+def require_staff_view(request: HttpRequest):
+    """Return the request's ticket policy, refusing anyone who is not support staff."""
+    policy = policy_for(request)
+    if not policy.sees_support_view:
+        raise PermissionDenied(_("The staff workspace is for support staff."))
+    return policy
+
+
+def staff_form_context() -> dict:
+    """Choices every staff form needs, one query each (never per row)."""
+    return {
+        "dictionaries": selectors.dictionaries_for_forms(),
+        "support_users": list(support_user_list()),
+        "slas": list(SlaLevel.objects.filter(active=True)),
+    }

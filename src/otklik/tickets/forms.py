@@ -42,26 +42,30 @@ def entry_choices(entries: list[DictionaryEntry], *, blank: str = "—") -> list
     return [("", blank)] + [(str(e.pk), e.name) for e in entries]
 
 
+def _prompt(label, hint: str, rows: int = 2) -> forms.CharField:
+    """Return one of the regulation's optional prompts (F-12): a small text area with a short hint."""
+    return forms.CharField(
+        label=label, required=False, widget=forms.Textarea(attrs={"rows": rows, "placeholder": hint})
+    )
+
+
 class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=TITLE_MAX)
+    title = forms.CharField(
+        label=_("Title"),
+        max_length=TITLE_MAX,
+        widget=forms.TextInput(attrs={"placeholder": _("What does not work, in short")}),
+    )
     message = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 8}))
     category = forms.ChoiceField(label=_("Category"), required=False)
     criticality = forms.ChoiceField(label=_("Criticality"), required=False)
-    looked = forms.CharField(
-        label=_("Where you already looked for an answer"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+    looked = _prompt(_("Where you already looked for an answer"), _("Knowledge base, FAQ, documentation…"))
+    did = _prompt(_("What you did"), _("The steps, in order"))
+    expected = _prompt(_("What you expected"), _("What should have happened"))
+    saw = _prompt(_("What you saw (the full error text)"), _("Paste the error message as it is"), rows=3)
+    # The template puts the allowed types under the drop zone, with this id.
+    files = MultipleFileField(
+        label=_("Files"), widget=MultipleFileInput(attrs={"aria-describedby": "files-help"})
     )
-    did = forms.CharField(label=_("What you did"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    expected = forms.CharField(
-        label=_("What you expected"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    saw = forms.CharField(
-        label=_("What you saw (the full error text)"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    files = MultipleFileField(label=_("Files"))
     coupon = forms.CharField(
         label=_("Coupon"),
         required=False,
@@ -96,38 +100,6 @@ class NewTicketForm(KeyboardFriendlyMixin, forms.Form):
         return None
 
 
-class StaffNewTicketForm(NewTicketForm):
-    author = forms.ChoiceField(label=_("Author (client)"), required=False)
-    responsible = forms.ChoiceField(label=_("Responsible"), required=False)
-    status = forms.ChoiceField(label=_("Status"), required=False)
-    source = forms.ChoiceField(label=_("Source"), required=False)
-    admin_comment = forms.CharField(
-        label=_("Administrator's comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    def __init__(self, *args, dictionaries, users, support_users, **kwargs):
-        super().__init__(*args, dictionaries=dictionaries, **kwargs)
-        self.fields["author"].choices = [("", _("— me —"))] + [
-            (str(u.pk), f"{u.get_full_name() or u.username} ({u.email})") for u in users
-        ]
-        self.fields["responsible"].choices = [("", _("— automatic —"))] + [
-            (str(u.pk), u.get_full_name() or u.username) for u in support_users
-        ]
-        self.fields["status"].choices = entry_choices(dictionaries["status"])
-        self.fields["source"].choices = entry_choices(dictionaries["source"], blank=_("web"))
-
-    def staff_fields(self) -> StaffFields:
-        """Return the staff fields as services.ticket_create takes them (ids as the form sends them)."""
-        d = self.cleaned_data
-        return StaffFields(
-            author=d["author"] or None,
-            responsible=d["responsible"] or None,
-            status=d["status"] or None,
-            source=d["source"] or None,
-            admin_comment=d["admin_comment"],
-        )
-
-
 class ReplyForm(KeyboardFriendlyMixin, forms.Form):
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
     files = MultipleFileField(label=_("Files"))
@@ -143,6 +115,32 @@ class StaffReplyForm(ReplyForm):
     )
     on_behalf = forms.BooleanField(label=_("Post on behalf of the author"), required=False)
     quiet = forms.BooleanField(label=_("Do not notify the author"), required=False)
+    signed = forms.BooleanField(label=_("Add my signature"), required=False, initial=True)
+
+
+class ReplyFollowUpForm(forms.Form):
+    """What the composer's send changes with the reply: status, responsible, closing (empty: unchanged)."""
+
+    status = forms.ChoiceField(label=_("Then set the status"), required=False)
+    responsible = forms.ChoiceField(label=_("and the responsible"), required=False)
+    close = forms.BooleanField(label=_("Close the ticket"), required=False)
+
+    def __init__(self, *args, statuses, support_users, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = entry_choices(statuses, blank=_("status: unchanged"))
+        self.fields["responsible"].choices = [("", _("responsible: unchanged"))] + [
+            (str(u.pk), u.get_full_name() or u.username) for u in support_users
+        ]
+        for name in ("status", "responsible"):
+            self.fields[name].widget.attrs["class"] = "input compact"
+
+    def changes(self) -> dict:
+        """Return the changes to make with the reply (ids as ints), leaving out what stays as it is."""
+        return {
+            name: int(self.cleaned_data[name])
+            for name in ("status", "responsible")
+            if self.cleaned_data.get(name)
+        }
 
 
 class TicketAttributesForm(KeyboardFriendlyMixin, forms.Form):

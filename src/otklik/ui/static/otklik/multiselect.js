@@ -40,7 +40,6 @@
     filter.placeholder = t.msSearch;
     filter.autocomplete = "off";
     filter.setAttribute("aria-controls", base + "_options");
-    filter.setAttribute("aria-expanded", "false");
     var list = element("div", "ms-options");
     list.id = base + "_options";
     list.setAttribute("role", "group");
@@ -67,7 +66,6 @@
 
     function open(yes) {
       box.classList.toggle("ms-open", yes);
-      filter.setAttribute("aria-expanded", yes ? "true" : "false");
     }
 
     function drawChips() {

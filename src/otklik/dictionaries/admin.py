@@ -5,12 +5,12 @@ from django.db.models.deletion import ProtectedError
 from django.utils.translation import gettext_lazy as _
 
 from otklik.dictionaries.models import DictionaryEntry
-from otklik.ui.admin_mixins import SupportAdminPermissions
+from otklik.ui.admin_mixins import LabelledListEditable, SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
 
 
 @admin.register(DictionaryEntry, site=admin_site)
-class DictionaryEntryAdmin(SupportAdminPermissions, admin.ModelAdmin):
+class DictionaryEntryAdmin(LabelledListEditable, SupportAdminPermissions, admin.ModelAdmin):
     list_display = ("name_ru", "name_en", "kind", "code", "sort", "is_default", "active", "responsible")
     list_filter = ("kind", "active", "is_default")
     list_editable = ("sort", "active")

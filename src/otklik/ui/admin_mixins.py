@@ -1,5 +1,8 @@
 """Let support administrators (not only Django superusers) use the configuration pages."""
 
+from django.utils.text import capfirst
+from django.utils.translation import gettext
+
 from otklik.ui.admin_access import admin_access
 
 
@@ -26,3 +29,27 @@ class SupportAdminPermissions:
         if admin_access().looks_only(request.user):
             return {}
         return super().get_actions(request)
+
+
+class LabelledListEditable:
+    """Name every field a list edits in place after its column and its row ("Sort: Billing").
+
+    Django's changelist draws `list_editable` inputs with no label; a screen reader would hear "edit
+    text" forty times. The name goes into aria-label, so the table looks the same.
+    """
+
+    def get_changelist_form(self, request, **kwargs):
+        base = super().get_changelist_form(request, **kwargs)
+
+        class Labelled(base):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                for field in self.fields.values():
+                    if field.widget.is_hidden:
+                        continue
+                    field.widget.attrs["aria-label"] = gettext("%(field)s: %(row)s") % {
+                        "field": capfirst(str(field.label)),
+                        "row": self.instance,
+                    }
+
+        return Labelled

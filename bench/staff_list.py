@@ -104,7 +104,9 @@ def time_page(session: Session, path: str, requests: int, warmup: int) -> Timing
             note(f"{path} answered {status} during the run.")
             return None
         wall.append(elapsed)
-        if timing := _server_timing(headers.get("Server-Timing", "")):
+        # Header names as the server wrote them: granian sends them in lower case.
+        header = next((v for k, v in headers.items() if k.lower() == "server-timing"), "")
+        if timing := _server_timing(header):
             server.append(timing)
     return Timing(wall, server, 200, size)
 

@@ -318,3 +318,16 @@ def test_markdown_preview_renders_like_the_conversation(cast):
         logged_in(cast.client).post(reverse("tickets:markdown_preview"), {"reply-body": "x"}).status_code
         == 403
     )
+
+
+def test_ticket_live_changes_when_a_colleague_starts_answering(cast, desk):
+    ticket = desk["mine"][0]
+    Ticket.objects.filter(pk=ticket.pk).update(responsible=None)  # visible to both staff
+    logged_in(cast.staff2).get(reverse("tickets:staff_detail", args=[ticket.pk]))
+    client = logged_in(cast.staff)
+    url = reverse("tickets:staff_live", args=[ticket.pk])
+    etag = client.get(url)["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    services.presence_touch(user=cast.staff2, ticket=fresh(ticket), answering=True)
+    changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200 and 'class="answering"' in changed.content.decode()

@@ -324,6 +324,8 @@ INSTALLED_APPS.append("axes")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as axes asks
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out login before the password check
+    "otklik.accounts.backends.ProfileModelBackend",  # the user with their profile, in one query
+    # Sessions opened before the backend above existed name this one; kept so nobody is signed out.
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"

@@ -23,7 +23,9 @@ urlpatterns = [
     path("staff/tickets/<int:ticket_id>/presence/", staff_ticket.presence_ping, name="presence"),
     path("staff/tickets/<int:ticket_id>/history.csv", staff_ticket.staff_history_csv, name="staff_history"),
     path(
-        "staff/tickets/<int:ticket_id>/messages/<int:number>/edit/", staff_ticket.message_edit, name="message_edit"
+        "staff/tickets/<int:ticket_id>/messages/<int:number>/edit/",
+        staff_ticket.message_edit,
+        name="message_edit",
     ),
     path(
         "staff/tickets/<int:ticket_id>/messages/<int:number>/delete/",

@@ -69,12 +69,13 @@ def staff_list(request: HttpRequest) -> HttpResponse:
 
     An htmx request for the live region (`?live=1`) gets the rows and the view counts only.
     """
-    policy = require_staff_view(request)
     live = bool(request.GET.get("live"))
     if live:
+        # A 304 carries nothing and its ETag is the viewer's own: it is answered before the policy is built.
         etag = live_etag(request, selectors.tickets_stamp(), clock.now().timestamp() // LIVE_MAX_AGE_SECONDS)
         if live_unchanged(request, etag):
             return HttpResponseNotModified(headers={"ETag": etag})
+    policy = require_staff_view(request)
     ctx = staff_form_context()
     groups = list(support_group_list())
     params = request.GET.copy()

@@ -280,24 +280,20 @@ def staff_live(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """Answer the ticket page's live request: 304 while nothing changed, else the parts that did.
 
     The ETag covers the ticket row's changing columns and who else is here, read in two small queries;
-    the page itself is rendered only when one of them moved.
+    the parts are rendered only when one of them moved.
     """
-    policy = require_staff_view(request)
-    stamp = selectors.ticket_live_stamp(policy, ticket_id)
+    # The 304 needs no policy: it carries nothing, and the ETag is the viewer's own (their id is in it).
+    # The first answer, and every changed one, is rendered from the policy below.
+    options = selectors.options_cached()
+    stamp = selectors.ticket_live_stamp(
+        ticket_id, viewer_id=request.user.pk, presence_minutes=options.presence_minutes
+    )
     if stamp is None:
         return HttpResponse(status=404)
-    viewers, answering = selectors.presence_list(
-        stamp.ticket, minutes=policy.options.presence_minutes, exclude=request.user
-    )
-    etag = live_etag(
-        request,
-        stamp.key,
-        [u.pk for u in viewers],
-        [u.pk for u in answering],
-        clock.now().timestamp() // LIVE_MAX_AGE_SECONDS,
-    )
+    etag = live_etag(request, stamp, clock.now().timestamp() // LIVE_MAX_AGE_SECONDS)
     if live_unchanged(request, etag):
         return HttpResponseNotModified(headers={"ETag": etag})
+    policy = require_staff_view(request)
     ticket = selectors.ticket_get(policy, ticket_id)
     context = _detail_context(request, policy, ticket, staff_form_context())
     response = render(request, "tickets/_ticket_live.html", context)
@@ -487,7 +483,8 @@ def message_split(request: HttpRequest, ticket_id: int, number: int) -> HttpResp
 @require_http_methods(["GET", "POST"])
 def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """htmx: return the presence line; a POST first records presence (answering when the answer box is
-    in use), a GET only reads, so the line can refresh every few seconds without a write."""
+    in use), a GET only reads. The page's periodic "still here" (`still=1`) gets no body: the ticket's live
+    request already brings the line when it changes."""
     policy = policy_for(request)
     ticket = policy.visible().filter(pk=ticket_id).first()
     if ticket is None:
@@ -495,6 +492,8 @@ def presence_ping(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if request.method == "POST":
         answering = request.POST.get("answering") == "1"
         services.presence_touch(user=request.user, ticket=ticket, answering=answering)
+        if request.POST.get("still") == "1":
+            return HttpResponse(status=204)  # "still here": the page's live request shows the line
     options = policy.options
     viewers, answering = selectors.presence_list(
         ticket, minutes=options.presence_minutes, exclude=request.user

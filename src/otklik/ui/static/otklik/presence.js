@@ -1,11 +1,11 @@
-// Presence on the staff ticket page (F-14): the page says "I am still here" every 30 s and "I am answering"
+// Presence on the staff ticket page (F-14): the page says "I am still here" every 60 s and "I am answering"
 // while the answer box is typed in (writes); the line itself follows the page's live request (live.js).
 (function () {
   "use strict";
   const line = document.getElementById("presence");
   if (!line || !window.htmx) return;
   const url = line.dataset.url;
-  const touchMs = 30000;
+  const touchMs = 60000; // well inside the presence window (5 min by default)
   const answeringMs = 20000;
   let lastTouch = Date.now(); // opening the page recorded the visit
   let lastAnswering = 0;
@@ -19,7 +19,7 @@
     const now = Date.now();
     if (now - lastTouch >= touchMs) {
       lastTouch = now;
-      send();
+      send({ still: "1" });
     }
   }, 5000);
 

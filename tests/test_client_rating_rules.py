@@ -12,6 +12,7 @@ import re
 import pytest
 from django.urls import reverse
 
+from otklik.accounts.models import Profile
 from otklik.core.errors import PermissionDenied
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import services
@@ -137,6 +138,7 @@ def test_policy_editable_fields_for_author_follow_state(cast, ticket):
 
 # -- the API ---------------------------------------------------------------------------------
 def test_api_patch_mark_before_support_answer_answers_403_with_field_reason(cast, ticket):
+    Profile.objects.filter(user=cast.client).update(language="en")  # the API answers in the user's language
     response = Api(cast.client).send("PATCH", f"/api/v1/tickets/{ticket.pk}", {"mark": "good"})
     assert response.status_code == 403, response.content
     assert "once support has answered" in response.json()["errors"]["mark"][0]

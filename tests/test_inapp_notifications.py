@@ -52,7 +52,11 @@ def everyone() -> list[tuple[str, str, int | None]]:
     )
 
 
-def as_user(user) -> Client:
+def as_user(user, language: str = "en") -> Client:
+    """Return a client logged in as `user`, whose interface language is `language` (the texts below are English)."""
+    from otklik.accounts.models import Profile
+
+    Profile.objects.filter(user=user).update(language=language)
     client = Client()
     client.force_login(user)
     return client
@@ -314,7 +318,7 @@ def test_bell_pages_refuse_clients(cast, name):
 def test_client_pages_have_no_bell_and_staff_pages_have_one(cast):
     assert b"data-bell" not in as_user(cast.client).get(reverse("tickets:client_list")).content
     page = as_user(cast.staff).get(reverse("tickets:staff_list")).content.decode()
-    assert "data-bell" in page and 'hx-trigger="load, every 30s' in page
+    assert "data-bell" in page and 'hx-trigger="load, every 60s' in page
 
 
 def test_bell_count_shows_the_badge_and_answers_304_to_its_etag(cast, assigned):

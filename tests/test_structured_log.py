@@ -56,14 +56,15 @@ def english_status_line(ticket) -> str:
 def test_staff_page_change_made_in_russian_shown_in_english(cast, changed_in_russian):
     ticket = changed_in_russian
     page = logged_in(cast.staff, "en").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
-    assert english_status_line(ticket) in page and "postponed: no → yes" in page
+    # The page shows each change as a sentence naming who made it, in the reader's language.
+    assert (
+        f"set status to {entry('status', 'in_progress').name_en}" in page and "set postponed to yes" in page
+    )
     assert "Being solved" in page
     russian = (
         logged_in(cast.staff2, "ru").get(reverse("tickets:staff_detail", args=[ticket.pk])).content.decode()
     )
-    assert (
-        f"статус: {entry('status', 'accepted').name_ru} → {entry('status', 'in_progress').name_ru}" in russian
-    )
+    assert f": статус → {entry('status', 'in_progress').name_ru}" in russian
 
 
 def test_history_csv_change_made_in_russian_in_readers_language(cast, changed_in_russian):

@@ -143,9 +143,8 @@ def test_process_flow_change_request_walks_to_closed_and_client_sees_only_stages
     # 2. The ticket is in the incident manager's queue (and no longer in L1's); they classify it.
     mark = _log_in(new_context(), base, "mark")
     mark.goto(f"{base}/staff/tickets/")
-    mark.check("#id_queue")
-    mark.locator("#filters button[type=submit]").click()
-    mark.wait_for_url(re.compile(r"queue=on"))
+    mark.locator('#inbox-nav a[data-inbox="queue"]').click()  # the sidebar's view "My process queue"
+    mark.wait_for_url(re.compile(r"view=queue"))
     assert "Export to XLSX" in mark.locator("main").inner_text()
     mark.set_viewport_size(PHONE)
     _no_horizontal_scroll(mark)

@@ -626,7 +626,7 @@ def ticket_live_stamp(ticket_id: int, *, viewer_id: int, presence_minutes: int) 
     """
     now = clock.now()
     ticket, presence = Ticket._meta.db_table, TicketPresence._meta.db_table
-    columns = ", ".join(f"t.{Ticket._meta.get_field(c.removesuffix('_id')).column}" for c in LIVE_COLUMNS)
+    columns = ", ".join(f"t.{column}" for column in LIVE_COLUMNS)  # attribute names are the columns here
     sql = (
         f"SELECT {columns}, p.user_id, p.answering_at FROM {ticket} t "
         f"LEFT JOIN {presence} p ON p.ticket_id = t.id AND p.seen_at >= %s AND p.user_id <> %s "

@@ -118,9 +118,7 @@ def reltime(value) -> str:
         ) % {"n": n}
     else:
         text = date_format(local, "SHORT_DATE_FORMAT")
-    return format_html(
-        '<time datetime="{}" title="{}" data-rel>{}</time>', local.isoformat(), exact, text
-    )
+    return format_html('<time datetime="{}" title="{}" data-rel>{}</time>', local.isoformat(), exact, text)
 
 
 AVATAR_HUES = 12

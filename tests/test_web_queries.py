@@ -28,9 +28,10 @@ from tests.samples import log_bytes, png_bytes
 # visibility grant while the configuration cache is off, as in tests): 37 for staff, 33 for an admin.
 # The workspace (issue 17) adds to the list one statement with every view's capped count and the process
 # queue's roles (22), and to the ticket page the previous and next ticket for j / k and the check for the
-# viewer's unread in-app notifications of the ticket, which opening it marks read (40).
+# viewer's unread in-app notifications of the ticket, which opening it marks read, and the client card's
+# companies (41).
 LIST_CEILING = 22
-TICKET_PAGE_CEILING = 40
+TICKET_PAGE_CEILING = 41
 
 
 @pytest.fixture(autouse=True)

@@ -331,3 +331,11 @@ def test_ticket_live_changes_when_a_colleague_starts_answering(cast, desk):
     services.presence_touch(user=cast.staff2, ticket=fresh(ticket), answering=True)
     changed = client.get(url, HTTP_IF_NONE_MATCH=etag)
     assert changed.status_code == 200 and 'class="answering"' in changed.content.decode()
+
+
+def test_client_card_names_the_authors_company_and_other_tickets(cast, desk):
+    html = logged_in(cast.staff).get(reverse("tickets:staff_detail", args=[desk["mine"][0].pk])).content.decode()
+    card = html[html.index('class="card client-card"') :]
+    card = card[: card.index("</section>")]
+    assert "Romashka LLC" in card and "Ivan Petrov" in card and "client@example.com" in card
+    assert f"#{desk['mine'][1].pk} " in card  # another of the author's tickets

@@ -57,6 +57,17 @@ def support_group_list(kind: str | None = None) -> QuerySet[SupportGroup]:
     return qs.filter(kind=kind) if kind else qs
 
 
+def client_group_names(user_id: int | None) -> list[str]:
+    """Return the names of the client groups (companies) a user belongs to: the ticket page's client card."""
+    if user_id is None:
+        return []
+    return list(
+        SupportGroup.objects.filter(kind=SupportGroup.Kind.CLIENT, memberships__user_id=user_id)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
 def display_name(user: User | None) -> str:
     """Return 'First Last' or the login."""
     if user is None:

@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from otklik.accounts.selectors import display_name
+from otklik.accounts.selectors import client_group_names, display_name
 from otklik.core import clock, events
 from otklik.core.csv_safe import csv_safe_row
 from otklik.core.errors import ValidationFailed
@@ -178,6 +178,7 @@ def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> 
         "viewers": viewers,
         "answering": answering,
         "other_tickets": selectors.author_other_tickets(policy, ticket),
+        "client_groups": client_group_names(ticket.author_id),
         "panels": ticket_panels("staff", request, policy, ticket),
         "presence_minutes": options.presence_minutes,
         "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,

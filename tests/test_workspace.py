@@ -339,3 +339,30 @@ def test_client_card_names_the_authors_company_and_other_tickets(cast, desk):
     card = card[: card.index("</section>")]
     assert "Romashka LLC" in card and "Ivan Petrov" in card and "client@example.com" in card
     assert f"#{desk['mine'][1].pk} " in card  # another of the author's tickets
+
+
+@pytest.mark.parametrize(
+    ("ago", "en", "ru"),
+    [
+        (10, "just now", "только что"),
+        (5 * 60, "5 min ago", "5 мин назад"),
+        (3 * 3600, "3 h ago", "3 ч назад"),
+        (2 * 86400, "2 days ago", "2 дня назад"),
+        (-42 * 60 - 30, "in 42 min", "через 42 мин"),
+    ],
+)
+def test_reltime_reads_in_the_viewers_language_with_the_exact_time_on_hover(frozen, ago, en, ru):
+    from datetime import timedelta
+
+    from django.utils import translation
+
+    from otklik.core import clock
+    from otklik.ui.templatetags.otklik import reltime
+
+    at = clock.now() - timedelta(seconds=ago)
+    with translation.override("en"):
+        html = reltime(at)
+        assert f">{en}</time>" in html and 'title="' in html and "data-rel" in html
+    with translation.override("ru"):
+        assert f">{ru}</time>" in reltime(at)
+    assert reltime(None) == ""

@@ -7,26 +7,14 @@ Screenshots go to test-artifacts/browser/ (presence-a.png, presence-b.png).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import user_create
 from otklik.tickets import services
+from tests.browser.helpers import PASSWORD, staff_login
 
 pytestmark = [pytest.mark.browser]
-PASSWORD = "pass-Word-123"
-
-
-def _log_in(context, base: str, username: str):
-    page = context.new_page()
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/staff/tickets/$"))
-    return page
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -45,8 +33,8 @@ def test_presence_agent_typing_shows_answering_now_to_other_agent(live_server, n
     )
     url = f"{base}/staff/tickets/{ticket.pk}/"
 
-    a = _log_in(new_context(), base, "anna")
-    b = _log_in(new_context(), base, "boris")
+    a = staff_login(new_context(), base, "anna")
+    b = staff_login(new_context(), base, "boris")
     b.goto(url)
     a.goto(url)
     assert "answering" not in b.locator("#presence").inner_text().lower()

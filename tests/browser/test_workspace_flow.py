@@ -19,9 +19,9 @@ from otklik.dictionaries.models import DictionaryEntry
 from otklik.tickets import inboxes, services
 from otklik.tickets.models import Attachment, Message, Ticket
 from otklik.tickets.policies import TicketPolicy
+from tests.browser.helpers import PASSWORD, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-PASSWORD = "pass-Word-123"
 
 
 def _png(width: int = 4, height: int = 3) -> bytes:
@@ -43,16 +43,6 @@ def _png(width: int = 4, height: int = 3) -> bytes:
 
 
 PNG_BASE64 = base64.b64encode(_png()).decode()
-
-
-def _log_in(context, base: str, username: str):
-    page = context.new_page()
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/staff/tickets/$"))
-    return page
 
 
 @pytest.fixture
@@ -84,7 +74,7 @@ def people():
 
 
 def test_views_show_the_database_counts_and_list_their_tickets(live_server, new_context, people, artifacts):
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     policy = TicketPolicy(people["agent"])
     expected = inboxes.inbox_counts(policy)
     for inbox in inboxes.inbox_list(policy):
@@ -97,7 +87,7 @@ def test_views_show_the_database_counts_and_list_their_tickets(live_server, new_
 
 
 def test_keyboard_moves_through_the_list_and_opens_a_ticket(live_server, new_context, people):
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     page.keyboard.press("j")
     page.keyboard.press("j")
     current = page.locator("tr[data-nav-row].is-current")
@@ -115,7 +105,7 @@ def test_keyboard_moves_through_the_list_and_opens_a_ticket(live_server, new_con
 def test_reply_and_status_change_in_one_send(live_server, new_context, people, artifacts):
     ticket = people["tickets"][0]
     status = DictionaryEntry.objects.filter(kind="status", active=True).exclude(pk=ticket.status_id).first()
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     page.goto(f"{live_server.url}/staff/tickets/{ticket.pk}/")
     page.fill("#id_reply-body", "Your card issuer blocks the payment; call the bank.")
     page.select_option("#id_then-status", str(status.pk))
@@ -136,7 +126,7 @@ def test_inline_edit_saves_at_once_and_undo_restores(live_server, new_context, p
     ticket = people["tickets"][1]
     before = ticket.criticality_id
     other = DictionaryEntry.objects.filter(kind="criticality", active=True).exclude(pk=before).first()
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     page.goto(f"{live_server.url}/staff/tickets/{ticket.pk}/")
     page.select_option("#props select[name='attr-criticality']", str(other.pk))
     toast = page.locator("#props [data-toast]")
@@ -152,7 +142,7 @@ def test_inline_edit_saves_at_once_and_undo_restores(live_server, new_context, p
 
 def test_pasted_screenshot_is_sent_with_the_reply(live_server, new_context, people):
     ticket = people["tickets"][2]
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     page.goto(f"{live_server.url}/staff/tickets/{ticket.pk}/")
     page.fill("#id_reply-body", "See the screenshot.")
     page.evaluate(
@@ -179,7 +169,7 @@ def test_client_reply_appears_within_5_seconds_with_a_notice_while_typing(
     live_server, new_context, people, artifacts
 ):
     ticket = people["tickets"][3]
-    page = _log_in(new_context(), live_server.url, "anna")
+    page = staff_login(new_context(), live_server.url, "anna")
     page.goto(f"{live_server.url}/staff/tickets/{ticket.pk}/")
     page.locator("#id_reply-body").press_sequentially("Let me check", delay=10)
     services.message_post(

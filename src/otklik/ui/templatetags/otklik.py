@@ -3,6 +3,7 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from otklik.core.text import render_markup
 
@@ -76,48 +77,56 @@ def get_item(mapping, key):
     return mapping.get(key) if mapping else None
 
 
+# Relative times: (below this many seconds, the unit in seconds, "in N" and "N ago" in both numbers).
+RELATIVE_UNITS = (
+    (
+        3600,
+        60,
+        ngettext_lazy("in %(n)s min", "in %(n)s min", "n"),
+        ngettext_lazy("%(n)s min ago", "%(n)s min ago", "n"),
+    ),
+    (
+        86400,
+        3600,
+        ngettext_lazy("in %(n)s h", "in %(n)s h", "n"),
+        ngettext_lazy("%(n)s h ago", "%(n)s h ago", "n"),
+    ),
+    (
+        7 * 86400,
+        86400,
+        ngettext_lazy("in %(n)s day", "in %(n)s days", "n"),
+        ngettext_lazy("%(n)s day ago", "%(n)s days ago", "n"),
+    ),
+)
+
+
 @register.filter
 def reltime(value) -> str:
     """Render an instant as a relative time ("12 min ago") with the exact local time on hover.
 
-    Past a week it shows the date itself: "3 weeks ago" is less useful to an agent than the day.
+    Past a week it shows the date itself: "3 weeks ago" is less useful to an agent than the day. The browser
+    keeps the text current (otklik/live.js); this is what a page without scripts shows.
     """
     from django.utils import timezone
     from django.utils.formats import date_format
-    from django.utils.translation import gettext, ngettext
+    from django.utils.translation import gettext
 
     from otklik.core import clock
 
     if not value:
         return ""
     local = timezone.localtime(value)
-    exact = date_format(local, "DATETIME_FORMAT")
     seconds = (clock.now() - value).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 60:
-        text = gettext("just now") if not future else gettext("in a moment")
-    elif seconds < 3600:
-        n = int(seconds // 60)
-        text = (
-            ngettext("in %(n)s min", "in %(n)s min", n)
-            if future
-            else ngettext("%(n)s min ago", "%(n)s min ago", n)
-        ) % {"n": n}
-    elif seconds < 86400:
-        n = int(seconds // 3600)
-        text = (
-            ngettext("in %(n)s h", "in %(n)s h", n) if future else ngettext("%(n)s h ago", "%(n)s h ago", n)
-        ) % {"n": n}
-    elif seconds < 7 * 86400:
-        n = int(seconds // 86400)
-        text = (
-            ngettext("in %(n)s day", "in %(n)s days", n)
-            if future
-            else ngettext("%(n)s day ago", "%(n)s days ago", n)
-        ) % {"n": n}
-    else:
+    future, seconds = seconds < 0, abs(seconds)
+    text = gettext("in a moment") if future else gettext("just now")
+    if seconds >= 60:
         text = date_format(local, "SHORT_DATE_FORMAT")
+        for below, unit, ahead, ago in RELATIVE_UNITS:
+            if seconds < below:
+                n = int(seconds // unit)
+                text = (ahead if future else ago) % {"n": n}
+                break
+    exact = date_format(local, "DATETIME_FORMAT")
     return format_html('<time datetime="{}" title="{}" data-rel>{}</time>', local.isoformat(), exact, text)
 
 

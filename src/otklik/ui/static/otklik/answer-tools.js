@@ -18,16 +18,17 @@
     return lines.map(function (line) { return line ? "> " + line : ">"; }).join("\n");
   }
 
-  for (const link of document.querySelectorAll("a.quote")) {
-    link.addEventListener("click", function () {
-      const source = document.querySelector("#m" + link.dataset.number + " .body");
-      const raw = (source && source.dataset.raw) || "";
-      const before = body.value.replace(/\s+$/, "");
-      body.value = (before ? before + "\n\n" : "") + quoted(raw) + "\n\n";
-      body.focus();
-      body.dispatchEvent(new Event("input", { bubbles: true }));
-    });
-  }
+  // Delegated: messages that arrive live (live.js) get the same link.
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest && event.target.closest("a.quote");
+    if (!link) return;
+    const source = document.querySelector("#m" + link.dataset.number + " .body");
+    const raw = (source && source.dataset.raw) || "";
+    const before = body.value.replace(/\s+$/, "");
+    body.value = (before ? before + "\n\n" : "") + quoted(raw) + "\n\n";
+    body.focus();
+    body.dispatchEvent(new Event("input", { bubbles: true }));
+  });
 
   // Knowledge base articles (the picker's list arrives by htmx): a button carries the link or the text.
   document.addEventListener("click", function (event) {

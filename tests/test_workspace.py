@@ -334,7 +334,9 @@ def test_ticket_live_changes_when_a_colleague_starts_answering(cast, desk):
 
 
 def test_client_card_names_the_authors_company_and_other_tickets(cast, desk):
-    html = logged_in(cast.staff).get(reverse("tickets:staff_detail", args=[desk["mine"][0].pk])).content.decode()
+    html = (
+        logged_in(cast.staff).get(reverse("tickets:staff_detail", args=[desk["mine"][0].pk])).content.decode()
+    )
     card = html[html.index('class="card client-card"') :]
     card = card[: card.index("</section>")]
     assert "Romashka LLC" in card and "Ivan Petrov" in card and "client@example.com" in card
@@ -366,3 +368,32 @@ def test_reltime_reads_in_the_viewers_language_with_the_exact_time_on_hover(froz
     with translation.override("ru"):
         assert f">{ru}</time>" in reltime(at)
     assert reltime(None) == ""
+
+
+# -- following ----------------------------------------------------------------------------------
+def test_follow_puts_the_ticket_under_tickets_i_follow_and_unfollow_takes_it_out(cast, desk):
+    ticket = desk["unassigned"]
+    client = logged_in(cast.staff)
+    url = reverse("tickets:staff_follow", args=[ticket.pk])
+    response = client.post(url, {"follow": "1"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and 'aria-pressed="true"' in response.content.decode()
+    assert inboxes.inbox_counts(TicketPolicy(cast.staff))["following"] == 1
+    listed = client.get(reverse("tickets:staff_list"), {"view": "following"})
+    assert [t.pk for t, _ind in listed.context["rows"]] == [ticket.pk]
+    client.post(url, {"follow": "1"})  # twice: still one row
+    assert ticket.followers.count() == 1
+    assert client.post(url, {"follow": "0"}).status_code == 302
+    assert inboxes.inbox_counts(TicketPolicy(cast.staff))["following"] == 0
+
+
+def test_follow_refused_for_clients_demo_and_tickets_out_of_sight(cast, desk):
+    with pytest.raises(PermissionDenied):
+        services.ticket_follow(actor=cast.demo, ticket=fresh(desk["mine"][0]))
+    from otklik.core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        services.ticket_follow(actor=cast.staff, ticket=fresh(desk["late"]))
+    assert logged_in(cast.client).post(
+        reverse("tickets:staff_follow", args=[desk["mine"][0].pk]), {"follow": "1"}
+    ).status_code in (302, 403, 404)
+    assert not desk["mine"][0].followers.exists()

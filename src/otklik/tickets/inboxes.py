@@ -47,6 +47,7 @@ INBOXES: tuple[Inbox, ...] = (
     Inbox("overdue", _("Overdue"), lambda p: OPEN & Q(is_overdue=True)),
     Inbox("due_soon", _("Due soon"), lambda p: OPEN & Q(reminder_sent=True, is_overdue=False)),
     Inbox("special", _("Special tickets"), lambda p: OPEN & Q(is_special=True)),
+    Inbox("following", _("Tickets I follow"), lambda p: OPEN & Q(followers__user_id=p.user.pk)),
     Inbox("open", _("All open"), lambda p: OPEN),
     Inbox("all", _("All tickets"), lambda p: Q()),
 )

@@ -659,6 +659,21 @@ class TicketPresence(models.Model):
         constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="presence_unique")]
 
 
+class TicketFollower(models.Model):
+    """A staff member who follows a ticket without being its responsible (the list's "Tickets I follow")."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="followed_tickets")
+    created_at = models.DateTimeField(_("since"))
+
+    class Meta:
+        verbose_name = _("follower")
+        verbose_name_plural = _("followers")
+        # One row per person and ticket; the user's own list reads it by the second index.
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="follower_unique")]
+        indexes = [models.Index(fields=["user", "ticket"], name="follower_user_ticket")]
+
+
 class TicketSearchDocument(models.Model):
     """The text search sees: `public_text` for clients, `staff_text` adds hidden messages. Log lines never."""
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("staff/tickets/<int:ticket_id>/action/", staff_ticket.staff_action, name="staff_action"),
     path("staff/tickets/<int:ticket_id>/field/", staff_ticket.staff_field, name="staff_field"),
     path("staff/tickets/<int:ticket_id>/live/", staff_ticket.staff_live, name="staff_live"),
+    path("staff/tickets/<int:ticket_id>/follow/", staff_ticket.staff_follow, name="staff_follow"),
     path("staff/preview/", staff_ticket.markdown_preview, name="markdown_preview"),
     path("staff/tickets/<int:ticket_id>/delete/", staff_ticket.staff_delete, name="staff_delete"),
     path("staff/tickets/<int:ticket_id>/presence/", staff_ticket.presence_ping, name="presence"),

@@ -28,6 +28,7 @@ from otklik.tickets.services.workspace import (
     presence_touch,
     saved_filter_delete,
     saved_filter_save,
+    ticket_follow,
     ticket_split,
     tickets_bulk,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "ticket_close",
     "ticket_create",
     "ticket_delete",
+    "ticket_follow",
     "ticket_recompute",
     "ticket_reopen",
     "ticket_reply",

@@ -25,6 +25,7 @@ from otklik.tickets.models import (
     SavedFilter,
     SpamState,
     Ticket,
+    TicketFollower,
     TicketPresence,
 )
 from otklik.tickets.policies import TicketPolicy
@@ -161,6 +162,24 @@ def presence_touch(*, user: User, ticket: Ticket, answering: bool = False) -> No
     if answering:
         defaults["answering_at"] = now
     TicketPresence.objects.update_or_create(ticket=ticket, user=user, defaults=defaults)
+
+
+@transaction.atomic
+def ticket_follow(*, actor: User, ticket: Ticket, follow: bool = True) -> bool:
+    """Follow (or stop following) a ticket as staff; return whether the actor follows it now.
+
+    Only support staff who may see the ticket follow it; demo access saves nothing. Following twice or
+    leaving a ticket one does not follow changes nothing.
+    """
+    policy = writer_policy(actor)
+    if not policy.can_view(ticket):
+        raise NotFound()
+    policy.require(policy.is_support)
+    if follow:
+        TicketFollower.objects.get_or_create(ticket=ticket, user=actor, defaults={"created_at": clock.now()})
+    else:
+        TicketFollower.objects.filter(ticket=ticket, user=actor).delete()
+    return follow
 
 
 @dataclass

@@ -179,6 +179,7 @@ def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> 
         "answering": answering,
         "other_tickets": selectors.author_other_tickets(policy, ticket),
         "client_groups": client_group_names(ticket.author_id),
+        "following": selectors.ticket_followed(request.user, ticket),
         "panels": ticket_panels("staff", request, policy, ticket),
         "presence_minutes": options.presence_minutes,
         "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
@@ -274,6 +275,20 @@ def _field_change(name: str, value) -> dict:
         code = name.removeprefix(TicketAttributesForm.CUSTOM_PREFIX)
         return {"custom": {code: str(value) if value is not None and not isinstance(value, bool) else value}}
     return {name: None if value == "" else value}
+
+
+@require_POST
+@domain_errors
+def staff_follow(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """Follow or stop following the ticket (htmx: answer the side panel; else back to the page)."""
+    policy = require_staff_view(request)
+    ticket = selectors.ticket_get(policy, ticket_id)
+    services.ticket_follow(actor=request.user, ticket=ticket, follow=request.POST.get("follow") == "1")
+    if not request.htmx:
+        return redirect("tickets:staff_detail", ticket_id=ticket.pk)
+    return render(
+        request, "tickets/_ticket_side.html", _detail_context(request, policy, ticket, staff_form_context())
+    )
 
 
 @domain_errors

@@ -183,5 +183,7 @@ def test_client_reply_appears_within_5_seconds_with_a_notice_while_typing(
     assert page.locator("#id_reply-body").input_value() == "Let me check"  # nothing the agent typed is lost
     # The message that arrived live can be quoted like the others (a Markdown quote under the text).
     page.locator("#conversation article.msg", has_text="Another card worked").locator("a.quote").click()
-    assert page.locator("#id_reply-body").input_value() == "Let me check\n\n> Another card worked, thanks!\n\n"
+    assert (
+        page.locator("#id_reply-body").input_value() == "Let me check\n\n> Another card worked, thanks!\n\n"
+    )
     page.screenshot(path=str(artifacts / "workspace-live.png"), full_page=True)

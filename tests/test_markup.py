@@ -487,6 +487,13 @@ TOKENS = st.sampled_from(
 )  # fmt: skip
 
 
+@pytest.mark.parametrize("text", ["![]()", "[x]()", "[x](javascript:alert(1))", "![a](//evil.example/p.png)"])
+def test_render_markup_link_without_an_allowed_address_is_plain_text(text):
+    html = render(text)
+    assert "<a " not in html or "href=" in html
+    assert_safe(html)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.lists(TOKENS, max_size=30).map("".join))
 def test_render_markup_random_mixtures_stay_safe(text):

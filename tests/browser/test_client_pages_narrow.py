@@ -47,7 +47,7 @@ def phone_and_desktop(chromium):
         context.close()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_client_pages_at_390_fit_the_screen_rating_after_answer_closed_notice(
     live_server, phone_and_desktop, artifacts
 ):

@@ -36,7 +36,7 @@ def _fits(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_staff_new_ticket_author_typed_and_chosen_by_keyboard_files_for_client(
     live_server, new_context, artifacts
 ):

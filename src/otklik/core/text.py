@@ -64,6 +64,10 @@ _INLINE_SPECIAL = re.compile(r"[\\`*_\[\]<>~|]")
 _URL_TAG = re.compile(r"\[url=(https?://[^\]\s\"'<>]+)\]", re.I)
 
 
+# An <a> without href after cleaning: nh3 drops a refused address and leaves the element.
+_HREFLESS_LINK = re.compile(r"<a (?![^>]*\bhref=)[^>]*>(.*?)</a>", re.S)
+
+
 def render_markup(text: str | None) -> SafeString:
     """Return message `text` (Markdown, possibly with legacy tags) as sanitised HTML."""
     text = (text or "").replace("\x00", "")
@@ -82,6 +86,8 @@ def render_markup(text: str | None) -> SafeString:
         filter_style_properties={"text-align"},
         strip_comments=True,
     ).strip()
+    # A link whose address was refused (or empty, as in "![]()") keeps its text but is no link.
+    clean = _HREFLESS_LINK.sub(r"\1", clean)
     if cut:
         clean += format_html(
             '\n<p class="muted">{}</p>', gettext("The rest of the text is too long to show.")

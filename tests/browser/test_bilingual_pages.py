@@ -15,6 +15,7 @@ from django.utils import translation
 from otklik.accounts.models import AccessLevel, Profile
 from otklik.accounts.services import user_create
 from otklik.dictionaries.models import DictionaryEntry
+from otklik.dictionaries.seed import load_dictionaries
 from otklik.sla.models import SlaLevel, Timetable
 from otklik.tickets import services
 from otklik.tickets.services.sla_tick import sla_tick
@@ -39,6 +40,7 @@ def _session_cookie(user, base: str) -> dict:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_ticket_pages_show_sla_and_log_in_viewers_language_at_both_widths(live_server, chromium, artifacts):
+    load_dictionaries(DictionaryEntry)  # an earlier plain flush in this worker may have taken the seeded ones
     base = live_server.url
     timetable = Timetable.objects.create(
         code="office", name_ru="Офисные часы", name_en="Office hours", week=[[[0, 86400]]] * 7

@@ -16,6 +16,7 @@ import pytest
 from otklik.accounts.models import AccessLevel
 from otklik.accounts.services import user_create
 from otklik.dictionaries.models import DictionaryEntry
+from otklik.dictionaries.seed import load_dictionaries
 from otklik.tickets import inboxes, services
 from otklik.tickets.models import Attachment, Message, Ticket
 from otklik.tickets.policies import TicketPolicy
@@ -47,6 +48,9 @@ PNG_BASE64 = base64.b64encode(_png()).decode()
 
 @pytest.fixture
 def people():
+    # The dictionaries come with the migrations; a transactional test that flushed before this one in the
+    # same worker may have taken them away, so make sure they are there (only the missing ones are made).
+    load_dictionaries(DictionaryEntry)
     client = user_create(
         username="ivan", email="ivan@example.com", password=PASSWORD, levels=[AccessLevel.CLIENT]
     )

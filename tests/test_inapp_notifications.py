@@ -403,3 +403,15 @@ def test_preferences_page_client_sees_only_their_optional_mail(cast):
 def test_preferences_page_needs_a_login():
     response = Client().get(reverse("notifications:preferences"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("value", ["", "x" * 10_000, "\u0000", "🙂\u202e", "on", "[]"])
+def test_preferences_count_and_panel_with_odd_input_never_fail_the_server(cast, value):
+    staff = as_user(cast.staff)
+    saved = staff.post(
+        reverse("notifications:preferences"), {value[:100] or "x": value, "assigned:mail": value}
+    )
+    assert saved.status_code == 302
+    assert staff.get(reverse("notifications:count"), HTTP_IF_NONE_MATCH=value[:200]).status_code in (200, 304)
+    assert staff.get(reverse("notifications:panel"), {"page": value[:100]}).status_code == 200
+    assert staff.get(reverse("notifications:list"), {"page": value[:100]}).status_code == 200

@@ -157,3 +157,9 @@ def test_staff_new_unknown_login_is_a_field_error(cast):
 def test_staff_new_by_client_is_forbidden(cast):
     assert _new(cast.client, author_query="x@example.com").status_code == 403
     assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize("query", ["", "a", "%", "_", "\u0000", "я" * 10_000, "' OR 1=1 --", "🙂\u202e"])
+def test_author_search_with_odd_text_answers_without_a_server_error(cast, query):
+    response = logged_in(cast.staff).get(reverse("tickets:staff_new_authors"), {"q": query})
+    assert response.status_code == 200

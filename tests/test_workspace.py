@@ -397,3 +397,50 @@ def test_follow_refused_for_clients_demo_and_tickets_out_of_sight(cast, desk):
         reverse("tickets:staff_follow", args=[desk["mine"][0].pk]), {"follow": "1"}
     ).status_code in (302, 403, 404)
     assert not desk["mine"][0].followers.exists()
+
+
+# -- bad input: a 4xx (or the page again with a message), never a 500, nothing saved --------------------
+ODD = ["", " ", "abc", "-1", "9" * 40, "1.5", "x\u0000y", "\u202e\u0301\ud7ff", "я" * 5000, "[]", "{}"]
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_composer_follow_up_with_bad_values_is_refused_and_saves_nothing(cast, desk, value):
+    ticket = desk["mine"][0]
+    before = Message.objects.filter(ticket=ticket).count()
+    response = logged_in(cast.staff).post(
+        reverse("tickets:staff_detail", args=[ticket.pk]),
+        {"reply-body": "An answer", "then-status": value, "then-responsible": value, "reply-minutes": value},
+    )
+    if value:
+        assert response.status_code == 400
+        assert Message.objects.filter(ticket=ticket).count() == before
+    else:
+        assert response.status_code == 302  # blank means "unchanged"
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_inline_field_with_bad_values_never_fails_the_server(cast, desk, value):
+    url = reverse("tickets:staff_field", args=[desk["mine"][0].pk])
+    client = logged_in(cast.staff)
+    for field in ("status", "responsible", "auto_close_days", "is_postponed", value):
+        response = client.post(url, {"field": field, f"attr-{field}": value})
+        assert response.status_code < 500, (field, value)
+
+
+@pytest.mark.parametrize("value", ODD)
+def test_list_view_live_and_follow_with_bad_values_never_fail_the_server(cast, desk, value):
+    client = logged_in(cast.staff)
+    listing = client.get(reverse("tickets:staff_list"), {"view": value, "live": value, "sort": value})
+    assert listing.status_code < 500
+    assert client.get(
+        reverse("tickets:staff_live", args=[desk["mine"][0].pk]), HTTP_IF_NONE_MATCH=value[:200]
+    ).status_code in (200, 304)
+    follow = client.post(reverse("tickets:staff_follow", args=[desk["mine"][0].pk]), {"follow": value})
+    assert follow.status_code < 500
+
+
+def test_markdown_preview_of_a_huge_or_odd_text_is_bounded(cast):
+    client = logged_in(cast.staff)
+    for text in ("", "\u0000" * 10, "*" * 300_000, "[x](javascript:alert(1))" * 1000):
+        response = client.post(reverse("tickets:markdown_preview"), {"reply-body": text})
+        assert response.status_code == 200 and 'href="javascript' not in response.content.decode()

@@ -19,10 +19,14 @@ FOLLOW_UP_FIELDS = frozenset({"status", "responsible"})
 
 @dataclass(frozen=True)
 class ReplyFollowUp:
-    """What to change on the ticket with the reply: field values (by id, None clears) and closing."""
+    """What to change on the ticket with the reply: field values (by id, None clears) and closing.
+
+    `notify_author` decides the closing mail when there is no reply (with a reply, the reply's own flag).
+    """
 
     changes: dict[str, Any] = field(default_factory=dict)
     close: bool = False
+    notify_author: bool = True
 
 
 @transaction.atomic
@@ -30,11 +34,11 @@ def ticket_reply(
     *,
     actor: User,
     ticket: Ticket,
-    draft: MessageDraft,
+    draft: MessageDraft | None,
     follow_up: ReplyFollowUp,
     via: str = Channel.WEB,
-) -> Message:
-    """Post `draft`, then apply the follow-up; a refused change rolls the reply back too.
+) -> Message | None:
+    """Post `draft` (None: nothing written), then apply the follow-up; a refused change rolls all back.
 
     The changes go through `ticket_update` and `ticket_close` like any other (the policy decides, the
     history records each). The author hears of the reply by its own mail: the status and responsible
@@ -44,11 +48,16 @@ def ticket_reply(
     unknown = set(follow_up.changes) - FOLLOW_UP_FIELDS
     if unknown:
         raise ValueError(f"not a follow-up field: {sorted(unknown)}")
-    message = message_post(actor=actor, ticket=ticket, draft=draft, via=via)
+    message = None
+    notify = follow_up.notify_author
+    if draft is not None:
+        message = message_post(actor=actor, ticket=ticket, draft=draft, via=via)
+        notify = draft.notify_author
     if follow_up.changes:
+        # With a reply the author hears of it by its mail; alone, the changes are mailed as any other.
         ticket_update(
-            actor=actor, ticket=ticket, changes=dict(follow_up.changes), via=via, notify_author=False
+            actor=actor, ticket=ticket, changes=dict(follow_up.changes), via=via, notify_author=draft is None
         )
     if follow_up.close and ticket.closed_at is None:
-        ticket_close(actor=actor, ticket=ticket, via=via, notify_author=draft.notify_author)
+        ticket_close(actor=actor, ticket=ticket, via=via, notify_author=notify)
     return message

@@ -156,3 +156,9 @@ def staff_form_context() -> dict:
         "support_users": list(support_user_list()),
         "slas": list(SlaLevel.objects.filter(active=True)),
     }
+
+
+def choice_text(field, raw: str) -> str:
+    """Return how a form field shows a submitted value: its choice's label, or the value itself."""
+    choices = {str(key): label for key, label in getattr(field, "choices", ())}
+    return str(choices.get(raw, raw))

@@ -31,6 +31,7 @@ from otklik.tickets.forms import (
 from otklik.tickets.models import SavedFilter
 from otklik.tickets.views.common import (
     LIVE_MAX_AGE_SECONDS,
+    choice_text,
     domain_errors,
     list_links,
     live_etag,
@@ -152,10 +153,7 @@ def _filter_chips(request: HttpRequest, form: StaffFilterForm) -> list[tuple[str
         raw = request.GET.get(name)
         if not raw:
             continue
-        choices = dict((str(k), v) for k, v in getattr(field, "choices", ()))
-        shown = choices.get(raw, raw) if choices else raw
-        if name == "queue":
-            shown = ""
+        shown = "" if name == "queue" else choice_text(field, raw)
         label = f"{field.label}: {shown}" if shown else str(field.label)
         chips.append((name, label, query_without(request, name, "page", "live")))
     return chips

@@ -38,6 +38,7 @@ from otklik.tickets.models import CustomField, SpamState, Ticket
 from otklik.tickets.panels import ticket_panels
 from otklik.tickets.views.common import (
     LIVE_MAX_AGE_SECONDS,
+    choice_text,
     domain_errors,
     live_etag,
     live_unchanged,
@@ -89,9 +90,14 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     follow_form = _follow_up_form(ctx, request.POST or None)
     if request.method == "POST" and _closes_without_text(request) and follow_form.is_valid():
         # "Send and mark solved" with nothing written: the follow-up alone (the s key on the page).
-        if follow_form.changes():
-            services.ticket_update(actor=request.user, ticket=ticket, changes=follow_form.changes())
-        services.ticket_close(actor=request.user, ticket=ticket, notify_author=not _quiet_reply(request))
+        services.ticket_reply(
+            actor=request.user,
+            ticket=ticket,
+            draft=None,
+            follow_up=services.ReplyFollowUp(
+                changes=follow_form.changes(), close=True, notify_author=not _quiet(request, "reply-quiet")
+            ),
+        )
         messages.success(request, _("The ticket is closed."))
         return redirect("tickets:staff_detail", ticket_id=ticket.pk)
     if request.method == "POST":
@@ -136,10 +142,6 @@ def _closes_without_text(request: HttpRequest) -> bool:
         and not request.POST.get("reply-body", "").strip()
         and not request.FILES.getlist("reply-files")
     )
-
-
-def _quiet_reply(request: HttpRequest) -> bool:
-    return request.POST.get("reply-quiet") in ("on", "1", "true")
 
 
 def _follow_up_form(ctx: dict, data=None) -> ReplyFollowUpForm:
@@ -264,10 +266,13 @@ def _shown(value) -> str:
 
 
 def _choice_label(field, value) -> str:
-    choices = dict((str(k), v) for k, v in getattr(field, "choices", ()))
     if isinstance(value, bool):
         return _("yes") if value else _("no")
-    return str(choices.get(_shown(value), value) if choices else (value if value not in (None, "") else "—"))
+    if value in (None, ""):
+        return (
+            str(dict(getattr(field, "choices", ())).get("", "—")) if getattr(field, "choices", None) else "—"
+        )
+    return choice_text(field, _shown(value))
 
 
 def _field_change(name: str, value) -> dict:
@@ -359,9 +364,9 @@ def staff_update(request: HttpRequest, ticket_id: int) -> HttpResponse:
     return redirect("tickets:staff_detail", ticket_id=ticket.pk)
 
 
-def _quiet(request: HttpRequest) -> bool:
-    """Tell whether staff ticked "do not notify the author" on the form (F-11)."""
-    return request.POST.get("quiet") in ("on", "1", "true")
+def _quiet(request: HttpRequest, name: str = "quiet") -> bool:
+    """Tell whether staff ticked "do not notify the author" (F-11): the panel's box, or the composer's."""
+    return request.POST.get(name) in ("on", "1", "true")
 
 
 @require_POST

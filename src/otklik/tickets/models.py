@@ -294,6 +294,17 @@ class Ticket(models.Model):
         related_name="split_into",
         verbose_name=_("split from"),
     )
+    # The ticket this one was merged into (P1): closed, its messages moved there, its old address redirects.
+    merged_into = models.ForeignKey(
+        "self",
+        db_index=False,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
+    )
+    tags = models.ManyToManyField("Tag", through="TicketTag", related_name="tickets", blank=True)
 
     class Meta:
         verbose_name = _("ticket")
@@ -800,3 +811,117 @@ class CustomField(models.Model):
     @property
     def name(self) -> str:
         return self.name_en if (get_language() or "ru").startswith("en") and self.name_en else self.name_ru
+
+
+class LinkKind(models.TextChoices):
+    """How `TicketLink.ticket` relates to `TicketLink.other`; "child" is a parent link read backwards."""
+
+    PARENT = "parent", pgettext_lazy("ticket link", "child of")
+    RELATED = "related", pgettext_lazy("ticket link", "related to")
+    DUPLICATE_OF = "duplicate_of", pgettext_lazy("ticket link", "duplicate of")
+
+
+class TicketLink(models.Model):
+    """A link between two tickets (P2): `ticket` is a child of, related to or a duplicate of `other`."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_out")
+    other = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="links_in")
+    kind = models.CharField(_("kind"), max_length=16, choices=LinkKind.choices)
+    created_at = models.DateTimeField(_("created"))
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("ticket link")
+        verbose_name_plural = _("ticket links")
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "other", "kind"], name="ticketlink_unique"),
+            models.CheckConstraint(condition=~models.Q(ticket=models.F("other")), name="ticketlink_not_self"),
+        ]
+        # Both directions are read: a ticket's own links by the unique index, the ones pointing at it here.
+        indexes = [models.Index(fields=["other", "kind"], name="ticketlink_other_kind")]
+
+
+class TicketCc(models.Model):
+    """An address copied on a ticket (P3): it gets the author's mails and may answer by mail.
+
+    `user` is the account that had confirmed the address when it was added (None: an address only); such a
+    user sees the ticket on the web while they belong to one of the author's client groups.
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="cc")
+    email = models.EmailField(_("e-mail"), max_length=254)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="cc_tickets"
+    )
+    added_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("added"))
+
+    class Meta:
+        verbose_name = _("copy (CC)")
+        verbose_name_plural = _("copies (CC)")
+        constraints = [models.UniqueConstraint(fields=["ticket", "email"], name="ticketcc_unique")]
+        indexes = [models.Index(fields=["user", "ticket"], name="ticketcc_user_ticket")]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Tag(models.Model):
+    """A free tag (P4); admins curate its colour. Names are unique regardless of letter case."""
+
+    name = models.CharField(_("name"), max_length=50)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #1f6feb."))],
+    )
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        constraints = [models.UniqueConstraint(models.functions.Lower("name"), name="tag_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketTag(models.Model):
+    """A tag on a ticket."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="tag_links")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="ticket_links")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "tag"], name="tickettag_unique")]
+        # The tag filter reads a tag's tickets.
+        indexes = [models.Index(fields=["tag", "ticket"], name="tickettag_tag_ticket")]
+
+
+class Macro(models.Model):
+    """A named set of changes plus an optional reply (P5), applied in one click through the policy.
+
+    `owner` set: a personal macro only its owner sees; None: shared with every staff member.
+    `actions` is the JSON form of `otklik.tickets.services.actions.TicketActions`.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.CASCADE, related_name="macros")
+    actions = models.JSONField(_("changes"), default=dict, blank=True)
+    reply = models.TextField(_("reply"), blank=True)
+    reply_hidden = models.BooleanField(_("reply as a hidden note"), default=False)
+    active = models.BooleanField(_("active"), default=True)
+    sort = models.IntegerField(_("sort"), default=100)
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("changed"))
+
+    class Meta:
+        ordering = ["sort", "name", "id"]
+        verbose_name = _("macro")
+        verbose_name_plural = _("macros")
+        indexes = [models.Index(fields=["owner", "active"], name="macro_owner_active")]
+
+    def __str__(self) -> str:
+        return self.name

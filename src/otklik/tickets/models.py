@@ -558,6 +558,7 @@ FIELD_LABELS = {
     "tier": _("tier"),
     "planned_effort_minutes": _("planned effort, minutes"),
     "expected_date": _("expected resolution date"),
+    "tags": _("tags"),
 }
 
 

@@ -55,7 +55,7 @@ def tags_ensure(names: Sequence[str]) -> list[Tag]:
     if not names:
         return []
     wanted = {name.casefold(): name for name in names}
-    found = {
+    found: dict[str, Tag] = {
         tag.name.casefold(): tag
         for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=[n.lower() for n in names])
     }

@@ -25,6 +25,7 @@ from otklik.routing.decisions import (
     ORDER_BITRIX,
     ORDER_SEED,
     ORDERS,
+    POOL,
     SLA,
     SOURCE,
     Candidate,
@@ -53,8 +54,9 @@ def cand(source: str, user_id: int | None = None, *, active: bool = True, suppor
 
 
 def test_orders_criticality_and_source_follow_category_in_both():
-    assert ORDERS[ORDER_SEED] == (MANUAL, SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
-    assert ORDERS[ORDER_BITRIX] == (MANUAL, CATEGORY, CRITICALITY, SOURCE, SLA, DEFAULT)
+    # A matching assignment pool (issue 18, P7; tests/test_fair_assignment.py) comes right after manual.
+    assert ORDERS[ORDER_SEED] == (MANUAL, POOL, SLA, CATEGORY, CRITICALITY, SOURCE, DEFAULT)
+    assert ORDERS[ORDER_BITRIX] == (MANUAL, POOL, CATEGORY, CRITICALITY, SOURCE, SLA, DEFAULT)
 
 
 @pytest.mark.parametrize("order", [ORDER_SEED, ORDER_BITRIX])
@@ -69,7 +71,7 @@ def test_responsible_choose_only_source_configured_chooses_it(order, source):
     [(order, n) for order in (ORDER_SEED, ORDER_BITRIX) for n in range(len(AUTOMATIC) + 1)],
 )
 def test_responsible_choose_first_ineligible_skipped_in_order_next_chosen(order, skipped_count):
-    sequence = [s for s in ORDERS[order] if s != MANUAL]
+    sequence = [s for s in ORDERS[order] if s not in (MANUAL, POOL)]
     ineligible = set(sequence[:skipped_count])
     # Given in reverse on purpose: the order, not the input, decides.
     candidates = [cand(s, support=s not in ineligible) for s in reversed(AUTOMATIC)]

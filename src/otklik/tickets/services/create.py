@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Count
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -325,7 +328,23 @@ def responsible_for_new_ticket(
         category=category,
         criticality=criticality,
         source=source,
+        open_load=open_tickets_per_responsible,
     )
+
+
+def open_tickets_per_responsible(user_ids: Collection[int]) -> dict[int, int]:
+    """Count the open tickets each of these people is responsible for (one aggregated query; absent: 0).
+
+    For the least-loaded assignment pools (otklik.routing): a system count, not a user's read.
+    """
+    rows = (
+        Ticket.objects.filter(responsible_id__in=list(user_ids), closed_at__isnull=True)
+        .order_by()
+        .values("responsible_id")
+        .annotate(count=Count("id"))
+        .values_list("responsible_id", "count")
+    )
+    return dict(rows)
 
 
 def _default_entry(kind: str, sla: SlaLevel | None, limited: bool):
@@ -351,7 +370,7 @@ def _created_line(ticket: Ticket, choice: SlaChoice, routing: ResponsibleChoice)
     if choice.sla is not None:
         reason = SLA_REASONS[choice.reason]
         parts.append(_("SLA: %(sla)s (%(reason)s)") % {"sla": choice.sla.name, "reason": reason})
-    # With no responsible configured anywhere there is nothing to explain; a skip always is (F-10).
-    if routing.user is not None or routing.decision.skipped:
+    # With no responsible configured anywhere there is nothing to explain; a skip (or a pool) always is (F-10).
+    if routing.decision.explained:
         parts.append(_("Responsible: %(responsible)s") % {"responsible": routing.describe()})
     return "; ".join(parts)

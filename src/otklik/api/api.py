@@ -148,10 +148,16 @@ def _mount_routers() -> None:
     from otklik.kb.api import router as kb_router
     from otklik.reports.api import router as reports_router
     from otklik.tickets.api import router as tickets_router
+    from otklik.tickets.api_cc import router as tickets_cc_router
+    from otklik.tickets.api_links import router as ticket_links_router
+    from otklik.tickets.api_macros import router as macros_router
     from otklik.workflow.api import router as workflow_router
 
     api.add_router("", accounts_router)
     api.add_router("", tickets_router)
+    api.add_router("", tickets_cc_router)
+    api.add_router("", ticket_links_router)
+    api.add_router("", macros_router)
     api.add_router("", workflow_router)
     # The knowledge base reads public articles to anonymous callers too (its policy decides what they see).
     api.add_router("", kb_router, auth=BearerSessionOrAnonymous())

@@ -145,6 +145,7 @@ def _ticket_detail(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
         },
         auto_closed=ticket.auto_closed,
         split_from=ticket.split_from_id,
+        merged_into=ticket.merged_into_id,
         actions={
             "editable_fields": sorted(policy.editable_fields(ticket)),
             "can_post_message": policy.can_post_message(ticket),
@@ -221,6 +222,11 @@ def _detail_after_write(policy: TicketPolicy, ticket: Ticket) -> dict[str, Any]:
     except NotFound:
         current = ticket
     return _ticket_detail(current, policy)
+
+
+def ticket_detail_after_write(policy: TicketPolicy, ticket: Ticket) -> dict[str, Any]:
+    """Shape the ticket as `_detail_after_write` does, for the app's other routers (macros)."""
+    return _detail_after_write(policy, ticket)
 
 
 # -- parsing ---------------------------------------------------------------------------------

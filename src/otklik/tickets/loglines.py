@@ -40,6 +40,17 @@ CODES = {
     "process_reopen": gettext_noop("Process: the ticket was reopened and goes back to the start"),
     "process_closed": gettext_noop("Process: the ticket was closed outside the process and leaves it"),
     "process_admin": gettext_noop("Taken by a support admin in place of the role"),
+    # Automation rules (P6): a firing, a refusal, a loop stopped.
+    "rule": gettext_noop("Rule “%(rule)s” %(did)s"),
+    "rule_refused": gettext_noop("Rule “%(rule)s” could not act: %(reason)s"),
+    "rule_loop": gettext_noop("Rule “%(rule)s” was stopped: the rules kept changing this ticket (a loop)"),
+    "macro": gettext_noop("Macro “%(name)s” applied"),
+    # Merge (issue 18, P1): what moved, with the moved messages' numbers before and after.
+    "merged_into": gettext_noop("Merged into ticket #%(id)s: its messages and files moved there."),
+    "merged_from": gettext_noop(
+        "Ticket #%(id)s was merged into this one: its messages %(old)s are now %(new)s, files moved: %(files)s."
+    ),
+    "merged_cc": gettext_noop("Moved from ticket #%(id)s: copies (CC) %(emails)s."),
 }
 YES = gettext_noop("yes")
 NO = gettext_noop("no")

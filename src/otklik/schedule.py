@@ -20,6 +20,7 @@ from huey import crontab
 from huey.api import TaskWrapper
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
+from otklik.automation.tasks import rules_pending_job
 from otklik.mail.transports import mailboxes_poll_all
 from otklik.notifications.services import notifications_prune
 from otklik.notifications.tasks import outbox_sweep
@@ -136,3 +137,14 @@ def notifications_prune_task() -> int:
     if deleted:
         log.info("Notifications prune: %d in-app notifications deleted", deleted)
     return deleted
+
+
+@every(
+    "*/5 * * * *",
+    lock="otklik-rules-pending",
+    why="Every 5 minutes: automation rules \"pending for N working hours\" fire on the tickets that have "
+    "waited that long for the client since support's last answer, once per waiting period (P6).",
+)
+def rules_pending_task() -> int:
+    """Run the time-based automation rules that are due."""
+    return rules_pending_job()

@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "otklik.workflow",
     "otklik.kb",
     "otklik.notifications",
+    # After notifications: a rule's own changes are announced after the change that triggered it.
+    "otklik.automation",
     "otklik.mail",
     "otklik.reports",
     "otklik.api",

@@ -1,6 +1,16 @@
 from django.urls import path
 
-from otklik.tickets.views import client, files, staff, staff_new, staff_ticket
+from otklik.tickets.views import (
+    cc,
+    client,
+    files,
+    links,
+    staff,
+    staff_macros,
+    staff_new,
+    staff_tags,
+    staff_ticket,
+)
 
 app_name = "tickets"
 urlpatterns = [
@@ -8,6 +18,7 @@ urlpatterns = [
     path("tickets/new/", client.client_new, name="client_new"),
     path("tickets/<int:ticket_id>/", client.client_detail, name="client_detail"),
     path("tickets/<int:ticket_id>/action/", client.client_action, name="client_action"),
+    path("tickets/<int:ticket_id>/cc/", cc.ticket_cc, name="ticket_cc"),
     path("staff/tickets/", staff.staff_list, name="staff_list"),
     path("staff/tickets/bulk/", staff.staff_bulk, name="staff_bulk"),
     path("staff/tickets/filters/", staff.staff_filter_save, name="staff_filter_save"),
@@ -19,6 +30,20 @@ urlpatterns = [
     path("staff/tickets/<int:ticket_id>/field/", staff_ticket.staff_field, name="staff_field"),
     path("staff/tickets/<int:ticket_id>/live/", staff_ticket.staff_live, name="staff_live"),
     path("staff/tickets/<int:ticket_id>/follow/", staff_ticket.staff_follow, name="staff_follow"),
+    path("staff/tickets/<int:ticket_id>/merge/", links.staff_merge, name="staff_merge"),
+    path("staff/tickets/<int:ticket_id>/links/", links.staff_link_add, name="staff_link_add"),
+    path(
+        "staff/tickets/<int:ticket_id>/links/<int:link_id>/delete/",
+        links.staff_link_remove,
+        name="staff_link_remove",
+    ),
+    path("staff/tickets/<int:ticket_id>/tags/", staff_tags.staff_tags, name="staff_tags"),
+    path("staff/tags/suggest", staff_tags.tags_suggest, name="tags_suggest"),
+    path("staff/tickets/<int:ticket_id>/macro/", staff_macros.staff_macro_apply, name="staff_macro_apply"),
+    path("staff/macros/", staff_macros.macro_list, name="macro_list"),
+    path("staff/macros/new/", staff_macros.macro_new, name="macro_new"),
+    path("staff/macros/<int:macro_id>/", staff_macros.macro_edit, name="macro_edit"),
+    path("staff/macros/<int:macro_id>/delete/", staff_macros.macro_delete_view, name="macro_delete"),
     path("staff/preview/", staff_ticket.markdown_preview, name="markdown_preview"),
     path("staff/tickets/<int:ticket_id>/delete/", staff_ticket.staff_delete, name="staff_delete"),
     path("staff/tickets/<int:ticket_id>/presence/", staff_ticket.presence_ping, name="presence"),

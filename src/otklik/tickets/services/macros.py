@@ -164,9 +164,8 @@ def macro_save(*, actor: User, macro: Macro | None = None, data: MacroInput) -> 
         if not macro_editable(policy, macro):
             raise PermissionDenied(_("Only a support admin changes shared macros."))
     if data.shared and not policy.is_admin:
-        raise PermissionDenied(
-            _("Only a support admin creates shared macros."), errors={"shared": [_("Only for admins.")]}
-        )
+        refusal = _("Only a support admin creates shared macros.")
+        raise PermissionDenied(refusal, errors={"shared": [refusal]})
     errors: dict[str, list[str]] = {}
     name = ""
     try:

@@ -29,6 +29,8 @@ from otklik.tickets.forms import (
     StaffFilterForm,
 )
 from otklik.tickets.models import SavedFilter
+from otklik.tickets.services.tags import tag_name_clean
+from otklik.tickets.tag_selectors import tags_annotate, ticket_tag_names_shown, tickets_tags_attach
 from otklik.tickets.views.common import (
     LIVE_MAX_AGE_SECONDS,
     choice_text,
@@ -41,6 +43,8 @@ from otklik.tickets.views.common import (
     require_staff_view,
     staff_form_context,
 )
+from otklik.tickets.views.staff_macros import macro_bulk, macro_menu
+from otklik.tickets.views.staff_tags import tag_filter_chips
 
 MAIN_FILTERS = ("q", "id", "indicator", "state", "responsible", "queue")
 # Columns of the CSV export: (header, value of a ticket).
@@ -61,6 +65,7 @@ EXPORT_COLUMNS = (
     ("time_spent_minutes", lambda t: t.time_spent_minutes),
     ("overdue_count", lambda t: t.overdue_count),
     ("spam", lambda t: t.spam),
+    ("tags", lambda t: ", ".join(ticket_tag_names_shown(t))),
 )
 
 
@@ -92,12 +97,14 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     if inbox is not None:
         qs = qs.filter(inbox.condition(policy))
     if request.GET.get("export") == "csv":
-        return _export_csv(qs)
+        return _export_csv(tags_annotate(qs))
     if request.GET.get("export") == "xlsx":
-        return _export_xlsx(qs)
+        return _export_xlsx(tags_annotate(qs))
     options = policy.options
     page, size = paginate(request, qs, options.list_page_size)
+    page.object_list = tags_annotate(page.object_list)  # the rows' tags come in the rows' own statement
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
+    tickets_tags_attach(t for t, _ind in rows)
     saved = list(SavedFilter.objects.filter(user=request.user)[:SAVED_FILTERS_SHOWN])
     chips = _filter_chips(request, form) if form.is_bound else []
     counts = inboxes.inbox_counts(
@@ -120,7 +127,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
         "active_filters": [chip[0] for chip in chips],
         "chips": chips,
         "support_users": ctx["support_users"],
-        "bulk_actions": _bulk_actions(policy),
+        **_bulk_macros(request, policy),
     }
     if not live:
         return render(request, "tickets/staff_list.html", context)
@@ -150,13 +157,23 @@ def _filter_chips(request: HttpRequest, form: StaffFilterForm) -> list[tuple[str
     """Return (field, "Label: value", query string without it) for every filter in use."""
     chips = []
     for name, field in form.fields.items():
+        if name == "tag":  # one chip per tag, each removing only its own name
+            chips.extend(tag_filter_chips(request, field.label))
+            continue
         raw = request.GET.get(name)
         if not raw:
             continue
-        shown = "" if name == "queue" else choice_text(field, raw)
+        shown = "" if name in ("queue", "has_open_children") else choice_text(field, raw)
         label = f"{field.label}: {shown}" if shown else str(field.label)
         chips.append((name, label, query_without(request, name, "page", "live")))
     return chips
+
+
+def _bulk_macros(request: HttpRequest, policy) -> dict:
+    """Return the bulk actions with the user's macros for "Apply macro…" (offered only when there are any)."""
+    macros = macro_menu(request.user) if policy.is_support and not policy.is_demo else []
+    actions = [(value, label) for value, label in _bulk_actions(policy) if value != "macro" or macros]
+    return {"bulk_actions": actions, "bulk_macros": macros}
 
 
 def _bulk_actions(policy) -> list[tuple[str, str]]:
@@ -226,6 +243,9 @@ def _bulk_labels() -> dict[str, str]:
         "not_spam": _("Mark as not spam"),
         "spam": _("Mark as spam"),
         "delete": _("Delete"),
+        "tag_add": _("Add the tag…"),
+        "tag_remove": _("Remove the tag…"),
+        "macro": _("Apply macro…"),
     }
 
 
@@ -257,12 +277,21 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
     if not ids:
         messages.warning(request, _("Choose at least one ticket."))
         return redirect(back)
+    if action == "macro":  # a macro's changes, ticket by ticket (its own confirmation and summary)
+        return macro_bulk(request, policy, ids=ids, back=back)
     responsible = request.POST.get("responsible") or None
+    tag = request.POST.get("tag", "")
+    if action in services.BULK_TAG_ACTIONS:
+        try:
+            tag = tag_name_clean(tag)  # asked before the confirmation, not after it
+        except ValidationFailed as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
     if request.POST.get("confirmed") != "yes":
-        return _bulk_confirm(request, policy, action, labels[action], ids, responsible)
+        return _bulk_confirm(request, policy, action, labels[action], ids, responsible, tag=tag)
     try:
         result = services.tickets_bulk(
-            actor=request.user, ticket_ids=ids, action=action, responsible=responsible
+            actor=request.user, ticket_ids=ids, action=action, responsible=responsible, tag=tag
         )
     except ValidationFailed as exc:
         messages.error(request, exc.message)
@@ -277,7 +306,9 @@ def staff_bulk(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
-def _bulk_confirm(request, policy, action: str, label: str, ids: list[str], responsible) -> HttpResponse:
+def _bulk_confirm(
+    request, policy, action: str, label: str, ids: list[str], responsible, tag: str = ""
+) -> HttpResponse:
     """Render the confirmation step: the action, how many tickets, which ones; nothing is changed yet."""
     chosen = list(
         policy.visible()
@@ -299,6 +330,7 @@ def _bulk_confirm(request, policy, action: str, label: str, ids: list[str], resp
             "more": max(0, len(ids) - CONFIRM_LIST_LIMIT),
             "responsible": responsible or "",
             "assignee": assignee,
+            "tag": tag,
             "back": request.POST.get("back", ""),
         },
     )

@@ -47,6 +47,9 @@ from otklik.tickets.views.common import (
     staff_form_context,
     uploads_from,
 )
+from otklik.tickets.views.links import links_panel, merged_answer
+from otklik.tickets.views.staff_macros import macro_menu
+from otklik.tickets.views.staff_tags import tags_panel
 from otklik.ui.forms import apply_errors
 
 # How often the ticket page reads who else is there (a GET; presence.js writes only every 30 s).
@@ -85,6 +88,8 @@ def staff_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     the side panel edited in place, presence, the client's card."""
     policy = require_staff_view(request)
     ticket = selectors.ticket_get(policy, ticket_id)
+    if request.method == "GET" and (moved := merged_answer(request, policy, ticket, "tickets:staff_detail")):
+        return moved
     ctx = staff_form_context()
     reply_form = StaffReplyForm(request.POST or None, request.FILES or None, prefix="reply")
     follow_form = _follow_up_form(ctx, request.POST or None)
@@ -186,6 +191,9 @@ def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> 
         "presence_minutes": options.presence_minutes,
         "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,
         "neighbours": selectors.ticket_neighbours(policy, ticket),
+        "macros": macro_menu(request.user) if policy.is_support else [],
+        "links": links_panel(policy, ticket),
+        "tags_row": tags_panel(policy, ticket),
     }
 
 

@@ -5,7 +5,8 @@
  * - files pasted from the clipboard (a screenshot) or dropped on the box join the form's file input, so
  *   they are sent with the message and checked by the server like any chosen file;
  * - the side panel's undo notice fades after a few seconds; [data-confirm] asks before a destructive click;
- * - on a phone-sized screen the list's views start folded.
+ * - on a phone-sized screen the list's views start folded;
+ * - the macros menu folds with Escape and asks before a macro would throw away typed text.
  */
 (function () {
   "use strict";
@@ -170,6 +171,22 @@
     area.classList.remove("dragging");
     if (event.dataTransfer && event.dataTransfer.files.length) add(event.dataTransfer.files);
   });
+
+  // -- macros: Escape folds the menu; applying one asks first when typed text would be lost ------
+  var macroMenu = document.getElementById("macro-picker");
+  if (macroMenu) {
+    macroMenu.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !macroMenu.open) return;
+      macroMenu.open = false;
+      macroMenu.querySelector("summary").focus();
+    });
+    macroMenu.addEventListener("click", function (event) {
+      var item = event.target.closest && event.target.closest("button[name=macro]");
+      if (item && box && box.value.trim() && !window.confirm(macroMenu.getAttribute("data-unsaved"))) {
+        event.preventDefault();
+      }
+    });
+  }
 
   // A hidden live notice goes away once the reply is sent or the user reads it.
   form.addEventListener("submit", function () {

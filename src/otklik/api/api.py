@@ -145,6 +145,7 @@ def _invalid(request: HttpRequest, exc: ValidationError):
 
 def _mount_routers() -> None:
     from otklik.accounts.api import router as accounts_router
+    from otklik.automation.api import router as automation_router
     from otklik.kb.api import router as kb_router
     from otklik.reports.api import router as reports_router
     from otklik.tickets.api import router as tickets_router
@@ -162,6 +163,7 @@ def _mount_routers() -> None:
     # The knowledge base reads public articles to anonymous callers too (its policy decides what they see).
     api.add_router("", kb_router, auth=BearerSessionOrAnonymous())
     api.add_router("", reports_router)
+    api.add_router("", automation_router)
 
 
 _mount_routers()

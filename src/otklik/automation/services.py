@@ -34,6 +34,7 @@ from otklik.automation.selectors import conditions_q
 from otklik.core import clock, events
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.core.models import DomainEvent
+from otklik.core.text_input import unstorable_text_message
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.calendars import NoWorkingTime
 from otklik.sla.models import SlaLevel
@@ -140,6 +141,10 @@ def rule_definition_clean(
         for key, messages in exc.errors.items():
             errors.setdefault(key, []).extend(messages)
     run_as = _run_as_clean(data.get("run_as"), actor, errors)
+    for key in ("conditions", "actions"):
+        problem = _unstorable(data.get(key))
+        if problem:
+            errors.setdefault(key, []).append(problem)
     if errors:
         raise ValidationFailed(errors=errors)
     return {
@@ -154,6 +159,21 @@ def rule_definition_clean(
         "stop_processing": _bool(data.get("stop_processing")),
         "run_as": run_as,
     }
+
+
+def _unstorable(value: Any, depth: int = 0) -> str | None:
+    """Return why a JSON value holds text the database cannot store (a NUL character), else None."""
+    if isinstance(value, str):
+        return unstorable_text_message(value)
+    if depth > 5:
+        return None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        problem = _unstorable(key, depth + 1) if isinstance(key, str) else None
+        problem = problem or _unstorable(item, depth + 1)
+        if problem:
+            return problem
+    return None
 
 
 def _support_ids(ids: Iterable[int]) -> set[int]:

@@ -398,6 +398,26 @@ def decode_address(
     return first_name, ""
 
 
+CC_ADDRESSES_MAX = 100  # a Cc line longer than this is a mailing list's, not colleagues'
+
+
+def decode_addresses(raw: str | None, where: str, defects: list[str]) -> tuple[str, ...]:
+    """Return the usable lower-case addresses of an address-list header (Cc), each once, in order."""
+    if not raw:
+        return ()
+    try:
+        pairs = email_utils.getaddresses([unfold(raw)])
+    except Exception as exc:
+        defects.append(f"{where} not parsed ({type(exc).__name__})")
+        return ()
+    found: dict[str, None] = {}
+    for _name, address in pairs[:CC_ADDRESSES_MAX]:
+        address = header_text(address, where, defects).strip().lower() if address else ""
+        if _USABLE_ADDRESS.match(address):
+            found.setdefault(address, None)
+    return tuple(found)
+
+
 def decode_return_path(raw: str | None, defects: list[str]) -> str | None:
     """Return None without the header, "" for the null path "<>", else the lower-case path."""
     if raw is None:

@@ -60,6 +60,11 @@ class Mailbox(models.Model):
         default=AppendSecurity.ADDRESS,
     )
     add_hidden = models.BooleanField(_("add replies as hidden messages"), default=False)
+    cc_from_mail = models.BooleanField(
+        _("add the Cc addresses of incoming mail to the ticket's CC"),
+        default=False,
+        help_text=_("Except the support addresses and the ticket's author."),
+    )
     subject_patterns = models.TextField(
         _("subject patterns"),
         default=DEFAULT_SUBJECT_PATTERN,

@@ -65,6 +65,7 @@ class ParsedMail:
     attachments: tuple[MailAttachment, ...]
     automatic: str  # "" or why never to auto-answer: bounce, auto-submitted, auto-response-suppress, ...
     defects: tuple[str, ...]
+    cc_addresses: tuple[str, ...] = ()  # the usable addresses of the Cc header(s), lower case, each once
 
 
 class MailParseError(Exception):
@@ -261,6 +262,7 @@ def _build(message: _Part, defects: list[str], depth: int) -> ParsedMail:
         attachments=_attachments(walk, html),
         automatic=_automatic(first, message, walk, sender, subject, text),
         defects=tuple(dict.fromkeys(defects))[:MAX_DEFECTS],
+        cc_addresses=charsets.decode_addresses(", ".join(headers.get("cc", [])), "cc", defects),
     )
 
 

@@ -16,7 +16,9 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from email.utils import parseaddr
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
@@ -39,7 +41,7 @@ from otklik.mail.threading import (
 )
 from otklik.tickets import services as ticket_services
 from otklik.tickets.fields import BODY_MAX
-from otklik.tickets.models import Channel, Ticket
+from otklik.tickets.models import Channel, Ticket, TicketCc
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
 
@@ -228,6 +230,8 @@ def _process(row: InboundMail, started: float, raw: bytes, parsed: ParsedMail | 
     else:
         ticket, message = _create(parsed, user, mailbox, row, coupon_header=_coupon_header(raw))
         outcome = Outcome.CREATED
+    if parsed.cc_addresses and not parsed.automatic and _rule(mailbox, "cc_from_mail", False):
+        _cc_from_mail(ticket, parsed, user)
     _check_time(started, options)
     row.ticket_message_id = message.pk
     return IngestResult(row.pk, outcome, ticket.pk)
@@ -304,7 +308,38 @@ def _may_append(ticket: Ticket, sender: str, user: User | None, mailbox: Mailbox
         return True
     if security == AppendSecurity.DOMAIN and author_address and _domain(sender) == _domain(author_address):
         return True
+    if TicketCc.objects.filter(ticket_id=ticket.pk, email=sender).exists():
+        return True  # an address copied on the ticket answers like its author (P3)
     return user is not None and TicketPolicy(user).works_ticket(ticket)
+
+
+def support_addresses() -> frozenset[str]:
+    """Return support's own addresses (lower case): the sender of its mail and the polled mailboxes'."""
+    found = {parseaddr(settings.DEFAULT_FROM_EMAIL)[1], parseaddr(settings.SERVER_EMAIL)[1]}
+    found.update(Mailbox.objects.filter(username__contains="@").values_list("username", flat=True))
+    return frozenset(address.strip().lower() for address in found if address and address.strip())
+
+
+def _cc_from_mail(ticket: Ticket, parsed: ParsedMail, user: User | None) -> None:
+    """Copy the mail's Cc addresses on its ticket (the mailbox rule's option, P3), on the sender's behalf.
+
+    Support's own addresses, the sender and the ticket's author are left out; what the ticket cannot take
+    (invalid, over the limit) is skipped, never a reason to refuse the mail.
+    """
+    skip = support_addresses() | {parsed.sender_address.lower(), ticket_services.cc_author_address(ticket)}
+    wanted = [address for address in parsed.cc_addresses if address not in skip]
+    if not wanted:
+        return
+    origin = _origin(parsed, user, ticket)
+    ticket_services.ticket_cc_add(
+        actor=gateway_user(),
+        ticket=ticket,
+        emails=wanted,
+        via=Channel.EMAIL,
+        on_behalf_of=origin.sender,
+        author_address=origin.author_address,
+        skip_invalid=True,
+    )
 
 
 def gateway_user() -> User:

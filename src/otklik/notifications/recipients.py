@@ -11,7 +11,9 @@ The table of F-11 and the seed's rules, in one place:
 - reminder: the responsible, or the admins; overdue: the responsible, with the admins copied; coupon used:
   the admins;
 - a move of the support process (F-30): the members of the role that must act next, and at once the
-  members of the roles the move alerts ("@admins": the support admins).
+  members of the roles the move alerts ("@admins": the support admins);
+- the ticket's copies (CC, P3) get the author's mail as copies, whoever's change it tells of; the
+  followers (staff, P3) get support's mail as copies, without being responsible.
 Nobody is mailed about their own change, except the author's copy. Each person gets one copy of a mail.
 """
 
@@ -49,6 +51,8 @@ class Audience:
     author_colleagues_update: tuple[Person, ...] = ()
     responsible_colleagues_new: tuple[Person, ...] = ()
     responsible_colleagues_update: tuple[Person, ...] = ()
+    cc: tuple[Person, ...] = ()  # the addresses copied on the ticket (P3)
+    followers: tuple[Person, ...] = ()  # staff following the ticket who may still see it (P3)
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,10 @@ def _support_mailing(
     *,
     bcc_admins: bool,
 ) -> Mailing:
+    copies = (*colleagues, *audience.followers)
     if audience.responsible is not None:
-        return Mailing(event, (audience.responsible,), colleagues, audience.admins if bcc_admins else ())
-    return Mailing(event, audience.admins)
+        return Mailing(event, (audience.responsible,), copies, audience.admins if bcc_admins else ())
+    return Mailing(event, audience.admins, audience.followers)
 
 
 def mailings_for_activity(
@@ -84,13 +89,25 @@ def mailings_for_activity(
     author_visible: bool,
     notify_author: bool,
     bcc_admins: bool = True,
+    actor_email: str = "",
 ) -> list[Mailing]:
-    """Return the mailings one ticket activity causes (before the split by language)."""
+    """Return the mailings one ticket activity causes (before the split by language).
+
+    `actor_email` names an actor known by address only (a copied address answering by mail): like any
+    actor, it is not mailed about its own message.
+    """
     mailings: list[Mailing] = []
     author = audience.author
+    # The copies hear what the author hears, except of their own doing.
+    cc = tuple(
+        p
+        for p in audience.cc
+        if not (actor_id is not None and p.user_id == actor_id)
+        and not (actor_email and p.email.lower() == actor_email.lower())
+    )
     if created:
         if author is not None and notify_author:
-            mailings.append(Mailing(c.NEW_FOR_AUTHOR, (author,), audience.author_colleagues_new))
+            mailings.append(Mailing(c.NEW_FOR_AUTHOR, (author,), (*audience.author_colleagues_new, *cc)))
         support = _support_mailing(
             c.NEW_FOR_SUPPORT, audience, audience.responsible_colleagues_new, bcc_admins=bcc_admins
         )
@@ -99,10 +116,14 @@ def mailings_for_activity(
             if by_support:
                 if notify_author and author.user_id != actor_id:
                     mailings.append(
-                        Mailing(c.CHANGED_BY_SUPPORT_FOR_AUTHOR, (author,), audience.author_colleagues_update)
+                        Mailing(
+                            c.CHANGED_BY_SUPPORT_FOR_AUTHOR,
+                            (author,),
+                            (*audience.author_colleagues_update, *cc),
+                        )
                     )
             else:
-                mailings.append(Mailing(c.CHANGED_BY_AUTHOR_FOR_AUTHOR, (author,)))
+                mailings.append(Mailing(c.CHANGED_BY_AUTHOR_FOR_AUTHOR, (author,), cc))
         support = _support_mailing(
             c.CHANGED_FOR_SUPPORT, audience, audience.responsible_colleagues_update, bcc_admins=bcc_admins
         )

@@ -22,7 +22,8 @@ from otklik.notifications.models import (
     OutboxMessage,
 )
 from otklik.notifications.recipients import Audience, Person
-from otklik.tickets.models import Ticket
+from otklik.tickets.models import Ticket, TicketCc, TicketFollower
+from otklik.tickets.policies import TicketPolicy
 
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -131,7 +132,11 @@ def ticket_audience(
     )
     author_new, author_update = colleagues.get(author_key, ((), ()))
     staff_new, staff_update = colleagues.get(staff_key, ((), ()))
+    # The copies and the followers go with the colleagues: the reminders and overdue mail are the
+    # responsible's alone (F-11), and they ask for no colleagues.
     return Audience(
+        cc=ticket_cc_people(ticket) if with_colleagues else (),
+        followers=ticket_follower_people(ticket) if with_colleagues else (),
         author=author,
         responsible=responsible,
         admins=(admin_people if admin_people is not None else admins()) if with_admins else (),
@@ -140,6 +145,41 @@ def ticket_audience(
         responsible_colleagues_new=staff_new,
         responsible_colleagues_update=staff_update,
     )
+
+
+def ticket_cc_people(ticket: Ticket) -> tuple[Person, ...]:
+    """Return the ticket's copies (P3) as recipients, in the order they were added (one query).
+
+    A copy is mailed at the address copied. An account that had confirmed it gives the mail its language
+    and time zone, never its name: the other recipients must not learn that the address has an account.
+    """
+    rows = TicketCc.objects.filter(ticket_id=ticket.pk).select_related("user__profile").order_by("pk")
+    people = []
+    for row in rows:
+        person = person_of(row.user) if row.user_id else None
+        if person is None:
+            people.append(Person(email=row.email, language=settings.LANGUAGE_CODE))
+        else:
+            people.append(Person(row.email, "", person.language, person.user_id, person.time_zone))
+    return tuple(people)
+
+
+def ticket_follower_people(ticket: Ticket) -> tuple[Person, ...]:
+    """Return the staff following the ticket (P3) who may still read it whole, as recipients.
+
+    Support mail carries hidden notes: a follower who has since lost the staff level or the sight of the
+    ticket is left out (each follower's policy is asked; followers are few).
+    """
+    rows = TicketFollower.objects.filter(ticket_id=ticket.pk).select_related("user__profile").order_by("pk")
+    people = []
+    for row in rows:
+        policy = TicketPolicy(row.user)
+        if not (policy.sees_hidden and policy.can_view(ticket)):
+            continue
+        person = person_of(row.user)
+        if person is not None:
+            people.append(person)
+    return tuple(people)
 
 
 def templates_for(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:

@@ -88,12 +88,15 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         # the author's words, and the rules speak of who wrote them.
         by_support = message.by_support
         actor_id = message.author_id
+        # A sender known by address only (a copied address answering by mail, P3) is the actor too.
+        actor_email = message.author_email if message.author_id is None else ""
     else:
         # No actor is the system (support's side), unless the actor is a sender known by address only.
         by_support = (actor is None and not activity.actor_email) or (
             actor is not None and TicketPolicy(actor).is_support
         )
         actor_id = actor.pk if actor is not None else None
+        actor_email = activity.actor_email
     options = options_cached()
     mailings = mailings_for_activity(
         ticket_audience(ticket),
@@ -103,6 +106,7 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         author_visible=activity.created or activity.author_visible,
         notify_author=activity.notify_author,
         bcc_admins=options.bcc_admins,
+        actor_email=actor_email,
     )
 
     memo: dict = {}

@@ -559,6 +559,7 @@ FIELD_LABELS = {
     "planned_effort_minutes": _("planned effort, minutes"),
     "expected_date": _("expected resolution date"),
     "tags": _("tags"),
+    "cc": _("CC"),
 }
 
 

@@ -14,7 +14,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 
-from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.models import AccessLevel, SupportGroup, SupportGroupMember
 from otklik.accounts.principals import is_mail_principal
 from otklik.accounts.roles import levels_of
 from otklik.accounts.selectors import colleague_ids
@@ -28,7 +28,7 @@ from otklik.tickets.fields import (
     STAFF_LATER_FIELDS,
     STAFF_MESSAGE_OPTIONS,
 )
-from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, MessageKind, SpamState, Ticket
+from otklik.tickets.models import CLIENT_VISIBLE_KINDS, Message, MessageKind, SpamState, Ticket, TicketCc
 
 # Re-exported: callers have long read F-13's field lists from here.
 __all__ = [
@@ -162,9 +162,48 @@ class TicketPolicy:
                 q |= Q(responsible__isnull=True)
         if self._client_colleagues:
             q |= Q(author_id__in=self._client_colleagues)
+        if not self.is_support:
+            q |= self._cc_q()
         for grant in self._grants:
             q |= grant.q
         return q
+
+    def _cc_q(self) -> Q:
+        """Select the tickets the user is copied on (P3) whose author shares a client group with them.
+
+        Subqueries, not id lists: the list stays one statement, and a membership ended is at once a
+        ticket no longer seen. Support staff see tickets by their own rules, never through a copy (a
+        copy must not open hidden messages to anyone).
+        """
+        uid = self.user.pk
+        mates = SupportGroupMember.objects.filter(
+            group__kind=SupportGroup.Kind.CLIENT, group__memberships__user_id=uid
+        ).values("user_id")
+        copied = TicketCc.objects.filter(user_id=uid).values("ticket_id")
+        return Q(pk__in=copied, author_id__in=mates)
+
+    @cached_property
+    def _cc_ticket_ids(self) -> frozenset[int]:
+        """Return the tickets the user is copied on (read once per policy, only when asked)."""
+        return frozenset(TicketCc.objects.filter(user_id=self.user.pk).values_list("ticket_id", flat=True))
+
+    @cached_property
+    def _client_group_mates(self) -> frozenset[int]:
+        """Return the members of the user's client groups, the user included (one query, when asked)."""
+        return frozenset(
+            SupportGroupMember.objects.filter(
+                group__kind=SupportGroup.Kind.CLIENT, group__memberships__user_id=self.user.pk
+            ).values_list("user_id", flat=True)
+        )
+
+    def is_cc_viewer(self, ticket: Ticket) -> bool:
+        """Tell whether the user sees the ticket only as a copied colleague of its author (P3): copied
+        with this account, in one of the author's client groups, and not support staff."""
+        if not self.user.is_authenticated or self.is_mail_principal or self.is_support or self.is_demo:
+            return False
+        if ticket.author_id is None or ticket.pk not in self._cc_ticket_ids:
+            return False
+        return ticket.author_id in self._client_group_mates
 
     @cached_property
     def _grants(self) -> list[VisibilityGrant]:
@@ -197,7 +236,7 @@ class TicketPolicy:
             if ticket.responsible_id is None and self._staff_sees_unassigned:
                 return True
             return any(grant.allows(ticket) for grant in self._grants)
-        return False
+        return self.is_cc_viewer(ticket)
 
     def get_or_404(self, ticket_id: int, queryset: QuerySet[Ticket] | None = None) -> Ticket:
         """Return the ticket if visible, else raise NotFound (never reveal that it exists)."""
@@ -304,8 +343,10 @@ class TicketPolicy:
             return True
         if ticket.closed_at is not None:
             return False
-        # The author, or a client colleague allowed to view the group's tickets.
-        return self.is_author(ticket) or ticket.author_id in self._client_colleagues
+        # The author, a client colleague allowed to view the group's tickets, or a copied colleague (P3).
+        return (
+            self.is_author(ticket) or ticket.author_id in self._client_colleagues or self.is_cc_viewer(ticket)
+        )
 
     def message_options(self, ticket: Ticket | None) -> frozenset[str]:
         """Staff-only message options this user may use (hidden, do-not-change-status, minutes, on behalf)."""

@@ -14,6 +14,7 @@ from otklik.tickets.services.attributes import (
     ticket_set_spam,
     ticket_update,
 )
+from otklik.tickets.services.cc import cc_author_address, ticket_cc_add, ticket_cc_remove
 from otklik.tickets.services.cleaning import compose_prompts
 from otklik.tickets.services.create import responsible_for_new_ticket, ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
@@ -43,6 +44,7 @@ __all__ = [
     "StaffFields",
     "TicketDraft",
     "Upload",
+    "cc_author_address",
     "compose_prompts",
     "message_delete",
     "message_edit",
@@ -53,6 +55,8 @@ __all__ = [
     "saved_filter_delete",
     "saved_filter_save",
     "search_document_refresh",
+    "ticket_cc_add",
+    "ticket_cc_remove",
     "ticket_close",
     "ticket_create",
     "ticket_delete",

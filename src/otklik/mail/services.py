@@ -41,6 +41,7 @@ from otklik.mail.threading import (
 )
 from otklik.tickets import services as ticket_services
 from otklik.tickets.fields import BODY_MAX
+from otklik.tickets.link_selectors import merge_chain_end
 from otklik.tickets.models import Channel, Ticket, TicketCc
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import options_cached
@@ -288,7 +289,9 @@ def _ticket_for(parsed: ParsedMail, mailbox: Mailbox | None) -> Ticket | None:
         ticket_id = ticket_id_from_references([*parsed.references, *parsed.in_reply_to])
     if ticket_id is None:
         return None
-    return next(iter(Ticket.objects.filter(pk=ticket_id).select_related("author")), None)
+    ticket = next(iter(Ticket.objects.filter(pk=ticket_id).select_related("author")), None)
+    # A merged ticket's marker and Message-IDs lead to the ticket it was merged into (issue 18).
+    return merge_chain_end(ticket) if ticket is not None else None
 
 
 def _domain(address: str) -> str:

@@ -133,6 +133,7 @@ class TicketListQuery(Schema):
     queue: QBool = Field(
         None, description="Staff: only the tickets waiting for a process role the caller holds."
     )
+    has_open_children: QBool = Field(None, description="Staff: only tickets with an open child ticket.")
     sort: QText = Field("", description="A sort key, '-' in front for descending; empty: the default order.")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
@@ -310,6 +311,9 @@ class TicketDetailOut(TicketSummaryOut):
     sla: SlaOut | None
     auto_closed: bool
     split_from: int | None
+    merged_into: int | None = Field(
+        None, description="The ticket this one was merged into (it is closed; its conversation lives there)."
+    )
     actions: TicketActions
     # staff
     created_by: UserRef | None = None

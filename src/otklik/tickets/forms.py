@@ -317,6 +317,7 @@ class StaffFilterForm(forms.Form):
     ticket_type = forms.CharField(label=_("Type"), required=False)
     tier = forms.CharField(label=_("Tier"), required=False)
     queue = forms.BooleanField(label=_("My queue"), required=False)
+    has_open_children = forms.BooleanField(label=_("Has open children"), required=False)
 
     def __init__(self, *args, dictionaries, support_users, slas, groups, **kwargs):
         super().__init__(*args, **kwargs)
@@ -344,7 +345,7 @@ class StaffFilterForm(forms.Form):
                 label=extra.label(), required=False, choices=[("", "—"), *extra.choices()]
             )
         for name, field in self.fields.items():
-            if name != "queue":
+            if name not in ("queue", "has_open_children"):
                 field.widget.attrs.setdefault("class", "input")
 
     def to_filter(self, tz) -> TicketFilter:
@@ -402,6 +403,7 @@ class StaffFilterForm(forms.Form):
             ticket_type=d.get("ticket_type") or "",
             tier=d.get("tier") or "",
             queue=bool(d.get("queue")),
+            has_open_children=bool(d.get("has_open_children")),
             extra={f.name: d[f.name] for f in list_filters() if d.get(f.name)},
         )
 

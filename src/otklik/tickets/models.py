@@ -558,6 +558,9 @@ FIELD_LABELS = {
     "tier": _("tier"),
     "planned_effort_minutes": _("planned effort, minutes"),
     "expected_date": _("expected resolution date"),
+    "merged_into": _("merged into"),
+    "merged_from": _("merged from"),
+    "link": _("link"),
     "tags": _("tags"),
     "cc": _("CC"),
 }

@@ -18,6 +18,7 @@ from otklik.core.models import DomainEvent
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.dictionaries.selectors import dictionary_list
 from otklik.sla.models import SlaLevel
+from otklik.tickets.link_selectors import open_children_q
 from otklik.tickets.models import (
     TICKET_ENTRY_FKS,
     Message,
@@ -193,6 +194,7 @@ class TicketFilter:
     ticket_type: str = ""
     tier: str = ""
     queue: bool = False  # "my queue": tickets waiting for the user (tickets.panels.queue_q)
+    has_open_children: bool | None = None  # tickets with an open child ticket (issue 18, P2)
     # Filters apps above tickets registered (tickets.panels.list_filter_register): name -> value.
     extra: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -336,6 +338,8 @@ def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticke
         qs = qs.filter(tier=f.tier)
     if f.client_group is not None:
         qs = qs.filter(author__support_memberships__group_id=f.client_group)
+    if f.has_open_children:
+        qs = qs.filter(open_children_q())
     if f.staff_group is not None:
         qs = qs.filter(responsible__support_memberships__group_id=f.staff_group)
     return qs

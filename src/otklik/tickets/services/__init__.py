@@ -19,6 +19,8 @@ from otklik.tickets.services.cleaning import compose_prompts
 from otklik.tickets.services.create import responsible_for_new_ticket, ticket_create
 from otklik.tickets.services.derived import search_document_refresh, ticket_recompute
 from otklik.tickets.services.inputs import MailOrigin, MessageDraft, StaffFields, TicketDraft, Upload
+from otklik.tickets.services.links import ticket_link_add, ticket_link_remove
+from otklik.tickets.services.merge import ticket_merge
 from otklik.tickets.services.messages import message_delete, message_edit, message_post
 from otklik.tickets.services.options import module_options_ensure
 from otklik.tickets.services.ownership import tickets_claim_by_address
@@ -61,6 +63,9 @@ __all__ = [
     "ticket_create",
     "ticket_delete",
     "ticket_follow",
+    "ticket_link_add",
+    "ticket_link_remove",
+    "ticket_merge",
     "ticket_recompute",
     "ticket_reopen",
     "ticket_reply",

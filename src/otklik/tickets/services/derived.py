@@ -49,9 +49,11 @@ def ticket_recompute(ticket: Ticket, *, changed: tuple[str, ...] | None = None) 
     `changed` names the columns the caller itself changed: only those and the derived ones are written
     (None writes every column, for callers that changed more than they can tell).
     """
+    # In time order: a merged ticket's moved messages are numbered after the target's own (issue 18)
+    # but keep their times; everywhere else the two orders are one.
     rows = list(
         Message.objects.filter(ticket=ticket)
-        .order_by("number")
+        .order_by("created_at", "number")
         .values_list("kind", "author_id", "by_support", "created_at", "minutes")
     )
     conversation = [

@@ -27,6 +27,7 @@ from otklik.tickets.views.common import (
     policy_for,
     uploads_from,
 )
+from otklik.tickets.views.links import merged_answer
 from otklik.ui.forms import apply_errors
 
 
@@ -106,6 +107,8 @@ def client_detail(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if policy.sees_support_view:
         return redirect("tickets:staff_detail", ticket_id=ticket_id)
     ticket = selectors.ticket_get(policy, ticket_id)
+    if request.method == "GET" and (moved := merged_answer(request, policy, ticket, "tickets:client_detail")):
+        return moved
     form = ReplyForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -38,6 +38,7 @@ from otklik.automation.conditions import FIELDS, conditions_hold
 from otklik.automation.definition import Rule
 from otklik.automation.models import AutomationRule, FiringOutcome, RuleEvent, RuleFiring
 from otklik.core import clock
+from otklik.core.bulk import after_pipeline
 from otklik.core.config_cache import config_cached
 from otklik.core.errors import DomainError, ValidationFailed
 from otklik.tickets.activity import TicketActivity
@@ -204,6 +205,12 @@ def activity_run(activity: TicketActivity) -> None:
     events = activity_events(activity)
     if not any(rules_active(event) for event in events):
         return
+    # A new ticket announces itself inside PostgreSQL's pipeline; the rules' services read what they
+    # write (an UPDATE's row count), so they run once it ends, still in the creation's transaction.
+    after_pipeline(lambda: _activity_rules(activity, events))
+
+
+def _activity_rules(activity: TicketActivity, events: list[str]) -> None:
     ticket = activity.ticket
     message = activity.message
     text = message.body if message is not None and message.kind != MessageKind.LOG else ""
@@ -284,9 +291,12 @@ def rule_fire(
         run.collectors.append(collected)
         run.firing.append(rule.id)
         try:
+            firings_before = run.firings
             with transaction.atomic():  # a savepoint: a refusal undoes this rule's changes only
                 _actions_apply(rule, actor, ticket)
-                fresh = ticket_reread(ticket)
+                # The services' own copy is current unless rules fired inside this one.
+                last = collected[-1].ticket if collected else None
+                fresh = last if last is not None and run.firings == firings_before else ticket_reread(ticket)
                 _firing_line(fresh, rule, collected)
                 _firing_record(rule, fresh, event, FiringOutcome.OK, "", period_start)
             return Fired(FiringOutcome.OK, fresh)

@@ -10,6 +10,7 @@ that makes it a claim (Model.save(update_fields=...) compiles the statement anew
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, cast
@@ -135,10 +136,35 @@ def pipelined() -> Iterator[None]:
         yield
         return
     connection.ensure_connection()
-    # An error of a queued statement is raised by psycopg when the block ends, outside Django's cursor:
-    # wrap_database_errors turns it into django.db's own (IntegrityError...) as a cursor would.
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    stack: list[list[Callable[[], Any]]] = _pipeline.__dict__.setdefault("stack", [])
+    stack.append([])
+    try:
+        # An error of a queued statement is raised by psycopg when the block ends, outside Django's cursor:
+        # wrap_database_errors turns it into django.db's own (IntegrityError...) as a cursor would.
+        with connection.wrap_database_errors, connection.connection.pipeline():
+            yield
+    finally:
+        waiting = stack.pop()
+    # Only the outermost block leaves pipeline mode; an inner one hands its callbacks on.
+    if stack:
+        stack[-1].extend(waiting)
+        return
+    for callback in waiting:
+        callback()
+
+
+_pipeline = threading.local()
+
+
+def after_pipeline(callback: Callable[[], Any]) -> None:
+    """Run `callback` when the pipelined block in progress ends (at once outside one), in the caller's
+    transaction: a listener whose work reads what it writes (a row count, an UPDATE's answer) waits for
+    the pipeline to end instead of running inside it (automation rules on a new ticket)."""
+    stack = getattr(_pipeline, "stack", None)
+    if stack:
+        stack[-1].append(callback)
+        return
+    callback()
 
 
 def _concrete(meta: Any, name: str) -> models.Field:

@@ -11,6 +11,7 @@ from otklik.tickets.models import SpamState
 from otklik.tickets.panels import list_filters, queue_available
 from otklik.tickets.selectors import UNSETTABLE, TicketFilter
 from otklik.tickets.services.inputs import StaffFields, TicketDraft, Upload
+from otklik.tickets.tag_forms import TAG_MODE_CHOICES, TagNamesField
 from otklik.ui.forms import KeyboardFriendlyMixin
 
 # A seam for the apps above tickets (the support wizard in kb): opened with ?wizard=1, the client's
@@ -317,6 +318,8 @@ class StaffFilterForm(forms.Form):
     ticket_type = forms.CharField(label=_("Type"), required=False)
     tier = forms.CharField(label=_("Tier"), required=False)
     queue = forms.BooleanField(label=_("My queue"), required=False)
+    tag = TagNamesField(label=_("Tags"), required=False)
+    tag_mode = forms.ChoiceField(label=_("Tags match"), required=False, choices=TAG_MODE_CHOICES)
     has_open_children = forms.BooleanField(label=_("Has open children"), required=False)
 
     def __init__(self, *args, dictionaries, support_users, slas, groups, **kwargs):
@@ -403,6 +406,8 @@ class StaffFilterForm(forms.Form):
             ticket_type=d.get("ticket_type") or "",
             tier=d.get("tier") or "",
             queue=bool(d.get("queue")),
+            tag=tuple(d.get("tag") or ()),
+            tag_mode=d.get("tag_mode") or "",
             has_open_children=bool(d.get("has_open_children")),
             extra={f.name: d[f.name] for f in list_filters() if d.get(f.name)},
         )

@@ -32,6 +32,7 @@ from otklik.tickets.models import (
 )
 from otklik.tickets.panels import list_filter_q, queue_q
 from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.tag_selectors import tags_annotate, tags_filter_q
 
 
 def options_get() -> ModuleOptions:
@@ -195,6 +196,9 @@ class TicketFilter:
     tier: str = ""
     queue: bool = False  # "my queue": tickets waiting for the user (tickets.panels.queue_q)
     has_open_children: bool | None = None  # tickets with an open child ticket (issue 18, P2)
+    # Tags (issue 18, P4): the names, and whether a ticket has any, all or none of them.
+    tag: tuple[str, ...] | list[str] = ()
+    tag_mode: str = ""
     # Filters apps above tickets registered (tickets.panels.list_filter_register): name -> value.
     extra: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -302,6 +306,8 @@ def auto_close_left_q(low: int | None, high: int | None) -> Q:
 
 def _apply_staff_filter(qs: QuerySet[Ticket], f: TicketFilter) -> QuerySet[Ticket]:
     """Filters on staff-only attributes (a client's request for them is ignored, never leaked)."""
+    if f.tag:
+        qs = qs.filter(tags_filter_q(list(f.tag), f.tag_mode or "any"))
     if f.responsible_none:
         qs = qs.filter(responsible__isnull=True)
     elif f.responsible is not None:
@@ -448,7 +454,10 @@ def russian_stem(word: str) -> str:
 # -- one ticket ------------------------------------------------------------------------------
 def ticket_get(policy: TicketPolicy, ticket_id: int) -> Ticket:
     """Return a visible ticket with its relations, or raise NotFound."""
-    return policy.get_or_404(ticket_id, Ticket.objects.with_relations().select_related("split_from"))
+    queryset = Ticket.objects.with_relations().select_related("split_from")
+    if policy.sees_support_view:
+        queryset = tags_annotate(queryset)  # the side panel's tags in the same statement (staff only)
+    return policy.get_or_404(ticket_id, queryset)
 
 
 def message_list(policy: TicketPolicy, ticket: Ticket) -> list[Message]:

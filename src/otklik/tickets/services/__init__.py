@@ -25,8 +25,10 @@ from otklik.tickets.services.messages import message_delete, message_edit, messa
 from otklik.tickets.services.options import module_options_ensure
 from otklik.tickets.services.ownership import tickets_claim_by_address
 from otklik.tickets.services.reply import ReplyFollowUp, ticket_reply
+from otklik.tickets.services.tags import ticket_tag_names, ticket_tags_change, ticket_tags_set
 from otklik.tickets.services.workspace import (
     BULK_ACTIONS,
+    BULK_TAG_ACTIONS,
     BulkResult,
     presence_touch,
     saved_filter_delete,
@@ -38,6 +40,7 @@ from otklik.tickets.services.workspace import (
 
 __all__ = [
     "BULK_ACTIONS",
+    "BULK_TAG_ACTIONS",
     "BulkResult",
     "Change",
     "MailOrigin",
@@ -71,6 +74,9 @@ __all__ = [
     "ticket_reply",
     "ticket_set_spam",
     "ticket_split",
+    "ticket_tag_names",
+    "ticket_tags_change",
+    "ticket_tags_set",
     "ticket_update",
     "ticket_consequence_record",
     "tickets_claim_by_address",

@@ -17,6 +17,7 @@ from otklik.tickets.models import (
     MessageKind,
     Ticket,
     TicketSearchDocument,
+    TicketTag,
 )
 from otklik.tickets.selectors import options_cached
 
@@ -254,10 +255,12 @@ def search_document_append(ticket: Ticket, message: Message) -> None:
 
 
 def search_document_refresh(ticket: Ticket) -> None:
-    """Rebuild the ticket's search text: clients' view (public) and staff's view (adds hidden; never log)."""
+    """Rebuild the ticket's search text: clients' view (public) and staff's view (adds hidden messages and
+    the tags, which only staff see; never log)."""
     rows = Message.objects.filter(ticket=ticket).exclude(kind=MessageKind.LOG).values_list("kind", "body")
+    tags = " ".join(TicketTag.objects.filter(ticket=ticket).values_list("tag__name", flat=True))
     public = [ticket.title] + [b for k, b in rows if k in CLIENT_VISIBLE_KINDS]
-    staff = [ticket.title] + [b for _k, b in rows]
+    staff = [ticket.title] + ([tags] if tags else []) + [b for _k, b in rows]
     TicketSearchDocument.objects.update_or_create(
         ticket=ticket, defaults={"public_text": "\n".join(public), "staff_text": "\n".join(staff)}
     )

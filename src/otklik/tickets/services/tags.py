@@ -15,6 +15,7 @@ from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.tickets.models import Channel, Tag, Ticket, TicketTag
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services.access import ticket_lock, writer_policy
+from otklik.tickets.services.derived import search_document_refresh
 from otklik.tickets.services.history import ChangeSet, activity_announce, history_record, ticket_touch
 
 TAG_MAX_LENGTH = 50
@@ -122,6 +123,8 @@ def ticket_tags_change(
                 [TicketTag(ticket=ticket, tag=tag) for tag in tags_ensure(new_names)], ignore_conflicts=True
             )
         after = ticket_tag_names(ticket)
+        # Staff find a ticket by its tags (never clients: the tags go into the staff text only).
+        search_document_refresh(ticket)
         changes = ChangeSet()
         changes.add("tags", ", ".join(before) or None, ", ".join(after) or None)
         now = clock.now()

@@ -46,6 +46,7 @@ from otklik.tickets.services.history import (
     message_insert,
     ticket_touch,
 )
+from otklik.tickets.services.tags import tag_name_clean, ticket_tags_change
 
 
 @transaction.atomic
@@ -198,11 +199,15 @@ BULK_ACTIONS = (
     "possible_spam",
     "not_spam",
     "delete",
+    "tag_add",
+    "tag_remove",
 )
+# The bulk actions that take a tag's name (P4).
+BULK_TAG_ACTIONS = ("tag_add", "tag_remove")
 
 
 def tickets_bulk(
-    *, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None
+    *, actor: User, ticket_ids: Iterable[int], action: str, responsible: Any = None, tag: str = ""
 ) -> BulkResult:
     """Apply one action to many tickets, each through its own service call; report what failed and why.
 
@@ -212,6 +217,8 @@ def tickets_bulk(
     policy = writer_policy(actor)
     if action not in BULK_ACTIONS:
         raise ValidationFailed(_("Choose an action."), field="action")
+    if action in BULK_TAG_ACTIONS:
+        tag = tag_name_clean(tag)  # a bad name refuses the whole action before any ticket
     result = BulkResult()
     tickets = {t.pk: t for t in policy.visible().filter(pk__in=[int(i) for i in ticket_ids])}
     for tid in ticket_ids:
@@ -236,6 +243,13 @@ def tickets_bulk(
                 ticket_set_spam(actor=actor, ticket=ticket, state=state[action])
             elif action == "delete":
                 ticket_delete(actor=actor, ticket=ticket)
+            elif action in BULK_TAG_ACTIONS:
+                ticket_tags_change(
+                    actor=actor,
+                    ticket=ticket,
+                    add=[tag] if action == "tag_add" else [],
+                    remove=[tag] if action == "tag_remove" else [],
+                )
             result.done.append(tid)
         except (PermissionDenied, ValidationFailed, NotFound) as exc:
             result.failed[tid] = exc.message

@@ -152,6 +152,7 @@ def _mount_routers() -> None:
     from otklik.tickets.api_cc import router as tickets_cc_router
     from otklik.tickets.api_links import router as ticket_links_router
     from otklik.tickets.api_macros import router as macros_router
+    from otklik.tickets.api_tags import router as ticket_tags_router
     from otklik.workflow.api import router as workflow_router
 
     api.add_router("", accounts_router)
@@ -159,6 +160,7 @@ def _mount_routers() -> None:
     api.add_router("", tickets_cc_router)
     api.add_router("", ticket_links_router)
     api.add_router("", macros_router)
+    api.add_router("", ticket_tags_router)
     api.add_router("", workflow_router)
     # The knowledge base reads public articles to anonymous callers too (its policy decides what they see).
     api.add_router("", kb_router, auth=BearerSessionOrAnonymous())

@@ -43,6 +43,7 @@ from otklik.tickets.fields import DICTIONARY_FIELDS, PROMPT_FIELDS
 from otklik.tickets.models import Attachment, Channel, Message, SpamState, Ticket
 from otklik.tickets.panels import list_filters
 from otklik.tickets.policies import TicketPolicy
+from otklik.tickets.tag_selectors import tags_annotate, ticket_tag_names_shown
 
 router = Router(tags=["tickets"])
 
@@ -126,6 +127,7 @@ def _ticket_summary(ticket: Ticket, policy: TicketPolicy) -> dict[str, Any]:
             time_spent_minutes=ticket.time_spent_minutes,
             overdue_count=ticket.overdue_count,
             deadline_at=ticket.deadline_at,
+            tags=ticket_tag_names_shown(ticket),
         )
     return data
 
@@ -294,7 +296,9 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
     flt = _ticket_filter(filters)
     qs = selectors.ticket_list(policy, flt, _sort_key(filters.sort))
     start = (filters.page - 1) * filters.page_size
-    rows = list(qs[start : start + filters.page_size])
+    page = qs[start : start + filters.page_size]
+    # Staff see each row's tags: read in the rows' own statement (tickets.tag_selectors).
+    rows = list(tags_annotate(page) if policy.sees_support_view else page)
     return {
         "count": qs.count(),
         "page": filters.page,

@@ -68,6 +68,7 @@ QCount = Annotated[Annotated[int, Field(ge=0, le=MAX_ID)] | None, BeforeValidato
 QBool = Annotated[bool | None, BeforeValidator(_blank_to_none)]
 QWhen = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
 QText = Annotated[str, Field(max_length=500), AfterValidator(storable_text)]
+QTagName = Annotated[str, Field(max_length=600), AfterValidator(storable_text)]
 QDictRef = Annotated[
     Annotated[str, Field(max_length=64), AfterValidator(storable_text)] | None,
     BeforeValidator(_blank_to_none),
@@ -134,6 +135,15 @@ class TicketListQuery(Schema):
         None, description="Staff: only the tickets waiting for a process role the caller holds."
     )
     has_open_children: QBool = Field(None, description="Staff: only tickets with an open child ticket.")
+    tag: list[QTagName] = Field(
+        [],
+        max_length=10,
+        description="Staff: tickets by their tags, names regardless of letter case (repeat the parameter "
+        "or separate the names with commas); see tag_mode.",
+    )
+    tag_mode: Literal["", "any", "all", "none"] = Field(
+        "", description="How the tags combine: any of them (the default), all of them, or none of them."
+    )
     sort: QText = Field("", description="A sort key, '-' in front for descending; empty: the default order.")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
@@ -285,6 +295,7 @@ class TicketSummaryOut(Schema):
     time_spent_minutes: int | None = None
     overdue_count: int | None = None
     deadline_at: datetime | None = None
+    tags: list[str] | None = Field(None, description="Staff: the ticket's tag names, sorted.")
 
 
 class TicketListOut(Schema):

@@ -3,11 +3,16 @@
 Also the record of deleted tickets: read-only for everyone, admins and demo access look at it.
 """
 
+from django import forms
 from django.contrib import admin
+from django.db.models.functions import Lower
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from otklik.tickets.models import CustomField, ModuleOptions, TicketDeletion
+from otklik.core import clock
+from otklik.core.errors import ValidationFailed
+from otklik.tickets.models import CustomField, ModuleOptions, Tag, TicketDeletion
 from otklik.ui.admin_mixins import SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
 
@@ -121,3 +126,66 @@ class TicketDeletionAdmin(SupportAdminPermissions, admin.ModelAdmin):
     @admin.display(description=_("deleted by"), ordering="deleted_by_name")
     def deleted_by_shown(self, obj: TicketDeletion) -> str:
         return obj.deleted_by_name or "—"
+
+
+class TagForm(forms.ModelForm):
+    """A tag's name (cleaned as the service cleans typed names) and its colour picked with the browser's own
+    colour input; "no colour" leaves the chip plain (an <input type=color> always holds some colour)."""
+
+    no_colour = forms.BooleanField(label=_("no colour"), required=False)
+
+    class Meta:
+        model = Tag
+        fields = ("name", "colour")
+        widgets = {"colour": forms.TextInput(attrs={"type": "color"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["colour"].required = False
+        self.fields["no_colour"].initial = not (self.instance and self.instance.colour)
+
+    def clean_name(self) -> str:
+        from otklik.tickets.services.tags import tag_name_clean
+
+        try:
+            name = tag_name_clean(self.cleaned_data.get("name"))
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.text()) from None
+        taken = Tag.objects.alias(lower=Lower("name")).filter(lower=name.lower()).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("A tag with this name exists already."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        if data.get("no_colour"):
+            data["colour"] = ""
+            self.instance.colour = ""
+        return data
+
+
+@admin.register(Tag, site=admin_site)
+class TagAdmin(SupportAdminPermissions, admin.ModelAdmin):
+    """Tags are created by staff as they tag tickets; admins rename them and give them colours here."""
+
+    form = TagForm
+    list_display = ("name", "colour_shown", "created_at")
+    search_fields = ("name",)
+    ordering = ("name",)
+    list_per_page = 100
+
+    @admin.display(description=_("colour"), ordering="colour")
+    def colour_shown(self, obj: Tag) -> str:
+        if not obj.colour:
+            return "—"
+        return format_html(
+            '<span style="display:inline-block;width:1em;height:1em;border-radius:50%;background:{};'
+            'vertical-align:middle" aria-hidden="true"></span> {}',
+            obj.colour,
+            obj.colour,
+        )
+
+    def save_model(self, request, obj: Tag, form, change) -> None:
+        if obj.created_at is None:
+            obj.created_at = clock.now()
+        super().save_model(request, obj, form, change)

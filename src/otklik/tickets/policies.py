@@ -175,7 +175,7 @@ class TicketPolicy:
         ticket no longer seen. Support staff see tickets by their own rules, never through a copy (a
         copy must not open hidden messages to anyone).
         """
-        uid = self.user.pk
+        uid = int(self.user.pk or 0)  # asked for signed-in users only
         mates = SupportGroupMember.objects.filter(
             group__kind=SupportGroup.Kind.CLIENT, group__memberships__user_id=uid
         ).values("user_id")
@@ -185,14 +185,16 @@ class TicketPolicy:
     @cached_property
     def _cc_ticket_ids(self) -> frozenset[int]:
         """Return the tickets the user is copied on (read once per policy, only when asked)."""
-        return frozenset(TicketCc.objects.filter(user_id=self.user.pk).values_list("ticket_id", flat=True))
+        uid = int(self.user.pk or 0)
+        return frozenset(TicketCc.objects.filter(user_id=uid).values_list("ticket_id", flat=True))
 
     @cached_property
     def _client_group_mates(self) -> frozenset[int]:
         """Return the members of the user's client groups, the user included (one query, when asked)."""
+        uid = int(self.user.pk or 0)
         return frozenset(
             SupportGroupMember.objects.filter(
-                group__kind=SupportGroup.Kind.CLIENT, group__memberships__user_id=self.user.pk
+                group__kind=SupportGroup.Kind.CLIENT, group__memberships__user_id=uid
             ).values_list("user_id", flat=True)
         )
 

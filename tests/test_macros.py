@@ -7,6 +7,8 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import translation
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from otklik.accounts.models import Profile
 from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess, ValidationFailed
@@ -449,3 +451,65 @@ def test_macro_save_bad_values_refused_with_every_field_named(cast):
         )
     assert {"name", "status", "responsible", "add_tags", "sort"} <= set(caught.value.errors)
     assert not Macro.objects.exists()
+
+
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=30)
+    | st.sampled_from(["", "solved", "in_progress", "1", "-1", "9" * 30, "\x00", "²", "a,b", "<b>"])
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+_change_names = st.sampled_from(
+    [
+        "status",
+        "category",
+        "criticality",
+        "difficulty",
+        "mark",
+        "sla",
+        "responsible",
+        "is_postponed",
+        "author",
+    ]
+)
+_actions = st.fixed_dictionaries(
+    {},
+    optional={
+        "changes": st.dictionaries(_change_names, _values, max_size=4) | _values,
+        "add_tags": st.lists(_scalars, max_size=3) | _values,
+        "remove_tags": st.lists(_scalars, max_size=3),
+        "close": _values,
+        "reopen": _values,
+    },
+)
+_bodies = st.fixed_dictionaries(
+    {"name": st.text(max_size=120) | _values},
+    optional={
+        "actions": _actions | _values,
+        "reply": _values,
+        "shared": _values,
+        "reply_hidden": _values,
+        "active": _values,
+        "sort": _values,
+        "unknown": _values,
+    },
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(body=_bodies)
+def test_macro_api_create_any_body_never_answers_5xx(cast, body):
+    response = Api(cast.admin).send("POST", "/api/v1/macros", body)
+    assert response.status_code in (201, 400, 403, 422), (response.status_code, body, response.content)
+    assert response.json().get("detail") or response.status_code == 201

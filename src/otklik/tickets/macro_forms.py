@@ -76,7 +76,7 @@ class MacroForm(KeyboardFriendlyMixin, forms.Form):
     state = forms.ChoiceField(
         label=_("Then"),
         required=False,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "check"}),
         choices=[
             (LEAVE, _("leave open or closed")),
             ("close", _("close the ticket")),

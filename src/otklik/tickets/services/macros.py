@@ -30,6 +30,8 @@ from otklik.tickets.services.tags import tag_names_clean
 
 NAME_MAX_LENGTH = 100
 SORT_MIN, SORT_MAX = -1_000_000, 1_000_000
+# Ids are 64-bit in the database: a larger number is refused before it reaches a query.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -93,14 +95,22 @@ def _name_clean(raw: object) -> str:
     return name
 
 
+def _id_clean(value: Any, name: str) -> int:
+    """Return an id given as a whole number or its digits; refuse anything else, and ids past 64 bits."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit():
+        number = int(value)
+    if number is None or not 0 < number <= MAX_ID:
+        raise ValidationFailed(_("Choose a valid value."), field=name)
+    return number
+
+
 def _change_clean(name: str, value: Any) -> Any:
     """Check one field value against today's configuration; return what the macro keeps (ids, bools)."""
-    if name != "is_postponed" and not (
-        value in (None, "")
-        or (isinstance(value, int) and not isinstance(value, bool))
-        or (isinstance(value, str) and value.isdigit())
-    ):
-        raise ValidationFailed(_("Choose a valid value."), field=name)
+    if name != "is_postponed" and value not in (None, ""):
+        value = _id_clean(value, name)
     if name in DICTIONARY_FIELDS:
         entry = entry_clean(value, DICTIONARY_FIELDS[name], name)
         return None if entry is None else entry.pk

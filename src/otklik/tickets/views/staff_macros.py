@@ -28,6 +28,8 @@ from otklik.tickets.views.common import domain_errors, require_staff_view, staff
 
 # The selection's tickets named on the confirmation step; the rest are counted.
 CONFIRM_LIST_LIMIT = 50
+# The refused tickets named one by one after a selection; the rest are counted.
+REFUSALS_SHOWN = 20
 
 
 def macro_menu(user) -> list[tuple[Macro, list[str]]]:
@@ -178,12 +180,11 @@ def macro_bulk(request: HttpRequest, policy: TicketPolicy, *, ids: list[str], ba
     if result.refused:
         n = len(result.refused)
         messages.error(
-            request,
-            ngettext("Refused for %(n)s ticket:", "Refused for %(n)s tickets:", n) % {"n": n}
-            + " "
-            + "; ".join(
-                _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason}
-                for tid, reason in result.refused.items()
-            ),
+            request, ngettext("Refused for %(n)s ticket:", "Refused for %(n)s tickets:", n) % {"n": n}
         )
+        for tid, reason in list(result.refused.items())[:REFUSALS_SHOWN]:
+            messages.error(request, _("Ticket #%(id)s: %(reason)s") % {"id": tid, "reason": reason})
+        if n > REFUSALS_SHOWN:
+            rest = n - REFUSALS_SHOWN
+            messages.error(request, ngettext("and %(n)s more", "and %(n)s more", rest) % {"n": rest})
     return redirect(back)

@@ -160,10 +160,11 @@ def _pools_load() -> tuple[_Pool, ...]:
     pools = list(AssignmentPool.objects.filter(active=True).order_by("sort", "id"))
     if not pools:
         return ()
+    # With the profile: the chosen one is told of the ticket in their language, from this very object.
     memberships = list(
-        SupportGroupMember.objects.filter(group_id__in={p.support_group_id for p in pools}).select_related(
-            "user"
-        )
+        SupportGroupMember.objects.filter(group_id__in={p.support_group_id for p in pools})
+        .select_related("user__profile")
+        .order_by("user_id")
     )
     ids = {m.user_id for m in memberships}
     support_ids = set(support_user_list().filter(pk__in=ids).values_list("pk", flat=True))

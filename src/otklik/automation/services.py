@@ -100,9 +100,7 @@ def rule_definition_clean(
         errors.setdefault("name", []).append(_("This field is required."))
     elif len(name) > NAME_MAX:
         errors.setdefault("name", []).append(_("Enter at most %(limit)s characters.") % {"limit": NAME_MAX})
-    elif (
-        AutomationRule.objects.filter(name__iexact=name).exclude(pk=current.pk if current else None).exists()
-    ):
+    elif AutomationRule.objects.filter(name__iexact=name).exclude(pk=current.pk if current else 0).exists():
         errors.setdefault("name", []).append(_("A rule with this name exists."))
     event = data.get("event")
     if event not in RuleEvent.values:
@@ -207,6 +205,7 @@ def _references_check(conditions: Iterable[Any]) -> dict[str, list[str]]:
         if kind not in (ID, IDS) or condition.op == "is_empty":
             continue
         ids = condition.value if isinstance(condition.value, list) else [condition.value]
+        found: QuerySet[Any]
         if condition.field in ("category", "criticality", "status", "source"):
             found = DictionaryEntry.objects.filter(pk__in=ids, kind=condition.field)
         elif condition.field == "sla":
@@ -372,7 +371,9 @@ def rules_sla_run(event: DomainEvent) -> int:
     name = {events.TICKET_REMINDER: RuleEvent.SLA_REMINDER, events.TICKET_OVERDUE: RuleEvent.SLA_OVERDUE}.get(
         event.name
     )
-    rules = rules_active(name) if name else ()
+    if name is None:
+        return 0
+    rules = rules_active(name)
     if not rules:
         return 0
     ids = events.batch_ticket_ids(event)

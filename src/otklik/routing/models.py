@@ -34,8 +34,8 @@ class AssignmentPool(BilingualName):
         on_delete=models.PROTECT,
         related_name="assignment_pools",
         limit_choices_to={"kind": SupportGroup.Kind.STAFF},
-        verbose_name=_("members"),
-        help_text=_("The members of this support group take the tickets."),
+        verbose_name=_("support group"),
+        help_text=_("Its members take the tickets."),
     )
     category = models.ForeignKey(
         DictionaryEntry,

@@ -118,12 +118,12 @@ class Migration(migrations.Migration):
                 (
                     "support_group",
                     models.ForeignKey(
-                        help_text="The members of this support group take the tickets.",
+                        help_text="Its members take the tickets.",
                         limit_choices_to={"kind": "staff"},
                         on_delete=django.db.models.deletion.PROTECT,
                         related_name="assignment_pools",
                         to="accounts.supportgroup",
-                        verbose_name="members",
+                        verbose_name="support group",
                     ),
                 ),
             ],

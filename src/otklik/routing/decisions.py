@@ -2,11 +2,13 @@
 
 Staff's manual choice wins. Otherwise the candidates are met in the configured order ("seed": SLA,
 category, criticality, source, module default; "bitrix": category, criticality, source, SLA, module
-default) and the first one who is active and has staff or admin rights is chosen. An assignment pool
-that matches the ticket (issue 18, P7; otklik.routing.pools) comes right after the manual choice in both
-orders: it is the most specific setting, and when nobody in it may take the ticket now the order goes on. The ones met before
+default) and the first one who is active and has staff or admin rights is chosen. The ones met before
 are skipped, and the skips are kept so the ticket's history can say why. No database here: the callers
 build the candidates (see otklik.routing.services).
+
+An assignment pool that matches the ticket (issue 18, P7; otklik.routing.pools) comes right after the
+manual choice in both orders: it is the most specific setting, and when nobody in it may take the ticket
+now, the order goes on.
 """
 
 from __future__ import annotations

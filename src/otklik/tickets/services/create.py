@@ -315,6 +315,7 @@ def responsible_for_new_ticket(
     """Choose the responsible of a new ticket by the module options' order (otklik.routing decides).
 
     One query for the options (usually cached per row) on top of routing's own; none when `manual` is set.
+    A matching assignment pool (otklik.routing) counts its members' open tickets here when it goes by load.
     """
     if manual is not None:
         return responsible_choose_for_new_ticket(

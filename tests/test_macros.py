@@ -373,6 +373,24 @@ def test_macro_page_create_edit_delete(cast):
     assert not Macro.objects.filter(pk=macro.pk).exists()
 
 
+def test_macro_web_bad_ids_answer_404_or_refusal_never_500(cast, make_ticket):
+    macro = personal(cast.staff, add_tags=["x"])
+    ticket = make_ticket()
+    client = logged_in(cast.staff)
+    huge = "9" * 30
+    apply_url = reverse("tickets:staff_macro_apply", args=[ticket.pk])
+    assert client.post(apply_url, {"macro": huge}).status_code == 404
+    assert client.post(apply_url, {"macro": "abc"}).status_code == 404
+    assert client.get(reverse("tickets:macro_edit", args=[10**25])).status_code == 404
+    bulk = reverse("tickets:staff_bulk")
+    data = {"action": "macro", "macro": macro.pk, "ids": [ticket.pk, huge]}
+    assert client.post(bulk, data).status_code == 200
+    done = client.post(bulk, {**data, "confirmed": "yes"}, follow=True)
+    shown = [str(m) for m in get_messages(done.wsgi_request)]
+    assert any(huge in m and "Not found." in m for m in shown), shown
+    assert ticket_tag_names(ticket) == ["x"]
+
+
 def test_macro_summaries_name_values_in_the_readers_language(cast):
     macro = personal(cast.staff, changes={"status": entry("status", "solved").pk}, close=True)
     assert macro_summaries([macro])[macro.pk] == ["Status: Solved successfully", "Close the ticket"]

@@ -17,6 +17,7 @@ from otklik.tickets.loglines import NOTHING, field_label
 from otklik.tickets.models import Macro
 from otklik.tickets.policies import TicketPolicy
 
+MAX_ID = 2**63 - 1
 # How much of a reply the summary quotes.
 REPLY_QUOTE = 80
 
@@ -42,7 +43,10 @@ def macro_manage_list(user: User) -> QuerySet[Macro]:
 def macro_get_for(user: User, macro_id: object) -> Macro:
     """Return a macro the user sees (their own or a shared one), else raise NotFound."""
     try:
-        return macro_manage_list(user).get(pk=int(str(macro_id)))
+        pk = int(str(macro_id))
+        if not 0 < pk <= MAX_ID:  # past 64 bits a query fails instead of finding nothing
+            raise NotFound()
+        return macro_manage_list(user).get(pk=pk)
     except (Macro.DoesNotExist, ValueError, TypeError):
         raise NotFound() from None
 

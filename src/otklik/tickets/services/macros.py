@@ -283,7 +283,7 @@ def macros_apply(
         tid = item.pk if isinstance(item, Ticket) else int(item)
         if tid not in ids:
             ids.append(tid)
-    found = {t.pk: t for t in policy.visible().filter(pk__in=ids)}
+    found = {t.pk: t for t in policy.visible().filter(pk__in=[i for i in ids if 0 < i <= MAX_ID])}
     result = MacroBulkResult()
     for tid in ids:
         ticket = found.get(tid)

@@ -17,6 +17,7 @@ from otklik.tickets.macro_selectors import macro_get_for, macro_list_for, macro_
 from otklik.tickets.models import Macro
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services.macros import (
+    MAX_ID,
     macro_apply,
     macro_delete,
     macro_editable,
@@ -151,7 +152,7 @@ def macro_bulk(request: HttpRequest, policy: TicketPolicy, *, ids: list[str], ba
     if request.POST.get("confirmed") != "yes":
         chosen = list(
             policy.visible()
-            .filter(pk__in=[int(i) for i in ids[:CONFIRM_LIST_LIMIT]])
+            .filter(pk__in=[int(i) for i in ids[:CONFIRM_LIST_LIMIT] if int(i) <= MAX_ID])
             .order_by("pk")
             .values_list("pk", "title")
         )

@@ -120,7 +120,6 @@ def ticket_merge(*, actor: User, ticket: Ticket, into: Ticket | int, via: str = 
     merge_target_check(policy, source, target, target.pk)
 
     # The conversation: numbered after the target's own messages, in their order, times kept.
-    now = clock.now()
     numbers = list(Message.objects.filter(ticket=source).order_by("number").values_list("number", flat=True))
     offset = Message.objects.filter(ticket=target).aggregate(n=Max("number"))["n"] or 0
     if numbers:
@@ -134,6 +133,7 @@ def ticket_merge(*, actor: User, ticket: Ticket, into: Ticket | int, via: str = 
         source = ticket_close(actor=actor, ticket=source, via=via, notify_author=False)
     else:
         ticket_recompute(source)
+    now = clock.now()  # after the closing, so that the history reads in order
     source.merged_into = target
     ticket_touch(source, actor, via, now)
     update_row(source, ["merged_into", *TOUCHED_FIELDS])

@@ -10,6 +10,8 @@ import json
 import pytest
 
 from otklik.api.api import api
+from otklik.automation.models import AutomationRule
+from otklik.automation.services import rule_create
 from otklik.tickets.models import Message, Ticket
 from tests.helpers import Api
 
@@ -82,11 +84,20 @@ def test_cases_cover_every_text_input():
 @pytest.fixture
 def admin_api(cast, make_ticket):
     ticket = make_ticket()
+    # An object of every other kind a path names, so that a path's id reaches the body's validation.
+    rule_create(
+        actor=cast.admin, data={"name": "Existing", "event": "created", "actions": {"add_tags": ["x"]}}
+    )
     return Api(cast.admin), ticket
 
 
 def _url(path: str, ticket: Ticket) -> str:
-    return path.replace("{ticket_id}", str(ticket.pk)).replace("{number}", "1")
+    rule = AutomationRule.objects.get(name="Existing")
+    return (
+        path.replace("{ticket_id}", str(ticket.pk))
+        .replace("{number}", "1")
+        .replace("{rule_id}", str(rule.pk))
+    )
 
 
 @pytest.mark.parametrize("bad", list(BAD_TEXTS.values()), ids=list(BAD_TEXTS))

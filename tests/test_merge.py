@@ -153,8 +153,8 @@ def test_ticket_merge_moves_copies_followers_and_tags_once_each(cast, pair):
     for ticket, user in ((source, cast.staff), (source, cast.staff2), (target, cast.staff)):
         TicketFollower.objects.create(ticket=ticket, user=user, created_at=now)
     red, blue = (
-        Tag.objects.create(name="red", created_at=now),
-        Tag.objects.create(name="blue", created_at=now),
+        Tag.objects.create(name="red", key="red", created_at=now),
+        Tag.objects.create(name="blue", key="blue", created_at=now),
     )
     for ticket, tag in ((source, red), (source, blue), (target, red)):
         TicketTag.objects.create(ticket=ticket, tag=tag)

@@ -59,7 +59,7 @@ def tagged(cast, make_ticket):
 # -- the ticket page -------------------------------------------------------------------------
 def test_ticket_page_tags_add_and_remove_in_place_answers_the_row(cast, make_ticket):
     ticket = make_ticket()
-    Tag.objects.create(name="Urgent", colour="#b42318", created_at=ticket.created_at)
+    Tag.objects.create(name="Urgent", key="urgent", colour="#b42318", created_at=ticket.created_at)
     staff = logged_in(cast.staff)
     url = reverse("tickets:staff_tags", args=[ticket.pk])
 

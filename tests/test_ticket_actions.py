@@ -87,3 +87,12 @@ def test_actions_apply_refused_change_applies_nothing(cast, make_ticket):
 def test_actions_from_json_bad_input_refused(data):
     with pytest.raises(ValidationFailed):
         ticket_actions_from_json(data)
+
+
+def test_tags_differing_only_in_cyrillic_case_are_one_tag(cast, make_ticket):
+    # SQLite's lower() knows only ASCII: the key is folded in Python so both databases agree.
+    first, second = make_ticket(), make_ticket()
+    ticket_tags_change(actor=cast.staff, ticket=first, add=["Срочно"])
+    ticket_tags_change(actor=cast.staff, ticket=second, add=["СРОЧНО"])
+    assert Tag.objects.count() == 1
+    assert ticket_tag_names(second) == ["Срочно"]

@@ -29,9 +29,11 @@ from tests.samples import log_bytes, png_bytes
 # The workspace (issue 17) adds to the list one statement with every view's capped count and the process
 # queue's roles (22), and to the ticket page the previous and next ticket for j / k and the check for the
 # viewer's unread in-app notifications of the ticket, which opening it marks read, and the client card's
-# companies and whether the viewer follows the ticket (42).
+# companies and whether the viewer follows the ticket (42). The agent's day (issue 18) adds the viewer's
+# macros, the links in both directions and the copies (CC); the followers are read once for the Follow button
+# and the CC card's list (44).
 LIST_CEILING = 22
-TICKET_PAGE_CEILING = 42
+TICKET_PAGE_CEILING = 44
 
 
 @pytest.fixture(autouse=True)

@@ -142,7 +142,7 @@ def notifications_prune_task() -> int:
 @every(
     "*/5 * * * *",
     lock="otklik-rules-pending",
-    why="Every 5 minutes: automation rules \"pending for N working hours\" fire on the tickets that have "
+    why='Every 5 minutes: automation rules "pending for N working hours" fire on the tickets that have '
     "waited that long for the client since support's last answer, once per waiting period (P6).",
 )
 def rules_pending_task() -> int:

@@ -40,8 +40,8 @@ def people():
     invoice = services.ticket_create(
         actor=client, draft=services.TicketDraft(title="Invoice has the wrong address", message="Fix it.")
     )
-    Tag.objects.create(name="Hardware", colour="#1f3a8a", created_at=clock.now())
-    Tag.objects.create(name="Billing", colour="#fde68a", created_at=clock.now())
+    Tag.objects.create(name="Hardware", key="hardware", colour="#1f3a8a", created_at=clock.now())
+    Tag.objects.create(name="Billing", key="billing", colour="#fde68a", created_at=clock.now())
     services.ticket_tags_change(actor=agent, ticket=invoice, add=["Billing"])
     return {"agent": agent, "printer": printer, "invoice": invoice}
 

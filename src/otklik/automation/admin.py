@@ -104,13 +104,7 @@ class AutomationRuleAdmin(SupportAdminPermissions, admin.ModelAdmin):
     def _allowed(self, request) -> bool:
         return rules_manage_allowed(request.user)
 
-    # Rules act as a support admin: only support admins see or change them.
-    def has_module_permission(self, request):
-        return self._allowed(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._allowed(request) and super().has_view_permission(request, obj)
-
+    # Rules act as a support admin: only support admins change them (demo access may look, as everywhere).
     def has_add_permission(self, request, *args):
         return self._allowed(request) and super().has_add_permission(request, *args)
 
@@ -220,12 +214,6 @@ class RuleFiringAdmin(SupportAdminPermissions, admin.ModelAdmin):
     list_display = ("fired_at", "rule", "ticket_id", "event", "outcome", "detail")
     list_filter = ("outcome", "event")
     list_select_related = ("rule",)
-
-    def has_module_permission(self, request):
-        return rules_manage_allowed(request.user)
-
-    def has_view_permission(self, request, obj=None):
-        return rules_manage_allowed(request.user)
 
     def has_add_permission(self, request, *args):
         return False

@@ -110,9 +110,18 @@ def flagged_colleagues(
 
 
 def ticket_audience(
-    ticket: Ticket, *, with_admins: bool = True, with_colleagues: bool = True, admin_people=None
+    ticket: Ticket,
+    *,
+    with_admins: bool = True,
+    with_colleagues: bool = True,
+    with_copies: bool = True,
+    admin_people=None,
 ) -> Audience:
-    """Return the people the notification rules speak of, for one ticket."""
+    """Return the people the notification rules speak of, for one ticket.
+
+    `with_copies=False` skips the reads of the copies (CC) and followers: a ticket being created has none
+    yet (they are added by later calls), and creation reads nothing it need not (the warm-cache budget).
+    """
     author = None
     if ticket.author_id:
         author = person_of(ticket.author)
@@ -135,8 +144,8 @@ def ticket_audience(
     # The copies and the followers go with the colleagues: the reminders and overdue mail are the
     # responsible's alone (F-11), and they ask for no colleagues.
     return Audience(
-        cc=ticket_cc_people(ticket) if with_colleagues else (),
-        followers=ticket_follower_people(ticket) if with_colleagues else (),
+        cc=ticket_cc_people(ticket) if with_colleagues and with_copies else (),
+        followers=ticket_follower_people(ticket) if with_colleagues and with_copies else (),
         author=author,
         responsible=responsible,
         admins=(admin_people if admin_people is not None else admins()) if with_admins else (),

@@ -99,7 +99,7 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         actor_email = activity.actor_email
     options = options_cached()
     mailings = mailings_for_activity(
-        ticket_audience(ticket),
+        ticket_audience(ticket, with_copies=not activity.created),
         actor_id=actor_id,
         by_support=by_support,
         created=activity.created,

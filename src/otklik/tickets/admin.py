@@ -5,14 +5,13 @@ Also the record of deleted tickets: read-only for everyone, admins and demo acce
 
 from django import forms
 from django.contrib import admin
-from django.db.models.functions import Lower
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from otklik.core import clock
 from otklik.core.errors import ValidationFailed
-from otklik.tickets.models import CustomField, ModuleOptions, Tag, TicketDeletion
+from otklik.tickets.models import CustomField, ModuleOptions, Tag, TicketDeletion, tag_key
 from otklik.ui.admin_mixins import SupportAdminPermissions
 from otklik.ui.admin_site import admin_site
 
@@ -151,13 +150,15 @@ class TagForm(forms.ModelForm):
             name = tag_name_clean(self.cleaned_data.get("name"))
         except ValidationFailed as exc:
             raise forms.ValidationError(exc.text()) from None
-        taken = Tag.objects.alias(lower=Lower("name")).filter(lower=name.lower()).exclude(pk=self.instance.pk)
+        taken = Tag.objects.filter(key=tag_key(name)).exclude(pk=self.instance.pk)
         if taken.exists():
             raise forms.ValidationError(_("A tag with this name exists already."))
         return name
 
     def clean(self):
         data = super().clean()
+        if data.get("name"):
+            self.instance.key = tag_key(data["name"])
         if data.get("no_colour"):
             data["colour"] = ""
             self.instance.colour = ""

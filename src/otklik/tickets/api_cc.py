@@ -18,7 +18,7 @@ from otklik.core.api_errors import ErrorOut
 from otklik.core.errors import NotFound, ValidationFailed
 from otklik.core.text_input import Text
 from otklik.tickets import selectors, services
-from otklik.tickets.api_schemas import _StrictIn
+from otklik.tickets.api_schemas import StrictIn
 from otklik.tickets.cc_selectors import ticket_cc_list
 from otklik.tickets.models import Channel, Ticket
 from otklik.tickets.policies import TicketPolicy
@@ -33,7 +33,7 @@ class CcOut(Schema):
     added_at: datetime
 
 
-class CcChangeIn(_StrictIn):
+class CcChangeIn(StrictIn):
     emails: list[Address] = Field(
         default_factory=list, max_length=CC_INPUT_MAX, description="Addresses to copy on the ticket."
     )

@@ -11,13 +11,12 @@ from typing import Literal
 
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
 from otklik.core.api_errors import ErrorOut
 from otklik.core.errors import PermissionDenied
 from otklik.tickets import selectors, services
 from otklik.tickets.api import ticket_detail_after_write
-from otklik.tickets.api_schemas import Id, TicketDetailOut
+from otklik.tickets.api_schemas import Id, StrictIn, TicketDetailOut
 from otklik.tickets.link_selectors import LinkRow, ticket_links
 from otklik.tickets.models import Channel
 from otklik.tickets.policies import TicketPolicy
@@ -32,17 +31,11 @@ def _errors(*codes: int) -> dict[int, type[ErrorOut]]:
 WRITE_ERRORS = _errors(400, 401, 403, 404, 413, 422)
 
 
-class _StrictIn(Schema):
-    """Refuse unknown fields: a misspelt field name must not be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class MergeIn(_StrictIn):
+class MergeIn(StrictIn):
     into: Id = Field(..., description="The number of the ticket to merge this one into.")
 
 
-class LinkIn(_StrictIn):
+class LinkIn(StrictIn):
     kind: Literal["parent", "child", "related", "duplicate_of"] = Field(
         ...,
         description="What `ticket` becomes to this ticket: its parent, its child, a related ticket; "

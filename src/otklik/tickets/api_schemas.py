@@ -150,13 +150,13 @@ class TicketListQuery(Schema):
 
 
 # -- inputs ----------------------------------------------------------------------------------
-class _StrictIn(Schema):
+class StrictIn(Schema):
     """Refuse unknown fields: a misspelt field name must not be silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class TicketCreateIn(_StrictIn):
+class TicketCreateIn(StrictIn):
     title: Title
     message: MessageText
     category: DictRef | None = None
@@ -189,7 +189,7 @@ class TicketCreateIn(_StrictIn):
     )
 
 
-class TicketPatchIn(_StrictIn):
+class TicketPatchIn(StrictIn):
     """Only the fields present in the request are changed; null clears a field."""
 
     title: Title | None = None
@@ -216,7 +216,7 @@ class TicketPatchIn(_StrictIn):
     notify_author: bool = Field(True, description="false: do not notify the ticket's author by mail (F-11).")
 
 
-class MessageCreateIn(_StrictIn):
+class MessageCreateIn(StrictIn):
     body: MessageText
     hidden: bool = False
     not_change_status: bool = False
@@ -230,7 +230,7 @@ class MessageCreateIn(_StrictIn):
     )
 
 
-class MessagePatchIn(_StrictIn):
+class MessagePatchIn(StrictIn):
     body: MessageText
 
 

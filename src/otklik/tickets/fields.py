@@ -44,7 +44,16 @@ PROCESS_FIELDS = frozenset(
 )
 # "stage": the support process's state (otklik.workflow); the client reads a plain-language stage instead.
 STAFF_ONLY_FIELDS = frozenset(
-    {"difficulty", "admin_comment", "spam", "message_edited", "message_deleted", "stage", "l1_outcome", "tags"}
+    {
+        "difficulty",
+        "admin_comment",
+        "spam",
+        "message_edited",
+        "message_deleted",
+        "stage",
+        "l1_outcome",
+        "tags",
+    }
 )
 
 # F-13: fields a client may set on a new ticket; staff may set these and STAFF_FIELDS.

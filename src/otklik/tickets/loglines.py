@@ -52,6 +52,12 @@ CODES = {
     ),
     "merged_cc": gettext_noop("Moved from ticket #%(id)s: copies (CC) %(emails)s."),
 }
+# Changes that read badly as "X set <field> to <value>": their own sentence (values: who, field, old, new).
+FIELD_SENTENCES = {
+    "merged_into": gettext_noop("%(who)s merged this ticket into %(new)s"),
+    "merged_from": gettext_noop("%(who)s merged ticket %(new)s into this one"),
+    "link": gettext_noop("%(who)s linked this ticket: %(new)s"),
+}
 YES = gettext_noop("yes")
 NO = gettext_noop("no")
 
@@ -155,6 +161,9 @@ def item_sentence(item: Any, who: str) -> str:
             "old": value_text(item.get("old")),
             "new": value_text(item.get("new")),
         }
+        special = FIELD_SENTENCES.get(str(item["field"]))
+        if special is not None and item.get("new") not in (None, ""):
+            return gettext(special) % values
         if item.get("new") in (None, ""):
             return gettext("%(who)s cleared %(field)s (was %(old)s)") % values
         return gettext("%(who)s set %(field)s to %(new)s") % values

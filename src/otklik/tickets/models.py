@@ -872,9 +872,11 @@ class TicketCc(models.Model):
 
 
 class Tag(models.Model):
-    """A free tag (P4); admins curate its colour. Names are unique regardless of letter case."""
+    """A free tag (P4); admins curate its colour. Names are unique regardless of letter case (`key`)."""
 
     name = models.CharField(_("name"), max_length=50)
+    # The name case-folded in Python: SQLite's lower() knows only ASCII, and "Срочно" must equal "срочно".
+    key = models.CharField(max_length=50, unique=True, editable=False)
     colour = models.CharField(
         _("colour"),
         max_length=7,
@@ -887,10 +889,14 @@ class Tag(models.Model):
         ordering = ["name"]
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
-        constraints = [models.UniqueConstraint(models.functions.Lower("name"), name="tag_unique_name")]
 
     def __str__(self) -> str:
         return self.name
+
+
+def tag_key(name: str) -> str:
+    """Return the key that makes tag names equal regardless of letter case (in any alphabet)."""
+    return name.casefold()[:50]
 
 
 class TicketTag(models.Model):

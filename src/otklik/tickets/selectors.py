@@ -27,7 +27,6 @@ from otklik.tickets.models import (
     Ticket,
     TicketDeletion,
     TicketEvent,
-    TicketFollower,
     TicketPresence,
 )
 from otklik.tickets.panels import list_filter_q, queue_q
@@ -673,11 +672,6 @@ def _aware(value):
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
-
-
-def ticket_followed(user: User, ticket: Ticket) -> bool:
-    """Tell whether the user follows the ticket."""
-    return TicketFollower.objects.filter(ticket=ticket, user_id=user.pk).exists()
 
 
 def ticket_neighbours(policy: TicketPolicy, ticket: Ticket) -> dict[str, int | None]:

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import Aggregate, Exists, OuterRef, Q, QuerySet, Subquery, TextField, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models.functions import Concat
 
-from otklik.tickets.models import Tag, Ticket, TicketTag
+from otklik.tickets.models import Tag, Ticket, TicketTag, tag_key
 
 # A filter names at most this many tags: "all" costs one EXISTS per tag.
 TAG_FILTER_MAX = 10
@@ -141,7 +141,7 @@ def tag_filter_names(raw: Iterable[object]) -> list[str]:
         for part in str(value or "").split(","):
             name = " ".join(part.split())
             if name:
-                names.setdefault(name.lower(), name)
+                names.setdefault(tag_key(name), name)
     return list(names.values())
 
 
@@ -151,16 +151,12 @@ def tags_filter_q(names: Sequence[str], mode: str = "any") -> Q:
     Each condition is an EXISTS over the ticket's tag rows (the ticket-and-tag index), matched regardless
     of letter case; "all" has one EXISTS per name, so the names are capped at TAG_FILTER_MAX.
     """
-    lowered = [name.lower() for name in tag_filter_names(names)][:TAG_FILTER_MAX]
+    lowered = [tag_key(name) for name in tag_filter_names(names)][:TAG_FILTER_MAX]
     if not lowered:
         return Q()
 
     def having(values: list[str]) -> Exists:
-        return Exists(
-            TicketTag.objects.alias(lname=Lower("tag__name")).filter(
-                ticket_id=OuterRef("pk"), lname__in=values
-            )
-        )
+        return Exists(TicketTag.objects.filter(ticket_id=OuterRef("pk"), tag__key__in=values))
 
     if mode == "all":
         condition = Q()

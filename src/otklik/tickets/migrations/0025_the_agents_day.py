@@ -37,6 +37,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("name", models.CharField(max_length=50, verbose_name="name")),
+                ("key", models.CharField(editable=False, max_length=50, unique=True)),
                 (
                     "colour",
                     models.CharField(
@@ -56,11 +57,6 @@ class Migration(migrations.Migration):
                 "verbose_name": "tag",
                 "verbose_name_plural": "tags",
                 "ordering": ["name"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        django.db.models.functions.text.Lower("name"), name="tag_unique_name"
-                    )
-                ],
             },
         ),
         migrations.CreateModel(

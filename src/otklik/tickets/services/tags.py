@@ -7,12 +7,11 @@ from collections.abc import Iterable, Sequence
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from otklik.core import clock
 from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
-from otklik.tickets.models import Channel, Tag, Ticket, TicketTag
+from otklik.tickets.models import Channel, Tag, Ticket, TicketTag, tag_key
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.services.access import ticket_lock, writer_policy
 from otklik.tickets.services.derived import search_document_refresh
@@ -55,20 +54,17 @@ def tags_ensure(names: Sequence[str]) -> list[Tag]:
     """Return the tags of these (clean) names, creating the missing ones; one query when all exist."""
     if not names:
         return []
-    wanted = {name.casefold(): name for name in names}
-    found: dict[str, Tag] = {
-        tag.name.casefold(): tag
-        for tag in Tag.objects.annotate(lower=Lower("name")).filter(lower__in=[n.lower() for n in names])
-    }
+    wanted = {tag_key(name): name for name in names}
+    found: dict[str, Tag] = {tag.key: tag for tag in Tag.objects.filter(key__in=[tag_key(n) for n in names])}
     for key, name in wanted.items():
         if key in found:
             continue
         try:
             # A concurrent writer may create the same name: the unique index decides, we re-read.
             with transaction.atomic():
-                found[key] = Tag.objects.create(name=name, created_at=clock.now())
+                found[key] = Tag.objects.create(name=name, key=key, created_at=clock.now())
         except IntegrityError:
-            found[key] = Tag.objects.annotate(lower=Lower("name")).get(lower=name.lower())
+            found[key] = Tag.objects.get(key=key)
     return [found[key] for key in wanted if key in found]
 
 

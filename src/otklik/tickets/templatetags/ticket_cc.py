@@ -11,8 +11,13 @@ from otklik.tickets.services.cc import CC_MAX, cc_may_manage
 register = template.Library()
 
 
-def cc_card_context(request, ticket, *, errors: list[str] | None = None, value: str = "") -> dict:
-    """Return what the CC card shows; the views render the same card after a change (htmx)."""
+def cc_card_context(
+    request, ticket, *, errors: list[str] | None = None, value: str = "", followers: list | None = None
+) -> dict:
+    """Return what the CC card shows; the views render the same card after a change (htmx).
+
+    `followers`: the ticket's followers when the page has read them already.
+    """
     policy = getattr(request, "_ticket_policy", None)
     if policy is None or policy.user is not request.user:
         policy = TicketPolicy(request.user)
@@ -21,7 +26,9 @@ def cc_card_context(request, ticket, *, errors: list[str] | None = None, value: 
     return {
         "ticket": ticket,
         "copies": copies,
-        "followers": ticket_follower_list(policy, ticket) if policy.sees_support_view else [],
+        "followers": (followers if followers is not None else ticket_follower_list(policy, ticket))
+        if policy.sees_support_view
+        else [],
         "staff_page": policy.sees_support_view,
         "cc_manage": manage,
         "cc_room": manage and len(copies) < CC_MAX,
@@ -35,6 +42,6 @@ def cc_card_context(request, ticket, *, errors: list[str] | None = None, value: 
 @register.inclusion_tag("tickets/_cc_card.html", takes_context=True)
 def cc_card(context, ticket):
     """Render the CC card of `ticket` for the request's user."""
-    result = cc_card_context(context["request"], ticket)
+    result = cc_card_context(context["request"], ticket, followers=context.get("ticket_followers"))
     result["csrf_token"] = context.get("csrf_token")
     return result

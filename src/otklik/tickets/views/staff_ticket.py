@@ -28,6 +28,7 @@ from otklik.core.text import render_markup
 from otklik.dictionaries.models import DictionaryKind
 from otklik.sla.selectors import sla_timeline
 from otklik.tickets import selectors, services
+from otklik.tickets.cc_selectors import ticket_follower_list
 from otklik.tickets.forms import (
     ReplyFollowUpForm,
     StaffReplyForm,
@@ -167,6 +168,7 @@ def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> 
         ticket, minutes=options.presence_minutes, exclude=request.user
     )
     discussion = list(selectors.message_list(policy, ticket))
+    followers = ticket_follower_list(policy, ticket)
     return {
         "ticket": ticket,
         "messages_list": discussion,
@@ -186,7 +188,9 @@ def _detail_context(request: HttpRequest, policy, ticket: Ticket, ctx: dict) -> 
         "answering": answering,
         "other_tickets": selectors.author_other_tickets(policy, ticket),
         "client_groups": client_group_names(ticket.author_id),
-        "following": selectors.ticket_followed(request.user, ticket),
+        # One read of the followers serves the Follow button and the CC card's list.
+        "following": any(user.pk == request.user.pk for user in followers),
+        "ticket_followers": followers,
         "panels": ticket_panels("staff", request, policy, ticket),
         "presence_minutes": options.presence_minutes,
         "presence_refresh_seconds": PRESENCE_REFRESH_SECONDS,

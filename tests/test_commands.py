@@ -23,10 +23,12 @@ from django.core.management.base import CommandError
 from otklik.accounts.models import AccessLevel, SupportGroup
 from otklik.accounts.roles import forget_levels, levels_of
 from otklik.accounts.services import token_authenticate
+from otklik.automation.models import AutomationRule
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import CalendarException, SlaLevel, Timetable
 from otklik.tickets import services
-from otklik.tickets.models import Message, MessageKind, Ticket
+from otklik.tickets.demo_data.agents_day import COLOURED_TAGS
+from otklik.tickets.models import Macro, Message, MessageKind, Tag, Ticket, TicketLink, TicketTag
 from otklik.workflow.demo import STORIES
 from tests.helpers import otklik_start_process
 
@@ -47,6 +49,7 @@ def test_demo_run_twice_creates_everything_once(settings):
     # Hashing six passwords with the production hasher costs seconds; the test is about the data.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     first = _run("demo")
+    agents_day = _agents_day_counts()
 
     counts = (
         User.objects.count(),
@@ -80,6 +83,9 @@ def test_demo_run_twice_creates_everything_once(settings):
         Group.objects.count(),
     )
     assert "already exists" in second and "Passwords are shown" not in second
+    assert _agents_day_counts() == agents_day
+    assert "The agent's day:" in first and "The agent's day:" not in second
+    assert "Automation: the rule" in first and "Automation: the rule" not in second
     assert "no tickets were added" in second
 
     users = {
@@ -151,6 +157,53 @@ def test_demo_run_twice_creates_everything_once(settings):
     for ticket in sample:
         visible = ticket.messages.filter(kind__in=[MessageKind.PUBLIC, MessageKind.NO_STATUS]).count()
         assert ticket.message_count == visible
+
+    # The agent's day (issue 18): coloured tags on about a fifth of the tickets, macros, links, one rule.
+    assert dict(Tag.objects.filter(name__in=COLOURED_TAGS).values_list("name", "colour")) == COLOURED_TAGS
+    tagged = Ticket.objects.filter(tags__isnull=False).distinct().count()
+    assert 20 <= tagged <= 60, tagged
+    vip_tags = TicketTag.objects.filter(tag__name="vip")
+    assert vip_tags.exists()
+    assert not vip_tags.exclude(ticket__author__username__in=["client2", "eclark"]).exists()
+    shared = {m.name: m for m in Macro.objects.filter(owner__isnull=True)}
+    assert set(shared) == {"Ask for details", "Solved: close"}
+    assert shared["Ask for details"].actions["add_tags"] == ["needs-info"]
+    assert "{author.name}" in shared["Ask for details"].reply
+    assert shared["Solved: close"].actions["close"] is True
+    assert list(Macro.objects.filter(owner__username="staff").values_list("name", flat=True)) == [
+        "Запросить скриншот"
+    ]
+    assert sorted(TicketLink.objects.values_list("kind", flat=True)) == ["parent", "related"]
+    rule = AutomationRule.objects.get(active=True)
+    assert rule.run_as == users["admin"] and rule.event == "created"
+    # The rule is narrow: it fires on "urgent" in any letter case, and only then.
+    for message, fires in (("URGENT: the shop is down", True), ("The shop is slow", False)):
+        ticket = services.ticket_create(
+            actor=users["client"], draft=services.TicketDraft(title="Shop", message=message)
+        )
+        ticket.refresh_from_db()
+        assert ("urgent" in services.ticket_tag_names(ticket)) is fires
+        assert (ticket.criticality.code == "high") is fires
+
+
+def _agents_day_counts() -> tuple[int, ...]:
+    return (
+        Macro.objects.count(),
+        Tag.objects.count(),
+        TicketTag.objects.count(),
+        TicketLink.objects.count(),
+        AutomationRule.objects.count(),
+    )
+
+
+@pytest.mark.django_db(transaction=False)
+def test_demo_without_tickets_makes_the_macros_but_no_rule_tags_or_links(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _run("demo", "--tickets", "0")
+    assert Macro.objects.count() == 3
+    # The rule engine's benchmark uses this run as its baseline: no rule may act on its tickets.
+    assert not AutomationRule.objects.exists()
+    assert not TicketTag.objects.exists() and not TicketLink.objects.exists()
 
 
 # -- token -----------------------------------------------------------------------------------

@@ -20,6 +20,12 @@ def _on_sla_event(event: DomainEvent) -> None:
     rules_sla_run(event)
 
 
+def _demo(context) -> None:
+    from otklik.automation.demo import automation_demo
+
+    automation_demo(context)
+
+
 def connect() -> None:
     """Subscribe once per process (AppConfig.ready may run more than once in tests)."""
     global _connected
@@ -29,3 +35,6 @@ def connect() -> None:
     events.listen(events.TICKET_ACTIVITY, _on_ticket_activity)
     events.subscribe(events.TICKET_REMINDER, _on_sla_event)
     events.subscribe(events.TICKET_OVERDUE, _on_sla_event)
+    from otklik.tickets.demo_steps import demo_step_register
+
+    demo_step_register(_demo)

@@ -36,6 +36,7 @@ from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.sla.models import SlaLevel, Timetable, TimeUnit
 from otklik.sla.services import timetable_apply_calendar, timetable_save_week
 from otklik.tickets import services
+from otklik.tickets.demo_data.agents_day import agents_day_demo
 from otklik.tickets.demo_data.attachments import attachment
 from otklik.tickets.demo_data.content import (
     CITIES,
@@ -90,7 +91,8 @@ class DemoReport:
 def demo_load(
     *, tickets: int = DEFAULT_TICKETS, seed: int = DEFAULT_SEED, progress: Callable[[str], None] | None = None
 ) -> DemoReport:
-    """Create the demo users, groups, timetables, SLA levels, frequent answers and tickets that are missing."""
+    """Create the demo users, groups, timetables, SLA levels, frequent answers, tickets, macros, tags and
+    links that are missing."""
     report = DemoReport()
     # The demo's history is made up: its people (with made-up addresses) are not mailed about it.
     with transaction.atomic(), events.muted(events.TICKET_ACTIVITY):
@@ -104,6 +106,9 @@ def demo_load(
             report.tickets_skipped = True
         elif tickets > 0:
             report.tickets_created = _Generator(users, random.Random(seed), progress).run(tickets)
+        agents_day = agents_day_demo(users, tickets=tickets, seed=seed).line()
+        if agents_day:
+            report.lines.append(agents_day)
         context = DemoContext(
             users=users,
             report=report,

@@ -23,13 +23,16 @@ from pathlib import Path
 
 import pytest
 
-from otklik.accounts.models import AccessLevel
-from otklik.accounts.services import user_create
+from otklik.accounts.models import AccessLevel, SupportGroup
+from otklik.accounts.services import support_group_add_member, support_group_ensure, user_create
+from otklik.automation.services import rule_create
 from otklik.kb import services as kb_services
 from otklik.kb.models import Visibility
+from otklik.routing.models import AssignmentPool
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import Ticket
+from otklik.tickets.services.macros import MacroInput, macro_save
 from tests.helpers import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -96,6 +99,13 @@ SCREENS = [
     Screen("admin-index", "adam", lambda d: "/admin/"),
     Screen("admin-changelist", "adam", lambda d: "/admin/dictionaries/dictionaryentry/"),
     Screen("admin-sla-level", "adam", lambda d: f"/admin/sla/slalevel/{d['sla'].pk}/change/"),
+    # The agent's day (issue 18).
+    Screen("staff-macros", "stas", lambda d: "/staff/macros/"),
+    Screen("staff-macro-new", "stas", lambda d: "/staff/macros/new/"),
+    Screen("staff-merge", "stas", lambda d: f"/staff/tickets/{d['ticket'].pk}/merge/"),
+    Screen("admin-rules", "adam", lambda d: "/admin/automation/automationrule/"),
+    Screen("admin-rule", "adam", lambda d: f"/admin/automation/automationrule/{d['rule'].pk}/change/"),
+    Screen("admin-pools", "adam", lambda d: "/admin/routing/assignmentpool/"),
 ]
 
 
@@ -154,7 +164,28 @@ def cast() -> dict:
         ),
     )  # fmt: skip
     sla = SlaLevel.objects.create(name="Clients: standard", code="standard", response_time=4)
-    return {"ticket": Ticket.objects.get(pk=ticket.pk), "article": article, "sla": sla}
+    # The agent's day: a shared and a personal macro, a rule, an assignment pool of a support group.
+    macro_save(
+        actor=adam,
+        data=MacroInput(
+            name="Ask for details", shared=True, actions={"add_tags": ["needs-info"]},
+            reply="Hello, {author.name}! What did you see?",
+        ),
+    )  # fmt: skip
+    macro_save(actor=stas, data=MacroInput(name="Solved: close", actions={"close": True}, reply="Done."))
+    rule = rule_create(
+        actor=adam,
+        data={
+            "name": "Urgent first", "event": "created", "actions": {"add_tags": ["urgent"]},
+            "conditions": [{"field": "message", "op": "contains", "value": "urgent"}],
+        },
+    )  # fmt: skip
+    team = support_group_ensure(name="First line", kind=SupportGroup.Kind.STAFF)
+    support_group_add_member(group=team, user=stas, can_view=True)
+    AssignmentPool.objects.create(
+        name_en="First line in turn", name_ru="Первая линия по очереди", support_group=team
+    )
+    return {"ticket": Ticket.objects.get(pk=ticket.pk), "article": article, "sla": sla, "rule": rule}
 
 
 def _serve_axe(context, base: str) -> None:

@@ -15,8 +15,9 @@ class Command(BaseCommand):
         "Load demo data: users admin, staff, staff2, demo, client, client2, vip (passwords are printed once, "
         "when a user is created), three client companies and a staff team, the regulation's SLA levels, "
         "the Enterprise client vip's coupon for 15 special tickets (its code is printed every time), "
-        "frequent answers and realistic tickets in Russian and English, plus what the apps above tickets "
-        "add (the support process: a user per role and tickets in every state). Safe to run again."
+        "frequent answers and realistic tickets in Russian and English (some tagged and linked), shared and "
+        "personal macros, plus what the apps above tickets add (the support process: a user per role and "
+        "tickets in every state; an automation rule when tickets are asked for). Safe to run again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

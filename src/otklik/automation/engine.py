@@ -116,10 +116,15 @@ class TicketFacts(Mapping[str, Any]):
         if key == "client_group":
             if ticket.author_id is None:
                 return frozenset()
-            return frozenset(
-                SupportGroupMember.objects.filter(
-                    user_id=ticket.author_id, group__kind=SupportGroup.Kind.CLIENT
-                ).values_list("group_id", flat=True)
+            author_id = ticket.author_id
+            # Memberships are configuration (cached, forgotten on change): a busy author costs no read.
+            return config_cached(
+                f"automation-client-groups:{author_id}",
+                lambda: frozenset(
+                    SupportGroupMember.objects.filter(
+                        user_id=author_id, group__kind=SupportGroup.Kind.CLIENT
+                    ).values_list("group_id", flat=True)
+                ),
             )
         if key == "tag":
             return frozenset(ticket_tag_names(ticket))

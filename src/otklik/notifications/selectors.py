@@ -115,12 +115,14 @@ def ticket_audience(
     with_admins: bool = True,
     with_colleagues: bool = True,
     with_copies: bool = True,
+    with_followers: bool = True,
     admin_people=None,
 ) -> Audience:
     """Return the people the notification rules speak of, for one ticket.
 
-    `with_copies=False` skips the reads of the copies (CC) and followers: a ticket being created has none
-    yet (they are added by later calls), and creation reads nothing it need not (the warm-cache budget).
+    `with_copies=False` / `with_followers=False` skip the reads of the copies (CC) / followers when nobody
+    would mail them: a ticket being created has none yet (they are added by later calls), and copies hear
+    only what the author hears.
     """
     author = None
     if ticket.author_id:
@@ -145,7 +147,7 @@ def ticket_audience(
     # responsible's alone (F-11), and they ask for no colleagues.
     return Audience(
         cc=ticket_cc_people(ticket) if with_colleagues and with_copies else (),
-        followers=ticket_follower_people(ticket) if with_colleagues and with_copies else (),
+        followers=ticket_follower_people(ticket) if with_colleagues and with_followers else (),
         author=author,
         responsible=responsible,
         admins=(admin_people if admin_people is not None else admins()) if with_admins else (),

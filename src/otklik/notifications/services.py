@@ -99,7 +99,12 @@ def ticket_activity_notify(activity: TicketActivity) -> list[OutboxMessage]:
         actor_email = activity.actor_email
     options = options_cached()
     mailings = mailings_for_activity(
-        ticket_audience(ticket, with_copies=not activity.created),
+        ticket_audience(
+            ticket,
+            # What the author is not told, the copies are not either (recipients.mailings_for_activity).
+            with_copies=not activity.created and activity.author_visible,
+            with_followers=not activity.created,
+        ),
         actor_id=actor_id,
         by_support=by_support,
         created=activity.created,

@@ -118,7 +118,8 @@ def ticket_tags_change(
             TicketTag.objects.bulk_create(
                 [TicketTag(ticket=ticket, tag=tag) for tag in tags_ensure(new_names)], ignore_conflicts=True
             )
-        after = ticket_tag_names(ticket)
+        kept = [name for name in before if name.casefold() not in to_remove]
+        after = sorted([*kept, *new_names], key=str.casefold)
         # Staff find a ticket by its tags (never clients: the tags go into the staff text only).
         search_document_refresh(ticket)
         changes = ChangeSet()

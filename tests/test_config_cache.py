@@ -125,6 +125,41 @@ def test_ticket_create_with_warm_cache_writes_seven_rows_and_reads_nothing(cast,
     assert others == []  # configuration, the author's groups and levels: all from the cache
 
 
+def test_ticket_create_with_fifty_idle_rules_reads_nothing_more(cast, make_ticket):
+    """Fifty active rules that do not match cost no statement: the rules and the author's client groups
+    come from the cache, and cheap conditions decide before a costly fact is read."""
+    from django.contrib.auth.models import User
+
+    from otklik.automation.services import rule_create
+
+    for n in range(50):
+        conditions = [
+            {"field": "client_group", "op": "is_empty", "value": False},
+            {"field": "tag", "op": "contains", "value": f"never-{n}"},
+            {"field": "title", "op": "contains", "value": f"no-such-title-{n}"},
+        ][: 1 + n % 3]
+        if n % 3 == 0:
+            conditions.append({"field": "tier", "op": "is", "value": "L9"})
+        rule_create(
+            actor=cast.admin,
+            data={
+                "name": f"idle {n}",
+                "event": "created",
+                "conditions": conditions,
+                "actions": {"add_tags": ["x"]},
+            },
+        )
+    make_ticket()
+    client = User.objects.get(pk=cast.client.pk)
+    services.ticket_create(actor=client, draft=services.TicketDraft(title="Warm", message="Fill the cache."))
+    client = User.objects.select_related("profile").get(pk=cast.client.pk)
+    with CaptureQueriesContext(connection) as captured:
+        services.ticket_create(actor=client, draft=services.TicketDraft(title="Printer", message="It jams."))
+    statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
+    others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]
+    assert others == []
+
+
 # -- API tokens: the owner is cached, a revocation is not ------------------------------------------------------
 def _me(token: str) -> int:
     from django.test import Client

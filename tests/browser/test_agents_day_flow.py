@@ -15,15 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from otklik.accounts.models import AccessLevel
-from otklik.accounts.services import user_create
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
-from otklik.dictionaries.seed import load_dictionaries
 from otklik.tickets import services
 from otklik.tickets.models import Message, Ticket
 from otklik.tickets.services.macros import MacroInput, macro_save
 from otklik.tickets.services.tags import ticket_tag_names
-from tests.browser.helpers import PASSWORD, staff_login
+from tests.browser.helpers import client_and_agent, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -32,15 +29,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def day():
-    load_dictionaries(DictionaryEntry)
-    client = user_create(
-        username="ivan", email="ivan@example.com", password=PASSWORD, levels=[AccessLevel.CLIENT],
-        first_name="Ivan", last_name="Petrov",
-    )  # fmt: skip
-    agent = user_create(
-        username="anna", email="anna@example.com", password=PASSWORD, levels=[AccessLevel.STAFF],
-        first_name="Anna", last_name="Smirnova", language="en",
-    )  # fmt: skip
+    client, agent = client_and_agent()
 
     def ticket(title: str, message: str) -> Ticket:
         return services.ticket_create(actor=client, draft=services.TicketDraft(title=title, message=message))

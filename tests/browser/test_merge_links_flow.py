@@ -10,13 +10,9 @@ import re
 
 import pytest
 
-from otklik.accounts.models import AccessLevel
-from otklik.accounts.services import user_create
-from otklik.dictionaries.models import DictionaryEntry
-from otklik.dictionaries.seed import load_dictionaries
 from otklik.tickets import services
 from otklik.tickets.models import Ticket, TicketLink
-from tests.browser.helpers import PASSWORD, staff_login
+from tests.browser.helpers import client_and_agent, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}
@@ -24,15 +20,7 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def people():
-    load_dictionaries(DictionaryEntry)
-    client = user_create(
-        username="ivan", email="ivan@example.com", password=PASSWORD, levels=[AccessLevel.CLIENT],
-        first_name="Ivan", last_name="Petrov",
-    )  # fmt: skip
-    agent = user_create(
-        username="anna", email="anna@example.com", password=PASSWORD, levels=[AccessLevel.STAFF],
-        first_name="Anna", last_name="Smirnova", language="en",
-    )  # fmt: skip
+    client, agent = client_and_agent()
     first = services.ticket_create(
         actor=client, draft=services.TicketDraft(title="Printer jams on page two", message="It jams.")
     )

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict
 
 from otklik.automation.definition import HOURS_MAX
@@ -19,6 +19,7 @@ from otklik.automation.selectors import firing_list, rule_list
 from otklik.automation.services import (
     ORDER_MAX,
     rule_create,
+    rule_definition_values,
     rule_delete,
     rule_dry_run,
     rule_for_actor,
@@ -112,16 +113,7 @@ class FiringOut(Schema):
 def _rule_out(rule: AutomationRule) -> dict[str, Any]:
     return {
         "id": rule.pk,
-        "name": rule.name,
-        "active": rule.active,
-        "order": rule.order,
-        "event": rule.event,
-        "hours": rule.hours,
-        "conditions": rule.conditions,
-        "match": rule.match,
-        "actions": rule.actions,
-        "stop_processing": rule.stop_processing,
-        "run_as": rule.run_as_id,
+        **rule_definition_values(rule),
         "created_at": rule.created_at,
         "updated_at": rule.updated_at,
         "last_fired_at": getattr(rule, "last_fired_at", None),
@@ -147,7 +139,7 @@ def rules_list(request: HttpRequest):
 def rules_create(request: HttpRequest, payload: RuleIn):
     """Create a rule; it acts as `run_as` (a support admin; the caller when left out)."""
     rule = rule_create(actor=request.user, data=payload.dict())
-    return 201, _rule_out(rule)
+    return Status(201, _rule_out(rule))
 
 
 @router.get(

@@ -228,11 +228,9 @@ def rule_create(*, actor: User, data: Mapping[str, Any]) -> AutomationRule:
     return AutomationRule.objects.create(**values, created_at=now, updated_at=now)
 
 
-@transaction.atomic
-def rule_update(*, actor: User, rule: AutomationRule, data: Mapping[str, Any]) -> AutomationRule:
-    """Change a rule (support admins only); fields not given keep their values."""
-    _admin_policy(actor)
-    current = {
+def rule_definition_values(rule: AutomationRule) -> dict[str, Any]:
+    """Return the rule's definition as `rule_create` takes it (the API shows it, an update starts from it)."""
+    return {
         "name": rule.name,
         "active": rule.active,
         "order": rule.order,
@@ -244,7 +242,13 @@ def rule_update(*, actor: User, rule: AutomationRule, data: Mapping[str, Any]) -
         "stop_processing": rule.stop_processing,
         "run_as": rule.run_as_id,
     }
-    values = rule_definition_clean({**current, **data}, actor=actor, current=rule)
+
+
+@transaction.atomic
+def rule_update(*, actor: User, rule: AutomationRule, data: Mapping[str, Any]) -> AutomationRule:
+    """Change a rule (support admins only); fields not given keep their values."""
+    _admin_policy(actor)
+    values = rule_definition_clean({**rule_definition_values(rule), **data}, actor=actor, current=rule)
     for name, value in values.items():
         setattr(rule, name, value)
     rule.updated_at = clock.now()

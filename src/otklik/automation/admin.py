@@ -7,6 +7,7 @@ tickets the rule matches now (the dry-run) and its newest firings; the list's ac
 
 from __future__ import annotations
 
+import json
 import threading
 
 from django import forms
@@ -16,6 +17,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from otklik.automation.admin_forms import (
+    ACTION_ERROR_FIELDS,
+    ConditionsField,
+    RuleActionsMixin,
+    condition_row,
+    reference_choices,
+)
+from otklik.automation.conditions import FIELDS, OPS
 from otklik.automation.models import AutomationRule, RuleFiring
 from otklik.automation.selectors import firing_list
 from otklik.automation.services import (
@@ -46,28 +55,28 @@ FORM_FIELDS = (
 )
 
 
-class RuleForm(forms.ModelForm):
+class RuleForm(RuleActionsMixin, forms.ModelForm):
+    """The rule without JSON: its conditions as rows, its actions as fields (otklik.automation.admin_forms)."""
+
+    conditions = ConditionsField(label=_("Conditions"))
+
     class Meta:
         model = AutomationRule
-        fields = FORM_FIELDS
-        help_texts = {
-            "conditions": _(
-                'A list of {"field", "op", "value"}. Fields: category, criticality, status, source, sla, '
-                "responsible, client_group (ids), tag, title, message, tier (texts), is_postponed. Ops: is, "
-                "is_not, in, not_in, contains, not_contains, is_empty."
-            ),
-            "actions": _(
-                'An object: {"changes": {"criticality": id, ...}, "add_tags": [...], "remove_tags": [...], '
-                '"close": true, "reopen": true, "reply": "text", "reply_hidden": true, "transition": "code", '
-                '"notify": {"users": [ids], "responsible": true, "text": "..."}}.'
-            ),
-        }
+        fields = tuple(name for name in FORM_FIELDS if name != "actions")
 
     actor = None  # set by the admin for the request
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = reference_choices()
+        self.fields["conditions"].choices = choices
+        self.fields["conditions"].widget.choices = choices
+        self.actions_setup(choices, self.instance.actions if self.instance.pk else {})
 
     def clean(self):
         cleaned = super().clean()
         data = {name: cleaned.get(name) for name in FORM_FIELDS}
+        data["actions"] = self.actions_json()
         data["run_as"] = data["run_as"].pk if data.get("run_as") else None
         try:
             self.values = rule_definition_clean(
@@ -75,11 +84,7 @@ class RuleForm(forms.ModelForm):
             )
         except ValidationFailed as exc:
             for name, problems in exc.errors.items():
-                target = (
-                    name
-                    if name in self.fields
-                    else ("actions" if name in ("changes", "notify", "reply", "transition") else None)
-                )
+                target = name if name in self.fields else ACTION_ERROR_FIELDS.get(name)
                 for problem in problems:
                     self.add_error(target, problem)
         return cleaned
@@ -92,12 +97,40 @@ class AutomationRuleAdmin(SupportAdminPermissions, admin.ModelAdmin):
     list_filter = ("active", "event")
     search_fields = ("name",)
     ordering = ("order", "id")
-    readonly_fields = ("matches_now", "recent_firings")
+    readonly_fields = ("matches_now", "recent_firings", "definition_json")
     actions = ["dry_run"]
     fieldsets = (
         (None, {"fields": ("name", ("active", "order"), ("event", "hours"), "run_as")}),
-        (_("When"), {"fields": ("match", "conditions")}),
-        (_("Then"), {"fields": ("actions", "stop_processing")}),
+        (_("When"), {"fields": ("match", "conditions"), "classes": ("rule-when",)}),
+        (
+            _("Then"),
+            {
+                "fields": (
+                    ("set_status", "set_category"),
+                    ("set_criticality", "set_difficulty"),
+                    ("set_mark", "set_sla"),
+                    ("set_responsible", "set_is_postponed"),
+                    ("add_tags", "remove_tags"),
+                    ("state", "transition"),
+                    "reply",
+                    "reply_hidden",
+                    "notify_users",
+                    "notify_responsible",
+                    "notify_text",
+                    "stop_processing",
+                ),
+                "classes": ("rule-then",),
+            },
+        ),
+        (_("The rule as JSON"), {"fields": ("definition_json",), "classes": ("collapse",)}),
+        (_("Dry-run and firings"), {"fields": ("matches_now", "recent_firings")}),
+    )
+    # Who may only look (demo access) reads the rule in words: the form's fields have no stored values.
+    view_fieldsets = (
+        (None, {"fields": ("name", ("active", "order"), ("event", "hours"), "run_as")}),
+        (_("When"), {"fields": ("match", "conditions_text")}),
+        (_("Then"), {"fields": ("actions_text", "stop_processing")}),
+        (_("The rule as JSON"), {"fields": ("definition_json",), "classes": ("collapse",)}),
         (_("Dry-run and firings"), {"fields": ("matches_now", "recent_firings")}),
     )
 
@@ -113,6 +146,11 @@ class AutomationRuleAdmin(SupportAdminPermissions, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return self._allowed(request) and super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None and not self.has_change_permission(request, obj):
+            return self.view_fieldsets
+        return super().get_fieldsets(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -134,6 +172,54 @@ class AutomationRuleAdmin(SupportAdminPermissions, admin.ModelAdmin):
         if firing is None:
             return "—"
         return f"{firing.fired_at:%Y-%m-%d %H:%M} · {firing.get_outcome_display()}"
+
+    @admin.display(description=_("conditions"))
+    def conditions_text(self, obj: AutomationRule) -> str:
+        if not obj.conditions:
+            return gettext("None: the rule holds for every ticket of its event.")
+        choices = reference_choices()
+        lines = []
+        for condition in obj.conditions:
+            row = condition_row(condition, choices)
+            field = row["field"]
+            value = row["text"]
+            if row["choice"]:
+                raw = row["choice"].partition(":")[2]
+                value = dict(choices.get(field, ())).get(raw) or {
+                    "true": gettext("yes"),
+                    "false": gettext("no"),
+                }.get(raw, f"#{raw}")
+            lines.append(
+                (FIELDS[field][1] if field in FIELDS else field, OPS.get(row["op"], row["op"]), value)
+            )
+        return format_html("<ol>{}</ol>", format_html_join("", "<li>{} {} {}</li>", lines))
+
+    @admin.display(description=_("actions"))
+    def actions_text(self, obj: AutomationRule) -> str:
+        form = RuleActionsMixin()
+        form.actions_setup(reference_choices(), obj.actions)
+        lines = []
+        for name, field in form.fields.items():
+            value = form.initial.get(name)
+            if value in (None, "", False, []) or (name == "state" and value == ""):
+                continue
+            if isinstance(field, forms.BooleanField):
+                shown = gettext("yes")
+            elif isinstance(field, forms.ChoiceField):
+                labels = {str(k): str(v) for k, v in field.choices}
+                values = value if isinstance(value, list) else [value]
+                shown = ", ".join(labels.get(str(v), str(v)) for v in values)
+            else:
+                shown = str(value)
+            lines.append((field.label, shown))
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", lines)) if lines else "—"
+
+    @admin.display(description=_("definition"))
+    def definition_json(self, obj: AutomationRule) -> str:
+        if not obj.pk:
+            return "—"
+        data = {"match": obj.match, "conditions": obj.conditions, "actions": obj.actions}
+        return format_html('<pre class="rule-json">{}</pre>', json.dumps(data, ensure_ascii=False, indent=2))
 
     @admin.display(description=_("open tickets it matches now"))
     def matches_now(self, obj: AutomationRule) -> str:

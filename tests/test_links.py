@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess, ValidationFailed
 from otklik.tickets import selectors, services
@@ -16,6 +17,13 @@ from tests.conftest import logged_in
 from tests.helpers import Api
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The services' messages are asserted in English (the site's default language is Russian)."""
+    with translation.override("en"):
+        yield
 
 
 def fresh(ticket: Ticket) -> Ticket:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from otklik.core import clock
 from otklik.core.errors import PermissionDenied, ReadOnlyAccess, ValidationFailed
@@ -30,6 +31,14 @@ from tests.helpers import Api
 from tests.test_mail_ingest import mail
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The services' messages are asserted in English (the site's default language is Russian)."""
+    with translation.override("en"):
+        yield
+
 
 SECRET_OF_TARGET = "Internal: the client owes us money"
 SECRET_OF_SOURCE = "Internal: printer firmware is pirated"
@@ -454,3 +463,25 @@ def test_merged_ticket_old_messages_keep_their_order_in_time_on_the_target(cast,
     )
     # The target's own message comes first by number, the older moved ones after it (numbers are unique).
     assert times[0] - times[1] > timedelta(minutes=30)
+
+
+# -- a page left open during the merge --------------------------------------------------------------
+@pytest.mark.parametrize("who", ["staff", "client"])
+def test_merged_ticket_takes_no_new_message_and_says_where_to_answer(cast, pair, who):
+    source, target = pair
+    services.ticket_merge(actor=cast.staff, ticket=source, into=target)
+    before = Message.objects.count()
+    with pytest.raises(PermissionDenied) as refused:
+        services.message_post(
+            actor=getattr(cast, who), ticket=fresh(source), draft=services.MessageDraft(body="Still there?")
+        )
+    assert f"#{target.pk}" in str(refused.value.text())
+    assert Message.objects.count() == before
+
+
+def test_merged_ticket_cannot_be_reopened(cast, pair):
+    source, target = pair
+    services.ticket_merge(actor=cast.staff, ticket=source, into=target)
+    with pytest.raises(PermissionDenied):
+        services.ticket_reopen(actor=cast.staff, ticket=fresh(source))
+    assert fresh(source).closed_at is not None

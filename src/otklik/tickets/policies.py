@@ -336,8 +336,13 @@ class TicketPolicy:
         return field in self.editable_fields(ticket)
 
     def can_post_message(self, ticket: Ticket) -> bool:
-        """Author and staff add messages; a closed ticket takes new messages from staff only (F-02)."""
+        """Author and staff add messages; a closed ticket takes new messages from staff only (F-02).
+
+        A merged ticket takes none: its conversation goes on in the ticket it was merged into (P1).
+        """
         if not self.user.is_authenticated or self.is_demo or not self.can_view(ticket):
+            return False
+        if ticket.merged_into_id is not None:
             return False
         if self.is_mail_principal:
             return ticket.closed_at is None  # a closed ticket is reopened first (`can_reopen`)
@@ -364,6 +369,8 @@ class TicketPolicy:
         return ticket.closed_at is None and self._author_or_worker(ticket)
 
     def can_reopen(self, ticket: Ticket) -> bool:
+        if ticket.merged_into_id is not None:
+            return False  # it lives on in the ticket it was merged into
         if self.is_mail_principal:
             return ticket.closed_at is not None  # a sender's mail to a closed ticket reopens it (F-15)
         return ticket.closed_at is not None and self._author_or_worker(ticket)

@@ -63,6 +63,10 @@ def message_post(
     if not policy.can_view(ticket):
         raise NotFound()
     if not policy.can_post_message(ticket):
+        if ticket.merged_into_id is not None:
+            raise PermissionDenied(
+                _("This ticket was merged into #%(id)s: answer there.") % {"id": ticket.merged_into_id}
+            )
         if ticket.closed_at is not None:
             raise PermissionDenied(_("The ticket is closed. Reopen it to add a message."))
         raise PermissionDenied()

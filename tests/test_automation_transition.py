@@ -2,6 +2,7 @@
 refused (recorded, nothing of the rule applied) where it does not."""
 
 import pytest
+from django.utils import translation
 
 from otklik.automation.models import FiringOutcome, RuleFiring
 from otklik.automation.services import rule_create
@@ -47,11 +48,11 @@ def test_rule_transition_not_offered_in_the_state_is_refused_and_nothing_applied
             "run_as": cast.admin.pk,
         },
     )
-    ticket = make_ticket(title="A new export format")
+    with translation.override("en"):  # the refusal is recorded in the language active at the change
+        ticket = make_ticket(title="A new export format")
     assert state(ticket) == "l1"
     assert not Move.objects.filter(ticket=ticket).exists()
     assert ticket_tag_names(ticket) == []  # the tag added before the refused move is undone
     firing = RuleFiring.objects.get(rule=rule, ticket=ticket)
     assert firing.outcome == FiringOutcome.REFUSED
-    # The record is in the site's language (Russian by default).
-    assert firing.detail.startswith("Переход approve недоступен")
+    assert firing.detail.startswith("The move approve is not available in the state")

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class AutomationConfig(AppConfig):
     name = "otklik.automation"
-    verbose_name = _("Automation rules")
+    verbose_name = _("Automation")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -40,10 +40,7 @@ def day():
         "vpn": ticket("VPN drops every hour", "The tunnel drops at :00."),
         "mail": ticket("Mailbox is full", "I cannot receive mail."),
     }
-    # Any staff status will do; the seeded dictionary has several and the macro names one by id.
-    waiting = (
-        DictionaryEntry.objects.filter(kind=DictionaryKind.STATUS, active=True).order_by("sort", "pk").last()
-    )
+    waiting = DictionaryEntry.objects.get(kind=DictionaryKind.STATUS, code="in_progress")
     macro = macro_save(
         actor=agent,
         data=MacroInput(

@@ -22,7 +22,13 @@ from otklik.accounts.selectors import display_name, support_user_list
 from otklik.automation.conditions import BOOL, CONDITIONS_MAX, FIELDS, ID, IDS, OPS
 from otklik.automation.definition import NOTIFY_TEXT_MAX
 from otklik.sla.models import SlaLevel
-from otklik.tickets.macro_forms import CHANGE_FIELDS, CLEAR, LEAVE
+from otklik.tickets.macro_forms import (
+    CHANGE_FIELDS,
+    CLEAR,
+    LEAVE,
+    action_fields_initial,
+    action_fields_json,
+)
 from otklik.tickets.selectors import dictionaries_for_forms
 from otklik.tickets.services.actions import REPLY_MAX_LENGTH
 from otklik.ui.widgets import SearchableSelectMultiple
@@ -223,10 +229,6 @@ ACTION_ERROR_FIELDS = {
 }
 
 
-def _tags(raw: str) -> list[str]:
-    return [name.strip() for name in (raw or "").split(",") if name.strip()]
-
-
 class RuleActionsMixin(forms.Form):
     """The actions as fields, as on the macro form, each "leave unchanged" by default."""
 
@@ -307,12 +309,9 @@ class RuleActionsMixin(forms.Form):
     @staticmethod
     def actions_initial(actions: Any) -> dict[str, Any]:
         actions = actions if isinstance(actions, dict) else {}
-        changes = actions.get("changes") if isinstance(actions.get("changes"), dict) else {}
         notify = actions.get("notify") if isinstance(actions.get("notify"), dict) else {}
         initial: dict[str, Any] = {
-            "add_tags": ", ".join(map(str, actions.get("add_tags") or ())),
-            "remove_tags": ", ".join(map(str, actions.get("remove_tags") or ())),
-            "state": "close" if actions.get("close") else "reopen" if actions.get("reopen") else LEAVE,
+            **action_fields_initial(actions, prefix="set_"),
             "transition": actions.get("transition") or "",
             "reply": actions.get("reply") or "",
             "reply_hidden": bool(actions.get("reply_hidden")),
@@ -320,34 +319,12 @@ class RuleActionsMixin(forms.Form):
             "notify_responsible": bool(notify.get("responsible")),
             "notify_text": notify.get("text") or "",
         }
-        for name, _kind in CHANGE_FIELDS:
-            if name in changes:
-                initial[f"set_{name}"] = CLEAR if changes[name] is None else str(changes[name])
-        if "is_postponed" in changes:
-            initial["set_is_postponed"] = "yes" if changes["is_postponed"] else "no"
         return initial
 
     def actions_json(self) -> dict[str, Any]:
         """Return the actions' JSON from the fields: only what the user chose to do."""
         d = self.cleaned_data
-        changes: dict[str, Any] = {}
-        for name, _kind in CHANGE_FIELDS:
-            value = d.get(f"set_{name}") or LEAVE
-            if value == CLEAR:
-                changes[name] = None
-            elif value != LEAVE:
-                changes[name] = int(value) if value.isdigit() else value
-        if d.get("set_is_postponed"):
-            changes["is_postponed"] = d["set_is_postponed"] == "yes"
-        actions: dict[str, Any] = {}
-        if changes:
-            actions["changes"] = changes
-        if add := _tags(d.get("add_tags", "")):
-            actions["add_tags"] = add
-        if remove := _tags(d.get("remove_tags", "")):
-            actions["remove_tags"] = remove
-        if d.get("state") in ("close", "reopen"):
-            actions[d["state"]] = True
+        actions = action_fields_json(d, prefix="set_")
         if (d.get("transition") or "").strip():
             actions["transition"] = d["transition"].strip()
         if (d.get("reply") or "").strip():

@@ -5,6 +5,7 @@ It parses and presents; `macro_save` decides what is valid and who may share a m
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -31,6 +32,47 @@ CLEAR = "none"
 
 def _tags(raw: str) -> list[str]:
     return [name.strip() for name in (raw or "").split(",") if name.strip()]
+
+
+def action_fields_initial(actions: Any, *, prefix: str = "") -> dict[str, Any]:
+    """Return the form values of an action set's JSON (macros, rules): the change selects (named `prefix`
+    + the field), the tags to add and remove, and open / closed."""
+    actions = actions if isinstance(actions, dict) else {}
+    changes = actions.get("changes") if isinstance(actions.get("changes"), dict) else {}
+    initial: dict[str, Any] = {
+        "add_tags": ", ".join(map(str, actions.get("add_tags") or ())),
+        "remove_tags": ", ".join(map(str, actions.get("remove_tags") or ())),
+        "state": "close" if actions.get("close") else "reopen" if actions.get("reopen") else LEAVE,
+    }
+    for name, _kind in CHANGE_FIELDS:
+        if name in changes:
+            initial[f"{prefix}{name}"] = CLEAR if changes[name] is None else str(changes[name])
+    if "is_postponed" in changes:
+        initial[f"{prefix}is_postponed"] = "yes" if changes["is_postponed"] else "no"
+    return initial
+
+
+def action_fields_json(data: Mapping[str, Any], *, prefix: str = "") -> dict[str, Any]:
+    """Return an action set's JSON from a form's cleaned values: only what the user chose to do."""
+    changes: dict[str, Any] = {}
+    for name, _kind in CHANGE_FIELDS:
+        value = data.get(f"{prefix}{name}") or LEAVE
+        if value == CLEAR:
+            changes[name] = None
+        elif value != LEAVE:
+            changes[name] = int(value) if value.isdigit() else value
+    if data.get(f"{prefix}is_postponed"):
+        changes["is_postponed"] = data[f"{prefix}is_postponed"] == "yes"
+    actions: dict[str, Any] = {}
+    if changes:
+        actions["changes"] = changes
+    if add := _tags(data.get("add_tags", "")):
+        actions["add_tags"] = add
+    if remove := _tags(data.get("remove_tags", "")):
+        actions["remove_tags"] = remove
+    if data.get("state") in ("close", "reopen"):
+        actions[data["state"]] = True
+    return actions
 
 
 class MacroForm(KeyboardFriendlyMixin, forms.Form):
@@ -110,51 +152,23 @@ class MacroForm(KeyboardFriendlyMixin, forms.Form):
 
     @staticmethod
     def initial_for(macro: Macro) -> dict[str, Any]:
-        actions = macro.actions if isinstance(macro.actions, dict) else {}
-        changes = actions.get("changes") or {}
-        initial: dict[str, Any] = {
+        return {
+            **action_fields_initial(macro.actions),
             "name": macro.name,
             "shared": macro.owner_id is None,
-            "add_tags": ", ".join(actions.get("add_tags") or ()),
-            "remove_tags": ", ".join(actions.get("remove_tags") or ()),
             "reply": macro.reply,
             "reply_hidden": macro.reply_hidden,
-            "state": "close" if actions.get("close") else "reopen" if actions.get("reopen") else LEAVE,
             "active": macro.active,
             "sort": macro.sort,
         }
-        for name, _kind in CHANGE_FIELDS:
-            if name in changes:
-                initial[name] = CLEAR if changes[name] is None else str(changes[name])
-        if "is_postponed" in changes:
-            initial["is_postponed"] = "yes" if changes["is_postponed"] else "no"
-        return initial
 
     def to_input(self) -> MacroInput:
         """Return what the service takes: only the fields the user chose to change."""
         d = self.cleaned_data
-        changes: dict[str, Any] = {}
-        for name, _kind in CHANGE_FIELDS:
-            value = d.get(name) or LEAVE
-            if value == CLEAR:
-                changes[name] = None
-            elif value != LEAVE:
-                changes[name] = value
-        if d.get("is_postponed"):
-            changes["is_postponed"] = d["is_postponed"] == "yes"
-        actions: dict[str, Any] = {}
-        if changes:
-            actions["changes"] = changes
-        if add := _tags(d.get("add_tags", "")):
-            actions["add_tags"] = add
-        if remove := _tags(d.get("remove_tags", "")):
-            actions["remove_tags"] = remove
-        if d.get("state") in ("close", "reopen"):
-            actions[d["state"]] = True
         return MacroInput(
             name=d.get("name") or "",
             shared=bool(d.get("shared")),
-            actions=actions,
+            actions=action_fields_json(d),
             reply=d.get("reply") or "",
             reply_hidden=bool(d.get("reply_hidden")),
             active=bool(d.get("active")),

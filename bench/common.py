@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import sys
+import time
 
 BENCH_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/otklik_bench"
 BENCH_PASSWORD = "bench-Pass-2024"
@@ -45,3 +46,13 @@ def percentile(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def timed_in_transaction(call) -> float:
+    """Run `call()` in its own transaction, as a request would, and return the milliseconds it took."""
+    from django.db import transaction
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        call()
+    return (time.perf_counter() - started) * 1000

@@ -21,9 +21,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 
-from bench.common import django_setup, figure, median, note, percentile
+from bench.common import django_setup, figure, median, note, percentile, timed_in_transaction
 
 RULE_PREFIX = "bench-rule-"
 
@@ -102,15 +101,6 @@ def _rules(admin) -> tuple[list[int], list[int]]:
         )
         acting.append(rule.pk)
     return idle, acting
-
-
-def _timed(call) -> float:
-    from django.db import transaction
-
-    started = time.perf_counter()
-    with transaction.atomic():
-        call()
-    return (time.perf_counter() - started) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
                 use(setups[name])
                 new_ticket(0)  # untimed: reads the configuration (the rules) again
                 create = new_ticket_changed_by_hand if name == "by_hand" else new_ticket
-                elapsed = _timed(lambda n=n, create=create: create(n))
+                elapsed = timed_in_transaction(lambda n=n, create=create: create(n))
                 if n >= args.warmup:
                     timings[name].append(elapsed)
     finally:

@@ -22,9 +22,8 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import time
 
-from bench.common import django_setup, figure, median, note, percentile
+from bench.common import django_setup, figure, median, note, percentile, timed_in_transaction
 
 
 def _prepare(no_migrate: bool) -> None:
@@ -69,15 +68,6 @@ def _people():
         )
         role_member_add(role="incident_manager", user=manager)
     return client, staff, l1
-
-
-def _timed(call) -> float:
-    from django.db import transaction
-
-    started = time.perf_counter()
-    with transaction.atomic():
-        call()
-    return (time.perf_counter() - started) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if n % 2:
             pair.reverse()
         for bucket, call in pair:
-            elapsed = _timed(call)
+            elapsed = timed_in_transaction(call)
             if n >= args.warmup:
                 bucket.append(elapsed)
     # Creation with and without the process, alternating; each switch is followed by an untimed
@@ -140,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             for on in order:
                 process_on(on)
                 new_ticket(0)
-                elapsed = _timed(lambda n=n: new_ticket(n))
+                elapsed = timed_in_transaction(lambda n=n: new_ticket(n))
                 if n >= args.warmup:
                     (created_with if on else created_without).append(elapsed)
     finally:

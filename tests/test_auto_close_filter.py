@@ -61,3 +61,23 @@ def test_auto_close_filter_days_left_counts_whole_days_since_support_answer(cast
         assert waiting.pk not in _found(client, auto_close_days_min=0) and never.pk not in _found(
             client, auto_close_days_min=0
         )
+
+
+@pytest.mark.parametrize("huge", [281797554004738816, 2**63 - 1, 10**9])
+def test_auto_close_filter_with_huge_bounds_answers_instead_of_overflowing(cast, make_ticket, huge):
+    """A bound beyond any date range (found by the API fuzzer) matches as its meaning says, never a 500."""
+    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(auto_close_days=7)
+    with clock.frozen(START) as mover:
+        week = _answered(cast, make_ticket, "Default 7 days")
+        mover.advance(days=2)
+        client = logged_in(cast.admin)
+        # Nothing has more days left than its own setting; everything has fewer than a huge number.
+        assert _found(client, auto_close_days_min=huge) == []
+        assert _found(client, auto_close_days_max=huge) == [week.pk]
+        assert _found(client, auto_close_days_min=0, auto_close_days_max=huge) == [week.pk]
+        api = logged_in(cast.admin)
+        answer = api.get("/api/v1/tickets", {"auto_close_days_min": huge, "overdue": "true"})
+        assert answer.status_code == 200, answer.content
+        answer = api.get("/api/v1/tickets", {"auto_close_days_max": huge})
+        assert answer.status_code == 200, answer.content
+        assert [row["id"] for row in answer.json()["results"]] == [week.pk]

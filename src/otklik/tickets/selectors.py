@@ -273,7 +273,8 @@ def auto_close_left_q(low: int | None, high: int | None) -> Q:
     Days left = the ticket's auto-close days (or the module default) minus the whole days since
     support's last answer, for tickets auto-close can close: open, support answered last, days > 0.
     Whole days passed lie in [days - high, days - low], so the answer's instant lies in a window per
-    number of days: one condition per distinct number in use, no date arithmetic in SQL.
+    number of days: one condition per distinct number in use, no date arithmetic in SQL. Bounds
+    beyond a group's own days need no window (and would overflow a date), so they are clipped.
     """
     now = clock.now()
     default_days = options_get().auto_close_days
@@ -292,10 +293,10 @@ def auto_close_left_q(low: int | None, high: int | None) -> Q:
     ]
     matched = Q(pk__in=[])
     for condition, days in groups:
-        if not days:
-            continue
+        if not days or (low is not None and low > days):
+            continue  # never auto-closes, or cannot have that many days left
         window = Q()
-        if high is not None:  # at least days - high whole days passed
+        if high is not None and high < days:  # at least days - high whole days passed
             window &= Q(last_message_at__lte=now - timedelta(days=days - high))
         if low is not None:  # fewer than days - low + 1 whole days passed
             window &= Q(last_message_at__gt=now - timedelta(days=days - low + 1))

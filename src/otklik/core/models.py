@@ -43,3 +43,39 @@ class DomainEventTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_id}: #{self.ticket_id}"
+
+
+class PeriodicJob(models.Model):
+    """The lease of one periodic job: while it is held, no other consumer runs that job (issue 19).
+
+    A lease rather than a lock: a consumer killed in the middle of a job cannot keep it from running
+    for longer than the lease.
+    """
+
+    name = models.CharField(max_length=60, primary_key=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    # "host:pid/token" of the run holding the lease; only that run may end it early.
+    holder = models.CharField(max_length=120, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeriodicRun(models.Model):
+    """One run of a periodic job for one scheduled minute: at most one per job and minute (issue 19).
+
+    Every consumer's scheduler queues each periodic job every minute; the first copy to insert this row
+    runs, the others find it and do nothing. Rows older than a week are pruned as new ones come.
+    """
+
+    job = models.CharField(max_length=60)
+    slot = models.DateTimeField()
+    runner = models.CharField(max_length=120)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "slot"], name="periodic_run_once_per_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.slot:%Y-%m-%d %H:%M}"

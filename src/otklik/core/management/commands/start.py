@@ -1,5 +1,10 @@
 """`otklik start`: migrate, then serve Otklik with granian (WSGI) and run the Huey job consumer beside it.
 
+`--role` splits the two so they can be run and scaled apart (issue 19): `web` serves only (no consumer,
+like `--no-jobs`), `worker` runs only the consumer (no port, no static files, no migrations: a worker
+must not race the web processes' migrations, so start the web role first or run `otklik migrate`), and
+`both`, the default, does both as before.
+
 Static files are collected into the data directory and served by granian itself, outside the request
 threads, so they never wait behind application requests. Idle and slow clients hold only a connection,
 never a request thread: granian admits many connections per worker (its backpressure counts connections,
@@ -120,13 +125,16 @@ def server_command(
     return command
 
 
+# What one `otklik start` runs: the web server, the job consumer, or both (the default).
+ROLES = ("web", "worker", "both")
+
 # The consumer shares the machine with the web server: under load requests go first, mail catches up after.
 CONSUMER_NICE = 10
 
 
-def consumer_command() -> list[str]:
+def consumer_command(*, nice: int = CONSUMER_NICE) -> list[str]:
     """Return the command line of the job consumer (`otklik worker`) under the same settings."""
-    return [sys.executable, "-m", "otklik", "worker", "--nice", str(CONSUMER_NICE)]
+    return [sys.executable, "-m", "otklik", "worker", "--nice", str(nice)]
 
 
 class Command(BaseCommand):
@@ -155,12 +163,33 @@ class Command(BaseCommand):
             help=f"Request threads per worker (default: OTKLIK_THREADS or {DEFAULT_THREADS}).",
         )
         parser.add_argument(
-            "--no-jobs", action="store_true", help="Do not start the background job consumer."
+            "--role",
+            choices=ROLES,
+            default=os.environ.get("OTKLIK_ROLE", "both"),
+            help="What this process runs: web (the server only), worker (the job consumer only, restarted "
+            "if it dies; it never migrates) or both (default: OTKLIK_ROLE or both).",
         )
-        parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
+        parser.add_argument(
+            "--no-jobs", action="store_true", help="Do not start the background job consumer (= --role web)."
+        )
+        parser.add_argument(
+            "--no-migrate", action="store_true", help="Do not apply migrations first (web and both roles)."
+        )
         parser.add_argument("--access-log", action="store_true", help="Log every request.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        role = options["role"]
+        if role not in ROLES:
+            raise CommandError(f"--role must be one of {', '.join(ROLES)}, not {role!r}.")
+        if role == "worker":
+            if options["no_jobs"]:
+                raise CommandError(
+                    "--role worker runs only the job consumer; --no-jobs leaves it nothing to do."
+                )
+            self._run_worker(options)
+            return
+        if role == "web":
+            options["no_jobs"] = True
         host = options["host"] or settings.OTKLIK_HOST
         port = options["port"] if options["port"] is not None else settings.OTKLIK_PORT
         workers = options["workers"]
@@ -177,12 +206,7 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
         _collect_static()
 
-        env = os.environ.copy()
-        env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "otklik.settings")
-        # The children must use the same data directory even if it was given relative to another cwd.
-        env["OTKLIK_DATA_DIR"] = str(settings.DATA_DIR)
-        env.setdefault("PYTHONUNBUFFERED", "1")
-
+        env = _child_env()
         supervisor = _Supervisor(env=env, out=self.stdout, err=self.stderr)
         server_cmd = server_command(
             host=host,
@@ -201,6 +225,32 @@ class Command(BaseCommand):
         )
         if code:
             raise CommandError(f"The server stopped with exit code {code}.", returncode=code)
+
+    def _run_worker(self, options: dict[str, Any]) -> None:
+        """Run the job consumer alone, restarted when it dies, until a signal stops this process.
+
+        No migrations: several workers and web processes start together, and only the web role (or an
+        explicit `otklik migrate`) changes the schema; a worker started against an older schema fails
+        its jobs until the web role has migrated, and is restarted like any consumer that dies.
+        """
+        env = _child_env()
+        supervisor = _Supervisor(env=env, out=self.stdout, err=self.stderr)
+        supervisor.run(
+            None,
+            consumer_command(nice=0),  # alone on its process: nothing to give way to
+            quiet=not options["verbosity"],
+            banner="Otklik job worker (no web server, --role worker)",
+        )
+
+
+def _child_env() -> dict[str, str]:
+    """Return the environment of the server and consumer processes: this one's, with the settings pinned."""
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "otklik.settings")
+    # The children must use the same data directory even if it was given relative to another cwd.
+    env["OTKLIK_DATA_DIR"] = str(settings.DATA_DIR)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
 
 
 def _collect_static() -> None:
@@ -263,7 +313,9 @@ class _Supervisor:
                 _send(child, signal.SIGKILL)
         self.stop_signal = signum
 
-    def run(self, server_cmd: list[str], consumer_cmd: list[str] | None, *, quiet: bool, banner: str) -> int:
+    def run(
+        self, server_cmd: list[str] | None, consumer_cmd: list[str] | None, *, quiet: bool, banner: str
+    ) -> int:
         previous = {sig: signal.getsignal(sig) for sig in FORWARDED_SIGNALS}
         for sig in FORWARDED_SIGNALS:
             signal.signal(sig, self._on_signal)
@@ -274,8 +326,12 @@ class _Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _run(self, server_cmd: list[str], consumer_cmd: list[str] | None, *, quiet: bool, banner: str) -> int:
-        self.server = self._spawn(server_cmd)
+    def _run(
+        self, server_cmd: list[str] | None, consumer_cmd: list[str] | None, *, quiet: bool, banner: str
+    ) -> int:
+        """Supervise until a signal (or the server's exit); without a server, the consumer alone (worker)."""
+        if server_cmd:
+            self.server = self._spawn(server_cmd)
         if consumer_cmd:
             self.consumer = self._spawn(consumer_cmd)
         if not quiet:
@@ -284,7 +340,7 @@ class _Supervisor:
             self.out.flush()
         consumer_died_at = 0.0
         while self.stop_signal is None:
-            code = self.server.poll()
+            code = self.server.poll() if self.server is not None else None
             if code is not None:
                 return code
             if consumer_cmd and self.consumer is not None and self.consumer.poll() is not None:

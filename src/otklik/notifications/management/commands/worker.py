@@ -1,9 +1,9 @@
 """`otklik worker`: run the background job consumer (Huey) for production.
 
 With OTKLIK_REDIS_URL the queue is Redis (RedisHuey), else a SQLite file in the data directory
-(SqliteHuey). Run as many workers as you like, on as many machines; each runs the periodic jobs only
-when `--no-periodic` is not given, so start exactly one with periodic jobs (the SLA tick, the outbox
-sweep) or let their locks keep concurrent runs apart.
+(SqliteHuey). Run as many workers as you like, on as many machines: each one's scheduler queues the
+periodic jobs (unless `--no-periodic`), and each job runs once per scheduled minute whichever worker
+queued it, never in two workers at once (`otklik.schedule`, `otklik.core.periodic`).
 """
 
 from __future__ import annotations

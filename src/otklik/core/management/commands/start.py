@@ -31,6 +31,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from otklik.core.metrics_dir import metrics_dir_reset
+
 # How long the children get to finish what they are doing before they are killed.
 STOP_TIMEOUT_SECONDS = 20
 # A consumer that keeps dying is restarted at most this often.
@@ -205,6 +207,9 @@ class Command(BaseCommand):
                 self.stdout.write("Applying migrations…")
             call_command("migrate", interactive=False, verbosity=max(verbosity - 1, 0))
         _collect_static()
+        # Health and metrics (issue 19): the web workers' request counters start afresh with the server;
+        # files of an earlier run's workers would otherwise be summed forever (core.metrics_dir).
+        metrics_dir_reset()
 
         env = _child_env()
         supervisor = _Supervisor(env=env, out=self.stdout, err=self.stderr)

@@ -1,0 +1,32 @@
+"""The directory where prometheus-client's multiprocess mode keeps each process's counters.
+
+Every web worker (granian runs several) writes its request counters and histograms into its own files
+there; a scrape of /metrics, whichever worker answers it, sums all of them. Files of workers that exited
+stay and keep counting in the sums (a counter must not go down when granian respawns a worker), so the
+directory is emptied only when the web server starts afresh (`otklik start`): Prometheus reads that as
+a counter reset, which rate() and increase() handle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+
+def metrics_dir_reset(directory: Path | None = None) -> int:
+    """Delete the multiprocess files left by a previous run; return how many were deleted.
+
+    Call it before any web worker starts: a live process keeps writing into the file it opened, so
+    deleting that file would hide its counters until it exits.
+    """
+    directory = directory or getattr(settings, "METRICS_DIR", None)
+    if directory is None:  # settings without the metrics directory: nothing was written
+        return 0
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    deleted = 0
+    for path in directory.glob("*.db"):
+        path.unlink(missing_ok=True)
+        deleted += 1
+    return deleted

@@ -1,0 +1,100 @@
+"""/metrics: Prometheus text format, for a token or for the allowed addresses (loopback by default).
+
+The request figures come from prometheus-client's multiprocess files (every granian worker's, summed);
+the stores' figures are read at scrape time by otklik.web.metrics_collector. A refused client gets a bare
+403: nothing says whether a token was expected or which addresses are allowed.
+
+The client's address is REMOTE_ADDR, as everywhere in Otklik (login throttling): X-Forwarded-For is not
+read. Behind a reverse proxy on the same machine every request comes from loopback, so there either the
+proxy keeps /metrics to itself or OTKLIK_METRICS_ALLOW is set to "" and a token is required.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+from functools import lru_cache
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+
+from otklik.web.metrics_collector import DatabaseCollector
+from otklik.web.metrics_middleware import LATENCY, REQUESTS
+
+log = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# settings.OTKLIK_METRICS_ALLOW's default: loopback only.
+LOOPBACK = "127.0.0.0/8,::1"
+
+
+@lru_cache(maxsize=8)
+def allowed_networks(setting: str) -> tuple[Network, ...]:
+    """Parse the comma-separated allow list; an entry that is no address or network is left out (logged)."""
+    networks = []
+    for entry in (part.strip() for part in setting.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            log.warning("OTKLIK_METRICS_ALLOW: %r is not an address or a network; ignored", entry)
+    return tuple(networks)
+
+
+def _address_allowed(remote_addr: str) -> bool:
+    try:
+        address = ipaddress.ip_address(remote_addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
+    return any(
+        address in network
+        for network in allowed_networks(getattr(settings, "OTKLIK_METRICS_ALLOW", LOOPBACK))
+    )
+
+
+def metrics_access_allowed(request: HttpRequest) -> bool:
+    """Say whether the request may read the metrics: the right token, or an allowed address and no token.
+
+    A wrong token is refused even from an allowed address: whoever sends one meant to use it.
+    """
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, given = header.partition(" ")
+        token = getattr(settings, "OTKLIK_METRICS_TOKEN", "")
+        return (
+            bool(token)
+            and scheme.lower() == "bearer"
+            and hmac.compare_digest(given.strip().encode(), token.encode())
+        )
+    return _address_allowed(request.META.get("REMOTE_ADDR", ""))
+
+
+def metrics_registry() -> CollectorRegistry:
+    """Return a registry holding every process's request figures and the stores' figures."""
+    registry = CollectorRegistry(auto_describe=False)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:  # a process configured without the directory: its own figures only
+        registry.register(REQUESTS)
+        registry.register(LATENCY)
+    registry.register(DatabaseCollector())
+    return registry
+
+
+@login_not_required
+@never_cache
+@require_safe
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Answer the figures in the Prometheus text format, or a bare 403."""
+    if not metrics_access_allowed(request):
+        return HttpResponseForbidden()
+    return HttpResponse(generate_latest(metrics_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -177,6 +177,15 @@ def test_metrics_forwarded_for_header_is_not_trusted(db):
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("header", ["HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP"])
+def test_metrics_through_a_local_proxy_needs_the_token(db, settings, header):
+    # nginx on the same machine connects from loopback: its requests are admitted by the token only.
+    settings.OTKLIK_METRICS_TOKEN = "s3cret-token"
+    proxied = Client(REMOTE_ADDR="127.0.0.1", **{header: "203.0.113.9"})
+    assert proxied.get("/metrics").status_code == 403
+    assert proxied.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
+
+
 def test_metrics_allow_list_admits_its_networks_only(db, settings):
     settings.OTKLIK_METRICS_ALLOW = "10.1.0.0/16, 192.0.2.7, not-an-address"
     assert Client(REMOTE_ADDR="10.1.200.3").get("/metrics").status_code == 200

@@ -5,8 +5,9 @@ the stores' figures are read at scrape time by otklik.web.metrics_collector. A r
 403: nothing says whether a token was expected or which addresses are allowed.
 
 The client's address is REMOTE_ADDR, as everywhere in Otklik (login throttling): X-Forwarded-For is not
-read. Behind a reverse proxy on the same machine every request comes from loopback, so there either the
-proxy keeps /metrics to itself or OTKLIK_METRICS_ALLOW is set to "" and a token is required.
+read. Behind a reverse proxy on the same machine every request would come from loopback; so a request
+that carries a proxy's forwarding header (X-Forwarded-For, Forwarded, X-Real-IP) is never admitted by its
+address, only by the token. A client adding such a header only loses access, never gains it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # settings.OTKLIK_METRICS_ALLOW's default: loopback only.
 LOOPBACK = "127.0.0.0/8,::1"
+# A request carrying one of these came through a proxy (nginx sets the first with proxy_add_x_forwarded_for).
+PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 
 
 @lru_cache(maxsize=8)
@@ -62,7 +65,7 @@ def _address_allowed(remote_addr: str) -> bool:
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:
-    """Say whether the request may read the metrics: the right token, or an allowed address and no token.
+    """Say whether the request may read the metrics: the right token, or an allowed address not proxied.
 
     A wrong token is refused even from an allowed address: whoever sends one meant to use it.
     """
@@ -75,6 +78,8 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
             and scheme.lower() == "bearer"
             and hmac.compare_digest(given.strip().encode(), token.encode())
         )
+    if any(name in request.META for name in PROXY_HEADERS):
+        return False  # REMOTE_ADDR is the proxy's, not the client's
     return _address_allowed(request.META.get("REMOTE_ADDR", ""))
 
 

@@ -21,6 +21,7 @@ class CoreConfig(AppConfig):
         # Registers the event-dispatch job that otklik.core.events.dispatch_after_commit enqueues.
         from otklik.core import tasks  # noqa: F401
         from otklik.core.config_cache import config_request_finished, config_request_started
+        from otklik.core.logs import logs_install
 
         # Each app registers the models it caches in its own ready() (config_models_register).
         for signal in (post_save, post_delete, m2m_changed):
@@ -28,3 +29,5 @@ class CoreConfig(AppConfig):
         # Other processes' changes: the shared generation is read at most once per request.
         request_started.connect(config_request_started, dispatch_uid="otklik-config-request-started")
         request_finished.connect(config_request_finished, dispatch_uid="otklik-config-request-finished")
+        # Jobs carry the id of the request that queued them; their lines and the request lines (logs.py).
+        logs_install()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from otklik.core.api_errors import ErrorOut
+from otklik.core.db_routing import replica_reads
 from otklik.core.errors import PermissionDenied, ValidationFailed
 from otklik.reports import deflection as deflection_selectors
 from otklik.reports import funnel as funnel_selectors
@@ -25,6 +26,8 @@ from otklik.reports.period import DEFAULT_DAYS, PeriodFilters, day_error, period
 from otklik.tickets.policies import TicketPolicy
 
 router = Router(tags=["reports"])
+# Reports read from the read replica when one is set and fresh enough (core.db_routing).
+router.add_decorator(replica_reads)
 
 Dimension = Literal[selectors.DIMENSIONS]  # type: ignore[valid-type]  # the selector's list, one source
 

@@ -53,6 +53,7 @@ from django.db.models.functions import Lead
 from django.utils.translation import get_language
 
 from otklik.core import clock
+from otklik.core.db_routing import read_connection
 from otklik.reports.models import FactsProgress, FunnelFact
 from otklik.reports.period import Buckets, PeriodFilters, bucket_starts, ticket_scope
 from otklik.tickets.models import Ticket
@@ -388,7 +389,7 @@ def _groups(
         *(f"own_{tier}" for tier in TIERS),
         *(f"open_{tier}" for tier in TIERS),
     )
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, (*column_params, *ticket_params, *live_params, *period))
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

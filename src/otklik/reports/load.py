@@ -66,6 +66,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from otklik.core.db_routing import read_connection
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.reports.period import Buckets, PeriodFilters, ticket_scope
 from otklik.sla.models import SlaEvent, SlaEventKind, in_active_language
@@ -205,7 +206,7 @@ def _activity(
         sql += f" WHERE x.{q('r_ticket')} IN ({scope_sql})"
         params.extend(scope_params)
     sql += f" GROUP BY {kind_column}, {bucket_column}"
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         found = cursor.fetchall()
     return Counter({(kind, None if b is None else buckets.day(b)): int(n) for kind, b, n in found})

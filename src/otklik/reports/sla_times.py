@@ -33,6 +33,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from otklik.core.db_routing import read_connection
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.reports.models import ResponseFact, SolveFact
 from otklik.reports.period import PeriodFilters, as_day, bucket_starts, of_scope, ticket_scope, trunc
@@ -357,7 +358,7 @@ def _stats_sets(qs: QuerySet, *, key: str | None, bucket_on: str | None, grain: 
         f"FROM ({inner}) AS t GROUP BY GROUPING SETS ({grouping})"
     )
     out = _Sets(by_key={}, by_bucket={}, total=TimeStats())
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         for gk, gb, k, b, n, mean, calendar_mean, median, p90, calendar_median in cursor.fetchall():
             if not n:

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from otklik.core.db_routing import on_replica, read_connection
 from otklik.tickets.models import Ticket
 from otklik.tickets.panels import queue_available, queue_q
 from otklik.tickets.policies import TicketPolicy
@@ -83,7 +83,8 @@ def capped_counts(querysets: dict[str, QuerySet[Ticket]], cap: int = COUNT_CAP) 
             continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")
         params.extend(qs_params)
-    with connection.cursor() as cursor:
+    # Raw SQL is not routed: inside on_replica() this reads from the replica.
+    with read_connection().cursor() as cursor:
         cursor.execute("SELECT " + ", ".join(parts), params)
         row = cursor.fetchone()
     return dict(zip(querysets, (int(value) for value in row), strict=True))
@@ -94,4 +95,5 @@ def inbox_counts(policy: TicketPolicy, extra: dict[str, QuerySet[Ticket]] | None
     visible = policy.visible()
     querysets = {inbox.key: visible.filter(inbox.condition(policy)) for inbox in inbox_list(policy)}
     querysets.update(extra or {})
-    return capped_counts(querysets)
+    # From the read replica when one is set and fresh enough (a few seconds old at most).
+    return on_replica(lambda: capped_counts(querysets))

@@ -14,6 +14,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from otklik.accounts.selectors import support_user_list
+from otklik.core.db_routing import on_replica
 from otklik.core.errors import DomainError, NotFound, PermissionDenied, ReadOnlyAccess
 from otklik.sla.models import SlaLevel
 from otklik.tickets import selectors
@@ -33,7 +34,8 @@ class CappedPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Without ORDER BY the capped count stops at the first COUNT_CAP + 1 rows instead of sorting them.
-        counted = self.object_list.order_by()[: COUNT_CAP + 1].count()
+        # The total may come from the read replica (a few seconds old at most; the rows do not).
+        counted = on_replica(self.object_list.order_by()[: COUNT_CAP + 1].count)
         self.capped = counted > COUNT_CAP
         return min(counted, COUNT_CAP)
 

@@ -13,8 +13,11 @@ import json
 import os
 import secrets
 import shutil
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -295,6 +298,101 @@ def test_restore_refuses_a_backup_of_the_other_engine(tmp_path):
 
 
 @rolled_back
+def test_restore_refuses_a_backup_from_a_newer_otklik(cast, tmp_path):
+    backup_create(tmp_path / "backup")
+    manifest_path = tmp_path / "backup" / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["migrations"].append(["tickets", "9999_from_the_future"])
+    manifest_path.write_text(json.dumps(data))
+    with (
+        translation.override("en"),
+        pytest.raises(BackupError, match="newer Otklik .* tickets.9999_from_the_future"),
+    ):
+        backup_restore(tmp_path / "backup")
+
+
+@rolled_back
 def test_restore_refuses_a_directory_without_manifest(tmp_path):
     with translation.override("en"), pytest.raises(BackupError, match="no manifest.json"):
         backup_restore(tmp_path)
+
+
+def _wait_for(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _dumped_rows(folder: Path, table: str) -> list[dict[str, str]]:
+    """Read a table's rows from a backup's database dump itself (not from the manifest), values as text."""
+    dump = folder / backup.DUMP_NAMES[ENGINE]
+    if ENGINE == "sqlite":
+        copy = sqlite3.connect(dump)
+        try:
+            cursor = copy.execute(f'SELECT * FROM "{table}"')
+            names = [column[0] for column in cursor.description]
+            return [{n: str(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
+        finally:
+            copy.close()
+    # pg_restore prints the table's COPY block: a header naming the columns, tab-separated rows, "\.".
+    text = subprocess.run(
+        [backup.PG_RESTORE, "--data-only", f"--table={table}", "--file=-", str(dump)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"COPY public.{table} ("))
+    names = [n.strip().strip('"') for n in lines[start].split("(", 1)[1].split(")", 1)[0].split(",")]
+    rows = []
+    for line in lines[start + 1 :]:
+        if line == "\\.":
+            break
+        rows.append(dict(zip(names, line.split("\t"), strict=True)))
+    return rows
+
+
+@committed
+def test_backup_while_tickets_are_written_is_one_consistent_moment(cast, tmp_path):
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            number = 0
+            while not stop.is_set():
+                services.ticket_create(
+                    actor=cast.client,
+                    draft=services.TicketDraft(
+                        title=f"Written during the backup {number}", message="Meanwhile"
+                    ),
+                )
+                number += 1
+        except BaseException as error:  # noqa: BLE001 - reported by the test below
+            errors.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        _wait_for(lambda: Ticket.objects.count() >= 2)
+        manifest = backup_create(tmp_path / "backup")
+        _wait_for(lambda: Ticket.objects.count() > manifest.counts["tickets.Ticket"])  # writes went on
+    finally:
+        stop.set()
+        writer.join(60)
+    assert not errors, errors
+
+    tickets = _dumped_rows(tmp_path / "backup", "tickets_ticket")
+    messages = _dumped_rows(tmp_path / "backup", "tickets_message")
+    outbox = _dumped_rows(tmp_path / "backup", "notifications_outboxmessage")
+    # The dump, the manifest's counts and the row-to-row links all describe one moment: every ticket in it
+    # has the first message that was committed with it, and no message lacks its ticket.
+    assert len(tickets) == manifest.counts["tickets.Ticket"] >= 2
+    assert len(messages) == manifest.counts["tickets.Message"]
+    assert len(outbox) == manifest.counts["notifications.OutboxMessage"]
+    ticket_ids = {row["id"] for row in tickets}
+    assert {row["ticket_id"] for row in messages if row["number"] == "1"} == ticket_ids
+    assert {row["ticket_id"] for row in messages} <= ticket_ids

@@ -48,8 +48,8 @@ COUNTED_MODELS = (
 )
 # A target holding a row in any of these is somebody's installation: restore refuses to overwrite it.
 OCCUPIED_MODELS = ("auth.User", "tickets.Ticket", "mail.InboundMail")
-PG_DUMP = "/usr/bin/pg_dump"
-PG_RESTORE = "/usr/bin/pg_restore"
+PG_DUMP = shutil.which("pg_dump") or "/usr/bin/pg_dump"
+PG_RESTORE = shutil.which("pg_restore") or "/usr/bin/pg_restore"
 CHUNK = 1024 * 1024
 
 
@@ -383,6 +383,7 @@ def backup_restore(source: Path) -> RestoreReport:
             )
             % {"backup": manifest.engine, "target": engine}
         )
+    _check_known_migrations(manifest)
     _check_empty()
     root = _storage_root()
     stored = [f for f in manifest.files if f.path.startswith(f"{FILES_DIR}/")]
@@ -402,8 +403,8 @@ def backup_restore(source: Path) -> RestoreReport:
     restored = 0
     if root is not None:
         mode = getattr(_default_storage(), "file_permissions_mode", None)
-        restored += _restore_tree(source / FILES_DIR, root, mode=mode)
-    restored += _restore_tree(source / MAIL_DIR, Path(settings.EMAIL_FILE_PATH))
+        restored += _restore_files(source, manifest, FILES_DIR, root, mode=mode)
+    restored += _restore_files(source, manifest, MAIL_DIR, Path(settings.EMAIL_FILE_PATH))
     before = set(_applied())
     call_command("migrate", verbosity=0, interactive=False)
     applied = [m for m in _applied() if m not in before]
@@ -467,17 +468,37 @@ def _pg_restore(dump: Path) -> None:
     _run_pg(PG_RESTORE, ["--no-owner", "--no-privileges", "--exit-on-error", str(dump)])
 
 
-def _restore_tree(source: Path, destination: Path, *, mode: int | None = None) -> int:
-    """Copy every file under `source` into `destination` (with the storage's file mode); return how many."""
+def _restore_files(
+    source: Path, manifest: Manifest, folder: str, destination: Path, *, mode: int | None = None
+) -> int:
+    """Copy the files the manifest lists under `folder` (checked, nothing else) into `destination`."""
     count = 0
-    for path in _walk(source):
-        copy = destination / path.relative_to(source)
+    for entry in manifest.files:
+        if not entry.path.startswith(f"{folder}/"):
+            continue
+        copy = destination / entry.path.removeprefix(f"{folder}/")
         copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, copy)
+        shutil.copyfile(source / entry.path, copy)
         if mode is not None:
             copy.chmod(mode)
         count += 1
     return count
+
+
+def _check_known_migrations(manifest: Manifest) -> None:
+    """Refuse a backup made by a newer Otklik: its database has migrations this code does not know."""
+    from django.db.migrations.loader import MigrationLoader
+
+    known = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    unknown = [f"{app}.{name}" for app, name in manifest.migrations if (app, name) not in known]
+    if unknown:
+        raise BackupError(
+            _(
+                "The backup comes from a newer Otklik (%(version)s): this installation does not know its "
+                "migrations %(migrations)s. Install that version or a newer one, then restore."
+            )
+            % {"version": manifest.otklik_version, "migrations": ", ".join(unknown[:5])}
+        )
 
 
 def _applied() -> list[tuple[str, str]]:

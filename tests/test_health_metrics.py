@@ -399,3 +399,29 @@ def test_metrics_dir_reset_deletes_only_the_multiprocess_files(tmp_path):
     (tmp_path / "README").write_text("kept")
     assert metrics_dir_reset(tmp_path) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["README"]
+
+
+def test_metrics_awaiting_count_is_answered_from_its_partial_index(db, make_ticket):
+    from django.test.utils import CaptureQueriesContext
+
+    from otklik.web.metrics_collector import awaiting_support_tickets
+
+    make_ticket()
+    with CaptureQueriesContext(connection) as captured:
+        assert awaiting_support_tickets().count() == 1
+    (count_sql,) = [q["sql"] for q in captured.captured_queries]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # a tiny table: show which index can serve
+            cursor.execute(f"EXPLAIN {count_sql}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "Index Only Scan using ticket_awaiting_support" in plan, plan
+        else:
+            # SQLite without statistics prefers another index on a tiny table; INDEXED BY fails ("no query
+            # solution") unless the partial index's condition covers the query's.
+            table = '"tickets_ticket"'
+            forced = count_sql.replace(f"FROM {table}", f"FROM {table} INDEXED BY ticket_awaiting_support", 1)
+            assert forced != count_sql
+            cursor.execute(f"EXPLAIN QUERY PLAN {forced}")
+            plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+            assert "INDEX ticket_awaiting_support" in plan, plan  # its rows only (SQLite reads each)

@@ -6,7 +6,7 @@ read from the shared stores, not kept in a process:
 - the outbox: COUNT and MIN(created_at) over the rows in the partial index `outbox_waiting`;
 - inbound mail: per outcome over the `outcome` index (quarantined, not processed yet); per mailbox the
   time since its last poll (the mailbox table is a handful of rows);
-- tickets awaiting support: open tickets (the `ticket_closed` index, closed_at IS NULL) that wait;
+- tickets awaiting support: COUNT over the partial index `ticket_awaiting_support` alone;
 - SLA reminders and overdue marks as counters: the SLA tick records one domain event per step that marked
   tickets, with the number marked (`payload.count`); the sum of those is a counter that is right across
   processes, machines and restarts. Each process adds up the settled past once and then only what is new;
@@ -82,6 +82,11 @@ def sla_totals(now) -> dict[str, int]:
     for row in recent:
         totals[row["name"]] = totals.get(row["name"], 0) + (row["total"] or 0)
     return totals
+
+
+def awaiting_support_tickets():
+    """Return the open tickets waiting for support, as the partial index `ticket_awaiting_support` says."""
+    return Ticket.objects.filter(closed_at__isnull=True, awaits_support=True)
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -168,7 +173,7 @@ class DatabaseCollector(Collector):
             poll_age.add_metric([code], _age(now, polled_at) if polled_at else -1)
             poll_failing.add_metric([code], 1 if error else 0)
 
-        awaiting = Ticket.objects.filter(closed_at__isnull=True, awaits_support=True).count()
+        awaiting = awaiting_support_tickets().count()
         totals = sla_totals(now)
 
         yield from outbox

@@ -23,6 +23,7 @@ from django.urls import path, reverse
 from otklik.core.logs import (
     EMAIL_MASK,
     JOB_LOGGER,
+    PEER_MASK,
     REQUEST_LOGGER,
     JsonFormatter,
     TextFormatter,
@@ -152,7 +153,7 @@ def test_request_line_costs_no_query(cast, lines, django_assert_num_queries):
         ("a" * 64, True),
         ("a" * 65, False),
         ("has space", False),
-        ("line\\nbreak", False),
+        ("line\nbreak", False),
         ('{"json":1}', False),
         ("кириллица", False),
         ("", False),
@@ -422,6 +423,16 @@ def test_settings_text_mode_is_readable(tmp_path):
     assert " INFO    otklik.request: GET - 200 " in request and request.endswith("[request_id=sub-1]"), stderr
     assert "Traceback (most recent call last):" in stderr and not stderr.lstrip().startswith("{")
     assert "ann@example.com" not in stderr
+
+
+def test_smtp_server_lines_lose_the_client_address_and_stay_quiet_below_warning(lines):
+    smtpd = logging.getLogger("mail.log")  # aiosmtpd's logger, configured by the settings
+    smtpd.info("%r recip: %s", ("203.0.113.7", 40512), "ann@example.com")
+    smtpd.warning("%r unrecognised: %s", ("203.0.113.7", 40512), "HELO")
+
+    [line] = lines("mail.log")
+    assert line["msg"] == f"{PEER_MASK!r} unrecognised: HELO" and line["level"] == "WARNING"
+    assert "203.0.113.7" not in lines.raw() and "ann@" not in lines.raw()
 
 
 def test_logging_config_keeps_request_and_job_lines_above_a_quiet_root():

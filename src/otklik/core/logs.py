@@ -123,6 +123,22 @@ class TextFormatter(logging.Formatter):
         return mask_emails(super().formatException(ei))
 
 
+class PeerAddressFilter(logging.Filter):
+    """Replace a peer's (address, port) in a record's arguments by a mask: aiosmtpd names every client."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(_is_peer(arg) for arg in record.args):
+            record.args = tuple(PEER_MASK if _is_peer(arg) else arg for arg in record.args)
+        return True
+
+
+PEER_MASK = "<peer>"
+
+
+def _is_peer(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) in (2, 4) and isinstance(value[0], str)
+
+
 def log_format_from_env(value: str, *, debug: bool, stream: TextIO | None = None) -> str:
     """Return "json" or "text" for OTKLIK_LOG_FORMAT's `value`.
 
@@ -150,6 +166,7 @@ def logging_config(log_format: str, *, level: str = "WARNING") -> dict[str, Any]
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"otklik": {"()": f"otklik.core.logs.{formatter}"}},
+        "filters": {"no_peer": {"()": "otklik.core.logs.PeerAddressFilter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "otklik"}},
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
@@ -166,6 +183,9 @@ def logging_config(log_format: str, *, level: str = "WARNING") -> dict[str, Any]
             "django.request": {"level": "ERROR"},
             # runserver's access lines hold the raw path and query (search text): the request line replaces them.
             "django.server": {**console, "level": "ERROR"},
+            # aiosmtpd (`otklik smtpd`): its INFO lines list every sender, recipient and command; its warnings
+            # (bogus clients) and errors stay, without the client's IP address.
+            "mail.log": {"level": "WARNING", "filters": ["no_peer"]},
         },
     }
 

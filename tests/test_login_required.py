@@ -31,6 +31,10 @@ PUBLIC = {
     "kb:section",
     "kb:article",
     "kb:article_answered",
+    # Operations (issue 19): the probes, and the figures with their own protection (token or address).
+    "healthz",
+    "readyz",
+    "metrics",
 }
 # The API does its own authentication and answers 401 as JSON, never a login redirect.
 API_NAMESPACE = re.compile(r"^api-")

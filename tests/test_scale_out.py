@@ -66,6 +66,7 @@ def test_scale_out_two_web_two_workers_lose_nothing_when_one_of_each_is_killed()
     assert figures["scale_out_periodic_twice"] == 0, report
     assert figures["scale_out_periodic_overlapping"] == 0, report
     assert figures["scale_out_periodic_missed"] == 0, report
+    assert figures["scale_out_periodic_logged"] >= figures["scale_out_periodic_runs"], report  # logs read
     assert figures["scale_out_periodic_logged_twice"] == 0, report
     # The SLA tick marked each ticket whose deadline passed exactly once.
     assert figures["scale_out_overdue_marked"] == 6, report

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from otklik.accounts.models import SupportGroupMember
+from otklik.tickets import selectors
 from otklik.tickets.models import Ticket, TicketCc
 from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.selectors import TicketFilter, ticket_list
@@ -66,3 +70,59 @@ def test_client_list_reads_the_clients_own_index_entries_not_every_ticket(cast, 
         cursor.execute("SET LOCAL enable_seqscan TO off")  # a test-sized table is cheaper to scan
         plan = qs.explain()
     assert "BitmapOr" in plan and "ticket_author_modified" in plan, plan
+
+
+# -- a search's count ------------------------------------------------------------------------------------------
+def _searchable(make_ticket, actor, count: int, word: str) -> list[int]:
+    return [
+        make_ticket(actor=actor, title=f"{word} {i}", message=f"The {word} broke again").pk
+        for i in range(count)
+    ]
+
+
+def test_search_count_counts_visible_matches_only_up_to_the_limit(cast, make_ticket):
+    text = "printer"
+    mine = _searchable(make_ticket, cast.client, 3, "printer")
+    _searchable(make_ticket, cast.other_client, 2, "printer")  # another company's: not in the client's sight
+    make_ticket(title="Scanner", message="Nothing to see")
+
+    client, admin = TicketPolicy(cast.client), TicketPolicy(cast.admin)
+    assert selectors.ticket_search_count(client, TicketFilter(q=text), 100) == len(mine)
+    assert selectors.ticket_search_count(admin, TicketFilter(q=text), 100) == 5
+    assert selectors.ticket_search_count(admin, TicketFilter(q=text), 4) == 4  # stops at the limit
+    # The list's other conditions and an inbox's hold as in the rows.
+    assert selectors.ticket_search_count(admin, TicketFilter(q=text, author=cast.client.pk), 100) == 3
+    assert selectors.ticket_search_count(admin, TicketFilter(q=text), 100, Q(pk__in=mine[:1])) == 1
+    number = TicketFilter(q=str(mine[0]))  # the ticket with that id, and the texts with that number
+    assert selectors.ticket_search_count(admin, number, 100) == ticket_list(admin, number).count()
+
+
+def test_staff_list_search_says_more_than_the_search_cap(client, cast, make_ticket, monkeypatch):
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 2)
+    _searchable(make_ticket, cast.client, 3, "printer")
+    make_ticket(title="Scanner", message="Nothing to see")
+    client.force_login(cast.admin)
+
+    searched = client.get(reverse("tickets:staff_list"), {"q": "printer", "size": 20}).context["page"]
+    plain = client.get(reverse("tickets:staff_list"), {"size": 20}).context["page"]
+
+    assert (searched.paginator.count, searched.paginator.capped) == (2, True)
+    assert len(searched.object_list) == 2  # the pages stop at the cap, as past the list's own cap
+    assert (plain.paginator.count, plain.paginator.capped) == (4, False)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="the plan's shape is PostgreSQL's (SQLite counts with FTS5)")
+def test_search_count_reads_the_matches_first_and_probes_their_tickets(cast, make_ticket):
+    """The list's capped count joined all matches to all tickets in sight (a hash of 580,000 tickets and
+    every matching document at 10⁶): the count must start from the GIN index and probe each match's
+    ticket by its key, so that it stops after `limit` matches."""
+    _searchable(make_ticket, cast.client, 3, "printer")
+    with CaptureQueriesContext(connection) as statements:
+        selectors.ticket_search_count(TicketPolicy(cast.staff), TicketFilter(q="printers"), 1001)
+    sql = statements.captured_queries[-1]["sql"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan TO off")  # a test-sized table is cheaper to scan
+        cursor.execute("EXPLAIN " + sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on ticket_search_staff_gin" in plan, plan
+    assert "SubPlan" in plan and "Join" not in plan, plan

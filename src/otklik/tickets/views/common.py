@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from functools import cached_property
 from urllib.parse import urlencode
 
@@ -74,14 +75,46 @@ def uploads_from(request: HttpRequest, field: str = "files") -> list[Upload]:
     return [Upload(name=f.name, fileobj=f) for f in request.FILES.getlist(field)]
 
 
-def paginate(request: HttpRequest, queryset, default_size: int) -> tuple[Page, int]:
-    """Return the requested page (clamped into range) and the page size in use."""
+class CountedPaginator(CappedPaginator):
+    """A capped paginator whose rows are counted by `counter(limit)` up to `cap` (issue 19).
+
+    A full-text search counts its matches first (selectors.ticket_search_count) and says "more than
+    1000" sooner: the list's own count joined every match to every visible ticket.
+    """
+
+    def __init__(self, object_list, per_page: int, *, counter: Callable[[int], int], cap: int):
+        super().__init__(object_list, per_page)
+        self.counter, self.cap = counter, cap
+
+    @cached_property
+    def count(self) -> int:
+        counted = self.counter(self.cap + 1)
+        self.capped = counted > self.cap
+        return min(counted, self.cap)
+
+
+def paginate(
+    request: HttpRequest,
+    queryset,
+    default_size: int,
+    *,
+    counter: Callable[[int], int] | None = None,
+    cap: int = COUNT_CAP,
+) -> tuple[Page, int]:
+    """Return the requested page (clamped into range) and the page size in use.
+
+    `counter(limit)`, when given, counts the rows (at most `limit`) instead of the queryset's capped count.
+    """
     try:
         size = int(request.GET.get("size", default_size))
     except ValueError:
         size = default_size
     size = size if size in PAGE_SIZES else default_size
-    paginator = CappedPaginator(queryset, size)
+    paginator = (
+        CappedPaginator(queryset, size)
+        if counter is None
+        else CountedPaginator(queryset, size, counter=counter, cap=cap)
+    )
     number = request.GET.get("page", 1)
     try:
         page = paginator.page(number)

@@ -94,14 +94,20 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     if sort.lstrip("-") not in selectors.SORT_FIELDS:
         sort = ""
     qs = selectors.ticket_list(policy, flt, sort)
-    if inbox is not None:
-        qs = qs.filter(inbox.condition(policy))
+    condition = inbox.condition(policy) if inbox is not None else None
+    if condition is not None:
+        qs = qs.filter(condition)
     if request.GET.get("export") == "csv":
         return _export_csv(tags_annotate(qs))
     if request.GET.get("export") == "xlsx":
         return _export_xlsx(tags_annotate(qs))
     options = policy.options
-    page, size = paginate(request, qs, options.list_page_size)
+    counter = None
+    if flt.q:  # a search counts its matches first, up to a smaller cap (selectors.ticket_search_count)
+        counter = lambda limit: selectors.ticket_search_count(policy, flt, limit, condition)  # noqa: E731
+    page, size = paginate(
+        request, qs, options.list_page_size, counter=counter, cap=selectors.SEARCH_COUNT_CAP
+    )
     page.object_list = tags_annotate(page.object_list)  # the rows' tags come in the rows' own statement
     rows = [(t, selectors.indicator_for(t, policy)) for t in page.object_list]
     tickets_tags_attach(t for t, _ind in rows)

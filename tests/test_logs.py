@@ -440,4 +440,6 @@ def test_logging_config_keeps_request_and_job_lines_above_a_quiet_root():
     assert config["root"]["level"] == "ERROR"
     assert config["loggers"][REQUEST_LOGGER]["level"] == config["loggers"][JOB_LOGGER]["level"] == "INFO"
     assert config["formatters"]["otklik"]["()"].endswith("JsonFormatter")
+    assert config["loggers"]["huey"]["level"] == "WARNING"
+    assert logging_config("text", level="DEBUG")["loggers"]["huey"]["level"] == "DEBUG"
     assert os.environ.get("OTKLIK_LOG_FORMAT") in (None, "", "json", "text")

@@ -175,8 +175,8 @@ def logging_config(log_format: str, *, level: str = "WARNING") -> dict[str, Any]
             REQUEST_LOGGER: {**console, "level": "INFO"},
             JOB_LOGGER: {**console, "level": "INFO"},
             # Huey's own lines per task ("Executing", "executed in") repeat the job line; its warnings and
-            # errors stay, and so does the consumer's start and stop (huey.consumer).
-            "huey": {**console, "level": "WARNING"},
+            # errors stay, and so does the consumer's start and stop (huey.consumer). DEBUG shows them all.
+            "huey": {**console, "level": "DEBUG" if level == "DEBUG" else "WARNING"},
             "huey.consumer": {"level": "INFO"},
             # Django's default handlers (a console only under DEBUG, mail to ADMINS) give way to ours.
             "django": {"handlers": [], "level": level, "propagate": True},

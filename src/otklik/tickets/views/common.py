@@ -88,7 +88,7 @@ class CountedPaginator(CappedPaginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.counter(self.cap + 1)
+        counted = on_replica(lambda: self.counter(self.cap + 1))  # the replica when set and fresh
         self.capped = counted > self.cap
         return min(counted, self.cap)
 

@@ -155,6 +155,28 @@ for _database in DATABASES.values():
     if _database["ENGINE"] == "django.db.backends.sqlite3":
         _sqlite_options(_database)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# -- Read replica (issue 19, read replica): reports and the lists' total counts read from it when it is set,
+# fresh enough and reachable; writes and the reads after a write stay on the primary (otklik/core/db_routing.py,
+# docs/production/replica.md). Without OTKLIK_DATABASE_REPLICA_URL nothing changes.
+DATABASE_REPLICA_URL = os.environ.get("OTKLIK_DATABASE_REPLICA_URL", "")
+OTKLIK_REPLICA_PIN_SECONDS = int(os.environ.get("OTKLIK_REPLICA_PIN_SECONDS", "5"))
+OTKLIK_REPLICA_MAX_LAG_SECONDS = float(os.environ.get("OTKLIK_REPLICA_MAX_LAG_SECONDS", "30"))
+OTKLIK_REPLICA_CHECK_SECONDS = float(os.environ.get("OTKLIK_REPLICA_CHECK_SECONDS", "3"))
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        # As the primary's; a replica that does not answer must not hold a page long (falls back).
+        _replica_options = DATABASES["replica"].setdefault("OPTIONS", {})
+        _replica_options.update(server_side_binding=True)
+        _replica_options.setdefault("connect_timeout", 3)
+        _replica_options["options"] = f"{_replica_options.get('options', '')} -c jit=off".strip()
+    # Tests read the test database through it (a mirror), so the suite runs unchanged with a replica set.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["otklik.core.db_routing.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+        "otklik.core.db_routing.ReplicaPinMiddleware",
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -293,14 +315,15 @@ else:
 OTKLIK_HOST = os.environ.get("OTKLIK_HOST", "127.0.0.1")
 OTKLIK_PORT = int(os.environ.get("OTKLIK_PORT", "8000"))
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("OTKLIK_LOG_LEVEL", "WARNING")},
-    # Huey logs through its own handler too; without this every line is printed twice.
-    "loggers": {"huey": {"handlers": ["console"], "level": "INFO", "propagate": False}},
-}
+# -- Structured logs (issue 19, capability "Structured logs"; docs/production/logs.md): every logger to stderr,
+# one line per request and per job with the request id. OTKLIK_LOG_FORMAT=json|text; unset: text under DEBUG
+# or on a terminal (make run), JSON lines otherwise (journald, docker). Its middleware goes in front (only the
+# metrics' middleware, inserted at 0 further down, sits outside it), so every answer gets its line.
+from otklik.core.logs import log_format_from_env, logging_config  # noqa: E402
+
+LOG_FORMAT = log_format_from_env(os.environ.get("OTKLIK_LOG_FORMAT", ""), debug=DEBUG)
+LOGGING = logging_config(LOG_FORMAT, level=os.environ.get("OTKLIK_LOG_LEVEL", "WARNING").upper())
+MIDDLEWARE.insert(0, "otklik.core.logs.RequestLogMiddleware")
 
 # -- Identity and access (issue 12): deny by default, address confirmation, password reset, login throttling
 from datetime import timedelta  # noqa: E402
@@ -340,3 +363,16 @@ AXES_USERNAME_CALLABLE = "otklik.accounts.throttle.axes_username"
 AXES_CLIENT_IP_CALLABLE = "otklik.accounts.throttle.client_ip"
 AXES_LOCKOUT_CALLABLE = "otklik.accounts.views.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
+
+# -- Health and metrics (issue 19, capability "Health" and "Metrics"; docs/production/health-and-metrics.md)
+# /metrics answers a valid "Authorization: Bearer <token>" when a token is set, and any client whose address
+# (REMOTE_ADDR) is in the allow list: comma-separated IPs or CIDRs, loopback by default; empty: none.
+OTKLIK_METRICS_TOKEN = os.environ.get("OTKLIK_METRICS_TOKEN", "")
+OTKLIK_METRICS_ALLOW = os.environ.get("OTKLIK_METRICS_ALLOW", "127.0.0.0/8,::1")
+# prometheus-client's multiprocess mode: every process writes its counters into files here and a scrape of
+# any web worker sums them. Set before prometheus_client is first imported (it reads it at import); always
+# derived from this process's data directory, so a child started with another one never shares it.
+METRICS_DIR = Path(os.environ.get("OTKLIK_METRICS_DIR") or DATA_DIR / "metrics").resolve()
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+MIDDLEWARE.insert(0, "otklik.web.metrics_middleware.RequestMetricsMiddleware")  # outermost: times everything

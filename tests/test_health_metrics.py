@@ -355,6 +355,21 @@ def test_metrics_sla_counters_count_marks_across_ticks_and_process_caches(db, ma
     assert sample(scrape(), "otklik_sla_overdue", "otklik_sla_overdue_total") == overdue_before + 3
 
 
+def test_metrics_sla_counter_reads_a_recent_mark_written_before_an_old_one(db, make_ticket):
+    # A tick for a past instant (a catch-up) may record its event after a recent tick's: settling the old
+    # one must not skip the recent one, whose id is lower.
+    overdue = ("otklik_sla_overdue", "otklik_sla_overdue_total")
+    start = sample(scrape(), *overdue)
+    tickets = [make_ticket(title=f"Order {i}") for i in range(3)]
+    now = clock.now()
+    _deadline_passed(tickets[:1], now)
+    assert sla_tick(now).overdue == 1
+    long_ago = now - timedelta(hours=2)
+    _deadline_passed(tickets[1:], long_ago)
+    assert sla_tick(long_ago).overdue == 2
+    assert [sample(scrape(), *overdue) for _ in range(2)] == [start + 3, start + 3]
+
+
 def test_metrics_queue_depth_and_oldest_job_age(db):
     families = scrape()
     assert sample(families, "otklik_queue_pending") == 0

@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import BigIntegerField, Count, Max, Min, Sum
+from django.db.models import BigIntegerField, Count, Max, Min, Subquery, Sum, Value
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Coalesce
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -67,10 +67,18 @@ def _count_sum():
 
 
 def sla_totals(now) -> dict[str, int]:
-    """Return the number of tickets marked by each SLA step so far (two queries, the newest events only)."""
-    batches = DomainEvent.objects.filter(ticket_id__isnull=True, name__in=list(SLA_COUNTERS))
+    """Return the number of tickets marked by each SLA step so far (two queries, the newest events only).
+
+    Events are settled (summed once, then skipped by id) when older than SETTLE and below the lowest id of
+    any newer one: a tick run for a past instant (a test, a catch-up) may write an old event after a
+    recent one, and the recent one must still be read at every scrape.
+    """
+    batches = DomainEvent.objects.filter(
+        ticket_id__isnull=True, name__in=list(SLA_COUNTERS), id__gt=_settled.last_id
+    )
+    first_recent = batches.filter(occurred_at__gte=now - SETTLE).order_by("id").values("id")[:1]
     settled = (
-        batches.filter(id__gt=_settled.last_id, occurred_at__lt=now - SETTLE)
+        batches.filter(occurred_at__lt=now - SETTLE, id__lt=Coalesce(Subquery(first_recent), Value(2**62)))
         .values("name")
         .annotate(total=_count_sum(), last=Max("id"))
     )

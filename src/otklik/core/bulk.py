@@ -13,11 +13,34 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.db import connection, models
 
 from otklik.core.config_cache import config_model_registered
+
+# psycopg converts a statement's %s placeholders once and keeps the result, but only for statements of at
+# most 50 parameters; a new ticket's INSERT has 54 and its three mails' 63, and parsing them again cost
+# 0.4-0.8 ms each, every time (a tenth of a creation's CPU). The statements built here are few and fixed
+# (one per model and row count, `_insert_statement`), and psycopg's cache stays bounded (128 statements
+# of at most 4096 bytes), so let it keep these too. tests/test_intake_cost.py fails if psycopg renames it.
+PSYCOPG_CACHED_PARAMS = 256
+
+
+def _psycopg_cache_widen() -> None:
+    """Let psycopg keep the converted form of statements with up to PSYCOPG_CACHED_PARAMS parameters."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # an installation without PostgreSQL's driver
+        return
+    _queries.MAX_CACHED_STATEMENT_PARAMS = max(
+        getattr(_queries, "MAX_CACHED_STATEMENT_PARAMS", 0), PSYCOPG_CACHED_PARAMS
+    )
+
+
+_psycopg_cache_widen()
 
 
 def insert_from_select(model: type[models.Model], columns: Sequence[str], source: models.QuerySet) -> int:
@@ -48,9 +71,7 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
     if config_model_registered(model):
         raise ValueError(f"{model._meta.label} is configuration: save it so the cache forgets it")
     fields, sql = _insert_statement(model, len(objs), connection.vendor, returning)
-    params = [
-        field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs for field in fields
-    ]
+    params = _insert_params(objs, fields)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning:
@@ -60,6 +81,29 @@ def insert_rows(objs: Sequence[models.Model], *, returning: bool = True) -> None
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def _insert_params(objs: Sequence[models.Model], fields: tuple[models.Field, ...]) -> list[Any]:
+    """Return the database values of the INSERT's `fields` of each instance, row after row, as save() would.
+
+    Each value goes through the field's `pre_save`; a value of the column's own plain type (see
+    `_plain_types`) is then passed as it is (an integer wrapped as the backend's operations wrap it),
+    anything else through the field's `get_db_prep_save`.
+    """
+    plain = _plain_types(type(objs[0]), connection.vendor)
+    adapt_integer = connection.ops.adapt_integerfield_value
+    params = []
+    for obj in objs:
+        for field, (types, integer_type) in zip(fields, plain, strict=True):
+            value = field.pre_save(obj, True)
+            kind = type(value)
+            if kind not in types or (kind is datetime and value.tzinfo is None):
+                params.append(field.get_db_prep_save(value, connection))
+            elif integer_type and value is not None:
+                params.append(adapt_integer(value, integer_type))
+            else:
+                params.append(value)
+    return params
 
 
 def update_row(
@@ -120,6 +164,50 @@ def _insert_statement(
     if returning:
         sql += f" RETURNING {quote(meta.pk.column)}"
     return fields, sql
+
+
+# The exact field classes whose database value is the Python value itself when that value has one of these
+# exact types: get_db_prep_save would hand it back unchanged after a dozen calls (an integer only wrapped by
+# the backend's adapt_integerfield_value, called directly). Any other value (a lazy
+# translation, a bool in an integer column, a naive datetime) and any other field (JSONField, subclasses)
+# still goes through the field, as save() does.
+_INTEGER_FIELDS = (
+    models.IntegerField,
+    models.BigIntegerField,
+    models.SmallIntegerField,
+    models.PositiveIntegerField,
+    models.PositiveBigIntegerField,
+    models.PositiveSmallIntegerField,
+)
+_PLAIN_BY_FIELD: dict[type[models.Field], frozenset[type]] = {
+    models.CharField: frozenset({type(None), str}),
+    models.TextField: frozenset({type(None), str}),
+    models.EmailField: frozenset({type(None), str}),
+    models.BooleanField: frozenset({type(None), bool}),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _plain_types(model: type[models.Model], vendor: str) -> tuple[tuple[frozenset[type], str], ...]:
+    """Return, per field of the model's INSERT, the value types sent unconverted and, for an integer
+    column, its internal type (for the backend's wrapping); once per model and backend."""
+    fields, _sql = _insert_statement(model, 1, vendor, False)
+    return tuple(_plain_types_of(field, vendor) for field in fields)
+
+
+def _plain_types_of(field: models.Field, vendor: str) -> tuple[frozenset[type], str]:
+    if type(field) is models.ForeignKey:
+        # A key's value is its target's (None stays None; "" becomes None through the field).
+        return _plain_types_of(field.target_field, vendor)
+    if type(field) is models.DateTimeField and vendor == "postgresql" and settings.USE_TZ:
+        # An aware datetime is passed as it is by PostgreSQL's operations (insert_rows checks the awareness);
+        # SQLite's turn it into text.
+        return frozenset({type(None), datetime}), ""
+    if type(field) in (models.AutoField, models.BigAutoField):
+        return frozenset({type(None), int}), ""  # their conversion only checks the value (AutoFieldMixin)
+    if type(field) in _INTEGER_FIELDS:
+        return frozenset({type(None), int}), field.get_internal_type()
+    return _PLAIN_BY_FIELD.get(type(field), frozenset()), ""
 
 
 @contextmanager

@@ -75,7 +75,9 @@ def config_rows_changed(model: type[models.Model]) -> None:
 
 
 # The shared generation. Its name carries the database's, so processes on one database share it.
-_seen = threading.local()  # per thread: in_request, checked (this request already read the generation)
+_seen = (
+    threading.local()
+)  # per thread: in_request, checked (this request already read the generation), reader
 _last_shared: Any = None  # the shared generation this process last saw
 
 
@@ -98,14 +100,35 @@ def _shared_read() -> Any:
     if name is None:
         return None
     if _cache_is_shared():
-        from django.core.cache import cache
-
-        return cache.get(name)
+        return _cache_get(name)
     try:
         found = os.stat(Path(settings.DATA_DIR) / name)
     except FileNotFoundError:
         return None
     return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
+def _cache_get(name: str) -> Any:
+    """Read `name` from Django's cache; from Django's Redis cache through a client kept per thread.
+
+    Django's Redis backend builds a new client object (with its table of reply parsers) for every call,
+    which cost a request more than the GET itself: this runs on every request.
+    """
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]  # one per thread, like Django's
+    if not isinstance(backend, RedisCache):
+        return backend.get(name)
+    reader = getattr(_seen, "reader", None)
+    if reader is None or reader[0] is not backend or reader[1] != name:
+        key = backend.make_and_validate_key(name)
+        client = backend._cache.get_client(key)
+        serializer = backend._cache._serializer  # type: ignore[attr-defined]  # set in its __init__
+        reader = _seen.reader = (backend, name, client, key, serializer)
+    _backend, _name, client, key, serializer = reader
+    value = client.get(key)
+    return None if value is None else serializer.loads(value)
 
 
 def _shared_bump() -> None:

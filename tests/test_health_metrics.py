@@ -37,6 +37,22 @@ def _metrics_probe_job() -> None:
     """A job for the queue figures (never run: the tests' queue is in memory)."""
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_files_of_finished_runs():
+    """Delete the counter files of test processes that have exited (a developer's runs pile them up).
+
+    Never in production: there a finished worker's counts must stay in the sums until `otklik start`.
+    """
+    from django.conf import settings
+
+    if not Path("/proc/self").exists():  # no way to tell a live process here: keep everything
+        return
+    for path in Path(settings.METRICS_DIR).glob("*_*.db"):
+        pid = path.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            path.unlink(missing_ok=True)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     readiness_forget()

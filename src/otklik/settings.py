@@ -376,3 +376,9 @@ METRICS_DIR = Path(os.environ.get("OTKLIK_METRICS_DIR") or DATA_DIR / "metrics")
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
 os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 MIDDLEWARE.insert(0, "otklik.web.metrics_middleware.RequestMetricsMiddleware")  # outermost: times everything
+
+# -- Behind a reverse proxy (issue 19): the addresses or networks of the proxies in front of Otklik, e.g.
+# "127.0.0.1" for nginx on the same machine. From them, the client's address (login throttling, registration
+# limits) is read from X-Forwarded-For; from anyone else the header is ignored. Empty: no proxy is trusted.
+OTKLIK_TRUSTED_PROXIES = os.environ.get("OTKLIK_TRUSTED_PROXIES", "")
+MIDDLEWARE.insert(0, "otklik.core.proxy.TrustedProxyMiddleware")  # first: everything after sees the client

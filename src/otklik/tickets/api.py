@@ -26,7 +26,7 @@ from otklik.core.errors import NotFound, PermissionDenied, ValidationFailed
 from otklik.core.text import render_markup
 from otklik.dictionaries.models import DictionaryEntry, DictionaryKind
 from otklik.dictionaries.selectors import dictionary_list
-from otklik.tickets import selectors, services
+from otklik.tickets import keyset, selectors, services
 from otklik.tickets.api_schemas import (
     DictionaryEntryOut,
     ErrorOut,
@@ -47,6 +47,8 @@ from otklik.tickets.policies import TicketPolicy
 from otklik.tickets.tag_selectors import tags_annotate, ticket_tag_names_shown
 
 router = Router(tags=["tickets"])
+# The list's count stops here ("count_capped": more match).
+API_COUNT_CAP = 10_000
 
 
 def _errors(*codes: int) -> dict[int, type[ErrorOut]]:
@@ -295,17 +297,29 @@ def ticket_list(request: HttpRequest, filters: Query[TicketListQuery]):
     """List the tickets the caller may see, filtered, sorted and paged like the staff list (F-14)."""
     policy = _policy(request)
     flt = _ticket_filter(filters)
-    qs = selectors.ticket_list(policy, flt, _sort_key(filters.sort))
-    start = (filters.page - 1) * filters.page_size
-    page = qs[start : start + filters.page_size]
+    sort = _sort_key(filters.sort)
+    qs = selectors.ticket_list(policy, flt, sort)
+    if filters.cursor:  # keyset paging: the next page starts at the cursor's row, from the sort's index
+        page = keyset.after_cursor(qs, sort, filters.cursor)[: filters.page_size]
+    else:
+        start = (filters.page - 1) * filters.page_size
+        page = qs[start : start + filters.page_size]
     # Staff see each row's tags: read in the rows' own statement (tickets.tag_selectors).
     rows = list(tags_annotate(page) if policy.sees_support_view else page)
-    return {
-        "count": on_replica(qs.count),  # from the read replica when one is set and fresh enough
+    # A capped count (as the staff list's): counting 10⁶ visible tickets cost more than the page.
+    # From the read replica when one is set and fresh enough.
+    counted = on_replica(qs.order_by()[: API_COUNT_CAP + 1].count)
+    answer = {
+        "count": min(counted, API_COUNT_CAP),
+        "count_capped": counted > API_COUNT_CAP,
         "page": filters.page,
         "page_size": filters.page_size,
         "results": [_ticket_summary(t, policy) for t in rows],
     }
+    if keyset.keyset_sort(sort):
+        full = len(rows) == filters.page_size
+        answer["next_cursor"] = keyset.cursor_encode(rows[-1], sort) if full else None
+    return answer
 
 
 @router.post(

@@ -147,6 +147,11 @@ class TicketListQuery(Schema):
     sort: QText = Field("", description="A sort key, '-' in front for descending; empty: the default order.")
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    cursor: QText = Field(
+        "",
+        description="Continue after the last row of a page: its `next_cursor` (with the same filters and a "
+        "sort by id, created or modified). Costs the same at any depth, unlike `page`.",
+    )
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -299,9 +304,14 @@ class TicketSummaryOut(Schema):
 
 
 class TicketListOut(Schema):
-    count: int
+    count: int = Field(description="The matching tickets, counted up to 10,000 (see count_capped).")
+    count_capped: bool = Field(False, description="True: more tickets match than `count` says.")
     page: int
     page_size: int
+    next_cursor: str | None = Field(
+        None,
+        description="Sorted by id, created or modified: the cursor of the next page (none after the last).",
+    )
     results: list[TicketSummaryOut]
 
 

@@ -202,6 +202,19 @@ def test_metrics_through_a_local_proxy_needs_the_token(db, settings, header):
     assert proxied.get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-token").status_code == 200
 
 
+def test_metrics_behind_a_trusted_proxy_admits_the_forwarded_client_by_address(db, settings):
+    # OTKLIK_TRUSTED_PROXIES (otklik.core.proxy) makes REMOTE_ADDR the client's: the allow list applies to it.
+    settings.OTKLIK_TRUSTED_PROXIES = "127.0.0.1"
+    settings.OTKLIK_METRICS_ALLOW = "10.9.0.0/16"
+    via_nginx = Client(REMOTE_ADDR="127.0.0.1")
+    assert via_nginx.get("/metrics", HTTP_X_FORWARDED_FOR="10.9.1.2").status_code == 200
+    assert via_nginx.get("/metrics", HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
+    # A client writing the allowed address itself: nginx appends the real one, which is the one read.
+    assert via_nginx.get("/metrics", HTTP_X_FORWARDED_FOR="10.9.1.2, 203.0.113.9").status_code == 403
+    settings.OTKLIK_TRUSTED_PROXIES = ""  # the same request from a proxy nobody declared: token only
+    assert via_nginx.get("/metrics", HTTP_X_FORWARDED_FOR="10.9.1.2").status_code == 403
+
+
 def test_metrics_allow_list_admits_its_networks_only(db, settings):
     settings.OTKLIK_METRICS_ALLOW = "10.1.0.0/16, 192.0.2.7, not-an-address"
     assert Client(REMOTE_ADDR="10.1.200.3").get("/metrics").status_code == 200

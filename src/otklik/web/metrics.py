@@ -4,10 +4,12 @@ The request figures come from prometheus-client's multiprocess files (every gran
 the stores' figures are read at scrape time by otklik.web.metrics_collector. A refused client gets a bare
 403: nothing says whether a token was expected or which addresses are allowed.
 
-The client's address is REMOTE_ADDR, as everywhere in Otklik (login throttling): X-Forwarded-For is not
-read. Behind a reverse proxy on the same machine every request would come from loopback; so a request
-that carries a proxy's forwarding header (X-Forwarded-For, Forwarded, X-Real-IP) is never admitted by its
-address, only by the token. A client adding such a header only loses access, never gains it.
+The client's address is REMOTE_ADDR, as everywhere in Otklik (login throttling): for a request from one of
+OTKLIK_TRUSTED_PROXIES, otklik.core.proxy has already put the forwarded client's address there; any other
+X-Forwarded-For is not read. Behind a proxy that is not trusted (nginx on the same machine connects from
+loopback) REMOTE_ADDR is the proxy's, so a request carrying a forwarding header (X-Forwarded-For,
+Forwarded, X-Real-IP) that no trusted proxy resolved is admitted by the token only, never by its address.
+A client adding such a header only loses access, never gains it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 LOOPBACK = "127.0.0.0/8,::1"
 # A request carrying one of these came through a proxy (nginx sets the first with proxy_add_x_forwarded_for).
 PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
+# Set by otklik.core.proxy.TrustedProxyMiddleware when it replaced REMOTE_ADDR with the forwarded client's.
+RESOLVED_BY_TRUSTED_PROXY = "OTKLIK_PROXY_ADDR"
 
 
 @lru_cache(maxsize=8)
@@ -65,7 +69,7 @@ def _address_allowed(remote_addr: str) -> bool:
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:
-    """Say whether the request may read the metrics: the right token, or an allowed address not proxied.
+    """Say whether the request may read the metrics: the right token, or an allowed client address.
 
     A wrong token is refused even from an allowed address: whoever sends one meant to use it.
     """
@@ -78,8 +82,9 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
             and scheme.lower() == "bearer"
             and hmac.compare_digest(given.strip().encode(), token.encode())
         )
-    if any(name in request.META for name in PROXY_HEADERS):
-        return False  # REMOTE_ADDR is the proxy's, not the client's
+    resolved = RESOLVED_BY_TRUSTED_PROXY in request.META
+    if not resolved and any(name in request.META for name in PROXY_HEADERS):
+        return False  # REMOTE_ADDR is an untrusted proxy's, not the client's
     return _address_allowed(request.META.get("REMOTE_ADDR", ""))
 
 

@@ -150,6 +150,7 @@ def prepare() -> dict:
         "criticality": most_common("criticality_id"),
         # The API's deep page: half-way through everything the admin sees, 50 a page.
         "deep_page": max(total // 2 // 50, 1),
+        **_deep_cursor(total // 2),
         "prepare_seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -226,6 +227,18 @@ def queries(label: str, only: set[str], explain_n: int, plans: str) -> None:
             explain(statements, explain_n, Path(plans) / page.name if plans else None)
 
 
+def _deep_cursor(position: int) -> dict:
+    """Return the API's cursor of the row at `position` newest first (none before keyset paging existed)."""
+    from otklik.tickets.models import Ticket
+
+    try:
+        from otklik.tickets.keyset import cursor_encode
+    except ImportError:  # the code before issue 19 (bench.scale_pages --pythonpath): offset pages only
+        return {"deep_cursor": ""}
+    row = Ticket.objects.order_by("-created_at", "-id")[position]
+    return {"deep_cursor": cursor_encode(row, "-created")}
+
+
 # -- the run ------------------------------------------------------------------------------------------
 @dataclass
 class Database:
@@ -284,6 +297,16 @@ def pages() -> list[Page]:
         Page("api_list", "staff_api", lambda db: "/api/v1/tickets"),
         Page("api_list_admin", "admin_api", lambda db: "/api/v1/tickets"),
         Page("api_deep_page", "admin_api", lambda db: f"/api/v1/tickets?page={db.info['deep_page']}"),
+        Page(
+            "api_deep_page_created",
+            "admin_api",
+            lambda db: f"/api/v1/tickets?sort=-created&page={db.info['deep_page']}",
+        ),
+        Page(
+            "api_deep_cursor_created",
+            "admin_api",
+            lambda db: f"/api/v1/tickets?sort=-created&cursor={db.info['deep_cursor']}",
+        ),
     ]
     return found
 
@@ -299,8 +322,13 @@ def time_page(page: Page, dbs: list[Database], requests: int, warmup: int) -> di
     """Time one page on every database, the requests interleaved across the databases."""
     results = {db.label: Samples() for db in dbs}
     paths = {db.label: page.path(db) for db in dbs}
+    for db in dbs:
+        if paths[db.label].endswith("cursor="):  # the code timed has no keyset paging
+            results[db.label].failed = "no cursor in this code"
     for _ in range(warmup):
         for db in dbs:
+            if results[db.label].failed:
+                continue
             session = db.sessions.get(page.who)
             if session is None:
                 results[db.label].failed = f"no {page.who} session"
@@ -412,6 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--only", action="append", default=[], help="Time only these pages (repeatable).")
+    parser.add_argument(
+        "--pythonpath",
+        help="Run the servers and the in-process steps on the code in this directory (e.g. a worktree of an "
+        "older commit's src/, for a before/after comparison on the same databases).",
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sla", type=int, help=argparse.SUPPRESS)
     parser.add_argument(
@@ -429,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.sla:
         print(json.dumps(sla_ticks(args.sla)))
         return 0
+    if args.pythonpath:  # the Server and the child processes inherit it; it comes before the venv's copy
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [args.pythonpath, os.environ.get("PYTHONPATH")])
+        )
     specs = args.db or ["10k=otklik_m10k", "100k=otklik_m100k", "1M=otklik_m1"]
     dbs = []
     for spec in specs:

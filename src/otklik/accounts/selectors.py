@@ -7,6 +7,7 @@ from otklik.accounts.models import AccessLevel, Profile, SupportGroup, SupportGr
 from otklik.accounts.principals import MAIL_PRINCIPAL_USERNAME
 from otklik.accounts.roles import is_admin, is_support
 from otklik.core.config_cache import config_cached
+from otklik.core.lookups import in_subquery
 
 # The author picker answers at most this many people, and only to at least this many typed characters:
 # a search box must not become a way to page through every account.
@@ -17,12 +18,15 @@ AUTHOR_QUERY_MAX = 100  # longer text is no one's name or address: cut, not sear
 
 def support_user_list() -> QuerySet[User]:
     """Return active users who may be chosen as responsible (staff or admin level, or superuser)."""
+    # The support groups' members and the superusers by their ids (core.lookups): a join of every user to
+    # their groups with DISTINCT read all 50,000 client accounts at 10⁶ tickets (50-250 ms per staff page).
+    members = User.groups.through.objects.filter(
+        group__support_access__level__in=[AccessLevel.STAFF, AccessLevel.ADMIN]
+    ).values("user_id")
+    superusers = User.objects.filter(is_superuser=True).values("pk")
     return (
         User.objects.filter(is_active=True)
-        .filter(
-            Q(is_superuser=True) | Q(groups__support_access__level__in=[AccessLevel.STAFF, AccessLevel.ADMIN])
-        )
-        .distinct()
+        .filter(in_subquery("pk", members.union(superusers)))
         .order_by("last_name", "first_name", "username")
     )
 

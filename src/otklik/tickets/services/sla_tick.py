@@ -77,15 +77,14 @@ def _system_text(message: str) -> str:
 
 def reminders_mark(now: datetime) -> int:
     """Mark tickets whose reminder time came (and whose deadline has not also passed)."""
-    due = Ticket.objects.filter(
-        reminder_sent=False,
-        is_overdue=False,
-        reminder_at__isnull=False,
-        reminder_at__lte=now,
-        deadline_at__gt=now,
-    )
-    if not due.exists():
+    waiting = Ticket.objects.filter(reminder_sent=False, is_overdue=False, reminder_at__isnull=False)
+    # "Is any reminder due?" without the deadline's condition: exactly the partial index ticket_reminder_due
+    # up to now, which on a quiet minute holds no entry. With it PostgreSQL read every open ticket with a
+    # deadline ahead (10,500 rows, 15 ms at 10⁶ tickets, every minute). A ticket whose deadline passed
+    # as well is left to the UPDATE's full condition (and then to overdue_mark), as before.
+    if not waiting.filter(reminder_at__lte=now).exists():
         return 0
+    due = waiting.filter(reminder_at__lte=now, deadline_at__gt=now)
     batch = _batch_open(events.TICKET_REMINDER, now)
     count = due.update(reminder_sent=True, reminder_sent_at=now, sla_batch=batch.pk)
     marked = _batch_close(batch, count)

@@ -154,18 +154,27 @@ def tags_filter_q(names: Sequence[str], mode: str = "any") -> Q:
     lowered = [tag_key(name) for name in tag_filter_names(names)][:TAG_FILTER_MAX]
     if not lowered:
         return Q()
+    # The ids first (one small read): matched by tag id, PostgreSQL estimates a tag's tickets from the
+    # ticket-tag statistics and walks the list's own order for a common tag; matched by the tag's key
+    # through a join, it guessed a few hundred and joined and sorted every tagged ticket (1.4 s at 10⁶).
+    ids = dict(Tag.objects.filter(key__in=lowered).values_list("key", "pk"))
+    nothing = Q(pk__in=[])
+    if mode == "all" and len(ids) < len(set(lowered)):
+        return nothing  # a name no tag has: no ticket has them all
+    if not ids:
+        return Q() if mode == "none" else nothing
 
-    def having(values: list[str]) -> Exists:
-        return Exists(TicketTag.objects.filter(ticket_id=OuterRef("pk"), tag__key__in=values))
+    def having(tag_ids: list[int]) -> Exists:
+        return Exists(TicketTag.objects.filter(ticket_id=OuterRef("pk"), tag_id__in=tag_ids))
 
     if mode == "all":
         condition = Q()
-        for name in lowered:
-            condition &= Q(having([name]))
+        for tag_id in ids.values():
+            condition &= Q(having([tag_id]))
         return condition
     if mode == "none":
-        return ~Q(having(lowered))
-    return Q(having(lowered))
+        return ~Q(having(list(ids.values())))
+    return Q(having(list(ids.values())))
 
 
 def tag_suggest(text: str, *, limit: int = SUGGEST_LIMIT) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from datetime import timedelta
@@ -441,11 +442,34 @@ def test_job_ids_carry_their_time_and_other_ids_have_none():
 def test_metrics_dir_reset_deletes_only_the_multiprocess_files(tmp_path):
     from otklik.core.metrics_dir import metrics_dir_reset
 
-    (tmp_path / "counter_123.db").write_bytes(b"x")
-    (tmp_path / "histogram_456.db").write_bytes(b"x")
+    dead = _a_dead_pid()
+    (tmp_path / f"counter_{dead}.db").write_bytes(b"x")
+    (tmp_path / f"histogram_{dead}.db").write_bytes(b"x")
     (tmp_path / "README").write_text("kept")
     assert metrics_dir_reset(tmp_path) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["README"]
+
+
+def test_metrics_dir_reset_keeps_the_files_of_live_processes(tmp_path):
+    """Two web instances share a data directory (systemd otklik-web@1, @2): restarting one must not wipe
+    the counters the other is writing into."""
+    from otklik.core.metrics_dir import metrics_dir_reset
+
+    live = os.getpid()
+    (tmp_path / f"counter_{live}.db").write_bytes(b"x")
+    (tmp_path / f"histogram_{_a_dead_pid()}.db").write_bytes(b"x")
+    (tmp_path / "counter_garbage.db").write_bytes(b"x")
+    assert metrics_dir_reset(tmp_path) == 2
+    assert [p.name for p in tmp_path.iterdir()] == [f"counter_{live}.db"]
+
+
+def _a_dead_pid() -> int:
+    """Return the pid of a process that has exited (and been reaped)."""
+    import subprocess
+
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
 
 
 def test_metrics_awaiting_count_is_answered_from_its_partial_index(db, make_ticket):

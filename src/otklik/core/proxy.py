@@ -25,9 +25,9 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_HOPS = 20
 
 
-@lru_cache(maxsize=8)
-def trusted_networks(setting: str) -> tuple[Network, ...]:
-    """Parse the comma-separated list of proxies' addresses or networks; a bad entry is skipped (logged)."""
+@lru_cache(maxsize=16)
+def networks_parse(setting: str, name: str = "OTKLIK_TRUSTED_PROXIES") -> tuple[Network, ...]:
+    """Parse a comma-separated list of addresses or networks; a bad entry is skipped (logged by `name`)."""
     networks = []
     for entry in (part.strip() for part in setting.split(",")):
         if not entry:
@@ -35,11 +35,17 @@ def trusted_networks(setting: str) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
-            log.warning("OTKLIK_TRUSTED_PROXIES: %r is not an address or a network; ignored", entry)
+            log.warning("%s: %r is not an address or a network; ignored", name, entry)
     return tuple(networks)
 
 
-def _address(text: str) -> Address | None:
+def trusted_networks(setting: str) -> tuple[Network, ...]:
+    """Parse OTKLIK_TRUSTED_PROXIES."""
+    return networks_parse(setting, "OTKLIK_TRUSTED_PROXIES")
+
+
+def address_parse(text: str) -> Address | None:
+    """Return the address in `text` (brackets and an IPv6 zone allowed), IPv4-mapped as IPv4; None if none."""
     text = text.strip().strip("[]").split("%", 1)[0]
     try:
         address = ipaddress.ip_address(text)
@@ -50,21 +56,22 @@ def _address(text: str) -> Address | None:
     return address
 
 
-def _trusted(address: Address, networks: tuple[Network, ...]) -> bool:
+def address_in(address: Address, networks: tuple[Network, ...]) -> bool:
+    """Say whether the address lies in one of the networks."""
     return any(address.version == net.version and address in net for net in networks)
 
 
 def forwarded_client(remote_addr: str, forwarded_for: str, networks: tuple[Network, ...]) -> str | None:
     """Return the client's address from X-Forwarded-For when the peer is a trusted proxy, else None."""
-    peer = _address(remote_addr)
-    if peer is None or not networks or not _trusted(peer, networks):
+    peer = address_parse(remote_addr)
+    if peer is None or not networks or not address_in(peer, networks):
         return None
     hops = [hop for hop in forwarded_for.split(",") if hop.strip()][-MAX_HOPS:]
     for hop in reversed(hops):
-        address = _address(hop)
+        address = address_parse(hop)
         if address is None:
             return None  # a garbled entry: stop at the last address a trusted proxy vouched for
-        if not _trusted(address, networks):
+        if not address_in(address, networks):
             return str(address)
     return None
 

@@ -15,10 +15,8 @@ A client adding such a header only loses access, never gains it.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import logging
 import os
-from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -27,12 +25,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
+from otklik.core.proxy import Network, address_in, address_parse, networks_parse
 from otklik.web.metrics_collector import DatabaseCollector
 from otklik.web.metrics_middleware import LATENCY, REQUESTS
 
 log = logging.getLogger(__name__)
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # settings.OTKLIK_METRICS_ALLOW's default: loopback only.
 LOOPBACK = "127.0.0.0/8,::1"
 # A request carrying one of these came through a proxy (nginx sets the first with proxy_add_x_forwarded_for).
@@ -41,31 +39,15 @@ PROXY_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
 RESOLVED_BY_TRUSTED_PROXY = "OTKLIK_PROXY_ADDR"
 
 
-@lru_cache(maxsize=8)
 def allowed_networks(setting: str) -> tuple[Network, ...]:
     """Parse the comma-separated allow list; an entry that is no address or network is left out (logged)."""
-    networks = []
-    for entry in (part.strip() for part in setting.split(",")):
-        if not entry:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            log.warning("OTKLIK_METRICS_ALLOW: %r is not an address or a network; ignored", entry)
-    return tuple(networks)
+    return networks_parse(setting, "OTKLIK_METRICS_ALLOW")
 
 
 def _address_allowed(remote_addr: str) -> bool:
-    try:
-        address = ipaddress.ip_address(remote_addr.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # a dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d
-    return any(
-        address in network
-        for network in allowed_networks(getattr(settings, "OTKLIK_METRICS_ALLOW", LOOPBACK))
-    )
+    address = address_parse(remote_addr)
+    allowed = allowed_networks(getattr(settings, "OTKLIK_METRICS_ALLOW", LOOPBACK))
+    return address is not None and address_in(address, allowed)
 
 
 def metrics_access_allowed(request: HttpRequest) -> bool:

@@ -18,6 +18,16 @@ from otklik.tickets.models import Ticket
 from tests.dovecot import dovecot_server, mailbox_user  # noqa: F401  (fixtures for the mail tests)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run the long scenarios (marked `slow`) first.
+
+    With `-n 2 --dist loadgroup` a scenario that waits minutes for its own processes (bench.scale_out, the
+    streaming replica) holds one worker; started first, the other worker's share of the suite hides it,
+    while collected in file order it came last and added its whole length to the run.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_configure(config) -> None:
     """Give the SQLite test database a file, as a real deployment has, instead of shared-cache memory.
 

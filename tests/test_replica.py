@@ -76,6 +76,7 @@ def migrated_clusters(request, tmp_path) -> tuple[PrimaryReplica, dict[str, str]
     return clusters, env
 
 
+@pytest.mark.slow
 @pytest.mark.xdist_group("replica")
 def test_replica_reports_and_counts_stale_reads_after_write_fresh_fallbacks_safe(migrated_clusters):
     _clusters, env = migrated_clusters

@@ -126,3 +126,25 @@ class Api:
 
     def upload(self, url: str, data: dict):
         return self.client.post(url, data=data, **self.headers)
+
+
+# The rows a ticket's creation writes, one INSERT each, in this order (tests/test_config_cache.py,
+# tests/test_intake_cost.py): its derived state and deadline go into the ticket's own INSERT.
+CREATION_INSERTS = [
+    "tickets_ticket",
+    "tickets_message",
+    "tickets_ticketevent",
+    "sla_slaevent",
+    "tickets_ticketsearchdocument",
+    "workflow_ticketprocess",
+    "notifications_outboxmessage",
+]
+
+
+def statements_split(captured) -> tuple[list[str], list[str]]:
+    """Split captured statements into the tables INSERTed into and every other statement's first words
+    (savepoints aside): what a creation wrote, and whatever else it ran."""
+    statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
+    written = [s.split()[2].strip('"') for s in statements if s.startswith("INSERT")]
+    others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]
+    return written, others

@@ -19,6 +19,7 @@ from otklik.tickets.models import ModuleOptions
 from otklik.tickets.selectors import options_cached
 from otklik.tickets.services import module_options_ensure
 from tests.conftest import make_user
+from tests.helpers import CREATION_INSERTS, statements_split
 
 pytestmark = pytest.mark.django_db
 
@@ -109,19 +110,9 @@ def test_ticket_create_with_warm_cache_writes_seven_rows_and_reads_nothing(cast,
     client = User.objects.select_related("profile").get(pk=cast.client.pk)  # as the request brings it
     with CaptureQueriesContext(connection) as captured:
         services.ticket_create(actor=client, draft=services.TicketDraft(title="Printer", message="It jams."))
-    statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
-    written = [s.split()[2].strip('"') for s in statements if s.startswith("INSERT")]
+    written, others = statements_split(captured)
     # Each row once: the ticket's derived state and deadline go into its INSERT (no UPDATE after it).
-    assert written == [
-        "tickets_ticket",
-        "tickets_message",
-        "tickets_ticketevent",
-        "sla_slaevent",
-        "tickets_ticketsearchdocument",
-        "workflow_ticketprocess",
-        "notifications_outboxmessage",
-    ]
-    others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]
+    assert written == CREATION_INSERTS
     assert others == []  # configuration, the author's groups and levels: all from the cache
 
 
@@ -155,9 +146,7 @@ def test_ticket_create_with_fifty_idle_rules_reads_nothing_more(cast, make_ticke
     client = User.objects.select_related("profile").get(pk=cast.client.pk)
     with CaptureQueriesContext(connection) as captured:
         services.ticket_create(actor=client, draft=services.TicketDraft(title="Printer", message="It jams."))
-    statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
-    others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]
-    assert others == []
+    assert statements_split(captured)[1] == []
 
 
 # -- API tokens: the owner is cached, a revocation is not ------------------------------------------------------

@@ -23,6 +23,7 @@ from otklik.accounts.services import token_create
 from otklik.core import bulk, clock, config_cache
 from otklik.notifications.models import OutboxMessage
 from otklik.tickets.models import Ticket
+from tests.helpers import CREATION_INSERTS, statements_split
 
 pytestmark = pytest.mark.django_db
 REDIS_URL = "redis://127.0.0.1:6379/13"  # the cross-process cache tests' database; keys carry a random name
@@ -52,19 +53,9 @@ def test_api_ticket_create_warm_runs_only_the_creations_inserts(cast, make_ticke
     with CaptureQueriesContext(connection) as captured:
         response = _post(api, "Measured")
     assert response.status_code == 201
-    statements = [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries]
-    written = [s.split()[2].strip('"') for s in statements if s.startswith("INSERT")]
-    assert written == [
-        "tickets_ticket",
-        "tickets_message",
-        "tickets_ticketevent",
-        "sla_slaevent",
-        "tickets_ticketsearchdocument",
-        "workflow_ticketprocess",
-        "notifications_outboxmessage",
-    ]
+    written, others = statements_split(captured)
+    assert written == CREATION_INSERTS
     # No SELECT for the token, its owner, a session or the configuration; no UPDATE; no second transaction.
-    others = [s for s in statements if not s.startswith(("INSERT", "SAVEPOINT", "RELEASE"))]
     assert others == []
     assert Ticket.objects.get(pk=response.json()["id"]).title == "Measured"
 

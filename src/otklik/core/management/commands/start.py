@@ -262,15 +262,22 @@ def _collect_static() -> None:
     """Copy the static files afresh into STATIC_ROOT, where granian serves them.
 
     Afresh (a tenth of a second): after an upgrade no stale file can stay. Plain copies: granian sends
-    files as they are, so compressing them here would only slow the start.
+    files as they are, so compressing them here would only slow the start. Under a lock: web instances
+    sharing a data directory (systemd `otklik-web@N` started together) would otherwise clear the
+    directory under each other's copying and crash.
     """
+    import fcntl
+
     from django.contrib.staticfiles.management.commands.collectstatic import Command as CollectStatic
     from django.contrib.staticfiles.storage import StaticFilesStorage
 
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
-    command = CollectStatic()
-    command.storage = StaticFilesStorage(location=settings.STATIC_ROOT, base_url=settings.STATIC_URL)
-    call_command(command, interactive=False, clear=True, verbosity=0)
+    lock_path = os.path.join(os.path.dirname(os.path.abspath(settings.STATIC_ROOT)), ".static.lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or when the process dies
+        command = CollectStatic()
+        command.storage = StaticFilesStorage(location=settings.STATIC_ROOT, base_url=settings.STATIC_URL)
+        call_command(command, interactive=False, clear=True, verbosity=0)
 
 
 def _check_port_free(host: str, port: int) -> None:

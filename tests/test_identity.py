@@ -158,6 +158,49 @@ def test_user_create_staff_marks_confirmed_mail_matches_at_once(db):
     assert Ticket.objects.get(pk=ticket).author == user
 
 
+def test_user_create_confirmed_claims_the_addresses_earlier_tickets(db):
+    earlier = mail_ingest(mail(sender="Imp@Customer.example")).ticket
+    user = user_create(username="imported", email="imp@customer.example", password=None, email_confirmed=True)
+    assert Ticket.objects.get(pk=earlier).author == user
+    assert Profile.objects.get(user=user).confirmed_email == "imp@customer.example"
+
+
+def test_user_create_confirmed_address_held_by_an_active_account_refused_nothing_created(cast):
+    with pytest.raises(ValidationFailed) as refused:
+        user_create(username="twin", email="Client@example.com", password=PASSWORD, email_confirmed=True)
+    assert "email" in refused.value.errors
+    assert not User.objects.filter(username="twin").exists()
+    assert Profile.objects.get(user=cast.client).confirmed_email == "client@example.com"
+
+
+def test_user_create_confirmed_takes_the_address_from_an_inactive_holder(cast):
+    User.objects.filter(pk=cast.client.pk).update(is_active=False)
+    twin = user_create(username="twin", email="client@example.com", password=PASSWORD, email_confirmed=True)
+    assert Profile.objects.get(user=twin).confirmed_email == "client@example.com"
+    assert Profile.objects.get(user=cast.client).confirmed_email == ""
+
+
+def test_user_create_statements_are_few_and_do_not_grow_with_levels(db, django_assert_max_num_queries):
+    from otklik.accounts.models import AccessLevel
+    from otklik.accounts.roles import levels_of
+
+    # The groups come with the installation; a flush by an earlier transactional test removes them.
+    user_create(
+        username="warm",
+        email="warm@example.com",
+        password=PASSWORD,
+        levels=(AccessLevel.STAFF, AccessLevel.ADMIN),
+    )
+    # Read the groups once, write the user, its profile and its memberships once each, look for a holder
+    # of the address and for its earlier tickets; savepoints count too.
+    with django_assert_max_num_queries(12):
+        user = user_create(
+            username="all", email="all@example.com", password=PASSWORD, email_confirmed=True,
+            levels=(AccessLevel.STAFF, AccessLevel.ADMIN, AccessLevel.STAFF),
+        )  # fmt: skip
+    assert levels_of(User.objects.get(pk=user.pk)) == {AccessLevel.STAFF, AccessLevel.ADMIN}
+
+
 def test_email_confirmed_set_false_unmatches_mail(cast):
     email_confirmed_set(user=cast.client, confirmed=False, actor=cast.admin)
     ticket = mail_ingest(mail(sender="client@example.com")).ticket

@@ -38,7 +38,7 @@ from otklik.core.config_cache import config_cached
 from otklik.core.errors import ValidationFailed
 
 # The user groups that carry each access level out of the box.
-ACCESS_GROUP_NAMES = {
+ACCESS_GROUP_NAMES: dict[str, str] = {
     AccessLevel.CLIENT: "Support clients",
     AccessLevel.STAFF: "Support staff",
     AccessLevel.DEMO: "Support demo",
@@ -46,15 +46,34 @@ ACCESS_GROUP_NAMES = {
 }
 
 
-@transaction.atomic
-def access_groups_ensure() -> dict[str, Group]:
-    """Create (idempotently) the user groups that grant each module access level."""
+def access_groups_ensure(levels: tuple[str, ...] | list[str] | None = None) -> dict[str, Group]:
+    """Create (idempotently) the user groups that grant each module access level; return them by level.
+
+    `levels` limits the answer (and the work) to those levels. The groups come with the installation
+    (migration accounts.0002), so this is one read; a missing group or its access row is created.
+    """
+    wanted = {level: ACCESS_GROUP_NAMES[level] for level in (levels or ACCESS_GROUP_NAMES)}
+    found = {
+        group.name: group
+        for group in Group.objects.filter(name__in=wanted.values()).select_related("support_access")
+    }
     result: dict[str, Group] = {}
-    for level, name in ACCESS_GROUP_NAMES.items():
-        group, _created = Group.objects.get_or_create(name=name)
-        GroupAccess.objects.get_or_create(group=group, defaults={"level": level})
+    for level, name in wanted.items():
+        group = found.get(name)
+        if group is None or not _has_access(group):
+            with transaction.atomic():
+                group, _created = Group.objects.get_or_create(name=name)
+                GroupAccess.objects.get_or_create(group=group, defaults={"level": level})
         result[level] = group
     return result
+
+
+def _has_access(group: Group) -> bool:
+    """Tell whether the group, read with its access row, carries an access level."""
+    try:
+        return group.support_access is not None
+    except GroupAccess.DoesNotExist:
+        return False
 
 
 @transaction.atomic
@@ -75,18 +94,30 @@ def user_create(
     `email_confirmed`: staff vouch for the address (staff-created and imported users), as if its owner had
     confirmed it; the address's earlier tickets become the user's.
     """
-    groups = access_groups_ensure()
+    levels = tuple(dict.fromkeys(levels))
+    groups = access_groups_ensure(levels)
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     if password:
         user.set_password(password)
     else:
         user.set_unusable_password()
     user.save()
-    Profile.objects.create(user=user, language=language, time_zone=time_zone)
-    user.groups.add(*(groups[level] for level in levels))
+    confirmed = (email or "").strip().lower() if email_confirmed else ""
+    if confirmed:
+        _address_release(user=user, email=confirmed)
+    try:
+        Profile.objects.create(user=user, language=language, time_zone=time_zone, confirmed_email=confirmed)
+    except IntegrityError:  # a concurrent confirmation took the address; the caller's savepoint rolls back
+        raise ValidationFailed(_address_taken_message(), field="email") from None
+    # One insert for the memberships (a new user has none to look up first, as groups.add() would).
+    User.groups.through.objects.bulk_create(
+        [User.groups.through(user=user, group=groups[level]) for level in levels]
+    )
     forget_levels(user)
-    if email_confirmed and email:
-        email_confirm(user=user, email=email)
+    if confirmed:
+        events.emit(
+            events.ACCOUNT_ADDRESS_CONFIRMED, AddressConfirmed(user=user, email=confirmed, actor=None)
+        )
     return user
 
 
@@ -194,6 +225,26 @@ def email_confirm(*, user: User, email: str, actor: User | None = None) -> Profi
     profile, _created = Profile.objects.select_for_update().get_or_create(user=user)
     if profile.confirmed_email == email:
         return profile
+    _address_release(user=user, email=email)
+    profile.confirmed_email = email
+    try:
+        with transaction.atomic():  # a concurrent confirmation of the same address loses cleanly
+            profile.save(update_fields=["confirmed_email"])
+    except IntegrityError:
+        raise ValidationFailed(_address_taken_message(), field="email") from None
+    events.emit(events.ACCOUNT_ADDRESS_CONFIRMED, AddressConfirmed(user=user, email=email, actor=actor))
+    return profile
+
+
+def _address_taken_message() -> str:
+    return _("This address is already confirmed for another account; log in to that one.")
+
+
+def _address_release(*, user: User, email: str) -> None:
+    """Let `user` take the confirmed address `email`: an inactive or changed holder gives it up.
+
+    An active account that still has the address keeps it: raise ValidationFailed on the `email` field.
+    """
     holder = (
         Profile.objects.select_for_update()
         .select_related("user")
@@ -201,24 +252,12 @@ def email_confirm(*, user: User, email: str, actor: User | None = None) -> Profi
         .exclude(user=user)
         .first()
     )
-    if holder is not None:
-        if holder.user.is_active and holder.email_confirmed:
-            raise ValidationFailed(
-                _("This address is already confirmed for another account; log in to that one."),
-                field="email",
-            )
-        holder.confirmed_email = ""
-        holder.save(update_fields=["confirmed_email"])
-    profile.confirmed_email = email
-    try:
-        with transaction.atomic():  # a concurrent confirmation of the same address loses cleanly
-            profile.save(update_fields=["confirmed_email"])
-    except IntegrityError:
-        raise ValidationFailed(
-            _("This address is already confirmed for another account; log in to that one."), field="email"
-        ) from None
-    events.emit(events.ACCOUNT_ADDRESS_CONFIRMED, AddressConfirmed(user=user, email=email, actor=actor))
-    return profile
+    if holder is None:
+        return
+    if holder.user.is_active and holder.email_confirmed:
+        raise ValidationFailed(_address_taken_message(), field="email")
+    holder.confirmed_email = ""
+    holder.save(update_fields=["confirmed_email"])
 
 
 @transaction.atomic

@@ -47,18 +47,28 @@ def pytest_configure(config) -> None:
         database.setdefault("TEST", {})["NAME"] = os.path.join(folder, f"test-{os.getpid()}.sqlite3")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_storage(settings, tmp_path):
-    """Every test writes uploads into its own directory; passwords hash fast (tests create many users)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.STORAGES = {
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def storages_in(folder) -> dict:
+    """Return STORAGES that keep uploads in `folder` and serve static files plainly."""
+    from django.conf import settings
+
+    return {
         **settings.STORAGES,
         "default": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "files")},
+            "OPTIONS": {"location": str(folder)},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Every test writes uploads into its own directory; passwords hash fast (tests create many users)."""
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+    settings.STORAGES = storages_in(tmp_path / "files")
 
 
 @pytest.fixture(autouse=True)
@@ -125,6 +135,11 @@ def make_user(username: str, *levels: str, **extra) -> User:
 
 @pytest.fixture
 def cast(db) -> Cast:
+    return cast_create()
+
+
+def cast_create() -> Cast:
+    """Create the people of the permission matrix (the `cast` fixture; modules sharing rows call it once)."""
     client = make_user("client", AccessLevel.CLIENT, first_name="Ivan", last_name="Petrov")
     colleague = make_user("colleague", AccessLevel.CLIENT)
     other = make_user("other", AccessLevel.CLIENT)

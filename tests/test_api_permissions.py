@@ -24,8 +24,9 @@ from otklik.core.errors import ReadOnlyAccess
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import Attachment, Message, SpamState, Ticket
-from tests.conftest import make_user
+from tests.conftest import cast_create, make_user
 from tests.helpers import png_1x1
+from tests.shared_rows import rows_for_module
 
 ROLES = (
     "client",
@@ -38,12 +39,6 @@ ROLES = (
     "admin",
     "anonymous",
 )
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Hash the cast's passwords cheaply: the matrix builds nine users for every cell."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass
@@ -62,8 +57,18 @@ class World:
         return f"/api/v1/tickets/{self.ticket.pk}{suffix}"
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the cast and the world once for the module; every cell rolls back to them."""
+    yield from rows_for_module(django_db_blocker, tmp_path_factory, lambda: world_build(cast_create()))
+
+
 @pytest.fixture
-def world(cast) -> World:
+def world(shared, db, settings) -> World:
+    return shared.for_test(settings)
+
+
+def world_build(cast) -> World:
     resp = make_user("resp", AccessLevel.STAFF)
     team = SupportGroup.objects.create(name="Second line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=resp)

@@ -22,22 +22,15 @@ from otklik.core.errors import NotFound, PermissionDenied, ReadOnlyAccess, Valid
 from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
-from otklik.tickets.models import CustomField, Message, MessageKind, ModuleOptions, SpamState, Ticket
+from otklik.tickets.models import CustomField, Message, MessageKind, SpamState, Ticket
 from otklik.tickets.policies import TicketPolicy
-from otklik.tickets.selectors import options_get
-from otklik.tickets.services import module_options_ensure
-from tests.conftest import make_user, ticket_inputs
+from tests.conftest import cast_create, make_user, ticket_inputs
+from tests.shared_rows import rows_for_module
 
 OK = "ok"
 PD = PermissionDenied
 RO = ReadOnlyAccess
 NF = NotFound
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The cast is created for every test; a fast hasher keeps hundreds of cells quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 ACTORS = ("author", "colleague", "other", "staff", "staff2", "responsible", "demo", "admin", "anonymous")
@@ -69,10 +62,26 @@ class World:
         return Ticket.objects.get(pk=self.ticket.pk)
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the cast and the world once for the module; every test rolls back to them."""
+    yield from rows_for_module(django_db_blocker, tmp_path_factory, lambda: world_build(cast_create()))
+
+
 @pytest.fixture
-def world(cast, make_user_resp) -> World:
+def world(shared, db, settings) -> World:
+    return shared.for_test(settings)
+
+
+@pytest.fixture
+def cast(world):
+    """The module's cast (the world's people): the shared rows already hold users of these names."""
+    return world.cast
+
+
+def world_build(cast) -> World:
     """A client's ticket assigned to `responsible`; `staff` sees it through a staff group, `staff2` does not."""
-    resp = make_user_resp
+    resp = make_user("resp", AccessLevel.STAFF)
     team = SupportGroup.objects.create(name="Second line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=resp)
     support_group_add_member(group=team, user=cast.staff, can_view=True)
@@ -94,11 +103,6 @@ def world(cast, make_user_resp) -> World:
         "anonymous": cast.anonymous,
     }
     return World(cast=cast, responsible=resp, ticket=ticket, sla=sla, people=people)
-
-
-@pytest.fixture
-def make_user_resp(db) -> User:
-    return make_user("resp", AccessLevel.STAFF)
 
 
 # -- the F-13 table ----------------------------------------------------------------------------
@@ -350,116 +354,6 @@ def test_ticket_set_spam_unknown_state_validation_failed(world):
     assert "spam" in info.value.errors
 
 
-# -- visibility (F-01) ----------------------------------------------------------------------------
-@dataclass
-class Board:
-    cast: object
-    tickets: dict[str, Ticket]
-
-
-@pytest.fixture
-def board(cast) -> Board:
-    """t1 client unassigned; t2 client -> staff; t3 other -> staff2; t4 other unassigned; t5 colleague -> staff2."""
-    admin = cast.admin
-
-    def make(author, responsible, title):
-        t = services.ticket_create(
-            actor=author, draft=services.TicketDraft(title=title, message=f"Body of {title}")
-        )
-        if responsible is not None:
-            t = services.ticket_update(actor=admin, ticket=t, changes={"responsible": responsible})
-        return t
-
-    return Board(
-        cast=cast,
-        tickets={
-            "t1": make(cast.client, None, "t1"),
-            "t2": make(cast.client, cast.staff, "t2"),
-            "t3": make(cast.other_client, cast.staff2, "t3"),
-            "t4": make(cast.other_client, None, "t4"),
-            "t5": make(cast.colleague, cast.staff2, "t5"),
-        },
-    )
-
-
-ALL = {"t1", "t2", "t3", "t4", "t5"}
-VISIBLE_UNASSIGNED_ON = {
-    "client": {"t1", "t2", "t5"},
-    "colleague": {"t1", "t2", "t5"},
-    "other_client": {"t3", "t4"},
-    "staff": {"t1", "t2", "t4"},
-    "staff2": {"t1", "t3", "t4", "t5"},
-    "demo": ALL,
-    "admin": ALL,
-    "anonymous": set(),
-}
-VISIBLE_UNASSIGNED_OFF = {**VISIBLE_UNASSIGNED_ON, "staff": {"t2"}, "staff2": {"t3", "t5"}}
-
-
-def _names(board: Board, qs) -> set[str]:
-    by_pk = {t.pk: name for name, t in board.tickets.items()}
-    return {by_pk[pk] for pk in qs.values_list("pk", flat=True)}
-
-
-def _assert_visibility(board: Board, who: str, expected: set[str]) -> None:
-    user = getattr(board.cast, who)
-    policy = TicketPolicy(user)
-    assert _names(board, policy.visible()) == expected
-    for name, ticket in board.tickets.items():
-        assert TicketPolicy(user).can_view(ticket) is (name in expected), f"can_view({who}, {name})"
-        if name not in expected:
-            with pytest.raises(NotFound):
-                TicketPolicy(user).get_or_404(ticket.pk)
-        else:
-            assert TicketPolicy(user).get_or_404(ticket.pk) == ticket
-
-
-@pytest.mark.parametrize(("who", "expected"), sorted(VISIBLE_UNASSIGNED_ON.items()))
-def test_policy_visible_unassigned_queue_on_matches_table(board, who, expected):
-    assert options_get().staff_see_unassigned is True  # the SPEC's default
-    _assert_visibility(board, who, expected)
-
-
-@pytest.mark.parametrize(("who", "expected"), sorted(VISIBLE_UNASSIGNED_OFF.items()))
-def test_policy_visible_unassigned_queue_off_hides_unassigned_from_staff(board, who, expected):
-    options = options_get()
-    options.staff_see_unassigned = False
-    options.save()
-    _assert_visibility(board, who, expected)
-
-
-def test_policy_visible_staff_group_member_with_can_view_sees_colleagues_tickets(board):
-    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
-    team = SupportGroup.objects.create(name="Night shift", kind=SupportGroup.Kind.STAFF)
-    support_group_add_member(group=team, user=board.cast.staff, can_view=True)
-    support_group_add_member(group=team, user=board.cast.staff2, can_view=False)
-    _assert_visibility(board, "staff", {"t2", "t3", "t5"})
-    _assert_visibility(board, "staff2", {"t3", "t5"})
-
-
-def test_policy_visible_client_group_member_without_can_view_sees_only_own(board):
-    company = SupportGroup.objects.get(name="Romashka LLC")
-    support_group_add_member(group=company, user=board.cast.colleague, can_view=False)
-    _assert_visibility(board, "colleague", {"t5"})
-    _assert_visibility(board, "client", {"t1", "t2", "t5"})
-
-
-def test_policy_visible_staff_group_of_kind_client_grants_staff_nothing_extra(board):
-    ModuleOptions.objects.filter(pk=module_options_ensure().pk).update(staff_see_unassigned=False)
-    wrong_kind = SupportGroup.objects.create(name="Mixed", kind=SupportGroup.Kind.CLIENT)
-    support_group_add_member(group=wrong_kind, user=board.cast.staff)
-    support_group_add_member(group=wrong_kind, user=board.cast.staff2)
-    # A client group links authors, not responsibles: staff still sees only its own responsibility.
-    _assert_visibility(board, "staff", {"t2"})
-
-
-def test_policy_visible_superuser_without_groups_is_admin_and_sees_all(board):
-    root = User.objects.create_superuser("root", "root@example.com", "pass-Word-123")
-    policy = TicketPolicy(root)
-    assert policy.is_admin and not policy.is_staff
-    assert _names(board, policy.visible()) == ALL
-
-
 def test_policy_admin_level_does_not_imply_staff_level(cast):
     policy = TicketPolicy(cast.admin)
     assert policy.is_admin and policy.is_support and not policy.is_staff
@@ -491,21 +385,6 @@ def test_policy_messages_by_role_hidden_and_log_only_for_staff_and_admin(cast, m
     assert seen == kinds
     for message in ticket.messages.all():
         assert TicketPolicy(getattr(cast, who)).can_view_message(message) is (message.kind in kinds)
-
-
-def test_policy_demo_sees_every_ticket_and_support_view_but_writes_nothing(board):
-    demo = TicketPolicy(board.cast.demo)
-    assert demo.is_demo and demo.sees_support_view and not demo.sees_hidden and not demo.is_support
-    assert demo.can_view_admin_comment()
-    t = board.tickets["t3"]
-    assert not demo.can_post_message(t) and not demo.can_close(t) and not demo.can_split(t)
-    assert demo.editable_fields(t) == frozenset() and demo.message_options(t) == frozenset()
-    with pytest.raises(ReadOnlyAccess):
-        services.ticket_create(actor=board.cast.demo, draft=services.TicketDraft(title="Demo", message="Try"))
-    with pytest.raises(ReadOnlyAccess):
-        demo.check_can_write()
-    services.presence_touch(user=board.cast.demo, ticket=t)
-    assert not t.presence.exists()
 
 
 # -- client on new vs staff on new ---------------------------------------------------------------
@@ -548,13 +427,14 @@ def test_ticket_create_client_with_staff_field_permission_denied(cast, field_nam
     value = STAFF_CREATE_VALUES[field_name](cast)
     if field_name == "auto_close_days":
         value = 5  # 0 means "never", but it is also "not given"; use a real value
+    before = Ticket.objects.count()  # the module's world holds one
     with pytest.raises(PermissionDenied) as info:
         services.ticket_create(
             actor=cast.client, **ticket_inputs(title="Hi", message="Help", **{field_name: value})
         )
     assert type(info.value) is PermissionDenied
     assert field_name in info.value.errors
-    assert not Ticket.objects.exists()
+    assert Ticket.objects.count() == before
 
 
 @pytest.mark.parametrize("field_name", sorted(STAFF_CREATE_VALUES))
@@ -646,6 +526,7 @@ def test_ticket_update_responsible_inactive_staff_validation_failed(world):
 
 
 def test_ticket_create_staff_with_client_as_responsible_validation_failed(cast):
+    before = Ticket.objects.count()  # the module's world holds one
     with pytest.raises(ValidationFailed) as info:
         services.ticket_create(
             actor=cast.staff,
@@ -653,7 +534,7 @@ def test_ticket_create_staff_with_client_as_responsible_validation_failed(cast):
             staff=services.StaffFields(responsible=cast.client),
         )
     assert "responsible" in info.value.errors
-    assert not Ticket.objects.exists()
+    assert Ticket.objects.count() == before
 
 
 # -- closed tickets: staff may post without reopening; the author must reopen first ---------------

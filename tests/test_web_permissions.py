@@ -39,8 +39,9 @@ from otklik.tickets.models import (
     TicketEvent,
     TicketPresence,
 )
-from tests.conftest import make_user, upload
+from tests.conftest import cast_create, make_user, upload
 from tests.samples import log_bytes, png_bytes
+from tests.shared_rows import rows_for_module
 
 ROLES = (
     "client",
@@ -65,12 +66,6 @@ FAILED = "failed"  # a redirect with an error message (bulk actions report per t
 CONFIRM = "confirm"  # 200: a confirmation page, nothing changed yet.
 NF = 404
 FB = 403
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """The cast is created for every cell; a fast hasher keeps hundreds of cells quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def entry(kind: str, code: str) -> DictionaryEntry:
@@ -98,8 +93,18 @@ class World:
         return self.ticket.pk
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the cast and the world once for the module; every cell rolls back to them."""
+    yield from rows_for_module(django_db_blocker, tmp_path_factory, lambda: world_build(cast_create()))
+
+
 @pytest.fixture
-def world(cast) -> World:
+def world(shared, db, settings) -> World:
+    return shared.for_test(settings)
+
+
+def world_build(cast) -> World:
     resp = make_user("resp", AccessLevel.STAFF)
     team = SupportGroup.objects.create(name="Second line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=resp)

@@ -18,8 +18,9 @@ from otklik.dictionaries.models import DictionaryEntry
 from otklik.sla.models import SlaLevel
 from otklik.tickets import services
 from otklik.tickets.models import Message, Ticket
-from tests.conftest import make_user, upload
+from tests.conftest import cast_create, make_user, upload
 from tests.samples import log_bytes, png_bytes
+from tests.shared_rows import rows_for_module
 
 # Measured when written: staff list 16-18 (the list attaches users, dictionary entries and SLAs in three
 # queries), client list 7-10, staff ticket page 29. The ceilings leave a little headroom; the equality checks
@@ -60,8 +61,24 @@ def as_user(user) -> Client:
     return client
 
 
+@pytest.fixture(scope="module")
+def shared(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Build the cast and the crowd once for the module: each test counts queries, writes nothing it keeps."""
+    yield from rows_for_module(django_db_blocker, tmp_path_factory, lambda: crowd_build(cast_create()))
+
+
 @pytest.fixture
-def crowd(cast):
+def crowd(shared, db, settings):
+    return shared.for_test(settings)
+
+
+@pytest.fixture
+def cast(crowd):
+    """The module's cast: the shared rows already hold users of these names (and the crowd's tickets)."""
+    return crowd
+
+
+def crowd_build(cast):
     """60 tickets of three authors with responsibles, statuses, SLAs, answers, marks, closed ones, staff groups."""
     team = SupportGroup.objects.create(name="First line", kind=SupportGroup.Kind.STAFF)
     support_group_add_member(group=team, user=cast.staff)

@@ -104,6 +104,23 @@ def browser_login(page, base: str, username: str, password: str = "pass-Word-123
     page.wait_for_load_state()
 
 
+def browser_session(context, base: str, username: str) -> None:
+    """Sign a Playwright browser context in as `username` by a session cookie, skipping the login page.
+
+    For tests about other pages: a session made by Django's test client is the one the login page would
+    make (the login form itself is driven by the tests that check it). The live server reads it from the
+    database, where the transactional test has committed it.
+    """
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": base}])
+
+
 class Api:
     """Call the API with a bearer token."""
 

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from pathlib import Path
 
 PASSWORD = "pass-Word-123"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def publish_screenshot(shot: Path, name: str) -> None:
+    """Copy a test's screenshot to docs/screenshots/<name>.png when OTKLIK_DOCS_SCREENSHOTS=1 is set.
+
+    The README's pictures are refreshed on purpose (`OTKLIK_DOCS_SCREENSHOTS=1 make test`), never as a
+    side effect of a test run: a plain run leaves the working tree as it was. The shot must be a real
+    picture either way.
+    """
+    assert shot.stat().st_size > 1000, f"{shot} is not a screenshot"
+    if os.environ.get("OTKLIK_DOCS_SCREENSHOTS") == "1":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS / f"{name}.png")
 
 
 def staff_login(context, base: str, username: str, password: str = PASSWORD):

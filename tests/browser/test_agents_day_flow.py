@@ -2,7 +2,7 @@
 and to a selection in the list, and merges two tickets, all on the real pages, by the keyboard where it
 counts.
 
-Screenshots: every step in test-artifacts/browser/agents-day-*.png; docs/screenshots/agents-day-ticket.png
+Screenshots: every step in test-artifacts/browser/agents-day-*.png; (with OTKLIK_DOCS_SCREENSHOTS=1) docs/screenshots/agents-day-ticket.png
 (the ticket page with its tags, links and the macro menu), agents-day-macro-bulk.png (the selection's
 confirmation) and agents-day-merge.png (the merge's confirmation), shown in the README.
 """
@@ -10,8 +10,6 @@ confirmation) and agents-day-merge.png (the merge's confirmation), shown in the 
 from __future__ import annotations
 
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -20,10 +18,9 @@ from otklik.tickets import services
 from otklik.tickets.models import Message, Ticket
 from otklik.tickets.services.macros import MacroInput, macro_save
 from otklik.tickets.services.tags import ticket_tag_names
-from tests.browser.helpers import client_and_agent, staff_login
+from tests.browser.helpers import client_and_agent, publish_screenshot, staff_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
 
@@ -119,6 +116,5 @@ def test_agent_tags_applies_macros_and_merges(live_server, new_context, day, art
     assert _sideways(page) <= PHONE["width"]
     page.screenshot(path=str(artifacts / "agents-day-ticket-390.png"), full_page=True)
 
-    DOCS.mkdir(parents=True, exist_ok=True)
     for name in ("agents-day-ticket", "agents-day-macro-bulk", "agents-day-merge"):
-        shutil.copyfile(artifacts / f"{name}.png", DOCS / f"{name}.png")
+        publish_screenshot(artifacts / f"{name}.png", name)

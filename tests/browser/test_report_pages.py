@@ -2,7 +2,7 @@
 SVG with their tables, fits a laptop (1366 px) and a phone (390 px) without scrolling sideways, and
 answers in the viewer's language.
 
-Screenshots: test-artifacts/browser/report-<page>-<width>.png for every page; docs/screenshots/reports-desk.png
+Screenshots: test-artifacts/browser/report-<page>-<width>.png for every page; (with OTKLIK_DOCS_SCREENSHOTS=1) docs/screenshots/reports-desk.png
 and reports-sla.png for the README.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,10 @@ from otklik.accounts.models import Profile
 from otklik.reports.facts import facts_rebuild
 from otklik.workflow.models import ProcessVersion
 from otklik.workflow.services import process_version_save
+from tests.browser.helpers import publish_screenshot
 
 pytestmark = [pytest.mark.browser]
 PASSWORD = "pass-Word-123"
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHIPPED = Path(__file__).resolve().parents[2] / "src" / "otklik" / "workflow" / "shipped" / "three-tier.json"
 WIDTHS = (1366, 390)
 # (page, path, what must be on it)
@@ -83,9 +82,8 @@ def test_every_report_page_renders_its_charts_and_fits_a_laptop_and_a_phone(
                 assert chart.locator("details table").count() == 1
             shot = artifacts / f"report-{name}-{width}.png"
             page.screenshot(path=str(shot), full_page=True)
-    DOCS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1366, "height": 900})
     for name, path in (("desk", "/reports/?by=responsible"), ("sla", f"/reports/sla/?{period}")):
         page.goto(f"{live_server.url}{path}")
         page.screenshot(path=str(artifacts / f"reports-{name}.png"), full_page=True)
-        shutil.copy(artifacts / f"reports-{name}.png", DOCS / f"reports-{name}.png")
+        publish_screenshot(artifacts / f"reports-{name}.png", f"reports-{name}")

@@ -531,3 +531,11 @@ def test_macro_api_create_any_body_never_answers_5xx(cast, body):
     response = Api(cast.admin).send("POST", "/api/v1/macros", body)
     assert response.status_code in (201, 400, 403, 422), (response.status_code, body, response.content)
     assert response.json().get("detail") or response.status_code == 201
+
+
+def test_macro_endpoints_are_in_the_openapi_schema():
+    from otklik.api.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/macros"])
+    assert "post" in paths["/api/v1/tickets/{ticket_id}/macros/{macro_id}"]

@@ -26,6 +26,13 @@ from tests.helpers import Api
 POSTGRES = connection.vendor == "postgresql"
 
 
+def _postgres_plan(sql: str) -> str:
+    """Return PostgreSQL's plan of a statement (EXPLAIN, without running it), one node a line."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 def _sqlite_plan(sql: str, params=()) -> str:
     """Return SQLite's plan of a statement (EXPLAIN QUERY PLAN), one step a line."""
     with connection.cursor() as cursor:
@@ -282,9 +289,7 @@ def test_sla_tick_with_nothing_due_reads_the_auto_close_index_not_the_table(cast
         plan = _sqlite_plan(check)
         assert "USING INDEX" in plan and "SCAN tickets_ticket" not in plan, plan
         return
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + check)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _postgres_plan(check)
     assert "ticket_auto_close" in plan and "Seq Scan on tickets_ticket" not in plan, plan
 
 
@@ -339,9 +344,7 @@ def test_sla_tick_with_no_reminder_due_reads_the_reminder_index_only(cast):
         plan = _sqlite_plan(check)
         assert "USING INDEX ticket_reminder_due" in plan, plan
         return
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN " + check)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _postgres_plan(check)
     assert "ticket_reminder_due" in plan and "ticket_deadline_due" not in plan, plan
 
 

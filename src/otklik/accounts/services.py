@@ -107,7 +107,9 @@ def user_create(
         _address_release(user=user, email=confirmed)
     try:
         Profile.objects.create(user=user, language=language, time_zone=time_zone, confirmed_email=confirmed)
-    except IntegrityError:  # a concurrent confirmation took the address; the caller's savepoint rolls back
+    except (
+        IntegrityError
+    ):  # a concurrent confirmation took the address; this function's atomic block undoes the user
         raise ValidationFailed(_address_taken_message(), field="email") from None
     # One insert for the memberships (a new user has none to look up first, as groups.add() would).
     User.groups.through.objects.bulk_create(
@@ -237,6 +239,7 @@ def email_confirm(*, user: User, email: str, actor: User | None = None) -> Profi
 
 
 def _address_taken_message() -> str:
+    """Return the refusal shown when another active account holds the confirmed address."""
     return _("This address is already confirmed for another account; log in to that one.")
 
 

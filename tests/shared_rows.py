@@ -1,16 +1,11 @@
 """Rows built once for a module's tests, as Django's `setUpTestData` does for a TestCase class.
 
-The permission matrices and the report fixtures build the same people and tickets for hundreds of cells;
+The permission matrices and the query-count crowd build the same people and tickets for hundreds of cells;
 building them once per module and rolling each test back to them keeps the suite short. A module opts in
-with a module-scoped fixture:
-
-    @pytest.fixture(scope="module")
-    def shared(django_db_setup, django_db_blocker, tmp_path_factory):
-        yield from rows_for_module(django_db_blocker, tmp_path_factory, build)
-
-    @pytest.fixture
-    def world(shared, db, settings):
-        return shared.for_test(settings)
+with two fixtures: a module-scoped one that requests `django_db_setup`, `django_db_blocker` and
+`tmp_path_factory` and yields from `rows_for_module(...)` with its build function, and a function-scoped
+one that requests it with `db` and `settings` and returns `shared.for_test(settings)`
+(tests/test_shared_rows.py shows both).
 
 How it holds: the rows are written inside a transaction that stays open while the module's tests run;
 pytest-django's `db` opens each test's atomic block inside it, which is then a savepoint, rolled back after

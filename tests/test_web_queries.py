@@ -37,11 +37,6 @@ LIST_CEILING = 22
 TICKET_PAGE_CEILING = 44
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def entry(kind: str, code: str) -> DictionaryEntry:
     return DictionaryEntry.objects.get(kind=kind, code=code)
 
